@@ -1,0 +1,547 @@
+//! Sigra's configuration: the `sigra` section of `Rocket.toml` plus `SIGRA_`-prefixed
+//! environment variables.
+//!
+//! Every key has a default, documented on its field. Nested sections are separated by
+//! `__` in environment variables: `SIGRA_SESSION__IDLE_TIMEOUT_SECS=3600` sets
+//! `sigra.session.idle_timeout_secs`.
+//!
+//! ```toml
+//! [default.sigra]
+//! base_path = "/users"
+//! secret_key = "a long random string of at least 32 characters......"
+//!
+//! [default.sigra.session]
+//! idle_timeout_secs = 86400
+//! ```
+//!
+//! ```
+//! use figment::{Figment, providers::{Format, Toml}};
+//! use sigra_core::SigraConfig;
+//!
+//! let figment = Figment::from(Toml::string("[sigra]\nbase_path = \"/auth\""));
+//! let config = SigraConfig::from_figment(&figment).unwrap();
+//! assert_eq!(config.base_path, "/auth");
+//! assert_eq!(config.session.idle_timeout_secs, 86_400);
+//! ```
+
+use std::fmt;
+use std::ops::RangeInclusive;
+
+use figment::Figment;
+use figment::providers::Env;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::Argon2Params;
+use crate::secret::SecretString;
+
+/// A configuration value that Sigra cannot start with.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// A key holds a value outside what it accepts.
+    #[error("invalid configuration: `{key}` is {found}, expected {expected}")]
+    Invalid {
+        /// The full key, for example `sigra.session.idle_timeout_secs`.
+        key: String,
+        /// What the key accepts.
+        expected: String,
+        /// What was found (never a secret's value).
+        found: String,
+    },
+    /// The configuration could not be read (a wrong type, an unknown key).
+    #[error("invalid configuration: {0}")]
+    Extract(String),
+}
+
+impl ConfigError {
+    /// A stable machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            ConfigError::Invalid { .. } => "config_invalid_value",
+            ConfigError::Extract(_) => "config_unreadable",
+        }
+    }
+}
+
+/// What to do with an account when its scheduled deletion comes due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeletionStrategy {
+    /// Keep the row, scrub personal data.
+    Anonymize,
+    /// Keep the row, mark it deleted.
+    SoftDelete,
+    /// Delete the row and everything that hangs off it.
+    HardDelete,
+}
+
+/// All of Sigra's settings.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SigraConfig {
+    /// Where Sigra's pages and endpoints are mounted. Default `"/users"`.
+    pub base_path: String,
+    /// Product name shown in pages and mail subjects. Default `"Sigra"`.
+    pub app_name: String,
+    /// Public origin used to build links in mails, e.g. `"https://example.com"`.
+    /// Default `"http://127.0.0.1:8000"`.
+    pub public_url: String,
+    /// The master secret (at least 32 characters); every key Sigra uses is derived from
+    /// it. Default: none. Required in release; in debug a random one is made at launch
+    /// (sessions then end with the process).
+    pub secret_key: Option<SecretString>,
+    /// Earlier master secrets, still accepted for verification while rotating. Default empty.
+    pub old_secret_keys: Vec<SecretString>,
+    /// Run the embedded migrations at launch. Default `true`.
+    pub run_migrations: bool,
+    /// Serve the development mailbox at `/dev/mailbox`. Default: on in debug, off in release.
+    pub dev_mailbox: Option<bool>,
+    /// Mark cookies `Secure` (and use the `__Host-` prefix). Default: on in release or
+    /// when served over TLS.
+    pub secure_cookies: Option<bool>,
+    /// Refuse log-in to accounts that have not confirmed their email. Default `false`.
+    pub require_confirmation: bool,
+    /// Password policy and hashing.
+    pub password: PasswordConfig,
+    /// Session lifetimes and cookie.
+    pub session: SessionConfig,
+    /// Lifetimes of emailed tokens.
+    pub tokens: TokenConfig,
+    /// Re-authentication window.
+    pub sudo: SudoConfig,
+    /// Failed-password lockout.
+    pub lockout: LockoutConfig,
+    /// Mail delivery.
+    pub mail: MailConfig,
+}
+
+/// `sigra.password`: policy and Argon2id parameters.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PasswordConfig {
+    /// Shortest accepted password, in characters. Default `12` (accepted 8..=64).
+    pub min_length: usize,
+    /// Longest accepted password, in characters; never truncated. Default `256` (up to 4096).
+    pub max_length: usize,
+    /// Argon2id memory in KiB. Default `19456` (OWASP; accepted 8..=1048576).
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations. Default `2` (accepted 1..=16).
+    pub argon2_iterations: u32,
+    /// Argon2id lanes. Default `1` (accepted 1..=16).
+    pub argon2_parallelism: u32,
+    /// Hashing threads; `0` means one per core. Default `0` (accepted 0..=256).
+    pub hashing_workers: usize,
+    /// Hashes waiting for a thread before requests get 503. Default `64` (accepted 1..=100000).
+    pub hashing_queue: usize,
+}
+
+/// `sigra.session`: lifetimes and cookie.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SessionConfig {
+    /// Session ends after this much inactivity. Default `86400` (24 h; accepted 60..=2592000).
+    pub idle_timeout_secs: i64,
+    /// Session ends this long after log-in, active or not. Default `1209600` (14 days;
+    /// accepted 60..=31536000).
+    pub absolute_timeout_secs: i64,
+    /// Remember-me lifetime. Default `2592000` (30 days; accepted 60..=31536000).
+    pub remember_me_secs: i64,
+    /// How often `last_seen_at` is written. Default `60` (accepted 1..=3600).
+    pub touch_interval_secs: i64,
+    /// Session cookie name (prefixed `__Host-` when secure). Default `"sigra_session"`.
+    pub cookie_name: String,
+    /// Remember-me cookie name. Default `"sigra_remember_me"`.
+    pub remember_cookie_name: String,
+}
+
+/// `sigra.tokens`: lifetimes of emailed tokens, in seconds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct TokenConfig {
+    /// Confirmation link and code. Default `86400` (24 h; accepted 300..=604800).
+    pub confirmation_secs: i64,
+    /// Magic link. Default `900` (15 min; accepted 60..=3600).
+    pub magic_link_secs: i64,
+    /// Password reset link. Default `3600` (60 min; accepted 300..=86400).
+    pub reset_password_secs: i64,
+    /// Email change link. Default `86400` (24 h; accepted 300..=604800).
+    pub change_email_secs: i64,
+    /// One mail per kind per address per this many seconds. Default `300` (accepted 0..=86400).
+    pub resend_throttle_secs: i64,
+}
+
+/// `sigra.sudo`: the re-authentication window.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct SudoConfig {
+    /// Sudo lasts this long after the last interactive authentication. Default `900`
+    /// (15 min; accepted 60..=86400).
+    pub ttl_secs: i64,
+}
+
+/// `sigra.lockout`: failed-password lockout.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct LockoutConfig {
+    /// Failed passwords before the account locks. Default `5` (accepted 1..=100).
+    pub max_failed: i32,
+    /// First lock duration, doubling on repeats. Default `900` (15 min; accepted 60..=86400).
+    pub lock_secs: i64,
+}
+
+/// `sigra.mail`: delivery.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MailConfig {
+    /// Sender address. Default `"Sigra <no-reply@localhost>"`.
+    pub from: String,
+    /// SMTP server URL (`smtp://host:port`, `smtps://user:pass@host`); none keeps mail in
+    /// the outbox and the dev mailbox. Default none.
+    pub smtp_url: Option<SecretString>,
+    /// Delivery attempts before a mail is given up. Default `8` (accepted 1..=50).
+    pub max_attempts: i32,
+}
+
+impl Default for SigraConfig {
+    fn default() -> Self {
+        Self {
+            base_path: "/users".into(),
+            app_name: "Sigra".into(),
+            public_url: "http://127.0.0.1:8000".into(),
+            secret_key: None,
+            old_secret_keys: Vec::new(),
+            run_migrations: true,
+            dev_mailbox: None,
+            secure_cookies: None,
+            require_confirmation: false,
+            password: PasswordConfig::default(),
+            session: SessionConfig::default(),
+            tokens: TokenConfig::default(),
+            sudo: SudoConfig::default(),
+            lockout: LockoutConfig::default(),
+            mail: MailConfig::default(),
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        let argon = Argon2Params::default();
+        Self {
+            min_length: 12,
+            max_length: 256,
+            argon2_memory_kib: argon.memory_kib,
+            argon2_iterations: argon.iterations,
+            argon2_parallelism: argon.parallelism,
+            hashing_workers: 0,
+            hashing_queue: 64,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout_secs: 24 * 3600,
+            absolute_timeout_secs: 14 * 24 * 3600,
+            remember_me_secs: 30 * 24 * 3600,
+            touch_interval_secs: 60,
+            cookie_name: "sigra_session".into(),
+            remember_cookie_name: "sigra_remember_me".into(),
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            confirmation_secs: 24 * 3600,
+            magic_link_secs: 15 * 60,
+            reset_password_secs: 60 * 60,
+            change_email_secs: 24 * 3600,
+            resend_throttle_secs: 5 * 60,
+        }
+    }
+}
+
+impl Default for SudoConfig {
+    fn default() -> Self {
+        Self { ttl_secs: 15 * 60 }
+    }
+}
+
+impl Default for LockoutConfig {
+    fn default() -> Self {
+        Self { max_failed: 5, lock_secs: 15 * 60 }
+    }
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Sigra <no-reply@localhost>".into(),
+            smtp_url: None,
+            max_attempts: 8,
+        }
+    }
+}
+
+/// Environment variables with this prefix that are not configuration (test settings).
+const ENV_IGNORED_PREFIX: &str = "test_";
+
+impl SigraConfig {
+    /// Reads the `sigra` section of `figment` (for a Rocket app, `rocket.figment()`),
+    /// overlaid with `SIGRA_*` environment variables, then [`validate`](Self::validate)s it.
+    pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
+        let env = Env::prefixed("SIGRA_")
+            .split("__")
+            .filter(|key| !key.as_str().starts_with(ENV_IGNORED_PREFIX));
+        let config: SigraConfig = figment
+            .focus("sigra")
+            .merge(env)
+            .extract()
+            .map_err(|e| ConfigError::Extract(describe_figment_error(e)))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks every value; the first bad one becomes an error naming its key and range.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let p = &self.password;
+        let s = &self.session;
+        let t = &self.tokens;
+        check_base_path(&self.base_path)?;
+        check_url("sigra.public_url", &self.public_url)?;
+        if let Some(secret) = &self.secret_key {
+            check_secret("sigra.secret_key", secret)?;
+        }
+        for secret in &self.old_secret_keys {
+            check_secret("sigra.old_secret_keys", secret)?;
+        }
+        check_range("sigra.password.min_length", p.min_length, 8..=64)?;
+        check_range("sigra.password.max_length", p.max_length, p.min_length.max(64)..=4096)?;
+        check_range("sigra.password.argon2_memory_kib", p.argon2_memory_kib, 8..=1_048_576)?;
+        check_range("sigra.password.argon2_iterations", p.argon2_iterations, 1..=16)?;
+        check_range("sigra.password.argon2_parallelism", p.argon2_parallelism, 1..=16)?;
+        check_range("sigra.password.hashing_workers", p.hashing_workers, 0..=256)?;
+        check_range("sigra.password.hashing_queue", p.hashing_queue, 1..=100_000)?;
+        check_range("sigra.session.idle_timeout_secs", s.idle_timeout_secs, 60..=2_592_000)?;
+        check_range(
+            "sigra.session.absolute_timeout_secs",
+            s.absolute_timeout_secs,
+            s.idle_timeout_secs.max(60)..=31_536_000,
+        )?;
+        check_range("sigra.session.remember_me_secs", s.remember_me_secs, 60..=31_536_000)?;
+        check_range("sigra.session.touch_interval_secs", s.touch_interval_secs, 1..=3600)?;
+        check_cookie_name("sigra.session.cookie_name", &s.cookie_name)?;
+        check_cookie_name("sigra.session.remember_cookie_name", &s.remember_cookie_name)?;
+        check_range("sigra.tokens.confirmation_secs", t.confirmation_secs, 300..=604_800)?;
+        check_range("sigra.tokens.magic_link_secs", t.magic_link_secs, 60..=3600)?;
+        check_range("sigra.tokens.reset_password_secs", t.reset_password_secs, 300..=86_400)?;
+        check_range("sigra.tokens.change_email_secs", t.change_email_secs, 300..=604_800)?;
+        check_range("sigra.tokens.resend_throttle_secs", t.resend_throttle_secs, 0..=86_400)?;
+        check_range("sigra.sudo.ttl_secs", self.sudo.ttl_secs, 60..=86_400)?;
+        check_range("sigra.lockout.max_failed", self.lockout.max_failed, 1..=100)?;
+        check_range("sigra.lockout.lock_secs", self.lockout.lock_secs, 60..=86_400)?;
+        check_range("sigra.mail.max_attempts", self.mail.max_attempts, 1..=50)?;
+        if !self.mail.from.contains('@') {
+            return Err(invalid("sigra.mail.from", "an email address", &self.mail.from));
+        }
+        Ok(())
+    }
+
+    /// The Argon2id parameters new hashes use.
+    pub fn argon2_params(&self) -> Argon2Params {
+        Argon2Params {
+            memory_kib: self.password.argon2_memory_kib,
+            iterations: self.password.argon2_iterations,
+            parallelism: self.password.argon2_parallelism,
+        }
+    }
+
+    /// Whether the dev mailbox is served, given the build profile.
+    pub fn dev_mailbox_enabled(&self, release: bool) -> bool {
+        self.dev_mailbox.unwrap_or(!release)
+    }
+}
+
+fn invalid(key: &str, expected: impl fmt::Display, found: impl fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_owned(),
+        expected: expected.to_string(),
+        found: found.to_string(),
+    }
+}
+
+fn check_range<T: PartialOrd + fmt::Display>(
+    key: &str,
+    value: T,
+    range: RangeInclusive<T>,
+) -> Result<(), ConfigError> {
+    if range.contains(&value) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            format_args!("a value in {}..={}", range.start(), range.end()),
+            value,
+        ))
+    }
+}
+
+fn check_base_path(path: &str) -> Result<(), ConfigError> {
+    let ok = path.starts_with('/')
+        && !path.ends_with('/')
+        && path.len() > 1
+        && path[1..]
+            .split('/')
+            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            "sigra.base_path",
+            "an absolute path like \"/users\" (letters, digits, '-', '_'; no trailing slash)",
+            format_args!("{path:?}"),
+        ))
+    }
+}
+
+fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(['/', '?', '#', ' ']) => Ok(()),
+        _ => Err(invalid(
+            key,
+            "an origin like \"https://example.com\" (no path)",
+            format_args!("{url:?}"),
+        )),
+    }
+}
+
+fn check_secret(key: &str, secret: &SecretString) -> Result<(), ConfigError> {
+    let len = secret.expose().len();
+    if len >= 32 {
+        Ok(())
+    } else {
+        Err(invalid(key, "a secret of at least 32 characters", format_args!("{len} characters long")))
+    }
+}
+
+fn check_cookie_name(key: &str, name: &str) -> Result<(), ConfigError> {
+    if !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+        Ok(())
+    } else {
+        Err(invalid(key, "1 to 64 letters, digits, '-' or '_'", format_args!("{name:?}")))
+    }
+}
+
+fn describe_figment_error(error: figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let path = e.path.join(".");
+            if path.is_empty() {
+                e.kind.to_string()
+            } else {
+                format!("`sigra.{path}`: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::providers::{Format, Toml};
+
+    fn from_toml(toml: &str) -> Result<SigraConfig, ConfigError> {
+        SigraConfig::from_figment(&Figment::from(Toml::string(toml)))
+    }
+
+    #[test]
+    fn defaults_are_valid_and_match_design() {
+        let c = from_toml("").unwrap();
+        assert_eq!(c.base_path, "/users");
+        assert_eq!(c.password.min_length, 12);
+        assert_eq!(c.password.max_length, 256);
+        assert_eq!(c.argon2_params(), Argon2Params::default());
+        assert_eq!(c.session.idle_timeout_secs, 86_400);
+        assert_eq!(c.session.absolute_timeout_secs, 14 * 86_400);
+        assert_eq!(c.session.remember_me_secs, 30 * 86_400);
+        assert_eq!(c.tokens.reset_password_secs, 3600);
+        assert_eq!(c.tokens.magic_link_secs, 900);
+        assert_eq!(c.sudo.ttl_secs, 900);
+        assert_eq!(c.lockout.max_failed, 5);
+        assert!(c.dev_mailbox_enabled(false));
+        assert!(!c.dev_mailbox_enabled(true));
+    }
+
+    #[test]
+    fn bad_value_names_key_and_range() {
+        let err = from_toml("[sigra.session]\nidle_timeout_secs = 5").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("sigra.session.idle_timeout_secs"), "{msg}");
+        assert!(msg.contains("60..=2592000"), "{msg}");
+        assert_eq!(err.reason(), "config_invalid_value");
+    }
+
+    #[test]
+    fn unknown_key_and_wrong_type_are_errors_naming_the_key() {
+        let msg = from_toml("[sigra]\nbase_pth = \"/x\"").unwrap_err().to_string();
+        assert!(msg.contains("base_pth"), "{msg}");
+        let msg = from_toml("[sigra.password]\nmin_length = \"long\"").unwrap_err().to_string();
+        assert!(msg.contains("sigra.password.min_length"), "{msg}");
+    }
+
+    #[test]
+    fn short_secret_is_rejected_without_echoing_it() {
+        let err = from_toml("[sigra]\nsecret_key = \"tooshort-secret\"").unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.contains("sigra.secret_key"), "{msg}");
+        assert!(!msg.contains("tooshort-secret"), "{msg}");
+    }
+
+    #[test]
+    fn base_path_and_public_url_are_checked() {
+        assert!(from_toml("[sigra]\nbase_path = \"users\"").is_err());
+        assert!(from_toml("[sigra]\nbase_path = \"/users/\"").is_err());
+        assert!(from_toml("[sigra]\nbase_path = \"/a/b-c\"").is_ok());
+        assert!(from_toml("[sigra]\npublic_url = \"ftp://x\"").is_err());
+        assert!(from_toml("[sigra]\npublic_url = \"https://example.com/path\"").is_err());
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SIGRA_SESSION__IDLE_TIMEOUT_SECS", "3600");
+            jail.set_env("SIGRA_APP_NAME", "Acme");
+            jail.set_env("SIGRA_TEST_POSTGRES_URL", "postgres://ignored");
+            let c = from_toml("[sigra]\napp_name = \"File\"").unwrap();
+            assert_eq!(c.session.idle_timeout_secs, 3600);
+            assert_eq!(c.app_name, "Acme");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn debug_output_redacts_secrets() {
+        let c = from_toml(
+            "[sigra]\nsecret_key = \"0123456789abcdef0123456789abcdef-secret\"\n[sigra.mail]\nsmtp_url = \"smtp://u:pw@host\"",
+        )
+        .unwrap();
+        let dbg = format!("{c:?}");
+        assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
+        assert!(!dbg.contains("pw@host"), "{dbg}");
+    }
+}

@@ -1,0 +1,15 @@
+//! # sigra_core
+//!
+//! The framework-agnostic core of Sigra, production-grade authentication for Rocket:
+//! configuration, the clock, cryptography, storage on SQLite, PostgreSQL and MySQL,
+//! and the authentication flows themselves. It has no Rocket dependency; the
+//! `sigra_rocket` crate is the thin web layer on top.
+
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod secret;
+pub mod store;
+
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use config::SigraConfig;

@@ -1,0 +1,92 @@
+//! Embedded migrations, numbered identically on every backend.
+
+use std::borrow::Cow;
+
+use sqlx::migrate::{Migration, MigrationType, Migrator};
+use sqlx::{AssertSqlSafe, SqlSafeStr};
+
+use super::{Db, StoreError};
+
+/// Sigra keeps its own migration history so it never collides with the host app's.
+pub const MIGRATIONS_TABLE: &str = "_sigra_migrations";
+
+macro_rules! migrations {
+    ($backend:literal: $($version:literal $name:literal),+ $(,)?) => {
+        &[$(($version, $name, include_str!(concat!(
+            "../../../migrations/", $backend, "/", $version, "_", $name, ".sql"
+        )))),+]
+    };
+}
+
+type Embedded = &'static [(&'static str, &'static str, &'static str)];
+
+const SQLITE: Embedded = migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+const POSTGRES: Embedded = migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+const MYSQL: Embedded = migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+
+fn migrator(embedded: Embedded) -> Migrator {
+    let migrations = embedded
+        .iter()
+        .map(|(version, name, sql)| {
+            let version = version.parse::<i64>().unwrap_or_default();
+            Migration::new(
+                version,
+                Cow::Borrowed(*name),
+                MigrationType::Simple,
+                AssertSqlSafe(*sql).into_sql_str(),
+                false,
+            )
+        })
+        .collect();
+    let mut migrator = Migrator::with_migrations(migrations);
+    migrator.dangerous_set_table_name(MIGRATIONS_TABLE);
+    migrator
+}
+
+impl Db {
+    /// Applies every embedded migration not yet applied. Safe to run again and from
+    /// several processes at once (the migrator takes a database lock).
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => migrator(SQLITE).run(pool).await?,
+            Db::Postgres(pool) => migrator(POSTGRES).run(pool).await?,
+            Db::MySql(pool) => migrator(MYSQL).run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// The versions and names of the embedded migrations for this backend, in order.
+    pub fn embedded_migrations(&self) -> Vec<(i64, &'static str)> {
+        let embedded = match self {
+            Db::Sqlite(_) => SQLITE,
+            Db::Postgres(_) => POSTGRES,
+            Db::MySql(_) => MYSQL,
+        };
+        embedded
+            .iter()
+            .map(|(v, name, _)| (v.parse().unwrap_or_default(), *name))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_backend_has_the_same_numbered_migrations() {
+        let names = |e: Embedded| e.iter().map(|(v, n, _)| (*v, *n)).collect::<Vec<_>>();
+        assert_eq!(names(SQLITE), names(POSTGRES));
+        assert_eq!(names(SQLITE), names(MYSQL));
+        for dir in ["sqlite", "postgres", "mysql"] {
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/");
+            let mut files: Vec<String> = std::fs::read_dir(format!("{path}{dir}"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
+            files.sort();
+            let embedded: Vec<String> = names(SQLITE).iter().map(|(v, n)| format!("{v}_{n}.sql")).collect();
+            assert_eq!(files, embedded, "migrations/{dir} and the embedded list differ");
+        }
+    }
+}

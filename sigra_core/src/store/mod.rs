@@ -1,0 +1,106 @@
+//! Storage on SQLite, PostgreSQL and MySQL/MariaDB.
+//!
+//! [`Db`] wraps a native sqlx pool for one backend, chosen by URL scheme. Queries are
+//! written once with sea-query and rendered for the backend at hand; rows decode
+//! through `#[derive(sqlx::FromRow)]` types that work on all three.
+//!
+//! Store functions take any [`Executor`]: the pool itself, or a [`Tx`] when several
+//! writes must land together.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), sigra_core::store::StoreError> {
+//! use sigra_core::store::{Db, users};
+//! let db = Db::connect("sqlite://sigra.sqlite3?mode=rwc", 5).await?;
+//! db.migrate().await?;
+//! let tx = db.begin().await?;
+//! let user = users::find_by_email(&tx, "a@example.com").await?;
+//! tx.commit().await?;
+//! # Ok(()) }
+//! ```
+
+mod db;
+mod migrate;
+mod schema;
+
+pub mod audit;
+pub mod outbox;
+pub mod sessions;
+pub mod tokens;
+pub mod users;
+
+pub use db::{Backend, Db, Executor, Tx};
+pub use schema::*;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::clock::Clock;
+
+/// A storage failure.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// A unique constraint refused the write (for example, an email already taken).
+    #[error("a record with the same unique value already exists")]
+    Conflict,
+    /// The database URL names no supported backend.
+    #[error("unsupported database URL scheme `{0}` (expected sqlite:, postgres: or mysql:)")]
+    UnsupportedUrl(String),
+    /// The database answered with an error or could not be reached.
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+    /// A migration failed.
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// A query could not be built (a bug in Sigra).
+    #[error("query could not be built: {0}")]
+    Query(#[from] sea_query::error::Error),
+    /// A transaction was used after commit or rollback (a bug in Sigra).
+    #[error("transaction already finished")]
+    TransactionFinished,
+}
+
+impl StoreError {
+    /// A stable machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            StoreError::Conflict => "conflict",
+            StoreError::UnsupportedUrl(_) => "unsupported_database_url",
+            StoreError::Database(_) => "database_error",
+            StoreError::Migrate(_) => "migration_failed",
+            StoreError::Query(_) => "query_build_failed",
+            StoreError::TransactionFinished => "transaction_finished",
+        }
+    }
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        match &error {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict,
+            _ => StoreError::Database(error),
+        }
+    }
+}
+
+/// A new primary key: UUIDv7, time-ordered, its time taken from `clock`.
+pub fn new_id(clock: &dyn Clock) -> Uuid {
+    new_id_at(clock.now())
+}
+
+/// A new UUIDv7 for time `at`.
+pub fn new_id_at(at: OffsetDateTime) -> Uuid {
+    let nanos = at.unix_timestamp_nanos();
+    let secs = u64::try_from(nanos.div_euclid(1_000_000_000)).unwrap_or(0);
+    let subsec = u32::try_from(nanos.rem_euclid(1_000_000_000)).unwrap_or(0);
+    Uuid::new_v7(uuid::Timestamp::from_unix(uuid::NoContext, secs, subsec))
+}
+
+/// Trims and lower-cases an email address: the form stored and looked up.
+///
+/// ```
+/// assert_eq!(sigra_core::store::normalize_email("  Ada@Example.COM "), "ada@example.com");
+/// ```
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}

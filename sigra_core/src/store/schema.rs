@@ -1,0 +1,255 @@
+//! Table and column names, and the row types that decode on every backend.
+
+use sea_query::Iden;
+use serde::Serialize;
+use sqlx::types::Json;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// `sigra_users` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_users"]
+pub enum Users {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Trimmed, lower-cased, unique.
+    Email,
+    /// PHC string; null for accounts without a password.
+    HashedPassword,
+    /// When the email was confirmed.
+    ConfirmedAt,
+    /// Log-in refused until then.
+    LockedUntil,
+    /// Failed passwords since the last success.
+    FailedLoginCount,
+    /// When the account is due to be deleted.
+    DeletionScheduledAt,
+    /// Creation time.
+    CreatedAt,
+    /// Last update time.
+    UpdatedAt,
+}
+
+/// `sigra_user_tokens` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_user_tokens"]
+pub enum UserTokens {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// SHA-256 of the token.
+    TokenHash,
+    /// A [`TokenKind`](crate::crypto::TokenKind) name.
+    Kind,
+    /// The address the token was mailed to, if any.
+    SentTo,
+    /// Expiry.
+    ExpiresAt,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// `sigra_sessions` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_sessions"]
+pub enum Sessions {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// SHA-256 of the session token.
+    TokenHash,
+    /// Creation time.
+    CreatedAt,
+    /// Last request seen (written at most once per touch interval).
+    LastSeenAt,
+    /// Absolute expiry.
+    ExpiresAt,
+    /// Created with remember-me.
+    RememberMe,
+    /// Last interactive authentication, for sudo mode.
+    SudoAt,
+    /// Client IP at creation.
+    Ip,
+    /// User agent at creation.
+    UserAgent,
+}
+
+/// `sigra_audit_events` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_audit_events"]
+pub enum AuditEvents {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Who acted.
+    ActorId,
+    /// Whom it concerned.
+    TargetId,
+    /// What happened (`login.success`, …).
+    Action,
+    /// JSON details.
+    Metadata,
+    /// Client IP.
+    Ip,
+    /// Client user agent.
+    UserAgent,
+    /// When.
+    OccurredAt,
+}
+
+/// `sigra_outbox` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_outbox"]
+pub enum Outbox {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Job kind (`mail`).
+    Kind,
+    /// JSON payload.
+    Payload,
+    /// Delivery attempts so far.
+    Attempts,
+    /// Not before.
+    RunAt,
+    /// Claimed by a worker until then.
+    LockedUntil,
+    /// Last failure, if any.
+    LastError,
+    /// Creation time.
+    CreatedAt,
+    /// When it was done (or given up).
+    DoneAt,
+}
+
+/// A user account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct User {
+    /// Primary key.
+    pub id: Uuid,
+    /// Normalized email.
+    pub email: String,
+    /// PHC string; `None` for accounts without a password.
+    #[sqlx(rename = "hashed_password")]
+    pub(crate) hashed_password: Option<String>,
+    /// When the email was confirmed.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// Log-in refused until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// Failed passwords since the last success.
+    pub failed_login_count: i32,
+    /// When the account is due to be deleted.
+    pub deletion_scheduled_at: Option<OffsetDateTime>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last update time.
+    pub updated_at: OffsetDateTime,
+}
+
+impl User {
+    /// The stored password hash, if the account has a password.
+    pub fn hashed_password(&self) -> Option<&str> {
+        self.hashed_password.as_deref()
+    }
+
+    /// Whether the account has a password (accounts made by magic link or OAuth may not).
+    pub fn has_password(&self) -> bool {
+        self.hashed_password.is_some()
+    }
+}
+
+/// A stored emailed or remember-me token (its hash, never the token).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct UserToken {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// A [`TokenKind`](crate::crypto::TokenKind) name.
+    pub kind: String,
+    /// The address the token was mailed to.
+    pub sent_to: Option<String>,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// A browser session.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct Session {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last request seen.
+    pub last_seen_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Created with remember-me.
+    pub remember_me: bool,
+    /// Last interactive authentication.
+    pub sudo_at: Option<OffsetDateTime>,
+    /// Client IP at creation.
+    pub ip: Option<String>,
+    /// User agent at creation.
+    pub user_agent: Option<String>,
+}
+
+/// An audit event.
+#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct AuditEvent {
+    /// Primary key.
+    pub id: Uuid,
+    /// Who acted.
+    pub actor_id: Option<Uuid>,
+    /// Whom it concerned.
+    pub target_id: Option<Uuid>,
+    /// What happened.
+    pub action: String,
+    /// JSON details.
+    pub metadata: Json<serde_json::Value>,
+    /// Client IP.
+    pub ip: Option<String>,
+    /// Client user agent.
+    pub user_agent: Option<String>,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    pub occurred_at: OffsetDateTime,
+}
+
+/// A job in the outbox.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct OutboxJob {
+    /// Primary key.
+    pub id: Uuid,
+    /// Job kind.
+    pub kind: String,
+    /// JSON payload.
+    pub payload: Json<serde_json::Value>,
+    /// Attempts so far.
+    pub attempts: i32,
+    /// Not before.
+    pub run_at: OffsetDateTime,
+    /// Last failure.
+    pub last_error: Option<String>,
+    /// When it was done.
+    pub done_at: Option<OffsetDateTime>,
+}

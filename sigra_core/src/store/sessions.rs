@@ -1,0 +1,262 @@
+//! Queries on `sigra_sessions`.
+
+use sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Executor, Session, Sessions, StoreError, User, Users};
+use crate::crypto::TokenHash;
+
+const COLUMNS: [Sessions; 9] = [
+    Sessions::Id,
+    Sessions::UserId,
+    Sessions::CreatedAt,
+    Sessions::LastSeenAt,
+    Sessions::ExpiresAt,
+    Sessions::RememberMe,
+    Sessions::SudoAt,
+    Sessions::Ip,
+    Sessions::UserAgent,
+];
+
+/// A session to store.
+#[derive(Debug, Clone)]
+pub struct NewSession<'a> {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Hash of the session token.
+    pub hash: &'a TokenHash,
+    /// Creation time (also the first "last seen").
+    pub created_at: OffsetDateTime,
+    /// Absolute expiry.
+    pub expires_at: OffsetDateTime,
+    /// Created with remember-me.
+    pub remember_me: bool,
+    /// Time of the interactive authentication that made it, if any.
+    pub sudo_at: Option<OffsetDateTime>,
+    /// Client IP.
+    pub ip: Option<&'a str>,
+    /// Client user agent (truncated to 512 characters).
+    pub user_agent: Option<&'a str>,
+}
+
+/// Stores a session and answers it.
+pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session, StoreError> {
+    let session = Session {
+        id: new.id,
+        user_id: new.user_id,
+        created_at: new.created_at,
+        last_seen_at: new.created_at,
+        expires_at: new.expires_at,
+        remember_me: new.remember_me,
+        sudo_at: new.sudo_at,
+        ip: new.ip.map(|ip| truncate(ip, 64)),
+        user_agent: new.user_agent.map(|ua| truncate(ua, 512)),
+    };
+    let stmt = Query::insert()
+        .into_table(Sessions::Table)
+        .columns([
+            Sessions::Id,
+            Sessions::UserId,
+            Sessions::TokenHash,
+            Sessions::CreatedAt,
+            Sessions::LastSeenAt,
+            Sessions::ExpiresAt,
+            Sessions::RememberMe,
+            Sessions::SudoAt,
+            Sessions::Ip,
+            Sessions::UserAgent,
+        ])
+        .values([
+            session.id.into(),
+            session.user_id.into(),
+            new.hash.as_bytes().to_vec().into(),
+            session.created_at.into(),
+            session.last_seen_at.into(),
+            session.expires_at.into(),
+            session.remember_me.into(),
+            session.sudo_at.into(),
+            session.ip.clone().into(),
+            session.user_agent.clone().into(),
+        ])?
+        .to_owned();
+    ex.execute(&stmt).await?;
+    Ok(session)
+}
+
+fn truncate(s: &str, max_chars: usize) -> String {
+    s.chars().take(max_chars).collect()
+}
+
+/// One row of the session-and-user join; column names are prefixed to keep them apart.
+#[derive(sqlx::FromRow)]
+struct SessionUserRow {
+    s_id: Uuid,
+    s_user_id: Uuid,
+    s_created_at: OffsetDateTime,
+    s_last_seen_at: OffsetDateTime,
+    s_expires_at: OffsetDateTime,
+    s_remember_me: bool,
+    s_sudo_at: Option<OffsetDateTime>,
+    s_ip: Option<String>,
+    s_user_agent: Option<String>,
+    u_email: String,
+    u_hashed_password: Option<String>,
+    u_confirmed_at: Option<OffsetDateTime>,
+    u_locked_until: Option<OffsetDateTime>,
+    u_failed_login_count: i32,
+    u_deletion_scheduled_at: Option<OffsetDateTime>,
+    u_created_at: OffsetDateTime,
+    u_updated_at: OffsetDateTime,
+}
+
+fn joined_select() -> SelectStatement {
+    let s = |c: Sessions| Expr::col((Sessions::Table, c));
+    let u = |c: Users| Expr::col((Users::Table, c));
+    Query::select()
+        .expr_as(s(Sessions::Id), "s_id")
+        .expr_as(s(Sessions::UserId), "s_user_id")
+        .expr_as(s(Sessions::CreatedAt), "s_created_at")
+        .expr_as(s(Sessions::LastSeenAt), "s_last_seen_at")
+        .expr_as(s(Sessions::ExpiresAt), "s_expires_at")
+        .expr_as(s(Sessions::RememberMe), "s_remember_me")
+        .expr_as(s(Sessions::SudoAt), "s_sudo_at")
+        .expr_as(s(Sessions::Ip), "s_ip")
+        .expr_as(s(Sessions::UserAgent), "s_user_agent")
+        .expr_as(u(Users::Email), "u_email")
+        .expr_as(u(Users::HashedPassword), "u_hashed_password")
+        .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
+        .expr_as(u(Users::LockedUntil), "u_locked_until")
+        .expr_as(u(Users::FailedLoginCount), "u_failed_login_count")
+        .expr_as(u(Users::DeletionScheduledAt), "u_deletion_scheduled_at")
+        .expr_as(u(Users::CreatedAt), "u_created_at")
+        .expr_as(u(Users::UpdatedAt), "u_updated_at")
+        .from(Sessions::Table)
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Sessions::Table, Sessions::UserId)),
+        )
+        .to_owned()
+}
+
+/// The session with this token hash and its user, in one query. Expiry is the caller's
+/// to judge (idle timeout depends on configuration).
+pub async fn find_by_hash(ex: &impl Executor, hash: &TokenHash) -> Result<Option<(Session, User)>, StoreError> {
+    let stmt = joined_select()
+        .and_where(Expr::col((Sessions::Table, Sessions::TokenHash)).eq(hash.as_bytes().to_vec()))
+        .to_owned();
+    let row: Option<SessionUserRow> = ex.fetch_optional(&stmt).await?;
+    Ok(row.map(|r| {
+        let user = User {
+            id: r.s_user_id,
+            email: r.u_email,
+            hashed_password: r.u_hashed_password,
+            confirmed_at: r.u_confirmed_at,
+            locked_until: r.u_locked_until,
+            failed_login_count: r.u_failed_login_count,
+            deletion_scheduled_at: r.u_deletion_scheduled_at,
+            created_at: r.u_created_at,
+            updated_at: r.u_updated_at,
+        };
+        let session = Session {
+            id: r.s_id,
+            user_id: r.s_user_id,
+            created_at: r.s_created_at,
+            last_seen_at: r.s_last_seen_at,
+            expires_at: r.s_expires_at,
+            remember_me: r.s_remember_me,
+            sudo_at: r.s_sudo_at,
+            ip: r.s_ip,
+            user_agent: r.s_user_agent,
+        };
+        (session, user)
+    }))
+}
+
+/// The user's sessions that have not reached their absolute expiry, newest first.
+pub async fn list_for_user(ex: &impl Executor, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user_id))
+        .and_where(Expr::col(Sessions::ExpiresAt).gt(now))
+        .order_by(Sessions::CreatedAt, Order::Desc)
+        .order_by(Sessions::Id, Order::Desc)
+        .to_owned();
+    ex.fetch_all(&stmt).await
+}
+
+/// Records activity, unless it was recorded less than `interval` ago (so busy sessions
+/// write at most once per interval).
+pub async fn touch(
+    ex: &impl Executor,
+    id: Uuid,
+    now: OffsetDateTime,
+    interval: time::Duration,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(Sessions::LastSeenAt, now)
+        .and_where(Expr::col(Sessions::Id).eq(id))
+        .and_where(Expr::col(Sessions::LastSeenAt).lte(now - interval))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Gives the session a new token hash (after privilege changes), optionally marking a
+/// fresh interactive authentication for sudo.
+pub async fn rotate(
+    ex: &impl Executor,
+    id: Uuid,
+    new_hash: &TokenHash,
+    sudo_at: Option<OffsetDateTime>,
+) -> Result<u64, StoreError> {
+    let mut stmt = Query::update();
+    stmt.table(Sessions::Table)
+        .value(Sessions::TokenHash, new_hash.as_bytes().to_vec())
+        .and_where(Expr::col(Sessions::Id).eq(id));
+    if let Some(at) = sudo_at {
+        stmt.value(Sessions::SudoAt, at);
+    }
+    ex.execute(&stmt).await
+}
+
+/// Deletes one of the user's sessions; answers 0 when it is not theirs.
+pub async fn delete(ex: &impl Executor, user_id: Uuid, id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::Id).eq(id))
+        .and_where(Expr::col(Sessions::UserId).eq(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes every session of the user, except `keep` if given.
+pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, StoreError> {
+    let mut stmt = Query::delete();
+    stmt.from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user_id));
+    if let Some(keep) = keep {
+        stmt.and_where(Expr::col(Sessions::Id).ne(keep));
+    }
+    ex.execute(&stmt).await
+}
+
+/// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
+pub async fn delete_expired(
+    ex: &impl Executor,
+    now: OffsetDateTime,
+    idle_cutoff: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Sessions::Table)
+        .cond_where(
+            sea_query::Cond::any()
+                .add(Expr::col(Sessions::ExpiresAt).lte(now))
+                .add(Expr::col(Sessions::LastSeenAt).lte(idle_cutoff)),
+        )
+        .to_owned();
+    ex.execute(&stmt).await
+}

@@ -1,0 +1,144 @@
+//! Queries on `sigra_user_tokens`: emailed and remember-me tokens, stored as hashes.
+
+use sea_query::{Expr, ExprTrait, Order, Query};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::{Executor, StoreError, UserToken, UserTokens};
+use crate::crypto::{TokenHash, TokenKind};
+
+const COLUMNS: [UserTokens; 6] = [
+    UserTokens::Id,
+    UserTokens::UserId,
+    UserTokens::Kind,
+    UserTokens::SentTo,
+    UserTokens::ExpiresAt,
+    UserTokens::CreatedAt,
+];
+
+/// A token to store.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Hash of the token.
+    pub hash: &'a TokenHash,
+    /// What the token is for.
+    pub kind: TokenKind,
+    /// Where it was mailed.
+    pub sent_to: Option<&'a str>,
+    /// Expiry.
+    pub expires_at: OffsetDateTime,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
+/// Stores a token hash.
+pub async fn insert(ex: &impl Executor, token: &NewToken<'_>) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(UserTokens::Table)
+        .columns([
+            UserTokens::Id,
+            UserTokens::UserId,
+            UserTokens::TokenHash,
+            UserTokens::Kind,
+            UserTokens::SentTo,
+            UserTokens::ExpiresAt,
+            UserTokens::CreatedAt,
+        ])
+        .values([
+            token.id.into(),
+            token.user_id.into(),
+            token.hash.as_bytes().to_vec().into(),
+            token.kind.as_str().into(),
+            token.sent_to.map(str::to_owned).into(),
+            token.expires_at.into(),
+            token.created_at.into(),
+        ])?
+        .to_owned();
+    ex.execute(&stmt).await?;
+    Ok(())
+}
+
+/// The unexpired token of this kind with this hash, left in place (for landing pages).
+pub async fn find_valid(
+    ex: &impl Executor,
+    hash: &TokenHash,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> Result<Option<UserToken>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::TokenHash).eq(hash.as_bytes().to_vec()))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(UserTokens::ExpiresAt).gt(now))
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}
+
+/// Uses up a token: answers it only if it was unexpired, of this kind, and this call's
+/// delete is the one that removed it. Two concurrent calls cannot both get it.
+pub async fn consume(
+    ex: &impl Executor,
+    hash: &TokenHash,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> Result<Option<UserToken>, StoreError> {
+    let Some(token) = find_valid(ex, hash, kind, now).await? else {
+        return Ok(None);
+    };
+    let stmt = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::Id).eq(token.id))
+        .to_owned();
+    Ok((ex.execute(&stmt).await? == 1).then_some(token))
+}
+
+/// Deletes a user's tokens of the given kinds (every kind when `kinds` is empty).
+pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid, kinds: &[TokenKind]) -> Result<u64, StoreError> {
+    let mut stmt = Query::delete();
+    stmt.from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id));
+    if !kinds.is_empty() {
+        stmt.and_where(Expr::col(UserTokens::Kind).is_in(kinds.iter().map(|k| k.as_str())));
+    }
+    ex.execute(&stmt).await
+}
+
+/// Deletes one token by hash, whatever its kind or age (a remember-me cookie on log-out).
+pub async fn delete_by_hash(ex: &impl Executor, hash: &TokenHash) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::TokenHash).eq(hash.as_bytes().to_vec()))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// When the newest token of this kind was made for this user, for resend throttling.
+pub async fn latest_created_at(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+) -> Result<Option<OffsetDateTime>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .order_by(UserTokens::CreatedAt, Order::Desc)
+        .limit(1)
+        .to_owned();
+    Ok(ex.fetch_optional::<UserToken, _>(&stmt).await?.map(|t| t.created_at))
+}
+
+/// Deletes expired tokens; answers how many.
+pub async fn delete_expired(ex: &impl Executor, now: OffsetDateTime) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::ExpiresAt).lte(now))
+        .to_owned();
+    ex.execute(&stmt).await
+}

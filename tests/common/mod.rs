@@ -1,0 +1,169 @@
+//! Shared test helpers: a fresh database per test on each backend.
+
+use std::io::Write;
+use std::sync::Once;
+
+use sigra_core::store::{Backend, Db};
+
+pub const POSTGRES_ENV: &str = "SIGRA_TEST_POSTGRES_URL";
+pub const MYSQL_ENV: &str = "SIGRA_TEST_MYSQL_URL";
+
+/// One test's database: dropped again by [`TestDb::cleanup`].
+#[allow(dead_code)] // not every test reads every field
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    pub db: Db,
+    server: Option<(String, String)>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+static SKIP_POSTGRES: Once = Once::new();
+static SKIP_MYSQL: Once = Once::new();
+
+fn loud_skip(once: &Once, backend: &str, var: &str) {
+    // Written straight to the process's stderr: libtest captures `eprintln!` of passing
+    // tests, and a skipped backend must never go unnoticed.
+    once.call_once(|| {
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n!!!!! SKIPPING {backend}: {var} is not set, so no {backend} test runs. !!!!!\n"
+        );
+    });
+}
+
+fn random_name() -> String {
+    let mut bytes = [0u8; 8];
+    getrandom::fill(&mut bytes).unwrap();
+    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sigra_t_{hex}")
+}
+
+/// `url` with its database path replaced by `name`.
+pub fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("database URL has a scheme");
+    let (authority_and_path, query) = match rest.split_once('?') {
+        Some((a, q)) => (a, Some(q)),
+        None => (rest, None),
+    };
+    let authority = authority_and_path.split('/').next().unwrap_or_default();
+    let mut out = format!("{scheme}://{authority}/{name}");
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(q);
+    }
+    out
+}
+
+impl TestDb {
+    /// A fresh, empty (unmigrated) database, or `None` when the backend is not configured.
+    pub async fn fresh(backend: Backend) -> Option<TestDb> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/test.sqlite3", dir.path().display());
+                let db = Db::connect(&url, 5).await.unwrap();
+                Some(TestDb { backend, url, db, server: None, _dir: Some(dir) })
+            }
+            Backend::Postgres | Backend::MySql => {
+                let (var, once) = if backend == Backend::Postgres {
+                    (POSTGRES_ENV, &SKIP_POSTGRES)
+                } else {
+                    (MYSQL_ENV, &SKIP_MYSQL)
+                };
+                let Ok(server_url) = std::env::var(var) else {
+                    loud_skip(once, backend.name(), var);
+                    return None;
+                };
+                let admin = Db::connect(&server_url, 1)
+                    .await
+                    .unwrap_or_else(|e| panic!("{var} is set but unreachable: {e}"));
+                let name = random_name();
+                admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
+                admin.close().await;
+                let url = with_database(&server_url, &name);
+                let db = Db::connect(&url, 5).await.unwrap();
+                Some(TestDb { backend, url, db, server: Some((server_url, name)), _dir: None })
+            }
+            _ => unreachable!("no such backend"),
+        }
+    }
+
+    /// A fresh database with every migration applied.
+    pub async fn migrated(backend: Backend) -> Option<TestDb> {
+        let t = Self::fresh(backend).await?;
+        t.db.migrate().await.unwrap();
+        Some(t)
+    }
+
+    /// Closes the pool and drops the database.
+    pub async fn cleanup(self) {
+        self.db.close().await;
+        if let Some((server_url, name)) = self.server {
+            let admin = Db::connect(&server_url, 1).await.unwrap();
+            admin_execute(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+            admin.close().await;
+        }
+    }
+}
+
+async fn admin_execute(db: &Db, sql: &str) {
+    let sql = sqlx::AssertSqlSafe(sql.to_owned());
+    match db {
+        Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
+        Db::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
+        Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
+        _ => unreachable!(),
+    }
+    .unwrap();
+}
+
+/// Runs `test` on a fresh migrated database of `backend` (or reports the skip).
+pub async fn run_on<F, Fut>(backend: Backend, test: F)
+where
+    F: FnOnce(TestDb) -> Fut,
+    Fut: std::future::Future<Output = TestDb>,
+{
+    if let Some(t) = TestDb::migrated(backend).await {
+        test(t).await.cleanup().await;
+    }
+}
+
+/// Declares tests that run on every backend. Each body gets `t: TestDb` (migrated) and
+/// must end by handing it back (`t`) so its database is dropped.
+macro_rules! conformance {
+    ($(async fn $name:ident($t:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
+                async fn body($t: $crate::common::TestDb) -> $crate::common::TestDb $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    $crate::common::run_on(sigra_core::store::Backend::Sqlite, body).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    $crate::common::run_on(sigra_core::store::Backend::Postgres, body).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn mysql() {
+                    $crate::common::run_on(sigra_core::store::Backend::MySql, body).await
+                }
+            }
+        )*
+    };
+}
+
+#[test]
+fn with_database_replaces_only_the_path() {
+    assert_eq!(
+        with_database("postgres://u:p@127.0.0.1:5432/ci?sslmode=disable", "x"),
+        "postgres://u:p@127.0.0.1:5432/x?sslmode=disable"
+    );
+    assert_eq!(with_database("mysql://root@127.0.0.1:3306", "y"), "mysql://root@127.0.0.1:3306/y");
+}

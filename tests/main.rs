@@ -1,0 +1,10 @@
+//! Sigra's integration suite. Every test in a `conformance!` block runs once per backend:
+//! `<test>::sqlite` always, `<test>::postgres` and `<test>::mysql` when
+//! `SIGRA_TEST_POSTGRES_URL` / `SIGRA_TEST_MYSQL_URL` are set (each test gets a fresh
+//! database of its own on that server).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[macro_use]
+mod common;
+
+mod store;
