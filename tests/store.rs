@@ -2,9 +2,7 @@
 
 use sigra_core::clock::{Clock, FixedClock};
 use sigra_core::crypto::{Token, TokenKind};
-use sigra_core::store::{
-    Executor, StoreError, audit, new_id_at, outbox, sessions, tokens, users,
-};
+use sigra_core::store::{Executor, StoreError, audit, new_id_at, outbox, sessions, tokens, users};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
 fn clock() -> FixedClock {
@@ -12,21 +10,36 @@ fn clock() -> FixedClock {
 }
 
 async fn make_user(ex: &impl Executor, c: &FixedClock, email: &str) -> sigra_core::store::User {
-    users::insert(ex, new_id_at(c.now()), email, Some("$argon2id$fake".into()), c.now())
-        .await
-        .unwrap()
+    users::insert(
+        ex,
+        new_id_at(c.now()),
+        email,
+        Some("$argon2id$fake".into()),
+        c.now(),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
 async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     use sigra_core::store::Backend;
     for backend in [Backend::Sqlite, Backend::Postgres, Backend::MySql] {
-        let Some(t) = crate::common::TestDb::fresh(backend).await else { continue };
+        let Some(t) = crate::common::TestDb::fresh(backend).await else {
+            continue;
+        };
         // Empty: the users table does not exist yet.
-        assert!(users::find_by_email(&t.db, "a@example.com").await.is_err(), "{backend}");
+        assert!(
+            users::find_by_email(&t.db, "a@example.com").await.is_err(),
+            "{backend}"
+        );
         t.db.migrate().await.unwrap();
         t.db.migrate().await.unwrap();
-        assert_eq!(users::find_by_email(&t.db, "a@example.com").await.unwrap(), None, "{backend}");
+        assert_eq!(
+            users::find_by_email(&t.db, "a@example.com").await.unwrap(),
+            None,
+            "{backend}"
+        );
         assert_eq!(t.db.embedded_migrations().len(), 4);
         t.cleanup().await;
     }

@@ -279,7 +279,10 @@ impl Default for SudoConfig {
 
 impl Default for LockoutConfig {
     fn default() -> Self {
-        Self { max_failed: 5, lock_secs: 15 * 60 }
+        Self {
+            max_failed: 5,
+            lock_secs: 15 * 60,
+        }
     }
 }
 
@@ -326,33 +329,88 @@ impl SigraConfig {
             check_secret("sigra.old_secret_keys", secret)?;
         }
         check_range("sigra.password.min_length", p.min_length, 8..=64)?;
-        check_range("sigra.password.max_length", p.max_length, p.min_length.max(64)..=4096)?;
-        check_range("sigra.password.argon2_memory_kib", p.argon2_memory_kib, 8..=1_048_576)?;
-        check_range("sigra.password.argon2_iterations", p.argon2_iterations, 1..=16)?;
-        check_range("sigra.password.argon2_parallelism", p.argon2_parallelism, 1..=16)?;
+        check_range(
+            "sigra.password.max_length",
+            p.max_length,
+            p.min_length.max(64)..=4096,
+        )?;
+        check_range(
+            "sigra.password.argon2_memory_kib",
+            p.argon2_memory_kib,
+            8..=1_048_576,
+        )?;
+        check_range(
+            "sigra.password.argon2_iterations",
+            p.argon2_iterations,
+            1..=16,
+        )?;
+        check_range(
+            "sigra.password.argon2_parallelism",
+            p.argon2_parallelism,
+            1..=16,
+        )?;
         check_range("sigra.password.hashing_workers", p.hashing_workers, 0..=256)?;
         check_range("sigra.password.hashing_queue", p.hashing_queue, 1..=100_000)?;
-        check_range("sigra.session.idle_timeout_secs", s.idle_timeout_secs, 60..=2_592_000)?;
+        check_range(
+            "sigra.session.idle_timeout_secs",
+            s.idle_timeout_secs,
+            60..=2_592_000,
+        )?;
         check_range(
             "sigra.session.absolute_timeout_secs",
             s.absolute_timeout_secs,
             s.idle_timeout_secs.max(60)..=31_536_000,
         )?;
-        check_range("sigra.session.remember_me_secs", s.remember_me_secs, 60..=31_536_000)?;
-        check_range("sigra.session.touch_interval_secs", s.touch_interval_secs, 1..=3600)?;
+        check_range(
+            "sigra.session.remember_me_secs",
+            s.remember_me_secs,
+            60..=31_536_000,
+        )?;
+        check_range(
+            "sigra.session.touch_interval_secs",
+            s.touch_interval_secs,
+            1..=3600,
+        )?;
         check_cookie_name("sigra.session.cookie_name", &s.cookie_name)?;
-        check_cookie_name("sigra.session.remember_cookie_name", &s.remember_cookie_name)?;
-        check_range("sigra.tokens.confirmation_secs", t.confirmation_secs, 300..=604_800)?;
+        check_cookie_name(
+            "sigra.session.remember_cookie_name",
+            &s.remember_cookie_name,
+        )?;
+        check_range(
+            "sigra.tokens.confirmation_secs",
+            t.confirmation_secs,
+            300..=604_800,
+        )?;
         check_range("sigra.tokens.magic_link_secs", t.magic_link_secs, 60..=3600)?;
-        check_range("sigra.tokens.reset_password_secs", t.reset_password_secs, 300..=86_400)?;
-        check_range("sigra.tokens.change_email_secs", t.change_email_secs, 300..=604_800)?;
-        check_range("sigra.tokens.resend_throttle_secs", t.resend_throttle_secs, 0..=86_400)?;
+        check_range(
+            "sigra.tokens.reset_password_secs",
+            t.reset_password_secs,
+            300..=86_400,
+        )?;
+        check_range(
+            "sigra.tokens.change_email_secs",
+            t.change_email_secs,
+            300..=604_800,
+        )?;
+        check_range(
+            "sigra.tokens.resend_throttle_secs",
+            t.resend_throttle_secs,
+            0..=86_400,
+        )?;
         check_range("sigra.sudo.ttl_secs", self.sudo.ttl_secs, 60..=86_400)?;
         check_range("sigra.lockout.max_failed", self.lockout.max_failed, 1..=100)?;
-        check_range("sigra.lockout.lock_secs", self.lockout.lock_secs, 60..=86_400)?;
+        check_range(
+            "sigra.lockout.lock_secs",
+            self.lockout.lock_secs,
+            60..=86_400,
+        )?;
         check_range("sigra.mail.max_attempts", self.mail.max_attempts, 1..=50)?;
         if !self.mail.from.contains('@') {
-            return Err(invalid("sigra.mail.from", "an email address", &self.mail.from));
+            return Err(invalid(
+                "sigra.mail.from",
+                "an email address",
+                &self.mail.from,
+            ));
         }
         Ok(())
     }
@@ -400,9 +458,12 @@ fn check_base_path(path: &str) -> Result<(), ConfigError> {
     let ok = path.starts_with('/')
         && !path.ends_with('/')
         && path.len() > 1
-        && path[1..]
-            .split('/')
-            .all(|seg| !seg.is_empty() && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)));
+        && path[1..].split('/').all(|seg| {
+            !seg.is_empty()
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        });
     if ok {
         Ok(())
     } else {
@@ -433,15 +494,28 @@ fn check_secret(key: &str, secret: &SecretString) -> Result<(), ConfigError> {
     if len >= 32 {
         Ok(())
     } else {
-        Err(invalid(key, "a secret of at least 32 characters", format_args!("{len} characters long")))
+        Err(invalid(
+            key,
+            "a secret of at least 32 characters",
+            format_args!("{len} characters long"),
+        ))
     }
 }
 
 fn check_cookie_name(key: &str, name: &str) -> Result<(), ConfigError> {
-    if !name.is_empty() && name.len() <= 64 && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b)) {
+    if !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+    {
         Ok(())
     } else {
-        Err(invalid(key, "1 to 64 letters, digits, '-' or '_'", format_args!("{name:?}")))
+        Err(invalid(
+            key,
+            "1 to 64 letters, digits, '-' or '_'",
+            format_args!("{name:?}"),
+        ))
     }
 }
 
@@ -498,9 +572,13 @@ mod tests {
 
     #[test]
     fn unknown_key_and_wrong_type_are_errors_naming_the_key() {
-        let msg = from_toml("[sigra]\nbase_pth = \"/x\"").unwrap_err().to_string();
+        let msg = from_toml("[sigra]\nbase_pth = \"/x\"")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("base_pth"), "{msg}");
-        let msg = from_toml("[sigra.password]\nmin_length = \"long\"").unwrap_err().to_string();
+        let msg = from_toml("[sigra.password]\nmin_length = \"long\"")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("sigra.password.min_length"), "{msg}");
     }
 
@@ -522,6 +600,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
     fn env_overrides_file() {
         figment::Jail::expect_with(|jail| {
             jail.set_env("SIGRA_SESSION__IDLE_TIMEOUT_SECS", "3600");

@@ -8,6 +8,9 @@
 pub mod clock;
 pub mod config;
 pub mod crypto;
+pub mod features;
+pub mod jobs;
+pub mod mail;
 pub mod secret;
 pub mod store;
 

@@ -63,7 +63,13 @@ impl TestDb {
                 let dir = tempfile::tempdir().unwrap();
                 let url = format!("sqlite://{}/test.sqlite3", dir.path().display());
                 let db = Db::connect(&url, 5).await.unwrap();
-                Some(TestDb { backend, url, db, server: None, _dir: Some(dir) })
+                Some(TestDb {
+                    backend,
+                    url,
+                    db,
+                    server: None,
+                    _dir: Some(dir),
+                })
             }
             Backend::Postgres | Backend::MySql => {
                 let (var, once) = if backend == Backend::Postgres {
@@ -83,7 +89,13 @@ impl TestDb {
                 admin.close().await;
                 let url = with_database(&server_url, &name);
                 let db = Db::connect(&url, 5).await.unwrap();
-                Some(TestDb { backend, url, db, server: Some((server_url, name)), _dir: None })
+                Some(TestDb {
+                    backend,
+                    url,
+                    db,
+                    server: Some((server_url, name)),
+                    _dir: None,
+                })
             }
             _ => unreachable!("no such backend"),
         }
@@ -165,5 +177,8 @@ fn with_database_replaces_only_the_path() {
         with_database("postgres://u:p@127.0.0.1:5432/ci?sslmode=disable", "x"),
         "postgres://u:p@127.0.0.1:5432/x?sslmode=disable"
     );
-    assert_eq!(with_database("mysql://root@127.0.0.1:3306", "y"), "mysql://root@127.0.0.1:3306/y");
+    assert_eq!(
+        with_database("mysql://root@127.0.0.1:3306", "y"),
+        "mysql://root@127.0.0.1:3306/y"
+    );
 }

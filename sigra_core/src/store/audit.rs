@@ -53,7 +53,10 @@ pub struct AuditFilter {
 impl AuditFilter {
     /// Events about or by one user.
     pub fn for_user(user_id: Uuid) -> Self {
-        Self { user_id: Some(user_id), ..Self::default() }
+        Self {
+            user_id: Some(user_id),
+            ..Self::default()
+        }
     }
 
     /// Only this action.

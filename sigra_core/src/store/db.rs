@@ -78,7 +78,11 @@ pub enum Db {
 
 /// A row type that decodes on every backend; `#[derive(sqlx::FromRow)]` gives it.
 pub trait AnyRow:
-    for<'r> FromRow<'r, SqliteRow> + for<'r> FromRow<'r, PgRow> + for<'r> FromRow<'r, MySqlRow> + Send + Unpin
+    for<'r> FromRow<'r, SqliteRow>
+    + for<'r> FromRow<'r, PgRow>
+    + for<'r> FromRow<'r, MySqlRow>
+    + Send
+    + Unpin
 {
 }
 
@@ -98,7 +102,10 @@ pub trait Executor: Sync {
     fn backend(&self) -> Backend;
 
     /// Runs a statement; answers the number of rows it affected.
-    fn execute<S: SqlxBinder + Sync>(&self, stmt: &S) -> impl Future<Output = Result<u64, StoreError>> + Send;
+    fn execute<S: SqlxBinder + Sync>(
+        &self,
+        stmt: &S,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 
     /// Runs a query that answers at most one row.
     fn fetch_optional<T: AnyRow, S: SqlxBinder + Sync>(
@@ -248,17 +255,26 @@ impl Executor for Db {
 
     async fn execute<S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<u64, StoreError> {
         Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
-            sqlx::query_with(sql, vals).execute(ex).await?.rows_affected()
+            sqlx::query_with(sql, vals)
+                .execute(ex)
+                .await?
+                .rows_affected()
         }))
     }
 
-    async fn fetch_optional<T: AnyRow, S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<Option<T>, StoreError> {
+    async fn fetch_optional<T: AnyRow, S: SqlxBinder + Sync>(
+        &self,
+        stmt: &S,
+    ) -> Result<Option<T>, StoreError> {
         Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
             sqlx::query_as_with(sql, vals).fetch_optional(ex).await?
         }))
     }
 
-    async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<Vec<T>, StoreError> {
+    async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(
+        &self,
+        stmt: &S,
+    ) -> Result<Vec<T>, StoreError> {
         Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
             sqlx::query_as_with(sql, vals).fetch_all(ex).await?
         }))
@@ -281,7 +297,9 @@ pub struct Tx {
 
 impl fmt::Debug for Tx {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Tx").field("backend", &self.backend).finish_non_exhaustive()
+        f.debug_struct("Tx")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
     }
 }
 
@@ -311,7 +329,11 @@ impl Tx {
 
 fn tx_target(
     inner: &mut TxInner,
-) -> Target<&mut Transaction<'static, Sqlite>, &mut Transaction<'static, Postgres>, &mut Transaction<'static, MySql>> {
+) -> Target<
+    &mut Transaction<'static, Sqlite>,
+    &mut Transaction<'static, Postgres>,
+    &mut Transaction<'static, MySql>,
+> {
     match inner {
         TxInner::Sqlite(t) => Target::Sqlite(t),
         TxInner::Postgres(t) => Target::Postgres(t),
@@ -328,19 +350,30 @@ impl Executor for Tx {
         let mut guard = self.inner.lock().await;
         let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
         Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {
-            sqlx::query_with(sql, vals).execute(&mut **ex).await?.rows_affected()
+            sqlx::query_with(sql, vals)
+                .execute(&mut **ex)
+                .await?
+                .rows_affected()
         }))
     }
 
-    async fn fetch_optional<T: AnyRow, S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<Option<T>, StoreError> {
+    async fn fetch_optional<T: AnyRow, S: SqlxBinder + Sync>(
+        &self,
+        stmt: &S,
+    ) -> Result<Option<T>, StoreError> {
         let mut guard = self.inner.lock().await;
         let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
         Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {
-            sqlx::query_as_with(sql, vals).fetch_optional(&mut **ex).await?
+            sqlx::query_as_with(sql, vals)
+                .fetch_optional(&mut **ex)
+                .await?
         }))
     }
 
-    async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<Vec<T>, StoreError> {
+    async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(
+        &self,
+        stmt: &S,
+    ) -> Result<Vec<T>, StoreError> {
         let mut guard = self.inner.lock().await;
         let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
         Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {

@@ -20,9 +20,12 @@ macro_rules! migrations {
 
 type Embedded = &'static [(&'static str, &'static str, &'static str)];
 
-const SQLITE: Embedded = migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
-const POSTGRES: Embedded = migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
-const MYSQL: Embedded = migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+const SQLITE: Embedded =
+    migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+const POSTGRES: Embedded =
+    migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
+const MYSQL: Embedded =
+    migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs");
 
 fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded
@@ -85,8 +88,14 @@ mod tests {
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
                 .collect();
             files.sort();
-            let embedded: Vec<String> = names(SQLITE).iter().map(|(v, n)| format!("{v}_{n}.sql")).collect();
-            assert_eq!(files, embedded, "migrations/{dir} and the embedded list differ");
+            let embedded: Vec<String> = names(SQLITE)
+                .iter()
+                .map(|(v, n)| format!("{v}_{n}.sql"))
+                .collect();
+            assert_eq!(
+                files, embedded,
+                "migrations/{dir} and the embedded list differ"
+            );
         }
     }
 }

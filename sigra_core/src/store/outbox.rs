@@ -27,8 +27,22 @@ pub async fn enqueue(
 ) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(Outbox::Table)
-        .columns([Outbox::Id, Outbox::Kind, Outbox::Payload, Outbox::Attempts, Outbox::RunAt, Outbox::CreatedAt])
-        .values([id.into(), kind.into(), payload.into(), 0.into(), now.into(), now.into()])?
+        .columns([
+            Outbox::Id,
+            Outbox::Kind,
+            Outbox::Payload,
+            Outbox::Attempts,
+            Outbox::RunAt,
+            Outbox::CreatedAt,
+        ])
+        .values([
+            id.into(),
+            kind.into(),
+            payload.into(),
+            0.into(),
+            now.into(),
+            now.into(),
+        ])?
         .to_owned();
     ex.execute(&stmt).await?;
     Ok(())
@@ -75,7 +89,11 @@ pub async fn claim_due(
 }
 
 /// Marks a job done.
-pub async fn complete(ex: &impl Executor, id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+pub async fn complete(
+    ex: &impl Executor,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Outbox::Table)
         .value(Outbox::DoneAt, now)

@@ -143,7 +143,10 @@ fn joined_select() -> SelectStatement {
 
 /// The session with this token hash and its user, in one query. Expiry is the caller's
 /// to judge (idle timeout depends on configuration).
-pub async fn find_by_hash(ex: &impl Executor, hash: &TokenHash) -> Result<Option<(Session, User)>, StoreError> {
+pub async fn find_by_hash(
+    ex: &impl Executor,
+    hash: &TokenHash,
+) -> Result<Option<(Session, User)>, StoreError> {
     let stmt = joined_select()
         .and_where(Expr::col((Sessions::Table, Sessions::TokenHash)).eq(hash.as_bytes().to_vec()))
         .to_owned();
@@ -176,7 +179,11 @@ pub async fn find_by_hash(ex: &impl Executor, hash: &TokenHash) -> Result<Option
 }
 
 /// The user's sessions that have not reached their absolute expiry, newest first.
-pub async fn list_for_user(ex: &impl Executor, user_id: Uuid, now: OffsetDateTime) -> Result<Vec<Session>, StoreError> {
+pub async fn list_for_user(
+    ex: &impl Executor,
+    user_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Vec<Session>, StoreError> {
     let stmt = Query::select()
         .columns(COLUMNS)
         .from(Sessions::Table)
@@ -234,7 +241,11 @@ pub async fn delete(ex: &impl Executor, user_id: Uuid, id: Uuid) -> Result<u64, 
 }
 
 /// Deletes every session of the user, except `keep` if given.
-pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid, keep: Option<Uuid>) -> Result<u64, StoreError> {
+pub async fn delete_for_user(
+    ex: &impl Executor,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<u64, StoreError> {
     let mut stmt = Query::delete();
     stmt.from_table(Sessions::Table)
         .and_where(Expr::col(Sessions::UserId).eq(user_id));

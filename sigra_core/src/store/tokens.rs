@@ -98,7 +98,11 @@ pub async fn consume(
 }
 
 /// Deletes a user's tokens of the given kinds (every kind when `kinds` is empty).
-pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid, kinds: &[TokenKind]) -> Result<u64, StoreError> {
+pub async fn delete_for_user(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kinds: &[TokenKind],
+) -> Result<u64, StoreError> {
     let mut stmt = Query::delete();
     stmt.from_table(UserTokens::Table)
         .and_where(Expr::col(UserTokens::UserId).eq(user_id));
@@ -131,7 +135,10 @@ pub async fn latest_created_at(
         .order_by(UserTokens::CreatedAt, Order::Desc)
         .limit(1)
         .to_owned();
-    Ok(ex.fetch_optional::<UserToken, _>(&stmt).await?.map(|t| t.created_at))
+    Ok(ex
+        .fetch_optional::<UserToken, _>(&stmt)
+        .await?
+        .map(|t| t.created_at))
 }
 
 /// Deletes expired tokens; answers how many.

@@ -100,7 +100,10 @@ pub async fn set_password_hash(
 pub async fn confirm(ex: &impl Executor, id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Users::Table)
-        .values([(Users::ConfirmedAt, now.into()), (Users::UpdatedAt, now.into())])
+        .values([
+            (Users::ConfirmedAt, now.into()),
+            (Users::UpdatedAt, now.into()),
+        ])
         .and_where(Expr::col(Users::Id).eq(id))
         .and_where(Expr::col(Users::ConfirmedAt).is_null())
         .to_owned();
@@ -108,10 +111,17 @@ pub async fn confirm(ex: &impl Executor, id: Uuid, now: OffsetDateTime) -> Resul
 }
 
 /// Counts one more failed password.
-pub async fn record_failed_login(ex: &impl Executor, id: Uuid, now: OffsetDateTime) -> Result<u64, StoreError> {
+pub async fn record_failed_login(
+    ex: &impl Executor,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Users::Table)
-        .value(Users::FailedLoginCount, Expr::col(Users::FailedLoginCount).add(1))
+        .value(
+            Users::FailedLoginCount,
+            Expr::col(Users::FailedLoginCount).add(1),
+        )
         .value(Users::UpdatedAt, now)
         .and_where(Expr::col(Users::Id).eq(id))
         .to_owned();

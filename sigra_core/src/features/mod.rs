@@ -1,0 +1,1 @@
+//! Authentication flows, one module per feature.

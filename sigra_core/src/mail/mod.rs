@@ -1,0 +1,1 @@
+//! Mail: the Mailer trait, SMTP delivery, the dev mailbox and mail templates.
