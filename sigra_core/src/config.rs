@@ -93,6 +93,10 @@ pub struct SigraConfig {
     pub secret_key: Option<SecretString>,
     /// Earlier master secrets, still accepted for verification while rotating. Default empty.
     pub old_secret_keys: Vec<SecretString>,
+    /// Where a log-in without a `return_to` lands. Default `"/"`.
+    pub after_login_path: String,
+    /// Where log-out lands. Default `"/"`.
+    pub after_logout_path: String,
     /// Run the embedded migrations at launch. Default `true`.
     pub run_migrations: bool,
     /// Serve the development mailbox at `/dev/mailbox`. Default: on in debug, off in release.
@@ -217,6 +221,8 @@ impl Default for SigraConfig {
             public_url: "http://127.0.0.1:8000".into(),
             secret_key: None,
             old_secret_keys: Vec::new(),
+            after_login_path: "/".into(),
+            after_logout_path: "/".into(),
             run_migrations: true,
             dev_mailbox: None,
             secure_cookies: None,
@@ -322,6 +328,8 @@ impl SigraConfig {
         let t = &self.tokens;
         check_base_path(&self.base_path)?;
         check_url("sigra.public_url", &self.public_url)?;
+        check_local_path("sigra.after_login_path", &self.after_login_path)?;
+        check_local_path("sigra.after_logout_path", &self.after_logout_path)?;
         if let Some(secret) = &self.secret_key {
             check_secret("sigra.secret_key", secret)?;
         }
@@ -486,6 +494,18 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
             "an origin like \"https://example.com\" (no path)",
             format_args!("{url:?}"),
         )),
+    }
+}
+
+fn check_local_path(key: &str, path: &str) -> Result<(), ConfigError> {
+    if crate::features::is_local_path(path) {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            "a local path starting with a single '/'",
+            format_args!("{path:?}"),
+        ))
     }
 }
 

@@ -1,8 +1,39 @@
 //! # sigra_rocket
 //!
-//! Production-grade authentication for Rocket: the [`Sigra`] fairing mounts every auth page
-//! and endpoint, and request guards protect the host app's routes.
+//! Production-grade authentication for Rocket. The [`Sigra`] fairing mounts every auth
+//! page and endpoint under a base path (`/users` by default); request guards protect the
+//! host app's routes:
+//!
+//! ```no_run
+//! #[macro_use] extern crate rocket;
+//! use sigra_rocket::{Sigra, AuthenticatedUser, SudoUser};
+//!
+//! #[get("/dashboard")]
+//! fn dashboard(user: AuthenticatedUser) -> String { format!("hello {}", user.email()) }
+//!
+//! #[post("/danger")]
+//! fn danger(_user: SudoUser) -> &'static str { "recently re-authenticated" }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build()
+//!         .attach(Sigra::fairing())
+//!         .mount("/", routes![dashboard, danger])
+//! }
+//! ```
+//!
+//! Configuration lives in the `sigra` section of `Rocket.toml` (see
+//! [`sigra_core::config`]) and the database under `[default.databases.sigra]`.
 
-/// The Sigra fairing.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sigra;
+mod catchers;
+pub mod cookies;
+mod fairing;
+pub mod guards;
+mod pool;
+pub mod routes;
+pub mod templates;
+
+pub use fairing::{Sigra, SigraState};
+pub use guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, OptionalUser, SudoUser};
+pub use pool::{SigraDb, SigraPool};
+pub use sigra_core;

@@ -1,1 +1,176 @@
 //! Authentication flows, one module per feature.
+//!
+//! Every flow is a plain async function over an [`Auth`] (store, clock, config, keys,
+//! hasher, mail) and its input, answering a typed result. The web layer parses the
+//! request, calls one flow and maps the result to a page, a redirect or JSON.
+
+use std::sync::{Arc, OnceLock};
+
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::clock::SharedClock;
+use crate::config::SigraConfig;
+use crate::crypto::{FieldCipher, Keys, PasswordError, PasswordHasher, RandomError, TokenError};
+use crate::jobs::WorkerHandle;
+use crate::mail::{MailError, MailTemplates};
+use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
+
+pub mod audit;
+pub mod login;
+pub mod logout;
+pub mod password_policy;
+pub mod registration;
+pub mod sessions;
+pub mod sudo;
+pub mod user_agent;
+
+/// Everything a flow needs. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Auth {
+    /// The database.
+    pub db: Db,
+    /// The only source of "now".
+    pub clock: SharedClock,
+    /// Validated configuration.
+    pub config: Arc<SigraConfig>,
+    /// Password hashing pool.
+    pub hasher: PasswordHasher,
+    /// Keys derived from the master secret.
+    pub keys: Keys,
+    /// Field encryption (sealed outbox payloads, secrets at rest).
+    pub cipher: Arc<FieldCipher>,
+    /// Mail templates.
+    pub mail: Arc<MailTemplates>,
+    /// The background worker, woken after mail is queued; set once it runs.
+    pub worker: Arc<OnceLock<WorkerHandle>>,
+}
+
+/// Who made a request: recorded on sessions and audit events.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    /// Client IP address.
+    pub ip: Option<String>,
+    /// `User-Agent` header.
+    pub user_agent: Option<String>,
+}
+
+/// A flow failed for a reason that is not the user's input.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum FlowError {
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Password hashing failed or is saturated ([`PasswordError::Busy`]: answer 503).
+    #[error(transparent)]
+    Password(#[from] PasswordError),
+    /// Mail could not be rendered or queued.
+    #[error(transparent)]
+    Mail(#[from] MailError),
+    /// A token could not be made.
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    /// The OS random source failed.
+    #[error(transparent)]
+    Random(#[from] RandomError),
+}
+
+impl FlowError {
+    /// A stable machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            FlowError::Store(e) => e.reason(),
+            FlowError::Password(e) => e.reason(),
+            FlowError::Mail(e) => e.reason(),
+            FlowError::Token(e) => e.reason(),
+            FlowError::Random(e) => e.reason(),
+        }
+    }
+
+    /// Whether the failure is load shedding, to be answered with 503 and `Retry-After`.
+    pub fn is_busy(&self) -> bool {
+        matches!(self, FlowError::Password(PasswordError::Busy))
+    }
+}
+
+/// Whether `path` is safe to redirect to: a path on this site (one leading `/`, no
+/// backslash, no whitespace or control characters that browsers strip), at most 2048
+/// characters. Used for `return_to`, so a link cannot send users to another site.
+///
+/// ```
+/// use sigra_core::features::is_local_path;
+/// assert!(is_local_path("/dashboard?tab=1"));
+/// assert!(!is_local_path("//evil.example"));
+/// assert!(!is_local_path("https://evil.example"));
+/// assert!(!is_local_path("/\\evil.example"));
+/// assert!(!is_local_path("/\t/evil.example"));
+/// ```
+pub fn is_local_path(path: &str) -> bool {
+    path.starts_with('/')
+        && !path.starts_with("//")
+        && path.len() <= 2048
+        && !path
+            .chars()
+            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+}
+
+impl Auth {
+    /// Renders a mail from its templates and queues it in `ex`'s transaction.
+    pub(crate) async fn queue_mail(
+        &self,
+        ex: &impl Executor,
+        kind: &str,
+        to: &str,
+        context: serde_json::Value,
+    ) -> Result<Uuid, FlowError> {
+        let mail = self.mail.render(kind, to, &context)?;
+        Ok(crate::mail::enqueue(ex, &self.cipher, self.clock.as_ref(), &mail).await?)
+    }
+
+    /// Tells the worker that mail is waiting (after the transaction committed).
+    pub(crate) fn wake_worker(&self) {
+        if let Some(worker) = self.worker.get() {
+            worker.wake();
+        }
+    }
+
+    /// A link to `path` (starting with `/`) under the public URL.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.config.public_url, path)
+    }
+
+    /// A link to `path` under Sigra's base path.
+    pub fn route_url(&self, path: &str) -> String {
+        self.url(&format!("{}{}", self.config.base_path, path))
+    }
+
+    /// Records an audit event in `ex`'s transaction.
+    pub(crate) async fn audit(
+        &self,
+        ex: &impl Executor,
+        action: &str,
+        actor: Option<Uuid>,
+        target: Option<Uuid>,
+        metadata: impl Serialize,
+        meta: &RequestMeta,
+    ) -> Result<(), FlowError> {
+        let metadata = serde_json::to_value(metadata).unwrap_or(serde_json::Value::Null);
+        let now = self.clock.now();
+        let mut event = audit_store::event(
+            new_id(self.clock.as_ref()),
+            action,
+            actor,
+            target,
+            metadata,
+            now,
+        );
+        event.ip = meta.ip.clone();
+        event.user_agent = meta
+            .user_agent
+            .as_ref()
+            .map(|ua| ua.chars().take(512).collect());
+        audit_store::insert(ex, &event).await?;
+        Ok(())
+    }
+}

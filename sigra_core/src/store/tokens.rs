@@ -149,3 +149,27 @@ pub async fn delete_expired(ex: &impl Executor, now: OffsetDateTime) -> Result<u
         .to_owned();
     ex.execute(&stmt).await
 }
+
+/// Deletes a user's tokens of `kind` sent to `sent_to` (`matching = true`) or sent
+/// anywhere else (`matching = false`). Remember-me tokens are "sent to" the session
+/// they restore, so this revokes them along with their sessions.
+pub async fn delete_by_recipient(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+    sent_to: &str,
+    matching: bool,
+) -> Result<u64, StoreError> {
+    let recipient = Expr::col(UserTokens::SentTo);
+    let stmt = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .and_where(if matching {
+            recipient.eq(sent_to)
+        } else {
+            recipient.ne(sent_to)
+        })
+        .to_owned();
+    ex.execute(&stmt).await
+}

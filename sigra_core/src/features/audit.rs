@@ -1,0 +1,27 @@
+//! The audit log: who did what, when, from where.
+//!
+//! Flows record events in the same transaction as the change they describe. Action
+//! names are stable strings, listed here.
+
+pub use crate::store::audit::{AuditFilter, list};
+
+/// A new account was registered.
+pub const REGISTRATION: &str = "registration";
+/// Registration was attempted with an email that already has an account.
+pub const REGISTRATION_EXISTING_EMAIL: &str = "registration.existing_email";
+/// A password log-in succeeded.
+pub const LOGIN_SUCCESS: &str = "login.success";
+/// A password log-in failed.
+pub const LOGIN_FAILURE: &str = "login.failure";
+/// A session was restored from a remember-me cookie.
+pub const SESSION_RESTORED: &str = "session.restored";
+/// A user logged out.
+pub const LOGOUT: &str = "logout";
+/// A user revoked one of their sessions.
+pub const SESSION_REVOKED: &str = "session.revoked";
+/// A user signed out every other session.
+pub const SESSIONS_REVOKED_OTHERS: &str = "session.revoked_others";
+/// A user re-authenticated for sudo mode.
+pub const SUDO: &str = "sudo";
+/// A sudo re-authentication failed.
+pub const SUDO_FAILURE: &str = "sudo.failure";

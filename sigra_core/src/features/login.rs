@@ -1,0 +1,96 @@
+//! Log-in with email and password.
+//!
+//! Unknown emails are verified against a dummy hash so that they take as long as known
+//! ones, and every failure answers the same [`LoginOutcome::InvalidCredentials`].
+//! Successful log-ins upgrade old hashes (older Argon2 parameters, bcrypt) in place.
+
+use serde_json::json;
+
+use super::sessions::{self, Authenticated, IssuedSession};
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::secret::SecretString;
+use crate::store::{normalize_email, users};
+
+/// What the log-in form sent.
+#[derive(Debug, Clone)]
+pub struct LoginInput {
+    /// Email as typed.
+    pub email: String,
+    /// Password as typed.
+    pub password: SecretString,
+    /// Keep the user logged in on this device.
+    pub remember_me: bool,
+}
+
+/// How a log-in attempt ended.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// Logged in: set these cookies.
+    Success(Box<IssuedSession>),
+    /// Wrong email or password (indistinguishable on purpose).
+    InvalidCredentials,
+}
+
+/// Checks the credentials and starts a new session. `previous` is the session the
+/// browser had before, if any: it is ended, so a log-in always yields a fresh token.
+pub async fn log_in(
+    auth: &Auth,
+    input: &LoginInput,
+    previous: Option<&Authenticated>,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome, FlowError> {
+    let email = normalize_email(&input.email);
+    let user = users::find_by_email(&auth.db, &email).await?;
+    let verification = auth
+        .hasher
+        .verify(
+            &input.password,
+            user.as_ref().and_then(|u| u.hashed_password()),
+        )
+        .await?;
+    let now = auth.clock.now();
+
+    let Some(user) = user.filter(|_| verification.is_valid()) else {
+        let tx = auth.db.begin().await?;
+        let target = users::find_by_email(&tx, &email).await?.map(|u| u.id);
+        if let Some(id) = target {
+            users::record_failed_login(&tx, id, now).await?;
+        }
+        auth.audit(
+            &tx,
+            audit::LOGIN_FAILURE,
+            None,
+            target,
+            json!({ "email": email }),
+            meta,
+        )
+        .await?;
+        tx.commit().await?;
+        return Ok(LoginOutcome::InvalidCredentials);
+    };
+
+    let tx = auth.db.begin().await?;
+    if let crate::crypto::Verification::Valid {
+        rehash: Some(new_hash),
+    } = verification
+    {
+        users::set_password_hash(&tx, user.id, Some(new_hash), now).await?;
+    }
+    users::reset_failed_logins(&tx, user.id).await?;
+    if let Some(previous) = previous {
+        sessions::end(&tx, previous).await?;
+    }
+    let issued = sessions::issue(auth, &tx, user.id, input.remember_me, true, meta).await?;
+    auth.audit(
+        &tx,
+        audit::LOGIN_SUCCESS,
+        Some(user.id),
+        Some(user.id),
+        json!({ "remember_me": input.remember_me, "session_id": issued.session.id }),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(LoginOutcome::Success(Box::new(issued)))
+}

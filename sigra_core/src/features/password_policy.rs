@@ -1,0 +1,88 @@
+//! The password policy: length bounds (never truncating) and a list of common passwords.
+//!
+//! The bundled list holds the 11,611 passwords of eight or more characters among the
+//! 30,000 most common ones of the zxcvbn frequency list (MIT licence).
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use crate::config::PasswordConfig;
+
+static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
+
+fn common_passwords() -> &'static HashSet<&'static str> {
+    COMMON.get_or_init(|| include_str!("common_passwords.txt").lines().collect())
+}
+
+/// Checks a candidate password; answers the problems as user-facing messages (empty
+/// when the password is acceptable).
+///
+/// ```
+/// use sigra_core::config::PasswordConfig;
+/// use sigra_core::features::password_policy::check;
+/// let policy = PasswordConfig::default();
+/// assert!(check(&policy, "correct horse battery staple", None).is_empty());
+/// assert_eq!(check(&policy, "short", None), ["Password must be at least 12 characters."]);
+/// assert_eq!(check(&policy, "password1234", None), ["This password is too common; choose another."]);
+/// ```
+pub fn check(policy: &PasswordConfig, password: &str, email: Option<&str>) -> Vec<String> {
+    let length = password.chars().count();
+    let mut problems = Vec::new();
+    if length < policy.min_length {
+        problems.push(format!(
+            "Password must be at least {} characters.",
+            policy.min_length
+        ));
+    } else if length > policy.max_length {
+        problems.push(format!(
+            "Password must be at most {} characters.",
+            policy.max_length
+        ));
+    } else if common_passwords().contains(password.to_lowercase().as_str()) {
+        problems.push("This password is too common; choose another.".to_owned());
+    } else if email.is_some_and(|e| !e.is_empty() && password.trim().eq_ignore_ascii_case(e.trim()))
+    {
+        problems.push("Password must not be your email address.".to_owned());
+    }
+    problems
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_inclusive_and_counted_in_characters() {
+        let policy = PasswordConfig::default();
+        assert!(
+            check(&policy, &"é".repeat(12), None).is_empty(),
+            "12 chars, 24 bytes"
+        );
+        assert!(!check(&policy, &"x".repeat(11), None).is_empty());
+        assert!(check(&policy, &"xy".repeat(128), None).is_empty());
+        assert_eq!(
+            check(&policy, &"x".repeat(257), None),
+            ["Password must be at most 256 characters."]
+        );
+    }
+
+    #[test]
+    fn common_passwords_are_rejected_case_insensitively() {
+        let policy = PasswordConfig::default();
+        assert!(
+            !check(&policy, "QWERTYUIOPASDFGH", None).is_empty()
+                || !common_passwords().contains("qwertyuiopasdfgh")
+        );
+        assert!(!check(&policy, "Password1234", None).is_empty());
+        assert!(common_passwords().len() > 10_000);
+    }
+
+    #[test]
+    fn the_email_is_not_a_password() {
+        let policy = PasswordConfig::default();
+        assert_eq!(
+            check(&policy, "someone@example.com", Some("someone@example.com")),
+            ["Password must not be your email address."]
+        );
+    }
+}

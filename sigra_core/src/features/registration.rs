@@ -1,0 +1,146 @@
+//! Registration: email and password, enumeration-safe.
+//!
+//! A new address gets an account and a welcome mail; an address that already has an
+//! account gets a notice by mail instead. Both answer the same, after the same work
+//! (one password hash, one queued mail), so the response says nothing about whether
+//! the address was known.
+
+use serde_json::json;
+
+use super::{Auth, FlowError, RequestMeta, audit, password_policy};
+use crate::secret::SecretString;
+use crate::store::{StoreError, new_id, normalize_email, users};
+
+/// What the registration form sent.
+#[derive(Debug, Clone)]
+pub struct RegistrationInput {
+    /// Email as typed.
+    pub email: String,
+    /// Password as typed.
+    pub password: SecretString,
+}
+
+/// Problems with the form, by field, as user-facing messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RegistrationErrors {
+    /// Problems with the email.
+    pub email: Vec<String>,
+    /// Problems with the password.
+    pub password: Vec<String>,
+}
+
+impl RegistrationErrors {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.email.is_empty() && self.password.is_empty()
+    }
+}
+
+/// The result of a well-formed registration: the same whether the address was new.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RegistrationSent {
+    /// The normalized address the mail went to.
+    pub email: String,
+}
+
+/// Checks the shape of an email address: one `@`, a non-empty local part, a dotted
+/// domain, no spaces, at most 254 characters.
+///
+/// ```
+/// use sigra_core::features::registration::valid_email;
+/// assert!(valid_email("ada@example.com"));
+/// assert!(!valid_email("ada@localhost"));
+/// assert!(!valid_email("a b@example.com"));
+/// ```
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.split_once('@') else {
+        return false;
+    };
+    email.chars().count() <= 254
+        && !local.is_empty()
+        && local.len() <= 64
+        && !domain.contains('@')
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !domain.contains("..")
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || "<>()[]\\,;:\"".contains(c))
+}
+
+/// Validates the form without touching the database.
+pub fn validate(auth: &Auth, input: &RegistrationInput) -> RegistrationErrors {
+    let email = normalize_email(&input.email);
+    let mut errors = RegistrationErrors::default();
+    if email.is_empty() {
+        errors.email.push("Enter your email address.".into());
+    } else if !valid_email(&email) {
+        errors
+            .email
+            .push("Enter a valid email address, like name@example.com.".into());
+    }
+    errors.password =
+        password_policy::check(&auth.config.password, input.password.expose(), Some(&email));
+    errors
+}
+
+/// Registers an account, or tells the owner of an existing one by mail.
+pub async fn register(
+    auth: &Auth,
+    input: &RegistrationInput,
+    meta: &RequestMeta,
+) -> Result<Result<RegistrationSent, RegistrationErrors>, FlowError> {
+    let errors = validate(auth, input);
+    if !errors.is_empty() {
+        return Ok(Err(errors));
+    }
+    let email = normalize_email(&input.email);
+    // Hash first, whatever happens next: known and unknown addresses cost the same.
+    let hashed = auth.hasher.hash(&input.password).await?;
+    let now = auth.clock.now();
+    let links = json!({
+        "email": email,
+        "log_in_url": auth.route_url("/log_in"),
+        "reset_password_url": auth.route_url("/reset-password"),
+    });
+
+    let tx = auth.db.begin().await?;
+    match users::insert(&tx, new_id(auth.clock.as_ref()), &email, Some(hashed), now).await {
+        Ok(user) => {
+            auth.queue_mail(&tx, "welcome", &email, links).await?;
+            auth.audit(
+                &tx,
+                audit::REGISTRATION,
+                Some(user.id),
+                Some(user.id),
+                json!({}),
+                meta,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Err(StoreError::Conflict) => {
+            // The failed insert may have aborted the transaction (PostgreSQL): start over.
+            drop(tx);
+            let tx = auth.db.begin().await?;
+            let existing = users::find_by_email(&tx, &email).await?;
+            auth.queue_mail(&tx, "account_exists", &email, links)
+                .await?;
+            let id = existing.map(|u| u.id);
+            auth.audit(
+                &tx,
+                audit::REGISTRATION_EXISTING_EMAIL,
+                None,
+                id,
+                json!({}),
+                meta,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Err(e) => return Err(e.into()),
+    }
+    auth.wake_worker();
+    Ok(Ok(RegistrationSent { email }))
+}

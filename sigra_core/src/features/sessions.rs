@@ -1,0 +1,304 @@
+//! Sessions: creation, authentication with idle and absolute expiry, remember-me
+//! restoration with token rotation, listing and revocation.
+//!
+//! A session cookie carries a 32-byte token; the database keeps its SHA-256. A
+//! remember-me cookie carries a separate token, stored as a `remember_me` user token
+//! "sent to" the session it belongs to, so revoking a session also revokes the cookie
+//! that could bring it back.
+
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::user_agent;
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::crypto::{Token, TokenKind};
+use crate::store::{Executor, Session, User, new_id, sessions, tokens};
+
+/// A valid session and its user.
+#[derive(Debug, Clone)]
+pub struct Authenticated {
+    /// The session.
+    pub session: Session,
+    /// Its user.
+    pub user: User,
+}
+
+impl Authenticated {
+    /// Whether the user authenticated interactively within the sudo window.
+    pub fn sudo_active(&self, auth: &Auth) -> bool {
+        let ttl = Duration::seconds(auth.config.sudo.ttl_secs);
+        self.session
+            .sudo_at
+            .is_some_and(|at| auth.clock.now() < at + ttl)
+    }
+}
+
+/// Fresh credentials to set as cookies.
+#[derive(Debug)]
+pub struct IssuedSession {
+    /// The session cookie value.
+    pub token: Token,
+    /// The remember-me cookie value, when asked for.
+    pub remember_token: Option<Token>,
+    /// The stored session.
+    pub session: Session,
+}
+
+fn remember_recipient(session_id: Uuid) -> String {
+    format!("session:{session_id}")
+}
+
+/// Starts a session for `user_id` in `ex`'s transaction. `interactive` marks a fresh
+/// authentication (password, magic link …), which opens the sudo window.
+pub(crate) async fn issue(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: Uuid,
+    remember_me: bool,
+    interactive: bool,
+    meta: &RequestMeta,
+) -> Result<IssuedSession, FlowError> {
+    let now = auth.clock.now();
+    let token = Token::generate()?;
+    let session = sessions::insert(
+        ex,
+        &sessions::NewSession {
+            id: new_id(auth.clock.as_ref()),
+            user_id,
+            hash: &token.hash(),
+            created_at: now,
+            expires_at: now + Duration::seconds(auth.config.session.absolute_timeout_secs),
+            remember_me,
+            sudo_at: interactive.then_some(now),
+            ip: meta.ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+        },
+    )
+    .await?;
+    let remember_token = if remember_me {
+        Some(issue_remember_token(auth, ex, user_id, session.id, now).await?)
+    } else {
+        None
+    };
+    Ok(IssuedSession {
+        token,
+        remember_token,
+        session,
+    })
+}
+
+async fn issue_remember_token(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: Uuid,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<Token, FlowError> {
+    let token = Token::generate()?;
+    let recipient = remember_recipient(session_id);
+    tokens::insert(
+        ex,
+        &tokens::NewToken {
+            id: new_id(auth.clock.as_ref()),
+            user_id,
+            hash: &token.hash(),
+            kind: TokenKind::RememberMe,
+            sent_to: Some(&recipient),
+            expires_at: now + Duration::seconds(auth.config.session.remember_me_secs),
+            created_at: now,
+        },
+    )
+    .await?;
+    Ok(token)
+}
+
+/// The session a cookie value stands for, if it is live: not past its absolute expiry,
+/// not idle for longer than the idle timeout. Records activity at most once per touch
+/// interval. A dead session is deleted on sight.
+pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authenticated>, FlowError> {
+    let Ok(hash) = crate::crypto::TokenHash::of_encoded(cookie) else {
+        return Ok(None);
+    };
+    let Some((session, user)) = sessions::find_by_hash(&auth.db, &hash).await? else {
+        return Ok(None);
+    };
+    let now = auth.clock.now();
+    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
+    if now >= session.expires_at || now >= session.last_seen_at + idle {
+        sessions::delete(&auth.db, session.user_id, session.id).await?;
+        return Ok(None);
+    }
+    let interval = Duration::seconds(auth.config.session.touch_interval_secs);
+    let mut session = session;
+    if sessions::touch(&auth.db, session.id, now, interval).await? == 1 {
+        session.last_seen_at = now;
+    }
+    Ok(Some(Authenticated { session, user }))
+}
+
+/// Trades a remember-me cookie for a new session and a new remember-me cookie (the old
+/// one is single-use). The restored session does not open the sudo window.
+pub async fn restore(
+    auth: &Auth,
+    remember_cookie: &str,
+    meta: &RequestMeta,
+) -> Result<Option<IssuedSession>, FlowError> {
+    let Ok(hash) = crate::crypto::TokenHash::of_encoded(remember_cookie) else {
+        return Ok(None);
+    };
+    let now = auth.clock.now();
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::RememberMe, now).await? else {
+        return Ok(None);
+    };
+    // The session this cookie belonged to is replaced by the new one.
+    if let Some(old) = used
+        .sent_to
+        .as_deref()
+        .and_then(|s| s.strip_prefix("session:"))
+    {
+        if let Ok(old_id) = Uuid::parse_str(old) {
+            sessions::delete(&tx, used.user_id, old_id).await?;
+        }
+    }
+    let issued = issue(auth, &tx, used.user_id, true, false, meta).await?;
+    auth.audit(
+        &tx,
+        audit::SESSION_RESTORED,
+        Some(used.user_id),
+        Some(used.user_id),
+        serde_json::json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Some(issued))
+}
+
+/// A session as shown to its owner.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionView {
+    /// Session id (for the revoke button).
+    pub id: Uuid,
+    /// Browser name.
+    pub browser: &'static str,
+    /// OS name.
+    pub os: &'static str,
+    /// IP at creation.
+    pub ip: Option<String>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+    /// Last activity.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_seen_at: OffsetDateTime,
+    /// Whether this is the session making the request.
+    pub current: bool,
+    /// Whether it was made with remember-me.
+    pub remember_me: bool,
+}
+
+/// The user's live sessions, newest first, the current one marked.
+pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionView>, FlowError> {
+    let now = auth.clock.now();
+    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
+    let all = sessions::list_for_user(&auth.db, current.user.id, now).await?;
+    Ok(all
+        .into_iter()
+        .filter(|s| now < s.last_seen_at + idle)
+        .map(|s| {
+            let device = user_agent::parse(s.user_agent.as_deref());
+            SessionView {
+                id: s.id,
+                browser: device.browser,
+                os: device.os,
+                ip: s.ip,
+                created_at: s.created_at,
+                last_seen_at: s.last_seen_at,
+                current: s.id == current.session.id,
+                remember_me: s.remember_me,
+            }
+        })
+        .collect())
+}
+
+/// Revokes one of the user's sessions (and its remember-me cookie). Answers whether
+/// there was such a session.
+pub async fn revoke(
+    auth: &Auth,
+    current: &Authenticated,
+    session_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<bool, FlowError> {
+    let user_id = current.user.id;
+    let tx = auth.db.begin().await?;
+    let removed = sessions::delete(&tx, user_id, session_id).await?;
+    tokens::delete_by_recipient(
+        &tx,
+        user_id,
+        TokenKind::RememberMe,
+        &remember_recipient(session_id),
+        true,
+    )
+    .await?;
+    if removed == 1 {
+        auth.audit(
+            &tx,
+            audit::SESSION_REVOKED,
+            Some(user_id),
+            Some(user_id),
+            serde_json::json!({ "session_id": session_id }),
+            meta,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(removed == 1)
+}
+
+/// Revokes every session of the user but the current one, with their remember-me
+/// cookies. Answers how many sessions ended.
+pub async fn revoke_others(
+    auth: &Auth,
+    current: &Authenticated,
+    meta: &RequestMeta,
+) -> Result<u64, FlowError> {
+    let user_id = current.user.id;
+    let keep = current.session.id;
+    let tx = auth.db.begin().await?;
+    let removed = sessions::delete_for_user(&tx, user_id, Some(keep)).await?;
+    tokens::delete_by_recipient(
+        &tx,
+        user_id,
+        TokenKind::RememberMe,
+        &remember_recipient(keep),
+        false,
+    )
+    .await?;
+    auth.audit(
+        &tx,
+        audit::SESSIONS_REVOKED_OTHERS,
+        Some(user_id),
+        Some(user_id),
+        serde_json::json!({ "count": removed }),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(removed)
+}
+
+/// Ends the session and its remember-me cookie (used by log-out).
+pub(crate) async fn end(ex: &impl Executor, current: &Authenticated) -> Result<(), FlowError> {
+    let user_id = current.user.id;
+    sessions::delete(ex, user_id, current.session.id).await?;
+    tokens::delete_by_recipient(
+        ex,
+        user_id,
+        TokenKind::RememberMe,
+        &remember_recipient(current.session.id),
+        true,
+    )
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! Cookie names and attributes: HttpOnly, SameSite=Lax, and `Secure` with the `__Host-`
+//! prefix whenever cookies are secure.
+
+use rocket::http::{Cookie, CookieJar, SameSite};
+use rocket::time::Duration;
+use sigra_core::SigraConfig;
+use sigra_core::crypto::Token;
+
+/// How Sigra names and marks its cookies.
+#[derive(Debug, Clone)]
+pub struct CookieSettings {
+    /// Session cookie name.
+    pub session: String,
+    /// Remember-me cookie name.
+    pub remember: String,
+    /// Pre-session CSRF binding cookie name.
+    pub csrf: String,
+    /// Whether cookies are `Secure`.
+    pub secure: bool,
+    remember_max_age: Duration,
+}
+
+impl CookieSettings {
+    /// Settings for `config`; `secure` adds `Secure` and the `__Host-` prefix.
+    pub fn new(config: &SigraConfig, secure: bool) -> Self {
+        let prefix = if secure { "__Host-" } else { "" };
+        Self {
+            session: format!("{prefix}{}", config.session.cookie_name),
+            remember: format!("{prefix}{}", config.session.remember_cookie_name),
+            csrf: format!("{prefix}sigra_csrf"),
+            secure,
+            remember_max_age: Duration::seconds(config.session.remember_me_secs),
+        }
+    }
+
+    fn build(&self, name: &str, value: String) -> Cookie<'static> {
+        Cookie::build((name.to_owned(), value))
+            .path("/")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .secure(self.secure)
+            .build()
+    }
+
+    /// Sets the session cookie (ends with the browser session).
+    pub fn set_session(&self, jar: &CookieJar<'_>, token: &Token) {
+        jar.add(self.build(&self.session, token.as_str().to_owned()));
+    }
+
+    /// Sets the remember-me cookie.
+    pub fn set_remember(&self, jar: &CookieJar<'_>, token: &Token) {
+        let mut cookie = self.build(&self.remember, token.as_str().to_owned());
+        cookie.set_max_age(self.remember_max_age);
+        jar.add(cookie);
+    }
+
+    /// Sets the pre-session CSRF binding cookie.
+    pub fn set_csrf(&self, jar: &CookieJar<'_>, value: String) {
+        jar.add(self.build(&self.csrf, value));
+    }
+
+    /// Removes the session and remember-me cookies.
+    pub fn clear_auth(&self, jar: &CookieJar<'_>) {
+        jar.remove(self.build(&self.session, String::new()));
+        jar.remove(self.build(&self.remember, String::new()));
+    }
+
+    /// Removes the remember-me cookie.
+    pub fn clear_remember(&self, jar: &CookieJar<'_>) {
+        if jar.get(&self.remember).is_some() {
+            jar.remove(self.build(&self.remember, String::new()));
+        }
+    }
+
+    /// Removes the session cookie only.
+    pub fn clear_session(&self, jar: &CookieJar<'_>) {
+        jar.remove(self.build(&self.session, String::new()));
+    }
+}

@@ -1,0 +1,234 @@
+//! The Sigra fairing: configuration, pool, migrations, state, routes, catchers, pages,
+//! security headers and the background worker.
+
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+
+use rocket::fairing::{self, Fairing, Info, Kind};
+use rocket::http::Header;
+use rocket::{Build, Orbit, Request, Response, Rocket};
+use sigra_core::clock::{SharedClock, SystemClock};
+use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
+use sigra_core::features::Auth;
+use sigra_core::jobs::{Worker, WorkerConfig, WorkerHandle};
+use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
+use sigra_core::SigraConfig;
+
+use crate::cookies::CookieSettings;
+use rocket_db_pools::Database;
+
+use crate::pool::SigraDb;
+use crate::templates::Pages;
+
+/// Everything Sigra keeps in Rocket's managed state.
+#[derive(Debug)]
+pub struct SigraState {
+    /// The core: store, clock, config, keys, hasher, mail.
+    pub auth: Auth,
+    /// Cookie names and attributes.
+    pub cookies: CookieSettings,
+    /// Sigra's pages.
+    pub pages: Pages,
+    /// The dev mailbox, when enabled.
+    pub dev_mailbox: Option<DevMailbox>,
+    delivery: Arc<Delivery>,
+}
+
+/// The Sigra fairing. Attach it once:
+///
+/// ```no_run
+/// # #[macro_use] extern crate rocket;
+/// use sigra_rocket::Sigra;
+///
+/// #[launch]
+/// fn rocket() -> _ {
+///     rocket::build().attach(Sigra::fairing())
+/// }
+/// ```
+#[derive(Debug, Default)]
+pub struct Sigra {
+    clock: Option<SharedClock>,
+}
+
+impl Sigra {
+    /// The fairing, reading its settings from the `sigra` section of the configuration.
+    pub fn fairing() -> Sigra {
+        Sigra::default()
+    }
+
+    /// The fairing with another clock (tests move time with a `FixedClock`).
+    pub fn with_clock(clock: SharedClock) -> Sigra {
+        Sigra { clock: Some(clock) }
+    }
+}
+
+fn fail(rocket: Rocket<Build>, message: impl std::fmt::Display) -> fairing::Result {
+    log::error!("Sigra cannot start: {message}");
+    Err(rocket)
+}
+
+#[rocket::async_trait]
+impl Fairing for Sigra {
+    fn info(&self) -> Info {
+        Info {
+            name: "Sigra",
+            kind: Kind::Ignite | Kind::Liftoff | Kind::Response | Kind::Shutdown | Kind::Singleton,
+        }
+    }
+
+    async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
+        let rocket_config: rocket::Config = rocket.figment().extract().unwrap_or_default();
+        let release = rocket_config.profile == rocket::Config::RELEASE_PROFILE;
+        let config = match SigraConfig::from_figment(rocket.figment()) {
+            Ok(config) => config,
+            Err(e) => return fail(rocket, e),
+        };
+
+        let master = match (&config.secret_key, release) {
+            (Some(secret), _) => secret.expose().as_bytes().to_vec(),
+            (None, true) => return fail(rocket, "`sigra.secret_key` is required in release (32+ characters)"),
+            (None, false) => {
+                log::warn!("sigra.secret_key is not set: using a random one; sessions end when the process does");
+                match sigra_core::crypto::random_bytes::<32>() {
+                    Ok(bytes) => bytes.to_vec(),
+                    Err(e) => return fail(rocket, e),
+                }
+            }
+        };
+        let old: Vec<&[u8]> = config.old_secret_keys.iter().map(|s| s.expose().as_bytes()).collect();
+        let keys = match Keys::new(&master, &old) {
+            Ok(keys) => keys,
+            Err(e) => return fail(rocket, e),
+        };
+
+        // The pool: shared with the host when it attached `SigraDb::init()` itself.
+        let rocket = if rocket.state::<SigraDb>().is_some() {
+            rocket
+        } else {
+            match SigraDb::init().on_ignite(rocket).await {
+                Ok(rocket) => rocket,
+                Err(rocket) => return fail(rocket, "the `sigra` database (`[default.databases.sigra] url = …`) could not be opened"),
+            }
+        };
+        let Some(db) = rocket.state::<SigraDb>().map(|d| d.db().clone()) else {
+            return fail(rocket, "the `sigra` database is not configured");
+        };
+        if config.run_migrations {
+            if let Err(e) = db.migrate().await {
+                return fail(rocket, e);
+            }
+        }
+
+        let params = config.argon2_params();
+        let workers = match config.password.hashing_workers {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        let hasher = match PasswordHasher::new(params, workers, config.password.hashing_queue) {
+            Ok(h) => h,
+            Err(e) => return fail(rocket, e),
+        };
+
+        let template_dir: Option<PathBuf> = rocket
+            .figment()
+            .extract_inner::<PathBuf>("template_dir")
+            .ok()
+            .or_else(|| Some(PathBuf::from("templates")))
+            .filter(|dir| dir.is_dir());
+        let pages = match Pages::load(template_dir.as_deref()) {
+            Ok(p) => p,
+            Err(e) => return fail(rocket, format!("templates: {e}")),
+        };
+        let mail = match MailTemplates::new(template_dir.as_deref()) {
+            Ok(m) => m.with_app_name(config.app_name.clone()),
+            Err(e) => return fail(rocket, e),
+        };
+
+        let clock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        let dev_mailbox = config.dev_mailbox_enabled(release).then(|| DevMailbox::new(clock.clone()));
+        let smtp = match config.mail.smtp_url.as_ref().map(|url| SmtpMailer::from_url(url.expose(), &config.mail.from)) {
+            Some(Ok(smtp)) => Some(smtp),
+            Some(Err(e)) => return fail(rocket, format!("sigra.mail.smtp_url: {e}")),
+            None => None,
+        };
+        if smtp.is_none() && dev_mailbox.is_none() {
+            log::warn!("Sigra has no mail transport: set sigra.mail.smtp_url; mail waits in the outbox meanwhile");
+        }
+        let delivery = Arc::new(Delivery::new(smtp, dev_mailbox.clone()));
+
+        let secure = config.secure_cookies.unwrap_or(release || rocket_config.tls_enabled());
+        let cookies = CookieSettings::new(&config, secure);
+        let base_path = config.base_path.clone();
+        let cipher = Arc::new(FieldCipher::new(&keys));
+        let auth = Auth {
+            db,
+            clock,
+            config: Arc::new(config),
+            hasher,
+            keys,
+            cipher,
+            mail: Arc::new(mail),
+            worker: Arc::new(OnceLock::new()),
+        };
+        let with_mailbox = dev_mailbox.is_some();
+        let state = SigraState { auth, cookies, pages, dev_mailbox, delivery };
+
+        let mut rocket = rocket
+            .manage(state)
+            .mount(base_path.as_str(), crate::routes::routes())
+            .register("/", crate::catchers::guard_catchers())
+            .register(base_path.as_str(), crate::catchers::page_catchers());
+        if with_mailbox {
+            rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
+        }
+        Ok(rocket)
+    }
+
+    async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
+        let Some(state) = rocket.state::<SigraState>() else { return };
+        let auth = &state.auth;
+        let worker = Worker::new(
+            auth.db.clone(),
+            state.delivery.clone(),
+            auth.cipher.clone(),
+            auth.clock.clone(),
+            WorkerConfig { max_attempts: auth.config.mail.max_attempts, ..WorkerConfig::default() },
+        );
+        let handle: WorkerHandle = worker.spawn();
+        handle.wake();
+        let _ = auth.worker.set(handle);
+    }
+
+    async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
+        let Some(state) = request.rocket().state::<SigraState>() else { return };
+        let path = request.uri().path();
+        let base = state.auth.config.base_path.as_str();
+        let ours = path.as_str() == base
+            || path.as_str().starts_with(&format!("{base}/"))
+            || path.as_str().starts_with("/dev/mailbox")
+            || crate::catchers::answered_by_sigra(request);
+        if !ours {
+            return;
+        }
+        response.set_header(Header::new(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
+             frame-ancestors 'none'; base-uri 'none'",
+        ));
+        response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
+        response.set_header(Header::new("Referrer-Policy", "no-referrer"));
+        response.set_header(Header::new("X-Frame-Options", "DENY"));
+        if !path.as_str().ends_with("/assets/sigra.css") {
+            response.set_header(Header::new("Cache-Control", "no-store"));
+        }
+    }
+
+    async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
+        if let Some(state) = rocket.state::<SigraState>() {
+            if let Some(worker) = state.auth.worker.get() {
+                worker.shutdown();
+            }
+            state.auth.db.close().await;
+        }
+    }
+}

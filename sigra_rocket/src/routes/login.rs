@@ -1,0 +1,73 @@
+//! `GET/POST <base>/log_in`.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::features::login::{self, LoginInput, LoginOutcome};
+use tera::Context;
+
+use super::{Reply, clean_return_to, safe_return_to};
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+
+/// The log-in form.
+#[derive(Debug, FromForm)]
+pub struct LoginForm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = false)]
+    remember_me: bool,
+    return_to: Option<String>,
+}
+
+fn form_page(status: Status, email: &str, remember_me: bool, error: Option<&str>, return_to: Option<String>) -> Reply {
+    let mut context = Context::new();
+    context.insert("form", &serde_json::json!({ "email": email, "remember_me": remember_me }));
+    context.insert("error", &error);
+    context.insert("return_to", &clean_return_to(return_to));
+    Reply::page(status, "login", context)
+}
+
+#[get("/log_in?<return_to>")]
+fn page(state: &State<SigraState>, user: OptionalUser, _csrf: CsrfToken, return_to: Option<String>) -> Reply {
+    if user.0.is_some() {
+        return Reply::see_other(safe_return_to(return_to.as_deref(), &state.auth.config.after_login_path));
+    }
+    form_page(Status::Ok, "", false, None, return_to)
+}
+
+#[post("/log_in", data = "<form>")]
+async fn log_in(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: OptionalUser,
+    form: CsrfForm<LoginForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let form = form.into_inner();
+    let input = LoginInput { email: form.email.clone(), password: form.password.into(), remember_me: form.remember_me };
+    let previous = user.0.as_ref().map(|u| u.authenticated());
+    match login::log_in(&state.auth, &input, previous, &meta.0).await {
+        Ok(LoginOutcome::Success(issued)) => {
+            state.cookies.set_session(jar, &issued.token);
+            match &issued.remember_token {
+                Some(token) => state.cookies.set_remember(jar, token),
+                None => state.cookies.clear_remember(jar),
+            }
+            Reply::see_other(safe_return_to(form.return_to.as_deref(), &state.auth.config.after_login_path))
+        }
+        Ok(_) => form_page(
+            Status::Unauthorized,
+            form.email.trim(),
+            form.remember_me,
+            Some("Invalid email or password."),
+            form.return_to,
+        ),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![page, log_in]
+}

@@ -1,0 +1,36 @@
+//! `DELETE <base>/log_out` (a POST form with `_method=DELETE`).
+
+use rocket::http::CookieJar;
+use rocket::{Route, State, delete, routes};
+use sigra_core::features::logout;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, NoFields, OptionalUser};
+
+#[delete("/log_out", data = "<_form>")]
+async fn log_out(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: OptionalUser,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    let remember = jar.get(&state.cookies.remember).map(|c| c.value().to_owned());
+    let result = match &user.0 {
+        Some(current) => logout::log_out(&state.auth, current.authenticated(), remember.as_deref(), &meta.0).await,
+        None => match &remember {
+            Some(cookie) => logout::forget(&state.auth, cookie).await,
+            None => Ok(()),
+        },
+    };
+    if let Err(e) = result {
+        return Reply::failed(e);
+    }
+    state.cookies.clear_auth(jar);
+    Reply::see_other(state.auth.config.after_logout_path.clone())
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![log_out]
+}

@@ -1,0 +1,87 @@
+//! `GET <base>/settings` with the sessions list; revoke one, or all but this one.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{Route, State, delete, get, post, routes};
+use sigra_core::features::sessions;
+use time::format_description::well_known::Rfc3339;
+use uuid::Uuid;
+
+use tera::Context;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
+
+fn human(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&format).or_else(|_| t.format(&Rfc3339)).unwrap_or_default()
+}
+
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "revoked" => Some("That session was signed out."),
+        "others_revoked" => Some("You were signed out everywhere else."),
+        _ => None,
+    }
+}
+
+#[get("/settings?<notice>")]
+async fn settings(state: &State<SigraState>, user: AuthenticatedUser, _csrf: CsrfToken, notice: Option<String>) -> Reply {
+    let list = match sessions::list(&state.auth, user.authenticated()).await {
+        Ok(list) => list,
+        Err(e) => return Reply::failed(e),
+    };
+    let views: Vec<_> = list
+        .iter()
+        .map(|s| {
+            serde_json::json!({
+                "id": s.id,
+                "browser": s.browser,
+                "os": s.os,
+                "ip": s.ip,
+                "created_at": human(s.created_at),
+                "last_seen_at": human(s.last_seen_at),
+                "current": s.current,
+                "remember_me": s.remember_me,
+            })
+        })
+        .collect();
+    let mut context = Context::new();
+    context.insert("email", user.email());
+    context.insert("sessions", &views);
+    context.insert("notice", &notice_text(notice.as_deref()));
+    Reply::page(Status::Ok, "settings", context)
+}
+
+#[delete("/settings/sessions/<id>", data = "<_form>")]
+async fn revoke(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: AuthenticatedUser,
+    id: &str,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    let Ok(id) = Uuid::parse_str(id) else { return Reply::Error(Status::NotFound) };
+    match sessions::revoke(&state.auth, user.authenticated(), id, &meta.0).await {
+        Ok(_) if id == user.session_id() => {
+            state.cookies.clear_auth(jar);
+            Reply::see_other(state.auth.config.after_logout_path.clone())
+        }
+        Ok(true) => Reply::see_other(format!("{}/settings?notice=revoked", state.auth.config.base_path)),
+        Ok(false) => Reply::Error(Status::NotFound),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[post("/settings/sessions/others", data = "<_form>")]
+async fn revoke_others(state: &State<SigraState>, user: AuthenticatedUser, _form: CsrfForm<NoFields>, meta: ClientMeta) -> Reply {
+    match sessions::revoke_others(&state.auth, user.authenticated(), &meta.0).await {
+        Ok(_) => Reply::see_other(format!("{}/settings?notice=others_revoked", state.auth.config.base_path)),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![settings, revoke, revoke_others]
+}

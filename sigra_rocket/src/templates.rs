@@ -1,0 +1,95 @@
+//! Sigra's pages: embedded Tera templates, each overridable by a host file
+//! `templates/sigra/<page>.html.tera` (in Rocket's `template_dir`).
+//!
+//! Sigra renders its pages with a Tera instance of its own, so it never competes with
+//! the host's `rocket_dyn_templates` fairing: a host app keeps its `Template::fairing()`.
+//! To let the host's own templates extend Sigra's layout, register Sigra's templates
+//! into it — the one line a host with its own Tera templates adds:
+//!
+//! ```no_run
+//! # use rocket_dyn_templates::Template;
+//! let templates = Template::custom(|engines| sigra_rocket::templates::register(&mut engines.tera));
+//! ```
+//!
+//! Every template is registered under a name ending in `.html` (`sigra/login.html`), so
+//! Tera autoescapes it, whether it is the embedded default or the host's file.
+
+use std::path::Path;
+
+use rocket::http::ContentType;
+use tera::Tera;
+
+/// The embedded default pages, by name.
+pub const PAGES: &[(&str, &str)] = &[
+    ("layout", include_str!("../../templates/sigra/layout.html.tera")),
+    ("macros", include_str!("../../templates/sigra/macros.html.tera")),
+    ("registration", include_str!("../../templates/sigra/registration.html.tera")),
+    ("registration_sent", include_str!("../../templates/sigra/registration_sent.html.tera")),
+    ("login", include_str!("../../templates/sigra/login.html.tera")),
+    ("sudo", include_str!("../../templates/sigra/sudo.html.tera")),
+    ("settings", include_str!("../../templates/sigra/settings.html.tera")),
+    ("error", include_str!("../../templates/sigra/error.html.tera")),
+    ("dev_mailbox", include_str!("../../templates/sigra/dev_mailbox.html.tera")),
+];
+
+/// The stylesheet served at `<base_path>/assets/sigra.css`.
+pub const STYLESHEET: &str = include_str!("../../templates/sigra/assets/sigra.css");
+
+/// A Tera template name for a page: `sigra/<page>.html`.
+pub fn name(page: &str) -> String {
+    format!("sigra/{page}.html")
+}
+
+/// Adds Sigra's default pages to `tera`, leaving any page the host already defines
+/// (as `sigra/<page>` from a file, or `sigra/<page>.html`) in charge.
+pub fn register(tera: &mut Tera) -> Result<(), tera::Error> {
+    let existing: Vec<String> = tera.get_template_names().map(str::to_owned).collect();
+    let mut raw = Vec::new();
+    for (page, source) in PAGES {
+        let html_name = name(page);
+        let file_name = format!("sigra/{page}");
+        if existing.contains(&html_name) {
+            continue;
+        }
+        if existing.contains(&file_name) {
+            // rocket_dyn_templates names host files without extensions; alias them
+            // under the `.html` name Sigra renders (and which Tera autoescapes).
+            raw.push((html_name, format!("{{% extends \"{file_name}\" %}}")));
+        } else {
+            raw.push((html_name, (*source).to_owned()));
+        }
+    }
+    tera.add_raw_templates(raw)
+}
+
+/// Sigra's own template engine: the defaults, overridden by files under
+/// `<template_dir>/sigra/`.
+#[derive(Debug)]
+pub struct Pages {
+    tera: Tera,
+}
+
+impl Pages {
+    /// Loads the defaults and the host's overrides from `template_dir`, if it exists.
+    pub fn load(template_dir: Option<&Path>) -> Result<Pages, tera::Error> {
+        let mut tera = Tera::default();
+        tera.autoescape_on(vec![".html"]);
+        let mut raw: Vec<(String, String)> = Vec::new();
+        for (page, source) in PAGES {
+            let file = template_dir.map(|dir| dir.join("sigra").join(format!("{page}.html.tera")));
+            let text = match file {
+                Some(path) if path.is_file() => std::fs::read_to_string(&path)
+                    .map_err(|e| tera::Error::msg(format!("cannot read {}: {e}", path.display())))?,
+                _ => (*source).to_owned(),
+            };
+            raw.push((name(page), text));
+        }
+        tera.add_raw_templates(raw)?;
+        Ok(Pages { tera })
+    }
+
+    /// Renders a page.
+    pub fn render(&self, page: &str, context: &tera::Context) -> Result<(ContentType, String), tera::Error> {
+        self.tera.render(&name(page), context).map(|html| (ContentType::HTML, html))
+    }
+}
