@@ -1,14 +1,124 @@
-//! An example Rocket app protected by Sigra.
+//! An example Rocket app protected by Sigra: a public home page, a dashboard behind
+//! `AuthenticatedUser`, and a sudo-protected action. Its own two pages are Tera
+//! templates in `templates/`; it overrides one Sigra page in `templates/sigra/`.
 
 #[macro_use]
 extern crate rocket;
 
+use std::path::PathBuf;
+
+use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Format, Toml};
+use rocket::http::Status;
+use rocket::response::Redirect;
+use rocket::response::content::RawHtml;
+use rocket::{Build, Config, Rocket, State};
+use sigra_rocket::{AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SudoUser};
+
+/// The app's own pages.
+struct Pages(tera::Tera);
+
+impl Pages {
+    fn load() -> Result<Pages, tera::Error> {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates");
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![".html.tera"]);
+        tera.add_template_files(["home", "dashboard"].map(|page| {
+            let file = format!("{page}.html.tera");
+            (dir.join(&file), Some(file))
+        }))?;
+        Ok(Pages(tera))
+    }
+
+    fn render(&self, page: &str, context: &tera::Context) -> Result<RawHtml<String>, Status> {
+        self.0
+            .render(&format!("{page}.html.tera"), context)
+            .map(RawHtml)
+            .map_err(|e| {
+                eprintln!("rendering {page}: {e}");
+                Status::InternalServerError
+            })
+    }
+}
+
 #[get("/")]
-fn home() -> &'static str {
-    "Sigra example app"
+fn home(
+    pages: &State<Pages>,
+    user: OptionalUser,
+    csrf: CsrfToken,
+) -> Result<RawHtml<String>, Status> {
+    let mut context = tera::Context::new();
+    context.insert("email", &user.0.as_ref().map(|u| u.email().to_owned()));
+    context.insert("csrf_token", csrf.as_str());
+    pages.render("home", &context)
+}
+
+#[get("/dashboard?<done>")]
+fn dashboard(
+    pages: &State<Pages>,
+    user: AuthenticatedUser,
+    csrf: CsrfToken,
+    done: Option<bool>,
+) -> Result<RawHtml<String>, Status> {
+    let mut context = tera::Context::new();
+    context.insert("email", user.email());
+    context.insert("csrf_token", csrf.as_str());
+    context.insert("done", &done.unwrap_or(false));
+    pages.render("dashboard", &context)
+}
+
+#[derive(FromForm)]
+struct Danger {
+    #[field(default = String::new())]
+    confirm: String,
+}
+
+/// A sensitive action: only within 15 minutes of entering the password.
+#[post("/danger", data = "<form>")]
+fn danger(user: SudoUser, form: CsrfForm<Danger>) -> Redirect {
+    let _ = (&user, form.into_inner().confirm);
+    Redirect::to("/dashboard?done=true")
+}
+
+/// Rocket's usual configuration (defaults, then `Rocket.toml`, then `ROCKET_*`), with the
+/// file and templates found next to this crate wherever `cargo run` is started from.
+fn figment() -> Figment {
+    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let toml = std::env::var("ROCKET_CONFIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| here.join("Rocket.toml"));
+    Figment::from(Config::default())
+        .merge(("template_dir", here.join("templates")))
+        .merge(Toml::file(toml).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+        .select(rocket::figment::Profile::from_env_or(
+            "ROCKET_PROFILE",
+            default_profile(),
+        ))
+}
+
+fn default_profile() -> rocket::figment::Profile {
+    if cfg!(debug_assertions) {
+        Config::DEBUG_PROFILE
+    } else {
+        Config::RELEASE_PROFILE
+    }
+}
+
+fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
+    rocket::custom(figment)
+        .attach(Sigra::fairing())
+        .manage(pages)
+        .mount("/", routes![home, dashboard, danger])
 }
 
 #[launch]
 fn rocket() -> _ {
-    rocket::build().mount("/", routes![home])
+    match Pages::load() {
+        Ok(pages) => app(figment(), pages),
+        Err(e) => {
+            eprintln!("cannot load the example app's templates: {e}");
+            std::process::exit(1)
+        }
+    }
 }

@@ -97,6 +97,11 @@ pub struct SigraConfig {
     pub after_login_path: String,
     /// Where log-out lands. Default `"/"`.
     pub after_logout_path: String,
+    /// Folder holding page and mail overrides (`sigra/<page>.html.tera`,
+    /// `sigra/email/<kind>.txt.tera`). Default: Rocket's `template_dir`. Point it elsewhere
+    /// when the app's own `rocket_dyn_templates` scans that folder, since an override that
+    /// extends `sigra/layout.html` cannot load there.
+    pub template_dir: Option<String>,
     /// Run the embedded migrations at launch. Default `true`.
     pub run_migrations: bool,
     /// Serve the development mailbox at `/dev/mailbox`. Default: on in debug, off in release.
@@ -223,6 +228,7 @@ impl Default for SigraConfig {
             old_secret_keys: Vec::new(),
             after_login_path: "/".into(),
             after_logout_path: "/".into(),
+            template_dir: None,
             run_migrations: true,
             dev_mailbox: None,
             secure_cookies: None,

@@ -1,7 +1,10 @@
 //! Catchers: guard failures become a 303 to the log-in or sudo page for HTML requests
 //! and a JSON error for JSON requests; other errors under Sigra's base path get a page.
 
-use rocket::http::{ContentType, Status, uri::fmt::{Query, UriDisplay}};
+use rocket::http::{
+    ContentType, Status,
+    uri::fmt::{Query, UriDisplay},
+};
 use rocket::response::{Redirect, Responder};
 use rocket::serde::json::{Json, json};
 use rocket::{Catcher, Request, catch, catchers};
@@ -48,7 +51,11 @@ pub(crate) fn with_return_to(base: &str, page: &str, return_to: Option<&str>) ->
     }
 }
 
-fn json_error(status: Status, reason: &str, message: &str) -> (Status, Json<rocket::serde::json::Value>) {
+fn json_error(
+    status: Status,
+    reason: &str,
+    message: &str,
+) -> (Status, Json<rocket::serde::json::Value>) {
     (status, Json(json!({ "error": reason, "message": message })))
 }
 
@@ -80,17 +87,32 @@ fn error_page(status: Status, title: &str, message: &str, request: &Request<'_>)
     context.insert("message", message);
     match render(request, "error", &context) {
         Some(page) => Answer::Page((status, page)),
-        None => Answer::Page((status, (ContentType::Plain, format!("{} {title}: {message}", status.code)))),
+        None => Answer::Page((
+            status,
+            (
+                ContentType::Plain,
+                format!("{} {title}: {message}", status.code),
+            ),
+        )),
     }
 }
 
 #[catch(401)]
 fn unauthorized(request: &Request<'_>) -> Answer {
     if wants_json(request) {
-        return Answer::Json(json_error(Status::Unauthorized, "not_authenticated", "Log in to continue."));
+        return Answer::Json(json_error(
+            Status::Unauthorized,
+            "not_authenticated",
+            "Log in to continue.",
+        ));
     }
     let Some(state) = state(request) else {
-        return error_page(Status::Unauthorized, "Unauthorized", "Log in to continue.", request);
+        return error_page(
+            Status::Unauthorized,
+            "Unauthorized",
+            "Log in to continue.",
+            request,
+        );
     };
     let base = &state.auth.config.base_path;
     let to = with_return_to(base, "log_in", current_return_to(request).as_deref());
@@ -102,7 +124,11 @@ fn forbidden(request: &Request<'_>) -> Answer {
     match (failure(request), state(request)) {
         (GuardFailure::SudoRequired, Some(state)) => {
             if wants_json(request) {
-                return Answer::Json(json_error(Status::Forbidden, "sudo_required", "Confirm your password to continue."));
+                return Answer::Json(json_error(
+                    Status::Forbidden,
+                    "sudo_required",
+                    "Confirm your password to continue.",
+                ));
             }
             let base = &state.auth.config.base_path;
             // A form POST cannot be replayed after sudo; send the user back to the page
@@ -125,18 +151,33 @@ fn forbidden(request: &Request<'_>) -> Answer {
             "This form has expired or came from another site. Go back, reload the page and try again.",
             request,
         ),
-        _ => error_page(Status::Forbidden, "Forbidden", "You cannot do that.", request),
+        _ => error_page(
+            Status::Forbidden,
+            "Forbidden",
+            "You cannot do that.",
+            request,
+        ),
     }
 }
 
 #[catch(404)]
 fn not_found(request: &Request<'_>) -> Answer {
-    error_page(Status::NotFound, "Not found", "There is no page here.", request)
+    error_page(
+        Status::NotFound,
+        "Not found",
+        "There is no page here.",
+        request,
+    )
 }
 
 #[catch(422)]
 fn unprocessable(request: &Request<'_>) -> Answer {
-    error_page(Status::UnprocessableEntity, "Invalid form", "The form could not be read. Go back and try again.", request)
+    error_page(
+        Status::UnprocessableEntity,
+        "Invalid form",
+        "The form could not be read. Go back and try again.",
+        request,
+    )
 }
 
 #[derive(rocket::Responder)]
@@ -148,7 +189,12 @@ struct RetryLater {
 #[catch(503)]
 fn unavailable(request: &Request<'_>) -> RetryLater {
     RetryLater {
-        answer: error_page(Status::ServiceUnavailable, "Busy", "We are busy right now. Try again in a few seconds.", request),
+        answer: error_page(
+            Status::ServiceUnavailable,
+            "Busy",
+            "We are busy right now. Try again in a few seconds.",
+            request,
+        ),
         retry_after: rocket::http::Header::new("Retry-After", "5"),
     }
 }
@@ -156,7 +202,12 @@ fn unavailable(request: &Request<'_>) -> RetryLater {
 #[catch(default)]
 fn other(status: Status, request: &Request<'_>) -> Answer {
     let title = status.reason().unwrap_or("Error");
-    error_page(status, title, "Something went wrong. Try again later.", request)
+    error_page(
+        status,
+        title,
+        "Something went wrong. Try again later.",
+        request,
+    )
 }
 
 /// Catchers for guard failures anywhere in the app (401, 403).

@@ -7,12 +7,12 @@ use std::sync::{Arc, OnceLock};
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Build, Orbit, Request, Response, Rocket};
+use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
 use sigra_core::jobs::{Worker, WorkerConfig, WorkerHandle};
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
-use sigra_core::SigraConfig;
 
 use crate::cookies::CookieSettings;
 use rocket_db_pools::Database;
@@ -86,16 +86,27 @@ impl Fairing for Sigra {
 
         let master = match (&config.secret_key, release) {
             (Some(secret), _) => secret.expose().as_bytes().to_vec(),
-            (None, true) => return fail(rocket, "`sigra.secret_key` is required in release (32+ characters)"),
+            (None, true) => {
+                return fail(
+                    rocket,
+                    "`sigra.secret_key` is required in release (32+ characters)",
+                );
+            }
             (None, false) => {
-                log::warn!("sigra.secret_key is not set: using a random one; sessions end when the process does");
+                log::warn!(
+                    "sigra.secret_key is not set: using a random one; sessions end when the process does"
+                );
                 match sigra_core::crypto::random_bytes::<32>() {
                     Ok(bytes) => bytes.to_vec(),
                     Err(e) => return fail(rocket, e),
                 }
             }
         };
-        let old: Vec<&[u8]> = config.old_secret_keys.iter().map(|s| s.expose().as_bytes()).collect();
+        let old: Vec<&[u8]> = config
+            .old_secret_keys
+            .iter()
+            .map(|s| s.expose().as_bytes())
+            .collect();
         let keys = match Keys::new(&master, &old) {
             Ok(keys) => keys,
             Err(e) => return fail(rocket, e),
@@ -107,7 +118,12 @@ impl Fairing for Sigra {
         } else {
             match SigraDb::init().on_ignite(rocket).await {
                 Ok(rocket) => rocket,
-                Err(rocket) => return fail(rocket, "the `sigra` database (`[default.databases.sigra] url = …`) could not be opened"),
+                Err(rocket) => {
+                    return fail(
+                        rocket,
+                        "the `sigra` database (`[default.databases.sigra] url = …`) could not be opened",
+                    );
+                }
             }
         };
         let Some(db) = rocket.state::<SigraDb>().map(|d| d.db().clone()) else {
@@ -121,7 +137,9 @@ impl Fairing for Sigra {
 
         let params = config.argon2_params();
         let workers = match config.password.hashing_workers {
-            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            0 => std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
             n => n,
         };
         let hasher = match PasswordHasher::new(params, workers, config.password.hashing_queue) {
@@ -129,10 +147,16 @@ impl Fairing for Sigra {
             Err(e) => return fail(rocket, e),
         };
 
-        let template_dir: Option<PathBuf> = rocket
-            .figment()
-            .extract_inner::<PathBuf>("template_dir")
-            .ok()
+        let template_dir: Option<PathBuf> = config
+            .template_dir
+            .as_ref()
+            .map(PathBuf::from)
+            .or_else(|| {
+                rocket
+                    .figment()
+                    .extract_inner::<PathBuf>("template_dir")
+                    .ok()
+            })
             .or_else(|| Some(PathBuf::from("templates")))
             .filter(|dir| dir.is_dir());
         let pages = match Pages::load(template_dir.as_deref()) {
@@ -145,18 +169,29 @@ impl Fairing for Sigra {
         };
 
         let clock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
-        let dev_mailbox = config.dev_mailbox_enabled(release).then(|| DevMailbox::new(clock.clone()));
-        let smtp = match config.mail.smtp_url.as_ref().map(|url| SmtpMailer::from_url(url.expose(), &config.mail.from)) {
+        let dev_mailbox = config
+            .dev_mailbox_enabled(release)
+            .then(|| DevMailbox::new(clock.clone()));
+        let smtp = match config
+            .mail
+            .smtp_url
+            .as_ref()
+            .map(|url| SmtpMailer::from_url(url.expose(), &config.mail.from))
+        {
             Some(Ok(smtp)) => Some(smtp),
             Some(Err(e)) => return fail(rocket, format!("sigra.mail.smtp_url: {e}")),
             None => None,
         };
         if smtp.is_none() && dev_mailbox.is_none() {
-            log::warn!("Sigra has no mail transport: set sigra.mail.smtp_url; mail waits in the outbox meanwhile");
+            log::warn!(
+                "Sigra has no mail transport: set sigra.mail.smtp_url; mail waits in the outbox meanwhile"
+            );
         }
         let delivery = Arc::new(Delivery::new(smtp, dev_mailbox.clone()));
 
-        let secure = config.secure_cookies.unwrap_or(release || rocket_config.tls_enabled());
+        let secure = config
+            .secure_cookies
+            .unwrap_or(release || rocket_config.tls_enabled());
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
         let cipher = Arc::new(FieldCipher::new(&keys));
@@ -171,7 +206,13 @@ impl Fairing for Sigra {
             worker: Arc::new(OnceLock::new()),
         };
         let with_mailbox = dev_mailbox.is_some();
-        let state = SigraState { auth, cookies, pages, dev_mailbox, delivery };
+        let state = SigraState {
+            auth,
+            cookies,
+            pages,
+            dev_mailbox,
+            delivery,
+        };
 
         let mut rocket = rocket
             .manage(state)
@@ -185,14 +226,19 @@ impl Fairing for Sigra {
     }
 
     async fn on_liftoff(&self, rocket: &Rocket<Orbit>) {
-        let Some(state) = rocket.state::<SigraState>() else { return };
+        let Some(state) = rocket.state::<SigraState>() else {
+            return;
+        };
         let auth = &state.auth;
         let worker = Worker::new(
             auth.db.clone(),
             state.delivery.clone(),
             auth.cipher.clone(),
             auth.clock.clone(),
-            WorkerConfig { max_attempts: auth.config.mail.max_attempts, ..WorkerConfig::default() },
+            WorkerConfig {
+                max_attempts: auth.config.mail.max_attempts,
+                ..WorkerConfig::default()
+            },
         );
         let handle: WorkerHandle = worker.spawn();
         handle.wake();
@@ -200,7 +246,9 @@ impl Fairing for Sigra {
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
-        let Some(state) = request.rocket().state::<SigraState>() else { return };
+        let Some(state) = request.rocket().state::<SigraState>() else {
+            return;
+        };
         let path = request.uri().path();
         let base = state.auth.config.base_path.as_str();
         let ours = path.as_str() == base

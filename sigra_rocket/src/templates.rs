@@ -21,15 +21,39 @@ use tera::Tera;
 
 /// The embedded default pages, by name.
 pub const PAGES: &[(&str, &str)] = &[
-    ("layout", include_str!("../../templates/sigra/layout.html.tera")),
-    ("macros", include_str!("../../templates/sigra/macros.html.tera")),
-    ("registration", include_str!("../../templates/sigra/registration.html.tera")),
-    ("registration_sent", include_str!("../../templates/sigra/registration_sent.html.tera")),
-    ("login", include_str!("../../templates/sigra/login.html.tera")),
+    (
+        "layout",
+        include_str!("../../templates/sigra/layout.html.tera"),
+    ),
+    (
+        "macros",
+        include_str!("../../templates/sigra/macros.html.tera"),
+    ),
+    (
+        "registration",
+        include_str!("../../templates/sigra/registration.html.tera"),
+    ),
+    (
+        "registration_sent",
+        include_str!("../../templates/sigra/registration_sent.html.tera"),
+    ),
+    (
+        "login",
+        include_str!("../../templates/sigra/login.html.tera"),
+    ),
     ("sudo", include_str!("../../templates/sigra/sudo.html.tera")),
-    ("settings", include_str!("../../templates/sigra/settings.html.tera")),
-    ("error", include_str!("../../templates/sigra/error.html.tera")),
-    ("dev_mailbox", include_str!("../../templates/sigra/dev_mailbox.html.tera")),
+    (
+        "settings",
+        include_str!("../../templates/sigra/settings.html.tera"),
+    ),
+    (
+        "error",
+        include_str!("../../templates/sigra/error.html.tera"),
+    ),
+    (
+        "dev_mailbox",
+        include_str!("../../templates/sigra/dev_mailbox.html.tera"),
+    ),
 ];
 
 /// The stylesheet served at `<base_path>/assets/sigra.css`.
@@ -78,8 +102,9 @@ impl Pages {
         for (page, source) in PAGES {
             let file = template_dir.map(|dir| dir.join("sigra").join(format!("{page}.html.tera")));
             let text = match file {
-                Some(path) if path.is_file() => std::fs::read_to_string(&path)
-                    .map_err(|e| tera::Error::msg(format!("cannot read {}: {e}", path.display())))?,
+                Some(path) if path.is_file() => std::fs::read_to_string(&path).map_err(|e| {
+                    tera::Error::msg(format!("cannot read {}: {e}", path.display()))
+                })?,
                 _ => (*source).to_owned(),
             };
             raw.push((name(page), text));
@@ -89,7 +114,13 @@ impl Pages {
     }
 
     /// Renders a page.
-    pub fn render(&self, page: &str, context: &tera::Context) -> Result<(ContentType, String), tera::Error> {
-        self.tera.render(&name(page), context).map(|html| (ContentType::HTML, html))
+    pub fn render(
+        &self,
+        page: &str,
+        context: &tera::Context,
+    ) -> Result<(ContentType, String), tera::Error> {
+        self.tera
+            .render(&name(page), context)
+            .map(|html| (ContentType::HTML, html))
     }
 }

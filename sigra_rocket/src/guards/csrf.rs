@@ -19,7 +19,11 @@ use crate::fairing::SigraState;
 pub const FIELD: &str = "_csrf";
 
 /// What the token is bound to: the session, or the pre-session cookie (made if needed).
-async fn binding(request: &Request<'_>, state: &SigraState, create: bool) -> Result<Option<String>, ()> {
+async fn binding(
+    request: &Request<'_>,
+    state: &SigraState,
+    create: bool,
+) -> Result<Option<String>, ()> {
     if let Some(found) = current_session(request).await? {
         return Ok(Some(format!("session:{}", found.session.id)));
     }
@@ -121,7 +125,9 @@ fn same_origin(request: &Request<'_>, state: &SigraState) -> bool {
 
 /// Checks the request's origin and the `_csrf` value against the request's binding.
 pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> bool {
-    let Some(state) = state(request) else { return false };
+    let Some(state) = state(request) else {
+        return false;
+    };
     if !same_origin(request, state) {
         return false;
     }
@@ -129,7 +135,10 @@ pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> bo
         return false;
     };
     match binding(request, state, false).await {
-        Ok(Some(bound)) => state.auth.keys.verify(Purpose::Csrf, bound.as_bytes(), &submitted),
+        Ok(Some(bound)) => state
+            .auth
+            .keys
+            .verify(Purpose::Csrf, bound.as_bytes(), &submitted),
         _ => false,
     }
 }
@@ -182,13 +191,23 @@ where
             Ok(_) => return data::Outcome::Error((Status::PayloadTooLarge, GuardFailure::Csrf)),
             Err(_) => return data::Outcome::Error((Status::BadRequest, GuardFailure::Csrf)),
         };
-        let fields = if is_form { decode_fields(&body) } else { Vec::new() };
-        let submitted = fields.iter().find(|(name, _)| name == FIELD).map(|(_, v)| v.as_str());
+        let fields = if is_form {
+            decode_fields(&body)
+        } else {
+            Vec::new()
+        };
+        let submitted = fields
+            .iter()
+            .find(|(name, _)| name == FIELD)
+            .map(|(_, v)| v.as_str());
         if !verify(request, submitted).await {
             record_failure(request, GuardFailure::Csrf);
             return data::Outcome::Error((Status::Forbidden, GuardFailure::Csrf));
         }
-        let values = fields.iter().map(|(name, value)| ValueField { name: NameView::new(name), value });
+        let values = fields.iter().map(|(name, value)| ValueField {
+            name: NameView::new(name),
+            value,
+        });
         match Form::<T>::parse_iter(values) {
             Ok(form) => data::Outcome::Success(CsrfForm(form)),
             Err(_) => data::Outcome::Error((Status::UnprocessableEntity, GuardFailure::None)),
@@ -213,7 +232,9 @@ pub struct NoFields {
 /// cached session or the existing pre-session cookie; `None` when there is neither.
 pub(crate) fn csrf_token_for_cached(request: &Request<'_>, state: &SigraState) -> Option<String> {
     let session = request
-        .local_cache(|| -> Result<Option<sigra_core::features::sessions::Authenticated>, ()> { Ok(None) })
+        .local_cache(
+            || -> Result<Option<sigra_core::features::sessions::Authenticated>, ()> { Ok(None) },
+        )
         .clone()
         .ok()
         .flatten();

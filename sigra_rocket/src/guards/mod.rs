@@ -7,8 +7,8 @@
 
 mod csrf;
 
-pub use csrf::{CsrfForm, CsrfToken, NoFields};
 pub(crate) use csrf::csrf_token_for_cached;
+pub use csrf::{CsrfForm, CsrfToken, NoFields};
 
 use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
@@ -79,7 +79,9 @@ type Lookup = Result<Option<Authenticated>, ()>;
 pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
     request
         .local_cache_async(async {
-            let Some(state) = state(request) else { return Err(()) };
+            let Some(state) = state(request) else {
+                return Err(());
+            };
             let jar = request.cookies();
             let auth = &state.auth;
             if let Some(cookie) = jar.get(&state.cookies.session) {
@@ -92,7 +94,10 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
                     }
                 }
             }
-            let Some(remember) = jar.get(&state.cookies.remember).map(|c| c.value().to_owned()) else {
+            let Some(remember) = jar
+                .get(&state.cookies.remember)
+                .map(|c| c.value().to_owned())
+            else {
                 return Ok(None);
             };
             match sessions::restore(auth, &remember, &meta(request)).await {
@@ -125,7 +130,9 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
 
 fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     if rocket.state::<SigraState>().is_none() {
-        log::error!("`{guard}` is used, but the Sigra fairing is not attached: add `.attach(Sigra::fairing())`");
+        log::error!(
+            "`{guard}` is used, but the Sigra fairing is not attached: add `.attach(Sigra::fairing())`"
+        );
         return true;
     }
     false

@@ -21,18 +21,35 @@ pub struct LoginForm {
     return_to: Option<String>,
 }
 
-fn form_page(status: Status, email: &str, remember_me: bool, error: Option<&str>, return_to: Option<String>) -> Reply {
+fn form_page(
+    status: Status,
+    email: &str,
+    remember_me: bool,
+    error: Option<&str>,
+    return_to: Option<String>,
+) -> Reply {
     let mut context = Context::new();
-    context.insert("form", &serde_json::json!({ "email": email, "remember_me": remember_me }));
+    context.insert(
+        "form",
+        &serde_json::json!({ "email": email, "remember_me": remember_me }),
+    );
     context.insert("error", &error);
     context.insert("return_to", &clean_return_to(return_to));
     Reply::page(status, "login", context)
 }
 
 #[get("/log_in?<return_to>")]
-fn page(state: &State<SigraState>, user: OptionalUser, _csrf: CsrfToken, return_to: Option<String>) -> Reply {
+fn page(
+    state: &State<SigraState>,
+    user: OptionalUser,
+    _csrf: CsrfToken,
+    return_to: Option<String>,
+) -> Reply {
     if user.0.is_some() {
-        return Reply::see_other(safe_return_to(return_to.as_deref(), &state.auth.config.after_login_path));
+        return Reply::see_other(safe_return_to(
+            return_to.as_deref(),
+            &state.auth.config.after_login_path,
+        ));
     }
     form_page(Status::Ok, "", false, None, return_to)
 }
@@ -46,7 +63,11 @@ async fn log_in(
     meta: ClientMeta,
 ) -> Reply {
     let form = form.into_inner();
-    let input = LoginInput { email: form.email.clone(), password: form.password.into(), remember_me: form.remember_me };
+    let input = LoginInput {
+        email: form.email.clone(),
+        password: form.password.into(),
+        remember_me: form.remember_me,
+    };
     let previous = user.0.as_ref().map(|u| u.authenticated());
     match login::log_in(&state.auth, &input, previous, &meta.0).await {
         Ok(LoginOutcome::Success(issued)) => {
@@ -55,7 +76,10 @@ async fn log_in(
                 Some(token) => state.cookies.set_remember(jar, token),
                 None => state.cookies.clear_remember(jar),
             }
-            Reply::see_other(safe_return_to(form.return_to.as_deref(), &state.auth.config.after_login_path))
+            Reply::see_other(safe_return_to(
+                form.return_to.as_deref(),
+                &state.auth.config.after_login_path,
+            ))
         }
         Ok(_) => form_page(
             Status::Unauthorized,

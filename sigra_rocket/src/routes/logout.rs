@@ -16,9 +16,19 @@ async fn log_out(
     _form: CsrfForm<NoFields>,
     meta: ClientMeta,
 ) -> Reply {
-    let remember = jar.get(&state.cookies.remember).map(|c| c.value().to_owned());
+    let remember = jar
+        .get(&state.cookies.remember)
+        .map(|c| c.value().to_owned());
     let result = match &user.0 {
-        Some(current) => logout::log_out(&state.auth, current.authenticated(), remember.as_deref(), &meta.0).await,
+        Some(current) => {
+            logout::log_out(
+                &state.auth,
+                current.authenticated(),
+                remember.as_deref(),
+                &meta.0,
+            )
+            .await
+        }
         None => match &remember {
             Some(cookie) => logout::forget(&state.auth, cookie).await,
             None => Ok(()),

@@ -43,7 +43,9 @@ fn cached_session(request: &Request<'_>) -> Option<Authenticated> {
 /// the guards ran: the session lookup is cached and a new pre-session cookie is pending.
 pub(crate) fn base_context(request: &Request<'_>) -> Context {
     let mut context = Context::new();
-    let Some(state) = state(request) else { return context };
+    let Some(state) = state(request) else {
+        return context;
+    };
     let config = &state.auth.config;
     let token = crate::guards::csrf_token_for_cached(request, state).unwrap_or_default();
     let user = cached_session(request).map(|a| serde_json::json!({ "email": a.user.email }));
@@ -62,7 +64,11 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
 }
 
 /// Renders one of Sigra's pages.
-pub(crate) fn render(request: &Request<'_>, page: &str, context: &Context) -> Option<(ContentType, String)> {
+pub(crate) fn render(
+    request: &Request<'_>,
+    page: &str,
+    context: &Context,
+) -> Option<(ContentType, String)> {
     let state = state(request)?;
     match state.pages.render(page, context) {
         Ok(page) => Some(page),

@@ -18,7 +18,12 @@ pub struct RegistrationForm {
     password: String,
 }
 
-fn form_page(state: &SigraState, status: Status, email: &str, errors: &RegistrationErrors) -> Reply {
+fn form_page(
+    state: &SigraState,
+    status: Status,
+    email: &str,
+    errors: &RegistrationErrors,
+) -> Reply {
     let mut context = Context::new();
     context.insert("form", &serde_json::json!({ "email": email }));
     context.insert("errors", errors);
@@ -36,16 +41,28 @@ fn page(state: &State<SigraState>, user: OptionalUser, _csrf: CsrfToken) -> Repl
 }
 
 #[post("/register", data = "<form>")]
-async fn register(state: &State<SigraState>, form: CsrfForm<RegistrationForm>, meta: ClientMeta) -> Reply {
+async fn register(
+    state: &State<SigraState>,
+    form: CsrfForm<RegistrationForm>,
+    meta: ClientMeta,
+) -> Reply {
     let form = form.into_inner();
-    let input = RegistrationInput { email: form.email.clone(), password: form.password.into() };
+    let input = RegistrationInput {
+        email: form.email.clone(),
+        password: form.password.into(),
+    };
     match registration::register(&state.auth, &input, &meta.0).await {
         Ok(Ok(sent)) => {
             let mut context = Context::new();
             context.insert("email", &sent.email);
             Reply::page(Status::Ok, "registration_sent", context)
         }
-        Ok(Err(errors)) => form_page(state, Status::UnprocessableEntity, form.email.trim(), &errors),
+        Ok(Err(errors)) => form_page(
+            state,
+            Status::UnprocessableEntity,
+            form.email.trim(),
+            &errors,
+        ),
         Err(e) => Reply::failed(e),
     }
 }

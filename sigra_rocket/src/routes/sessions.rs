@@ -14,7 +14,9 @@ use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields
 
 fn human(t: time::OffsetDateTime) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(&format).or_else(|_| t.format(&Rfc3339)).unwrap_or_default()
+    t.format(&format)
+        .or_else(|_| t.format(&Rfc3339))
+        .unwrap_or_default()
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
@@ -26,7 +28,12 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
 }
 
 #[get("/settings?<notice>")]
-async fn settings(state: &State<SigraState>, user: AuthenticatedUser, _csrf: CsrfToken, notice: Option<String>) -> Reply {
+async fn settings(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _csrf: CsrfToken,
+    notice: Option<String>,
+) -> Reply {
     let list = match sessions::list(&state.auth, user.authenticated()).await {
         Ok(list) => list,
         Err(e) => return Reply::failed(e),
@@ -62,22 +69,35 @@ async fn revoke(
     _form: CsrfForm<NoFields>,
     meta: ClientMeta,
 ) -> Reply {
-    let Ok(id) = Uuid::parse_str(id) else { return Reply::Error(Status::NotFound) };
+    let Ok(id) = Uuid::parse_str(id) else {
+        return Reply::Error(Status::NotFound);
+    };
     match sessions::revoke(&state.auth, user.authenticated(), id, &meta.0).await {
         Ok(_) if id == user.session_id() => {
             state.cookies.clear_auth(jar);
             Reply::see_other(state.auth.config.after_logout_path.clone())
         }
-        Ok(true) => Reply::see_other(format!("{}/settings?notice=revoked", state.auth.config.base_path)),
+        Ok(true) => Reply::see_other(format!(
+            "{}/settings?notice=revoked",
+            state.auth.config.base_path
+        )),
         Ok(false) => Reply::Error(Status::NotFound),
         Err(e) => Reply::failed(e),
     }
 }
 
 #[post("/settings/sessions/others", data = "<_form>")]
-async fn revoke_others(state: &State<SigraState>, user: AuthenticatedUser, _form: CsrfForm<NoFields>, meta: ClientMeta) -> Reply {
+async fn revoke_others(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
     match sessions::revoke_others(&state.auth, user.authenticated(), &meta.0).await {
-        Ok(_) => Reply::see_other(format!("{}/settings?notice=others_revoked", state.auth.config.base_path)),
+        Ok(_) => Reply::see_other(format!(
+            "{}/settings?notice=others_revoked",
+            state.auth.config.base_path
+        )),
         Err(e) => Reply::failed(e),
     }
 }

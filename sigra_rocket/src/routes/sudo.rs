@@ -16,7 +16,12 @@ pub struct SudoForm {
     password: String,
 }
 
-fn form_page(user: &AuthenticatedUser, status: Status, error: Option<&str>, return_to: Option<String>) -> Reply {
+fn form_page(
+    user: &AuthenticatedUser,
+    status: Status,
+    error: Option<&str>,
+    return_to: Option<String>,
+) -> Reply {
     let mut context = Context::new();
     context.insert("email", user.email());
     context.insert("error", &error);
@@ -45,7 +50,12 @@ async fn confirm(
             let settings = format!("{}/settings", state.auth.config.base_path);
             Reply::see_other(safe_return_to(return_to.as_deref(), &settings))
         }
-        Ok(_) => form_page(&user, Status::Unauthorized, Some("That password is not right."), return_to),
+        Ok(_) => form_page(
+            &user,
+            Status::Unauthorized,
+            Some("That password is not right."),
+            return_to,
+        ),
         Err(e) => Reply::failed(e),
     }
 }
