@@ -7,5 +7,9 @@
 #[macro_use]
 mod common;
 
+mod csrf;
+mod guards;
+mod login;
 mod mail;
+mod registration;
 mod store;

@@ -216,6 +216,9 @@ pub struct MailConfig {
     pub smtp_url: Option<SecretString>,
     /// Delivery attempts before a mail is given up. Default `8` (accepted 1..=50).
     pub max_attempts: i32,
+    /// Drain the outbox from a background task of this process. Default `true`; turn it
+    /// off when another process delivers the mail.
+    pub background_worker: bool,
 }
 
 impl Default for SigraConfig {
@@ -304,6 +307,7 @@ impl Default for MailConfig {
             from: "Sigra <no-reply@localhost>".into(),
             smtp_url: None,
             max_attempts: 8,
+            background_worker: true,
         }
     }
 }
@@ -315,9 +319,11 @@ impl SigraConfig {
     /// Reads the `sigra` section of `figment` (for a Rocket app, `rocket.figment()`),
     /// overlaid with `SIGRA_*` environment variables, then [`validate`](Self::validate)s it.
     pub fn from_figment(figment: &Figment) -> Result<Self, ConfigError> {
-        let env = Env::prefixed("SIGRA_")
-            .split("__")
-            .filter(|key| !key.as_str().starts_with(ENV_IGNORED_PREFIX));
+        let env = Env::prefixed("SIGRA_").split("__").filter(|key| {
+            !key.as_str()
+                .to_ascii_lowercase()
+                .starts_with(ENV_IGNORED_PREFIX)
+        });
         let config: SigraConfig = figment
             .focus("sigra")
             .merge(env)

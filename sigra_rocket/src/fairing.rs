@@ -11,8 +11,9 @@ use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
-use sigra_core::jobs::{Worker, WorkerConfig, WorkerHandle};
+use sigra_core::jobs::{RunReport, Worker, WorkerConfig, WorkerHandle};
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
+use sigra_core::store::StoreError;
 
 use crate::cookies::CookieSettings;
 use rocket_db_pools::Database;
@@ -32,6 +33,28 @@ pub struct SigraState {
     /// The dev mailbox, when enabled.
     pub dev_mailbox: Option<DevMailbox>,
     delivery: Arc<Delivery>,
+}
+
+impl SigraState {
+    /// Delivers every mail that is due now, without waiting for the background worker
+    /// (tests, and hosts that drive their own job schedule).
+    pub async fn deliver_pending_mail(&self) -> Result<RunReport, StoreError> {
+        self.worker().run_once().await
+    }
+
+    fn worker(&self) -> Worker {
+        let auth = &self.auth;
+        Worker::new(
+            auth.db.clone(),
+            self.delivery.clone(),
+            auth.cipher.clone(),
+            auth.clock.clone(),
+            WorkerConfig {
+                max_attempts: auth.config.mail.max_attempts,
+                ..WorkerConfig::default()
+            },
+        )
+    }
 }
 
 /// The Sigra fairing. Attach it once:
@@ -229,20 +252,12 @@ impl Fairing for Sigra {
         let Some(state) = rocket.state::<SigraState>() else {
             return;
         };
-        let auth = &state.auth;
-        let worker = Worker::new(
-            auth.db.clone(),
-            state.delivery.clone(),
-            auth.cipher.clone(),
-            auth.clock.clone(),
-            WorkerConfig {
-                max_attempts: auth.config.mail.max_attempts,
-                ..WorkerConfig::default()
-            },
-        );
-        let handle: WorkerHandle = worker.spawn();
+        if !state.auth.config.mail.background_worker {
+            return;
+        }
+        let handle: WorkerHandle = state.worker().spawn();
         handle.wake();
-        let _ = auth.worker.set(handle);
+        let _ = state.auth.worker.set(handle);
     }
 
     async fn on_response<'r>(&self, request: &'r Request<'_>, response: &mut Response<'r>) {
@@ -275,6 +290,7 @@ impl Fairing for Sigra {
         if let Some(state) = rocket.state::<SigraState>() {
             if let Some(worker) = state.auth.worker.get() {
                 worker.shutdown();
+                worker.join().await;
             }
             state.auth.db.close().await;
         }

@@ -1,5 +1,7 @@
 //! Shared test helpers: a fresh database per test on each backend.
 
+pub mod app;
+
 use std::io::Write;
 use std::sync::Once;
 

@@ -122,7 +122,7 @@ pub async fn register(
         }
         Err(StoreError::Conflict) => {
             // The failed insert may have aborted the transaction (PostgreSQL): start over.
-            drop(tx);
+            tx.rollback().await?;
             let tx = auth.db.begin().await?;
             let existing = users::find_by_email(&tx, &email).await?;
             auth.queue_mail(&tx, "account_exists", &email, links)

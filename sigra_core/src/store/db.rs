@@ -212,7 +212,10 @@ impl Db {
     /// Starts a transaction.
     pub async fn begin(&self) -> Result<Tx, StoreError> {
         let inner = match self {
-            Db::Sqlite(pool) => TxInner::Sqlite(pool.begin().await?),
+            // IMMEDIATE takes the write lock up front (waiting under busy_timeout); a
+            // deferred transaction that reads, then writes, fails with SQLITE_BUSY_SNAPSHOT
+            // when another connection committed in between, and no wait helps it.
+            Db::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
             Db::MySql(pool) => TxInner::MySql(pool.begin().await?),
         };
@@ -266,9 +269,9 @@ impl Executor for Db {
         &self,
         stmt: &S,
     ) -> Result<Option<T>, StoreError> {
-        Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
-            sqlx::query_as_with(sql, vals).fetch_optional(ex).await?
-        }))
+        // Read to the end: a SQLite statement stopped after its first row keeps its read
+        // snapshot open on the pooled connection, which then misses later commits.
+        Ok(self.fetch_all(stmt).await?.into_iter().next())
     }
 
     async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(
@@ -361,13 +364,8 @@ impl Executor for Tx {
         &self,
         stmt: &S,
     ) -> Result<Option<T>, StoreError> {
-        let mut guard = self.inner.lock().await;
-        let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
-        Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {
-            sqlx::query_as_with(sql, vals)
-                .fetch_optional(&mut **ex)
-                .await?
-        }))
+        // See `Db::fetch_optional`.
+        Ok(self.fetch_all(stmt).await?.into_iter().next())
     }
 
     async fn fetch_all<T: AnyRow, S: SqlxBinder + Sync>(

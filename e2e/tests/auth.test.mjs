@@ -1,0 +1,257 @@
+// Browser end-to-end tests of Sigra's pages through example_app.
+//
+// Run through `bash e2e/run.sh`, which starts example_app on a fresh SQLite file and sets
+// E2E_BASE_URL. The tests share one freshly registered account and run in order.
+
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const BASE_URL = (process.env.E2E_BASE_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
+const ARTIFACTS =
+  process.env.E2E_ARTIFACTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
+const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+
+// One fresh account per run.
+const RUN_ID = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+const EMAIL = `e2e-${RUN_ID}@example.com`;
+const PASSWORD = `Tangerine-orbit-${RUN_ID}-lantern`;
+
+/** @type {import('playwright-core').Browser} */
+let browser;
+/** Cookies of the signed-in browser from the sudo test, reused by the settings test. */
+let signedIn;
+
+before(async () => {
+  await mkdir(ARTIFACTS, { recursive: true });
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+});
+
+/** A fresh browser context (its own cookies) with a page; closes both after `fn`. */
+async function withPage(options, fn) {
+  const context = await browser.newContext({ baseURL: BASE_URL, ...options });
+  context.setDefaultTimeout(15_000);
+  context.setDefaultNavigationTimeout(30_000);
+  const page = await context.newPage();
+  try {
+    return await fn(page, context);
+  } finally {
+    await context.close();
+  }
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+/** Path of the page's current URL. */
+function pathOf(page) {
+  return new URL(page.url()).pathname;
+}
+
+function assertOnLogInAskingFor(page, returnTo) {
+  const url = new URL(page.url());
+  assert.equal(url.pathname, '/users/log_in', `expected the log-in page, got ${page.url()}`);
+  assert.equal(url.searchParams.get('return_to'), returnTo, `return_to in ${page.url()}`);
+}
+
+/** Fills and submits the log-in form on the current page, waiting for the navigation. */
+async function submitLogIn(page, { email = EMAIL, password = PASSWORD, rememberMe = false } = {}) {
+  await page.getByLabel('Email', { exact: true }).first().fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  if (rememberMe) await page.getByLabel('Keep me logged in on this device').check();
+  await Promise.all([
+    page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }),
+    page.getByRole('button', { name: 'Log in', exact: true }).click(),
+  ]);
+  await page.waitForLoadState('load');
+}
+
+/** Logs in through /dashboard's redirect and checks it lands back on the dashboard. */
+async function logInViaDashboard(page, options) {
+  await page.goto('/dashboard');
+  assertOnLogInAskingFor(page, '/dashboard');
+  await submitLogIn(page, options);
+  assert.equal(pathOf(page), '/dashboard', `after log-in: ${page.url()}`);
+  assert.equal(await page.locator('#dashboard-email').textContent(), EMAIL);
+}
+
+describe('Sigra in the browser', { concurrency: false }, () => {
+  test('register, log in, land where asked, log out', async () => {
+    await withPage({}, async (page) => {
+      // Registration page.
+      const res = await page.goto('/users/register');
+      assert.equal(res?.status(), 200);
+      await assert.doesNotReject(
+        page.getByRole('heading', { name: 'Create your account' }).waitFor(),
+      );
+      await shot(page, 'registration');
+      await page.getByLabel('Email', { exact: true }).fill(EMAIL);
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Create account' }).click();
+
+      // The example app's overridden "registration sent" page.
+      await page.getByRole('heading', { name: 'Almost there' }).waitFor();
+      assert.match(await page.locator('main').innerText(), new RegExp(EMAIL.replace(/[.]/g, '\\.')));
+      await shot(page, 'registration_sent');
+
+      // Go to log in from there.
+      await page.getByRole('link', { name: 'Continue to log in' }).click();
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+      assert.equal(pathOf(page), '/users/log_in');
+
+      // Asking for the dashboard while logged out → the log-in page, remembering where to go.
+      await page.goto('/dashboard');
+      assertOnLogInAskingFor(page, '/dashboard');
+      assert.equal(
+        await page.locator('input[type="hidden"][name="return_to"]').getAttribute('value'),
+        '/dashboard',
+      );
+      await shot(page, 'login');
+
+      // Log in → back on the page it asked for.
+      await submitLogIn(page);
+      assert.equal(pathOf(page), '/dashboard', `after log-in: ${page.url()}`);
+      assert.equal(await page.locator('#dashboard-email').textContent(), EMAIL);
+      await shot(page, 'dashboard');
+
+      // Log out → the dashboard asks to log in again.
+      await Promise.all([
+        page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }),
+        page.getByRole('button', { name: 'Log out' }).click(),
+      ]);
+      await page.waitForLoadState('load');
+      await page.goto('/dashboard');
+      assertOnLogInAskingFor(page, '/dashboard');
+      await page.getByRole('heading', { name: 'Log in' }).waitFor();
+    });
+  });
+
+  test('the dev mailbox shows the mail sent on registration', async () => {
+    await withPage({}, async (page) => {
+      const json = await page.request.get('/dev/mailbox/json');
+      assert.equal(json.status(), 200);
+      const mails = await json.json();
+      assert.ok(Array.isArray(mails), 'mailbox JSON is a list');
+      const ours = mails.filter((m) => (m.to ?? []).includes(EMAIL));
+      assert.ok(ours.length >= 1, `a mail to ${EMAIL} (mailbox has ${mails.length})`);
+
+      const res = await page.goto('/dev/mailbox');
+      assert.equal(res?.status(), 200);
+      await page.getByRole('heading', { name: 'Dev mailbox' }).waitFor();
+      await page.getByText(EMAIL).first().waitFor();
+      await shot(page, 'dev_mailbox');
+    });
+  });
+
+  test('a wrong password shows the error and stays on the log-in page', async () => {
+    await withPage({}, async (page) => {
+      await page.goto('/users/log_in');
+      await submitLogIn(page, { password: `${PASSWORD}-wrong` });
+      assert.equal(pathOf(page), '/users/log_in');
+      const alert = page.locator('#login-error');
+      await alert.waitFor();
+      assert.equal(await alert.getAttribute('role'), 'alert');
+      assert.ok((await alert.innerText()).trim().length > 0, 'the error has text');
+      // The email is kept, the password is not echoed back.
+      assert.equal(await page.getByLabel('Email', { exact: true }).first().inputValue(), EMAIL);
+      assert.equal(await page.getByLabel('Password', { exact: true }).inputValue(), '');
+      await shot(page, 'login_error');
+    });
+  });
+
+  test('sudo: a remembered session must re-enter the password for the sensitive action', async () => {
+    await withPage({}, async (page, context) => {
+      // Log in with "remember me", then lose the browser-session cookie: the next request
+      // restores a session from the remember-me cookie, which does not count for sudo.
+      await logInViaDashboard(page, { rememberMe: true });
+      const names = (await context.cookies()).map((c) => c.name);
+      assert.ok(names.some((n) => n.endsWith('sigra_remember_me')), `cookies: ${names}`);
+      await context.clearCookies({ name: /sigra_session$/ });
+      await page.goto('/dashboard');
+      assert.equal(pathOf(page), '/dashboard', 'restored from the remember-me cookie');
+      assert.equal(await page.locator('#dashboard-email').textContent(), EMAIL);
+
+      // The sensitive action → the sudo page, asking to come back to the dashboard.
+      await page.getByRole('button', { name: 'Run the sensitive action' }).click();
+      await page.getByRole('heading', { name: "Confirm it's you" }).waitFor();
+      const sudoUrl = new URL(page.url());
+      assert.equal(sudoUrl.pathname, '/users/sudo');
+      assert.equal(sudoUrl.searchParams.get('return_to'), '/dashboard');
+      assert.equal(await page.locator('#sudo-email').inputValue(), EMAIL);
+      await shot(page, 'sudo');
+
+      await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await page.getByRole('button', { name: 'Confirm' }).click();
+      await page.locator('#dashboard-email').waitFor();
+      assert.equal(pathOf(page), '/dashboard');
+
+      // Within the sudo window the action now runs.
+      await page.getByRole('button', { name: 'Run the sensitive action' }).click();
+      await page.getByRole('status').filter({ hasText: 'The sensitive action ran.' }).waitFor();
+      assert.equal(pathOf(page), '/dashboard');
+      assert.equal(new URL(page.url()).searchParams.get('done'), 'true');
+      await shot(page, 'dashboard_done');
+      signedIn = await context.storageState();
+    });
+  });
+
+  test('settings list this session as "This device"', async (t) => {
+    if (!signedIn) return t.skip('needs the signed-in browser state of the sudo test');
+    await withPage({ storageState: signedIn }, async (page) => {
+      await page.goto('/users/settings');
+      assert.equal(pathOf(page), '/users/settings', `still signed in: ${page.url()}`);
+      await page.getByRole('heading', { name: 'Account settings' }).waitFor();
+      const current = page.locator('.session--current');
+      await current.getByText('This device', { exact: true }).waitFor();
+      await current.getByText('Remembered', { exact: true }).waitFor();
+      await shot(page, 'settings');
+
+      await page.emulateMedia({ colorScheme: 'dark' });
+      await shot(page, 'settings_dark');
+    });
+  });
+
+  test('the log-in page on a 390 px wide phone', async () => {
+    await withPage(
+      { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true },
+      async (page) => {
+        await page.goto('/users/log_in');
+        await page.getByRole('heading', { name: 'Log in' }).waitFor();
+        const overflow = await page.evaluate(
+          () => document.documentElement.scrollWidth - document.documentElement.clientWidth,
+        );
+        assert.ok(overflow <= 0, `no horizontal overflow at 390 px (overflow ${overflow}px)`);
+        await shot(page, 'login_mobile');
+      },
+    );
+  });
+
+  test('an unknown page answers 404 with the error page', async () => {
+    await withPage({}, async (page) => {
+      const res = await page.goto('/users/nope');
+      assert.equal(res?.status(), 404);
+      assert.match(await page.locator('main').innerText(), /404/);
+      await shot(page, 'error_404');
+    });
+  });
+});

@@ -1,0 +1,241 @@
+//! A Rocket app with Sigra attached, on a test database, driven by a local client and a
+//! fixed clock.
+
+use std::sync::Arc;
+
+use rocket::figment::Figment;
+use rocket::http::{ContentType, Cookie, Header, Status};
+use rocket::local::asynchronous::{Client, LocalResponse};
+use rocket::{get, post, routes};
+use sigra_core::FixedClock;
+use sigra_core::mail::StoredMail;
+use sigra_rocket::{AuthenticatedUser, CsrfForm, OptionalUser, Sigra, SigraState, SudoUser};
+use time::macros::datetime;
+
+use super::TestDb;
+
+/// The address test requests come from.
+pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
+    std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7)),
+    50123,
+);
+
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
+
+#[get("/dashboard")]
+fn dashboard(user: AuthenticatedUser) -> String {
+    format!("dashboard of {}", user.email())
+}
+
+#[get("/maybe")]
+fn maybe(user: OptionalUser) -> String {
+    match user.0 {
+        Some(u) => format!("hello {}", u.email()),
+        None => "hello stranger".into(),
+    }
+}
+
+#[derive(rocket::FromForm)]
+struct Nothing {
+    #[field(default = String::new())]
+    note: String,
+}
+
+#[post("/danger", data = "<form>")]
+fn danger(user: SudoUser, form: CsrfForm<Nothing>) -> String {
+    format!("sudo ok for {} {}", user.email(), form.into_inner().note)
+}
+
+#[get("/danger")]
+fn danger_page(user: SudoUser) -> String {
+    format!("sudo page for {}", user.email())
+}
+
+pub struct TestApp {
+    pub client: Client,
+    pub clock: FixedClock,
+    figment: Figment,
+}
+
+/// The figment every test app starts from: fast Argon2 parameters, a fixed secret, no
+/// background worker (tests deliver mail explicitly), quiet logs.
+pub fn figment(t: &TestDb) -> Figment {
+    Figment::from(rocket::Config::debug_default())
+        .merge(("log_level", "off"))
+        .merge(("databases.sigra.url", t.url.as_str()))
+        .merge(("databases.sigra.max_connections", 5))
+        .merge(("sigra.secret_key", SECRET))
+        .merge(("sigra.password.argon2_memory_kib", 64))
+        .merge(("sigra.password.argon2_iterations", 1))
+        .merge(("sigra.mail.background_worker", false))
+        .merge(("template_dir", "/nonexistent-sigra-templates"))
+}
+
+pub async fn app(t: &TestDb) -> TestApp {
+    app_with(figment(t)).await
+}
+
+pub async fn app_with(figment: Figment) -> TestApp {
+    launch(figment, FixedClock::new(datetime!(2026-06-01 09:00 UTC))).await
+}
+
+async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
+    let rocket = rocket::custom(figment.clone())
+        .attach(Sigra::with_clock(Arc::new(clock.clone())))
+        .mount("/", routes![dashboard, maybe, danger, danger_page]);
+    let client = Client::tracked(rocket).await.expect("app launches");
+    TestApp {
+        client,
+        clock,
+        figment,
+    }
+}
+
+/// Percent-encodes a form body.
+pub fn form(fields: &[(&str, &str)]) -> String {
+    fn enc(s: &str) -> String {
+        s.bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                    (b as char).to_string()
+                }
+                _ => format!("%{b:02X}"),
+            })
+            .collect()
+    }
+    fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// The `_csrf` value of the first form on a page.
+pub fn csrf_in(html: &str) -> String {
+    let marker = "name=\"_csrf\" value=\"";
+    let start = html
+        .find(marker)
+        .map(|i| i + marker.len())
+        .expect("page has a _csrf field");
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+impl TestApp {
+    /// Another browser (its own cookie jar) on another instance of the same app: same
+    /// database, same clock.
+    pub async fn other_browser(&self) -> TestApp {
+        launch(self.figment.clone(), self.clock.clone()).await
+    }
+
+    pub fn state(&self) -> &SigraState {
+        self.client.rocket().state::<SigraState>().unwrap()
+    }
+
+    pub async fn body(&self, path: &str) -> (Status, String) {
+        let r = self
+            .client
+            .get(path.to_owned())
+            .remote(CLIENT)
+            .dispatch()
+            .await;
+        (r.status(), r.into_string().await.unwrap_or_default())
+    }
+
+    /// A CSRF token valid for this client right now (from the settings page when logged
+    /// in, the log-in page otherwise).
+    pub async fn csrf(&self) -> String {
+        let (status, html) = self.body("/users/settings").await;
+        if status == Status::Ok {
+            return csrf_in(&html);
+        }
+        let (_, html) = self.body("/users/log_in").await;
+        csrf_in(&html)
+    }
+
+    pub async fn post(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        self.client
+            .post(path.to_owned())
+            .remote(CLIENT)
+            .header(ContentType::Form)
+            .body(form(fields))
+            .dispatch()
+            .await
+    }
+
+    /// Posts a form with a fresh CSRF token.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> LocalResponse<'_> {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        let method_first = all.first().is_some_and(|(k, _)| *k == "_method");
+        all.insert(usize::from(method_first), ("_csrf", token.as_str()));
+        self.post(path, &all).await
+    }
+
+    pub async fn register(&self, email: &str, password: &str) -> LocalResponse<'_> {
+        self.submit(
+            "/users/register",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    pub async fn log_in(&self, email: &str, password: &str, remember: bool) -> LocalResponse<'_> {
+        let mut fields = vec![("email", email), ("password", password)];
+        if remember {
+            fields.push(("remember_me", "true"));
+        }
+        self.submit("/users/log_in", &fields).await
+    }
+
+    /// Registers and logs in `email` with [`PASSWORD`].
+    pub async fn signed_up(&self, email: &str) {
+        assert_eq!(self.register(email, PASSWORD).await.status(), Status::Ok);
+        assert_eq!(
+            self.log_in(email, PASSWORD, false).await.status(),
+            Status::SeeOther
+        );
+    }
+
+    pub async fn log_out(&self) -> LocalResponse<'_> {
+        self.submit("/users/log_out", &[("_method", "DELETE")])
+            .await
+    }
+
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        self.client
+            .cookies()
+            .get(name)
+            .map(|c| c.value().to_owned())
+    }
+
+    /// Delivers queued mail and answers what the dev mailbox holds for `to`.
+    pub async fn mails_to(&self, to: &str) -> Vec<StoredMail> {
+        self.state().deliver_pending_mail().await.unwrap();
+        let mailbox = self
+            .state()
+            .dev_mailbox
+            .as_ref()
+            .expect("dev mailbox on in tests");
+        mailbox
+            .list()
+            .into_iter()
+            .filter(|m| m.to.iter().any(|t| t == to))
+            .collect()
+    }
+}
+
+pub fn location(r: &LocalResponse<'_>) -> String {
+    r.headers()
+        .get_one("Location")
+        .unwrap_or_default()
+        .to_owned()
+}
+
+pub fn json_accept() -> Header<'static> {
+    Header::new("Accept", "application/json")
+}
+
+pub fn cookie(name: &str, value: &str) -> Cookie<'static> {
+    Cookie::new(name.to_owned(), value.to_owned())
+}

@@ -1,0 +1,114 @@
+//! Log-in, log-out and remember-me.
+
+use rocket::http::Status;
+use sigra_core::store::{audit, sessions, users};
+use time::Duration;
+
+use crate::common::app::{PASSWORD, app, cookie, location};
+
+conformance! {
+    async fn log_in_issues_a_fresh_session_cookie_and_redirects(t) {
+        let app = app(&t).await;
+        app.register("li@example.com", PASSWORD).await;
+        let r = app.log_in("li@example.com", PASSWORD, false).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(location(&r), "/");
+        let first = app.cookie("sigra_session").expect("session cookie");
+        assert!(app.cookie("sigra_remember_me").is_none());
+        let (status, body) = app.body("/dashboard").await;
+        assert_eq!((status, body.as_str()), (Status::Ok, "dashboard of li@example.com"));
+
+        // Logging in again (already logged in) replaces the session.
+        let r = app.log_in("li@example.com", PASSWORD, false).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        let second = app.cookie("sigra_session").unwrap();
+        assert_ne!(first, second, "the session cookie changes on log-in");
+        let old = sigra_core::crypto::TokenHash::of_encoded(&first).unwrap();
+        assert!(sessions::find_by_hash(&t.db, &old).await.unwrap().is_none(), "old session ended");
+        t
+    }
+
+    async fn wrong_password_and_unknown_email_answer_alike(t) {
+        let app = app(&t).await;
+        app.register("wp@example.com", PASSWORD).await;
+        let wrong = app.log_in("wp@example.com", "not the password at all", false).await;
+        assert_eq!(wrong.status(), Status::Unauthorized);
+        let wrong_body = wrong.into_string().await.unwrap();
+        assert!(wrong_body.contains("Invalid email or password."));
+        let unknown = app.log_in("nobody@example.com", "not the password at all", false).await;
+        assert_eq!(unknown.status(), Status::Unauthorized);
+        let unknown_body = unknown.into_string().await.unwrap();
+        assert_eq!(unknown_body.replace("nobody@", "wp@"), wrong_body);
+        assert!(app.cookie("sigra_session").is_none());
+
+        let user = users::find_by_email(&t.db, "wp@example.com").await.unwrap().unwrap();
+        assert_eq!(user.failed_login_count, 1);
+        let failures = audit::list(&t.db, &audit::AuditFilter::default().action("login.failure")).await.unwrap();
+        assert_eq!(failures.len(), 2);
+        assert!(failures.iter().all(|e| e.ip.is_some()));
+        t
+    }
+
+    async fn log_out_ends_the_session_and_its_cookie(t) {
+        let app = app(&t).await;
+        app.signed_up("lo@example.com").await;
+        let token = app.cookie("sigra_session").unwrap();
+        let r = app.log_out().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(location(&r), "/");
+        assert!(app.cookie("sigra_session").is_none());
+        let hash = sigra_core::crypto::TokenHash::of_encoded(&token).unwrap();
+        assert!(sessions::find_by_hash(&t.db, &hash).await.unwrap().is_none());
+        let r = app.client.get("/dashboard").dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/log_in"));
+        let logouts = audit::list(&t.db, &audit::AuditFilter::default().action("logout")).await.unwrap();
+        assert_eq!(logouts.len(), 1);
+        t
+    }
+
+    async fn remember_me_restores_a_session_after_the_session_cookie_is_gone(t) {
+        let app = app(&t).await;
+        app.register("rm@example.com", PASSWORD).await;
+        app.log_in("rm@example.com", PASSWORD, true).await;
+        let remember = app.cookie("sigra_remember_me").expect("remember-me cookie");
+        let session = app.cookie("sigra_session").unwrap();
+
+        // The browser was closed: only the remember-me cookie is left.
+        let later = app.other_browser().await;
+        let r = later.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        assert_eq!(r.status(), Status::Ok);
+        drop(r);
+        let restored = later.cookie("sigra_session").expect("a new session cookie");
+        assert_ne!(restored, session);
+        let rotated = later.cookie("sigra_remember_me").unwrap();
+        assert_ne!(rotated, remember, "the remember-me token rotates on use");
+        let (status, _) = later.body("/dashboard").await;
+        assert_eq!(status, Status::Ok, "the restored session works on its own");
+
+        // The old remember-me token is spent.
+        let thief = app.other_browser().await;
+        let r = thief.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+
+        // A restored session is not a fresh authentication: no sudo.
+        let r = later.client.get("/danger").dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
+        t
+    }
+
+    async fn remember_me_expires_after_its_lifetime(t) {
+        let app = app(&t).await;
+        app.register("rx@example.com", PASSWORD).await;
+        app.log_in("rx@example.com", PASSWORD, true).await;
+        let remember = app.cookie("sigra_remember_me").unwrap();
+        app.clock.advance(Duration::days(30));
+        let later = app.other_browser().await;
+        let r = later.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        drop(r);
+        assert!(later.cookie("sigra_remember_me").is_none(), "a dead remember-me cookie is cleared");
+        t
+    }
+}

@@ -1,0 +1,86 @@
+//! Registration: pages, validation, enumeration safety, mail and audit.
+
+use rocket::http::Status;
+use sigra_core::store::{audit, users};
+
+use crate::common::app::{PASSWORD, app, location};
+
+conformance! {
+    async fn register_page_renders_a_form_with_csrf(t) {
+        let app = app(&t).await;
+        let (status, html) = app.body("/users/register").await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("name=\"_csrf\""));
+        assert!(html.contains("autocomplete=\"new-password\""));
+        assert!(app.cookie("sigra_csrf").is_some(), "pre-session CSRF cookie set");
+        t
+    }
+
+    async fn registering_creates_the_account_and_sends_a_welcome_mail(t) {
+        let app = app(&t).await;
+        let r = app.register(" Ada@Example.com ", PASSWORD).await;
+        assert_eq!(r.status(), Status::Ok);
+        let html = r.into_string().await.unwrap();
+        assert!(html.contains("Check your email"), "{html}");
+        let user = users::find_by_email(&t.db, "ada@example.com").await.unwrap().unwrap();
+        assert!(user.hashed_password().unwrap().starts_with("$argon2id$"));
+        let mails = app.mails_to("ada@example.com").await;
+        assert_eq!(mails.len(), 1);
+        assert!(mails[0].subject.contains("Welcome"), "{}", mails[0].subject);
+        let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id)).await.unwrap();
+        assert_eq!(events[0].action, "registration");
+        assert!(events[0].ip.is_some());
+        t
+    }
+
+    async fn an_existing_email_gets_the_same_answer_and_a_notice_by_mail(t) {
+        let app = app(&t).await;
+        let first = app.register("known@example.com", PASSWORD).await;
+        let first_status = first.status();
+        let first_body = first.into_string().await.unwrap();
+        let second = app.register("KNOWN@example.com", "another long password 42").await;
+        assert_eq!(second.status(), first_status);
+        let second_body = second.into_string().await.unwrap();
+        assert_eq!(second_body, first_body, "identical page for a known email");
+        let unknown = app.register("unknown@example.com", PASSWORD).await;
+        let unknown_body = unknown.into_string().await.unwrap();
+        assert_eq!(unknown_body.replace("unknown@", "known@"), first_body);
+
+        let mails = app.mails_to("known@example.com").await;
+        assert_eq!(mails.len(), 2);
+        assert!(mails.iter().any(|m| m.text.contains("already") || m.subject.to_lowercase().contains("already")),
+            "{:?}", mails.iter().map(|m| &m.subject).collect::<Vec<_>>());
+        let user = users::find_by_email(&t.db, "known@example.com").await.unwrap().unwrap();
+        let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id).action("registration.existing_email")).await.unwrap();
+        assert_eq!(events.len(), 1);
+        t
+    }
+
+    async fn invalid_input_rerenders_the_form_with_messages_and_keeps_the_email(t) {
+        let app = app(&t).await;
+        for (email, password, expected) in [
+            ("not-an-email", PASSWORD, "valid email"),
+            ("ok@example.com", "short", "at least 12 characters"),
+            ("ok@example.com", &"x".repeat(257), "at most 256 characters"),
+            ("ok@example.com", "password1234", "too common"),
+        ] {
+            let r = app.register(email, password).await;
+            assert_eq!(r.status(), Status::UnprocessableEntity, "{email}");
+            let html = r.into_string().await.unwrap();
+            assert!(html.contains(expected), "{expected}: {html}");
+            assert!(html.contains(&format!("value=\"{email}\"")), "email kept");
+            assert!(!html.contains(password) || password == "short", "password never echoed");
+        }
+        assert!(users::find_by_email(&t.db, "ok@example.com").await.unwrap().is_none());
+        t
+    }
+
+    async fn a_logged_in_user_is_sent_on_from_the_register_page(t) {
+        let app = app(&t).await;
+        app.signed_up("in@example.com").await;
+        let r = app.client.get("/users/register").dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(location(&r), "/");
+        t
+    }
+}
