@@ -182,7 +182,7 @@ conformance! {
     async fn bad_config_fails_launch(t) {
         for bad in [figment(&t).merge(("sigra.session.idle_timeout_secs", 5)), figment(&t).merge(("sigra.base_pth", "/x"))] {
             let rocket = rocket::custom(bad).attach(sigra_rocket::Sigra::fairing());
-            let err = rocket.ignite().await.err().expect("launch fails");
+            let Err(err) = rocket.ignite().await else { panic!("launch fails") };
             assert!(matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f[0].name == "Sigra"), "{err:?}");
         }
         t
@@ -218,11 +218,9 @@ fn needs_sigra(user: sigra_rocket::AuthenticatedUser) -> String {
 async fn a_guard_without_the_fairing_fails_at_launch() {
     let rocket =
         rocket::custom(rocket::Config::debug_default()).mount("/", rocket::routes![needs_sigra]);
-    let err = rocket
-        .ignite()
-        .await
-        .err()
-        .expect("the Sentinel aborts launch");
+    let Err(err) = rocket.ignite().await else {
+        panic!("the Sentinel aborts launch")
+    };
     assert!(
         matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
         "{err:?}"

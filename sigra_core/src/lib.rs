@@ -5,6 +5,8 @@
 //! and the authentication flows themselves. It has no Rocket dependency; the
 //! `sigra_rocket` crate is the thin web layer on top.
 
+#![warn(missing_docs)]
+
 pub mod clock;
 pub mod config;
 pub mod crypto;

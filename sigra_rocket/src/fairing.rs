@@ -85,6 +85,8 @@ impl Sigra {
     }
 }
 
+// `fairing::Result` is Rocket's type; its size is not ours to change.
+#[allow(clippy::result_large_err)]
 fn fail(rocket: Rocket<Build>, message: impl std::fmt::Display) -> fairing::Result {
     log::error!("Sigra cannot start: {message}");
     Err(rocket)
@@ -152,10 +154,10 @@ impl Fairing for Sigra {
         let Some(db) = rocket.state::<SigraDb>().map(|d| d.db().clone()) else {
             return fail(rocket, "the `sigra` database is not configured");
         };
-        if config.run_migrations {
-            if let Err(e) = db.migrate().await {
-                return fail(rocket, e);
-            }
+        if config.run_migrations
+            && let Err(e) = db.migrate().await
+        {
+            return fail(rocket, e);
         }
 
         let params = config.argon2_params();

@@ -25,6 +25,8 @@
 //! Configuration lives in the `sigra` section of `Rocket.toml` (see
 //! [`sigra_core::config`]) and the database under `[default.databases.sigra]`.
 
+#![warn(missing_docs)]
+
 mod catchers;
 pub mod cookies;
 mod fairing;

@@ -152,14 +152,13 @@ pub async fn restore(
         return Ok(None);
     };
     // The session this cookie belonged to is replaced by the new one.
-    if let Some(old) = used
+    let old_session = used
         .sent_to
         .as_deref()
         .and_then(|s| s.strip_prefix("session:"))
-    {
-        if let Ok(old_id) = Uuid::parse_str(old) {
-            sessions::delete(&tx, used.user_id, old_id).await?;
-        }
+        .and_then(|id| Uuid::parse_str(id).ok());
+    if let Some(old_id) = old_session {
+        sessions::delete(&tx, used.user_id, old_id).await?;
     }
     let issued = issue(auth, &tx, used.user_id, true, false, meta).await?;
     auth.audit(

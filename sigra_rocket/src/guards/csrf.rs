@@ -102,10 +102,10 @@ impl Sentinel for CsrfToken {
 /// or the configured public URL.
 fn same_origin(request: &Request<'_>, state: &SigraState) -> bool {
     let headers = request.headers();
-    if let Some(site) = headers.get_one("Sec-Fetch-Site") {
-        if !matches!(site, "same-origin" | "none") {
-            return false;
-        }
+    if let Some(site) = headers.get_one("Sec-Fetch-Site")
+        && !matches!(site, "same-origin" | "none")
+    {
+        return false;
     }
     match headers.get_one("Origin") {
         None => true,

@@ -92,7 +92,7 @@ pub enum Reply {
     /// A page with a status, rendered with the route's context plus the common one.
     Page(Status, &'static str, Box<Context>),
     /// A 303 redirect.
-    Redirect(Redirect),
+    Redirect(Box<Redirect>),
     /// A failure: its status (503 adds `Retry-After`).
     Error(Status),
 }
@@ -105,7 +105,7 @@ impl Reply {
 
     /// A 303 to a local path.
     pub(crate) fn see_other(path: impl Into<String>) -> Reply {
-        Reply::Redirect(Redirect::to(path.into()))
+        Reply::Redirect(Box::new(Redirect::to(path.into())))
     }
 
     /// Maps a flow failure: 503 when hashing is saturated, 500 otherwise (logged).
