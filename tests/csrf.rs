@@ -68,6 +68,8 @@ conformance! {
             assert_eq!(attempt(&app, method, &path, Some("garbage!"), None).await, Status::Forbidden, "{method} {path} garbage");
             let evil = Header::new("Origin", "https://evil.example");
             assert_eq!(attempt(&app, method, &path, Some(&good), Some(evil)).await, Status::Forbidden, "{method} {path} cross origin");
+            let null = Header::new("Origin", "null");
+            assert_eq!(attempt(&app, method, &path, Some(&good), Some(null)).await, Status::Forbidden, "{method} {path} null origin");
             let site = Header::new("Sec-Fetch-Site", "cross-site");
             assert_eq!(attempt(&app, method, &path, Some(&good), Some(site)).await, Status::Forbidden, "{method} {path} cross site");
         }

@@ -161,7 +161,9 @@ fn forbidden(request: &Request<'_>) -> Answer {
 }
 
 #[catch(404)]
-fn not_found(request: &Request<'_>) -> Answer {
+async fn not_found(request: &Request<'_>) -> Answer {
+    // The header shows who is logged in: look the session up as a guard would.
+    let _ = crate::guards::current_session(request).await;
     error_page(
         Status::NotFound,
         "Not found",
@@ -171,7 +173,9 @@ fn not_found(request: &Request<'_>) -> Answer {
 }
 
 #[catch(422)]
-fn unprocessable(request: &Request<'_>) -> Answer {
+async fn unprocessable(request: &Request<'_>) -> Answer {
+    // The header shows who is logged in: look the session up as a guard would.
+    let _ = crate::guards::current_session(request).await;
     error_page(
         Status::UnprocessableEntity,
         "Invalid form",
@@ -200,7 +204,8 @@ fn unavailable(request: &Request<'_>) -> RetryLater {
 }
 
 #[catch(default)]
-fn other(status: Status, request: &Request<'_>) -> Answer {
+async fn other(status: Status, request: &Request<'_>) -> Answer {
+    let _ = crate::guards::current_session(request).await;
     let title = status.reason().unwrap_or("Error");
     error_page(
         status,

@@ -8,7 +8,7 @@
 //!
 //! ```no_run
 //! # use rocket_dyn_templates::Template;
-//! let templates = Template::custom(|engines| sigra_rocket::templates::register(&mut engines.tera));
+//! let templates = Template::try_custom(|engines| Ok(sigra_rocket::templates::register(&mut engines.tera)?));
 //! ```
 //!
 //! Every template is registered under a name ending in `.html` (`sigra/login.html`), so

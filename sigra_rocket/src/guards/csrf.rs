@@ -109,6 +109,9 @@ fn same_origin(request: &Request<'_>, state: &SigraState) -> bool {
     }
     match headers.get_one("Origin") {
         None => true,
+        // Browsers send `Origin: null` under `Referrer-Policy: no-referrer`; the fetch
+        // metadata then has to vouch for the request.
+        Some("null") => headers.get_one("Sec-Fetch-Site") == Some("same-origin"),
         Some(origin) => {
             if origin == state.auth.config.public_url {
                 return true;

@@ -10,6 +10,7 @@ use tera::Context;
 
 use super::Reply;
 use crate::fairing::SigraState;
+use crate::guards::OptionalUser;
 
 fn links(text: &str) -> Vec<String> {
     text.split_whitespace()
@@ -19,7 +20,7 @@ fn links(text: &str) -> Vec<String> {
 }
 
 #[get("/mailbox")]
-fn mailbox(state: &State<SigraState>) -> Reply {
+fn mailbox(state: &State<SigraState>, _user: OptionalUser) -> Reply {
     let Some(mailbox) = state.dev_mailbox.as_ref() else {
         return Reply::Error(Status::NotFound);
     };
@@ -31,7 +32,7 @@ fn mailbox(state: &State<SigraState>) -> Reply {
                 "id": m.id,
                 "to": m.to.join(", "),
                 "subject": m.subject,
-                "sent_at": m.sent_at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+                "sent_at": super::human_time(m.sent_at),
                 "links": links(&m.text),
                 "text": m.text,
             })

@@ -138,6 +138,12 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
+/// A time as pages show it: `2026-11-22 05:51 UTC`.
+pub(crate) fn human_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&format).unwrap_or_default()
+}
+
 /// The local path to go to after an action: `return_to` when it is safe, else `fallback`.
 pub(crate) fn safe_return_to(return_to: Option<&str>, fallback: &str) -> String {
     match return_to {

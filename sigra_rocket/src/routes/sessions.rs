@@ -3,7 +3,6 @@
 use rocket::http::{CookieJar, Status};
 use rocket::{Route, State, delete, get, post, routes};
 use sigra_core::features::sessions;
-use time::format_description::well_known::Rfc3339;
 use uuid::Uuid;
 
 use tera::Context;
@@ -12,12 +11,6 @@ use super::Reply;
 use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
 
-fn human(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(&format)
-        .or_else(|_| t.format(&Rfc3339))
-        .unwrap_or_default()
-}
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
@@ -46,8 +39,8 @@ async fn settings(
                 "browser": s.browser,
                 "os": s.os,
                 "ip": s.ip,
-                "created_at": human(s.created_at),
-                "last_seen_at": human(s.last_seen_at),
+                "created_at": super::human_time(s.created_at),
+                "last_seen_at": super::human_time(s.last_seen_at),
                 "current": s.current,
                 "remember_me": s.remember_me,
             })
