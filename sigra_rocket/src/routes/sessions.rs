@@ -11,7 +11,6 @@ use super::Reply;
 use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
 
-
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "revoked" => Some("That session was signed out."),
