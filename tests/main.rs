@@ -7,9 +7,12 @@
 #[macro_use]
 mod common;
 
+mod confirmation;
 mod csrf;
 mod guards;
 mod login;
+mod magic_link;
 mod mail;
 mod registration;
+mod reset_password;
 mod store;

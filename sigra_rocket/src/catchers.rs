@@ -145,6 +145,17 @@ fn forbidden(request: &Request<'_>) -> Answer {
             };
             Answer::Redirect(Redirect::to(with_return_to(base, "sudo", back.as_deref())))
         }
+        (GuardFailure::Unconfirmed, Some(state)) => {
+            if wants_json(request) {
+                return Answer::Json(json_error(
+                    Status::Forbidden,
+                    "unconfirmed",
+                    "Confirm your email address to continue.",
+                ));
+            }
+            let base = &state.auth.config.base_path;
+            Answer::Redirect(Redirect::to(format!("{base}/confirm")))
+        }
         (GuardFailure::Csrf, _) => error_page(
             Status::Forbidden,
             "Form expired",

@@ -36,6 +36,8 @@ pub mod routes;
 pub mod templates;
 
 pub use fairing::{Sigra, SigraState};
-pub use guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, OptionalUser, SudoUser};
+pub use guards::{
+    AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, OptionalUser, SudoUser,
+};
 pub use pool::{SigraDb, SigraPool};
 pub use sigra_core;

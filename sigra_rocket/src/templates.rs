@@ -47,6 +47,30 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/settings.html.tera"),
     ),
     (
+        "confirmation",
+        include_str!("../../templates/sigra/confirmation.html.tera"),
+    ),
+    (
+        "confirmation_link",
+        include_str!("../../templates/sigra/confirmation_link.html.tera"),
+    ),
+    (
+        "magic_link",
+        include_str!("../../templates/sigra/magic_link.html.tera"),
+    ),
+    (
+        "email_sent",
+        include_str!("../../templates/sigra/email_sent.html.tera"),
+    ),
+    (
+        "reset_password",
+        include_str!("../../templates/sigra/reset_password.html.tera"),
+    ),
+    (
+        "reset_password_edit",
+        include_str!("../../templates/sigra/reset_password_edit.html.tera"),
+    ),
+    (
         "error",
         include_str!("../../templates/sigra/error.html.tera"),
     ),

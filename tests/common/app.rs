@@ -202,6 +202,16 @@ impl TestApp {
             .await
     }
 
+    /// The newest link containing `marker` mailed to `to`.
+    pub async fn link_for(&self, to: &str, marker: &str) -> String {
+        let mails = self.mails_to(to).await;
+        let mail = mails
+            .iter()
+            .find(|m| m.text.contains(marker))
+            .unwrap_or_else(|| panic!("no mail to {to} with {marker}"));
+        link_in(&mail.text, marker)
+    }
+
     pub fn cookie(&self, name: &str) -> Option<String> {
         self.client
             .cookies()
@@ -223,6 +233,32 @@ impl TestApp {
             .filter(|m| m.to.iter().any(|t| t == to))
             .collect()
     }
+}
+
+/// The path of the first link in `text` that contains `marker` (`/users/reset-password/…`).
+pub fn link_in(text: &str, marker: &str) -> String {
+    let start = text
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} link in {text}"));
+    text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .trim_end_matches(['.', ',', ')'])
+        .to_owned()
+}
+
+/// The 6-digit code in a confirmation mail.
+pub fn code_in(text: &str) -> String {
+    let after = text
+        .split("code")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no code in {text}"));
+    after
+        .split(|c: char| !c.is_ascii_digit())
+        .find(|w| w.len() == 6)
+        .unwrap_or_else(|| panic!("no code in {text}"))
+        .to_owned()
 }
 
 pub fn location(r: &LocalResponse<'_>) -> String {

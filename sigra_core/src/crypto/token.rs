@@ -185,11 +185,14 @@ pub enum TokenKind {
     ChangeEmail,
     /// An emailed link unlocking a locked account.
     Unlock,
+    /// The 6-digit code mailed with a confirmation link (stored as a keyed hash of the
+    /// user id and code, since six digits alone hash to guessable values).
+    ConfirmationCode,
 }
 
 impl TokenKind {
     /// Every kind, in declaration order.
-    pub const ALL: [TokenKind; 7] = [
+    pub const ALL: [TokenKind; 8] = [
         TokenKind::Session,
         TokenKind::RememberMe,
         TokenKind::Confirmation,
@@ -197,6 +200,7 @@ impl TokenKind {
         TokenKind::ResetPassword,
         TokenKind::ChangeEmail,
         TokenKind::Unlock,
+        TokenKind::ConfirmationCode,
     ];
 
     /// The stable name stored in the database, e.g. `"reset_password"`.
@@ -209,6 +213,7 @@ impl TokenKind {
             TokenKind::ResetPassword => "reset_password",
             TokenKind::ChangeEmail => "change_email",
             TokenKind::Unlock => "unlock",
+            TokenKind::ConfirmationCode => "confirmation_code",
         }
     }
 
@@ -238,6 +243,7 @@ impl TokenKind {
             TokenKind::ResetPassword => Duration::minutes(60),
             TokenKind::ChangeEmail => Duration::hours(24),
             TokenKind::Unlock => Duration::hours(24),
+            TokenKind::ConfirmationCode => Duration::hours(24),
         }
     }
 }

@@ -25,3 +25,17 @@ pub const SESSIONS_REVOKED_OTHERS: &str = "session.revoked_others";
 pub const SUDO: &str = "sudo";
 /// A sudo re-authentication failed.
 pub const SUDO_FAILURE: &str = "sudo.failure";
+/// An email was confirmed (by link or code).
+pub const CONFIRMATION: &str = "confirmation";
+/// A wrong confirmation code was entered.
+pub const CONFIRMATION_FAILURE: &str = "confirmation.failure";
+/// A new confirmation mail was sent on request.
+pub const CONFIRMATION_RESENT: &str = "confirmation.resent";
+/// A magic link was requested for an existing account.
+pub const MAGIC_LINK_REQUESTED: &str = "magic_link.requested";
+/// A magic link logged a user in.
+pub const LOGIN_MAGIC_LINK: &str = "login.magic_link";
+/// A password reset was requested for an existing account.
+pub const RESET_PASSWORD_REQUESTED: &str = "reset_password.requested";
+/// A password was reset with an emailed link.
+pub const RESET_PASSWORD: &str = "reset_password";

@@ -1,15 +1,17 @@
-//! Log-in with email and password.
+//! Log-in with email and password, and the one place every log-in method finishes.
 //!
 //! Unknown emails are verified against a dummy hash so that they take as long as known
 //! ones, and every failure answers the same [`LoginOutcome::InvalidCredentials`].
 //! Successful log-ins upgrade old hashes (older Argon2 parameters, bcrypt) in place.
+//! Password and magic-link log-ins both end in [`complete`], where a second factor
+//! will slot in: no method can skip it.
 
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::secret::SecretString;
-use crate::store::{normalize_email, users};
+use crate::store::{Tx, User, normalize_email, users};
 
 /// What the log-in form sent.
 #[derive(Debug, Clone)]
@@ -28,8 +30,13 @@ pub struct LoginInput {
 pub enum LoginOutcome {
     /// Logged in: set these cookies.
     Success(Box<IssuedSession>),
-    /// Wrong email or password (indistinguishable on purpose).
+    /// Wrong email or password (indistinguishable on purpose), or a dead magic link.
     InvalidCredentials,
+    /// Right password, but `require_confirmation` is on and the email is unconfirmed.
+    Unconfirmed {
+        /// The address to confirm.
+        email: String,
+    },
 }
 
 /// Checks the credentials and starts a new session. `previous` is the session the
@@ -77,17 +84,47 @@ pub async fn log_in(
     {
         users::set_password_hash(&tx, user.id, Some(new_hash), now).await?;
     }
+    let outcome = complete(
+        auth,
+        tx,
+        &user,
+        input.remember_me,
+        previous,
+        audit::LOGIN_SUCCESS,
+        meta,
+    )
+    .await?;
+    Ok(outcome)
+}
+
+/// Finishes a log-in whose first factor was proven (in `tx`): checks confirmation,
+/// ends the previous session, starts a new one, records `action`, commits.
+pub(crate) async fn complete(
+    auth: &Auth,
+    tx: Tx,
+    user: &User,
+    remember_me: bool,
+    previous: Option<&Authenticated>,
+    action: &str,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome, FlowError> {
+    if auth.config.require_confirmation && user.confirmed_at.is_none() {
+        tx.commit().await?;
+        return Ok(LoginOutcome::Unconfirmed {
+            email: user.email.clone(),
+        });
+    }
     users::reset_failed_logins(&tx, user.id).await?;
     if let Some(previous) = previous {
         sessions::end(&tx, previous).await?;
     }
-    let issued = sessions::issue(auth, &tx, user.id, input.remember_me, true, meta).await?;
+    let issued = sessions::issue(auth, &tx, user.id, remember_me, true, meta).await?;
     auth.audit(
         &tx,
-        audit::LOGIN_SUCCESS,
+        action,
         Some(user.id),
         Some(user.id),
-        json!({ "remember_me": input.remember_me, "session_id": issued.session.id }),
+        json!({ "remember_me": remember_me, "session_id": issued.session.id }),
         meta,
     )
     .await?;

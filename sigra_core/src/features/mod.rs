@@ -17,10 +17,13 @@ use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
 
 pub mod audit;
+pub mod confirmation;
 pub mod login;
 pub mod logout;
+pub mod magic_link;
 pub mod password_policy;
 pub mod registration;
+pub mod reset_password;
 pub mod sessions;
 pub mod sudo;
 pub mod user_agent;
@@ -116,6 +119,78 @@ pub fn is_local_path(path: &str) -> bool {
 }
 
 impl Auth {
+    /// Makes a single-use emailed token of `kind` for `user_id`, replacing older ones of
+    /// the same kind, and answers the plaintext for the link.
+    pub(crate) async fn emailed_token(
+        &self,
+        ex: &impl Executor,
+        user_id: Uuid,
+        kind: crate::crypto::TokenKind,
+        sent_to: &str,
+        ttl_secs: i64,
+    ) -> Result<crate::crypto::Token, FlowError> {
+        let token = crate::crypto::Token::generate()?;
+        self.store_token(ex, user_id, kind, &token.hash(), sent_to, ttl_secs)
+            .await?;
+        Ok(token)
+    }
+
+    /// Stores a token hash of `kind`, replacing older ones of the same kind.
+    pub(crate) async fn store_token(
+        &self,
+        ex: &impl Executor,
+        user_id: Uuid,
+        kind: crate::crypto::TokenKind,
+        hash: &crate::crypto::TokenHash,
+        sent_to: &str,
+        ttl_secs: i64,
+    ) -> Result<(), FlowError> {
+        let now = self.clock.now();
+        crate::store::tokens::delete_for_user(ex, user_id, &[kind]).await?;
+        crate::store::tokens::insert(
+            ex,
+            &crate::store::tokens::NewToken {
+                id: new_id(self.clock.as_ref()),
+                user_id,
+                hash,
+                kind,
+                sent_to: Some(sent_to),
+                expires_at: now + time::Duration::seconds(ttl_secs),
+                created_at: now,
+            },
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a mail of `kind` went to this user within the resend throttle window.
+    pub(crate) async fn throttled(
+        &self,
+        ex: &impl Executor,
+        user_id: Uuid,
+        kind: crate::crypto::TokenKind,
+    ) -> Result<bool, FlowError> {
+        let window = time::Duration::seconds(self.config.tokens.resend_throttle_secs);
+        let latest = crate::store::tokens::latest_created_at(ex, user_id, kind).await?;
+        Ok(latest.is_some_and(|at| self.clock.now() < at + window))
+    }
+
+    /// The work an unknown address costs on enumeration-sensitive routes: the same
+    /// template rendering and a transaction round trip, so known and unknown addresses
+    /// answer in similar time.
+    pub(crate) async fn decoy_mail(
+        &self,
+        kind: &str,
+        to: &str,
+        context: serde_json::Value,
+    ) -> Result<(), FlowError> {
+        let _ = self.mail.render(kind, to, &context);
+        let tx = self.db.begin().await?;
+        let _ = crate::store::users::find_by_email(&tx, to).await?;
+        tx.rollback().await?;
+        Ok(())
+    }
+
     /// Renders a mail from its templates and queues it in `ex`'s transaction.
     pub(crate) async fn queue_mail(
         &self,

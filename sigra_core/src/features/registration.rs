@@ -1,7 +1,7 @@
 //! Registration: email and password, enumeration-safe.
 //!
-//! A new address gets an account and a welcome mail; an address that already has an
-//! account gets a notice by mail instead. Both answer the same, after the same work
+//! A new address gets an account and a confirmation mail (a link and a code); an address
+//! that already has an account gets a notice by mail instead. Both answer the same, after the same work
 //! (one password hash, one queued mail), so the response says nothing about whether
 //! the address was known.
 
@@ -108,7 +108,7 @@ pub async fn register(
     let tx = auth.db.begin().await?;
     match users::insert(&tx, new_id(auth.clock.as_ref()), &email, Some(hashed), now).await {
         Ok(user) => {
-            auth.queue_mail(&tx, "welcome", &email, links).await?;
+            super::confirmation::send(auth, &tx, &user).await?;
             auth.audit(
                 &tx,
                 audit::REGISTRATION,

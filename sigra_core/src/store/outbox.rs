@@ -69,6 +69,8 @@ pub async fn claim_due(
         .and_where(Expr::col(Outbox::RunAt).lte(now))
         .cond_where(unclaimed())
         .order_by(Outbox::RunAt, Order::Asc)
+        .order_by(Outbox::CreatedAt, Order::Asc)
+        .order_by(Outbox::Id, Order::Asc)
         .limit(limit)
         .to_owned();
     let candidates: Vec<OutboxJob> = ex.fetch_all(&select).await?;

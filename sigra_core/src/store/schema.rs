@@ -52,6 +52,8 @@ pub enum UserTokens {
     ExpiresAt,
     /// Creation time.
     CreatedAt,
+    /// Wrong guesses so far (confirmation codes).
+    Attempts,
 }
 
 /// `sigra_sessions` columns.
@@ -185,6 +187,8 @@ pub struct UserToken {
     pub expires_at: OffsetDateTime,
     /// Creation time.
     pub created_at: OffsetDateTime,
+    /// Wrong guesses so far (confirmation codes).
+    pub attempts: i32,
 }
 
 /// A browser session.

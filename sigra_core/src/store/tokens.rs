@@ -7,13 +7,14 @@ use uuid::Uuid;
 use super::{Executor, StoreError, UserToken, UserTokens};
 use crate::crypto::{TokenHash, TokenKind};
 
-const COLUMNS: [UserTokens; 6] = [
+const COLUMNS: [UserTokens; 7] = [
     UserTokens::Id,
     UserTokens::UserId,
     UserTokens::Kind,
     UserTokens::SentTo,
     UserTokens::ExpiresAt,
     UserTokens::CreatedAt,
+    UserTokens::Attempts,
 ];
 
 /// A token to store.
@@ -172,4 +173,28 @@ pub async fn delete_by_recipient(
         })
         .to_owned();
     ex.execute(&stmt).await
+}
+
+/// Counts a wrong guess against the user's tokens of `kind`, then deletes those that
+/// reached `max_attempts`. Answers how many were deleted.
+pub async fn record_attempt(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+    max_attempts: i32,
+) -> Result<u64, StoreError> {
+    let bump = Query::update()
+        .table(UserTokens::Table)
+        .value(UserTokens::Attempts, Expr::col(UserTokens::Attempts).add(1))
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .to_owned();
+    ex.execute(&bump).await?;
+    let void = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(UserTokens::Attempts).gte(max_attempts))
+        .to_owned();
+    ex.execute(&void).await
 }

@@ -29,6 +29,8 @@ pub enum GuardFailure {
     NotAuthenticated,
     /// Logged in, but the sudo window is closed.
     SudoRequired,
+    /// Logged in, but the email is not confirmed.
+    Unconfirmed,
     /// The CSRF check failed.
     Csrf,
     /// The store failed.
@@ -267,5 +269,43 @@ impl<'r> FromRequest<'r> for SudoUser {
 impl Sentinel for SudoUser {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         sentinel_abort(rocket, "SudoUser")
+    }
+}
+
+/// A logged-in user whose email is confirmed. Fails with 401 when not logged in, 403
+/// (→ the confirmation page) when unconfirmed.
+#[derive(Debug, Clone)]
+pub struct ConfirmedUser(pub AuthenticatedUser);
+
+impl std::ops::Deref for ConfirmedUser {
+    type Target = AuthenticatedUser;
+
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for ConfirmedUser {
+    type Error = GuardFailure;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let user = match AuthenticatedUser::from_request(request).await {
+            Outcome::Success(user) => user,
+            Outcome::Error(e) => return Outcome::Error(e),
+            Outcome::Forward(s) => return Outcome::Forward(s),
+        };
+        if user.user().confirmed_at.is_some() {
+            Outcome::Success(ConfirmedUser(user))
+        } else {
+            record_failure(request, GuardFailure::Unconfirmed);
+            Outcome::Error((Status::Forbidden, GuardFailure::Unconfirmed))
+        }
+    }
+}
+
+impl Sentinel for ConfirmedUser {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "ConfirmedUser")
     }
 }

@@ -3,6 +3,7 @@
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::login::{self, LoginInput, LoginOutcome};
+use sigra_core::features::sessions::IssuedSession;
 use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
@@ -19,6 +20,34 @@ pub struct LoginForm {
     #[field(default = false)]
     remember_me: bool,
     return_to: Option<String>,
+}
+
+fn notice_text(code: Option<&str>) -> Option<&'static str> {
+    match code? {
+        "confirmed" => Some("Your email is confirmed. You can log in."),
+        "password_reset" => Some("Your password was changed. Log in with the new one."),
+        _ => None,
+    }
+}
+
+/// Sets the cookies of a new session.
+pub(crate) fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
+    state.cookies.set_session(jar, &issued.token);
+    match &issued.remember_token {
+        Some(token) => state.cookies.set_remember(jar, token),
+        None => state.cookies.clear_remember(jar),
+    }
+}
+
+/// The log-in page telling an unconfirmed account to confirm first.
+pub(crate) fn unconfirmed_page(email: &str) -> Reply {
+    let mut context = Context::new();
+    context.insert(
+        "form",
+        &serde_json::json!({ "email": email, "remember_me": false }),
+    );
+    context.insert("unconfirmed_email", email);
+    Reply::page(Status::Forbidden, "login", context)
 }
 
 fn form_page(
@@ -38,20 +67,26 @@ fn form_page(
     Reply::page(status, "login", context)
 }
 
-#[get("/log_in?<return_to>")]
+#[get("/log_in?<return_to>&<notice>")]
 fn page(
     state: &State<SigraState>,
     user: OptionalUser,
     _csrf: CsrfToken,
     return_to: Option<String>,
+    notice: Option<String>,
 ) -> Reply {
     if user.0.is_some() {
-        return Reply::see_other(safe_return_to(
-            return_to.as_deref(),
-            &state.auth.config.after_login_path,
-        ));
+        let fallback = &state.auth.config.after_login_path;
+        return Reply::see_other(safe_return_to(return_to.as_deref(), fallback));
     }
-    form_page(Status::Ok, "", false, None, return_to)
+    let mut context = Context::new();
+    context.insert(
+        "form",
+        &serde_json::json!({ "email": "", "remember_me": false }),
+    );
+    context.insert("return_to", &clean_return_to(return_to));
+    context.insert("notice", &notice_text(notice.as_deref()));
+    Reply::page(Status::Ok, "login", context)
 }
 
 #[post("/log_in", data = "<form>")]
@@ -71,16 +106,13 @@ async fn log_in(
     let previous = user.0.as_ref().map(|u| u.authenticated());
     match login::log_in(&state.auth, &input, previous, &meta.0).await {
         Ok(LoginOutcome::Success(issued)) => {
-            state.cookies.set_session(jar, &issued.token);
-            match &issued.remember_token {
-                Some(token) => state.cookies.set_remember(jar, token),
-                None => state.cookies.clear_remember(jar),
-            }
+            set_login_cookies(state, jar, &issued);
             Reply::see_other(safe_return_to(
                 form.return_to.as_deref(),
                 &state.auth.config.after_login_path,
             ))
         }
+        Ok(LoginOutcome::Unconfirmed { email }) => unconfirmed_page(&email),
         Ok(_) => form_page(
             Status::Unauthorized,
             form.email.trim(),

@@ -1,10 +1,13 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
 pub mod assets;
+pub mod confirmation;
 pub mod dev_mailbox;
 pub mod login;
 pub mod logout;
+pub mod magic_link;
 pub mod registration;
+pub mod reset_password;
 pub mod sessions;
 pub mod sudo;
 
@@ -23,6 +26,9 @@ pub fn routes() -> Vec<Route> {
     let mut all = Vec::new();
     all.extend(assets::routes());
     all.extend(registration::routes());
+    all.extend(confirmation::routes());
+    all.extend(magic_link::routes());
+    all.extend(reset_password::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());
@@ -57,7 +63,7 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
             "csrf_token": token,
             "current_user": user,
             "dev_mailbox": state.dev_mailbox.is_some(),
-            "features": { "reset_password": false, "magic_link": false },
+            "features": { "reset_password": true, "magic_link": true },
         }),
     );
     context
@@ -136,6 +142,30 @@ impl<'r> Responder<'r, 'static> for Reply {
             Reply::Error(status) => Err(status),
         }
     }
+}
+
+/// The page after an enumeration-sensitive request (forgot password, magic link,
+/// resend): the same for every address.
+pub(crate) fn email_sent(email: &str, purpose: &str) -> Reply {
+    let mut context = Context::new();
+    context.insert("email", email.trim());
+    context.insert("purpose", purpose);
+    Reply::page(Status::Ok, "email_sent", context)
+}
+
+/// A page reached from an emailed link: the token stays out of Referer headers, and a
+/// dead link answers 404.
+pub(crate) fn token_page(
+    page: &'static str,
+    token: &str,
+    valid: bool,
+    mut context: Context,
+) -> Reply {
+    context.insert("token", token);
+    context.insert("valid", &valid);
+    context.insert("referrer_policy", "no-referrer");
+    let status = if valid { Status::Ok } else { Status::NotFound };
+    Reply::page(status, page, context)
 }
 
 /// A time as pages show it: `2026-11-22 05:51 UTC`.

@@ -1,0 +1,1 @@
+ALTER TABLE sigra_user_tokens ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,184 @@
+//! Email confirmation: one mail carries a link and a 6-digit code; either confirms.
+//!
+//! The link opens a page whose button POSTs, so mail scanners that prefetch links
+//! confirm nothing. The code is stored as a keyed hash of the user id and the code (six
+//! digits alone would be a guessable hash) and is void after five wrong tries.
+
+use serde_json::json;
+
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::crypto::{Purpose, TokenHash, TokenKind};
+use crate::store::{Executor, User, tokens, users};
+
+/// Wrong codes before the code is void.
+pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+fn code_hash(auth: &Auth, user_id: uuid::Uuid, code: &str) -> TokenHash {
+    let message = format!("confirmation-code:{user_id}:{code}");
+    TokenHash::from_bytes(auth.keys.sign(Purpose::Signing, message.as_bytes()))
+}
+
+/// Queues the confirmation mail (link and code) for `user` in `ex`'s transaction,
+/// replacing any earlier link and code.
+pub(crate) async fn send(auth: &Auth, ex: &impl Executor, user: &User) -> Result<(), FlowError> {
+    let ttl = auth.config.tokens.confirmation_secs;
+    let token = auth
+        .emailed_token(ex, user.id, TokenKind::Confirmation, &user.email, ttl)
+        .await?;
+    let code = crate::crypto::token::numeric_code(6)?;
+    let hash = code_hash(auth, user.id, code.expose());
+    auth.store_token(
+        ex,
+        user.id,
+        TokenKind::ConfirmationCode,
+        &hash,
+        &user.email,
+        ttl,
+    )
+    .await?;
+    let context = json!({
+        "email": user.email,
+        "url": auth.route_url(&format!("/confirm/{}", token.as_str())),
+        "code": code.expose(),
+        "valid_for": "24 hours",
+    });
+    auth.queue_mail(ex, "confirmation", &user.email, context)
+        .await?;
+    Ok(())
+}
+
+/// Whether a confirmation link is still good (for its landing page; uses nothing up).
+pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    let now = auth.clock.now();
+    Ok(
+        tokens::find_valid(&auth.db, &hash, TokenKind::Confirmation, now)
+            .await?
+            .is_some(),
+    )
+}
+
+async fn mark_confirmed(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: uuid::Uuid,
+    how: &str,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    users::confirm(ex, user_id, auth.clock.now()).await?;
+    tokens::delete_for_user(
+        ex,
+        user_id,
+        &[TokenKind::Confirmation, TokenKind::ConfirmationCode],
+    )
+    .await?;
+    auth.audit(
+        ex,
+        audit::CONFIRMATION,
+        Some(user_id),
+        Some(user_id),
+        json!({ "by": how }),
+        meta,
+    )
+    .await
+}
+
+/// Confirms the email a link was sent to. Answers whether the link was good.
+pub async fn confirm_by_link(
+    auth: &Auth,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::Confirmation, auth.clock.now()).await?
+    else {
+        return Ok(false);
+    };
+    mark_confirmed(auth, &tx, used.user_id, "link", meta).await?;
+    tx.commit().await?;
+    Ok(true)
+}
+
+/// Confirms `email` with the code mailed to it. Answers whether the code was right; a
+/// wrong code counts against the code, whether or not the address has an account.
+pub async fn confirm_by_code(
+    auth: &Auth,
+    email: &str,
+    code: &str,
+    meta: &RequestMeta,
+) -> Result<bool, FlowError> {
+    let code = code.trim();
+    let tx = auth.db.begin().await?;
+    let Some(user) = users::find_by_email(&tx, email).await? else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+    let hash = code_hash(auth, user.id, code);
+    let used = if well_formed {
+        tokens::consume(&tx, &hash, TokenKind::ConfirmationCode, auth.clock.now()).await?
+    } else {
+        None
+    };
+    if used.is_some() {
+        mark_confirmed(auth, &tx, user.id, "code", meta).await?;
+    } else {
+        tokens::record_attempt(&tx, user.id, TokenKind::ConfirmationCode, MAX_CODE_ATTEMPTS)
+            .await?;
+        auth.audit(
+            &tx,
+            audit::CONFIRMATION_FAILURE,
+            None,
+            Some(user.id),
+            json!({}),
+            meta,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(used.is_some())
+}
+
+/// Sends a new link and code to an unconfirmed account, at most once per throttle window.
+/// Answers nothing: the caller's response is the same for every address.
+pub async fn resend(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
+    let tx = auth.db.begin().await?;
+    let user = users::find_by_email(&tx, email).await?;
+    let due = match &user {
+        Some(u) if u.confirmed_at.is_none() => {
+            !auth.throttled(&tx, u.id, TokenKind::Confirmation).await?
+        }
+        _ => false,
+    };
+    match user {
+        Some(user) if due => {
+            send(auth, &tx, &user).await?;
+            auth.audit(
+                &tx,
+                audit::CONFIRMATION_RESENT,
+                Some(user.id),
+                Some(user.id),
+                json!({}),
+                meta,
+            )
+            .await?;
+            tx.commit().await?;
+            auth.wake_worker();
+        }
+        _ => {
+            tx.rollback().await?;
+            auth.decoy_mail(
+                "confirmation",
+                email,
+                json!({ "url": "", "code": "000000" }),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}

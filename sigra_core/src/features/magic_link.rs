@@ -1,0 +1,108 @@
+//! Magic-link log-in: a 15-minute, single-use link mailed on request.
+//!
+//! Requests answer the same for every address. The link opens a page whose button
+//! POSTs; the log-in then finishes through [`login::complete`](super::login), like a
+//! password log-in, so a later second factor applies to it too.
+
+use serde_json::json;
+
+use super::login::{self, LoginOutcome};
+use super::sessions::Authenticated;
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::crypto::{TokenHash, TokenKind};
+use crate::store::{normalize_email, tokens, users};
+
+/// Mails a sign-in link to `email` if it has an account (at most once per throttle
+/// window). Answers nothing: the response is the same for every address.
+pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
+    let email = normalize_email(email);
+    let tx = auth.db.begin().await?;
+    let user = users::find_by_email(&tx, &email).await?;
+    let due = match &user {
+        Some(u) => !auth.throttled(&tx, u.id, TokenKind::MagicLink).await?,
+        None => false,
+    };
+    match user {
+        Some(user) if due => {
+            let token = auth
+                .emailed_token(
+                    &tx,
+                    user.id,
+                    TokenKind::MagicLink,
+                    &user.email,
+                    auth.config.tokens.magic_link_secs,
+                )
+                .await?;
+            let context = json!({
+                "url": auth.route_url(&format!("/magic-link/{}", token.as_str())),
+                "valid_for": "15 minutes",
+            });
+            auth.queue_mail(&tx, "magic_link", &user.email, context)
+                .await?;
+            auth.audit(
+                &tx,
+                audit::MAGIC_LINK_REQUESTED,
+                None,
+                Some(user.id),
+                json!({}),
+                meta,
+            )
+            .await?;
+            tx.commit().await?;
+            auth.wake_worker();
+        }
+        _ => {
+            tx.rollback().await?;
+            auth.decoy_mail("magic_link", &email, json!({ "url": "" }))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a magic link is still good (for its landing page; uses nothing up).
+pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    Ok(
+        tokens::find_valid(&auth.db, &hash, TokenKind::MagicLink, auth.clock.now())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Logs in with a magic link, using it up. Following the link proves the address, so
+/// it also confirms the email.
+pub async fn log_in(
+    auth: &Auth,
+    token: &str,
+    remember_me: bool,
+    previous: Option<&Authenticated>,
+    meta: &RequestMeta,
+) -> Result<LoginOutcome, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(LoginOutcome::InvalidCredentials);
+    };
+    let now = auth.clock.now();
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::MagicLink, now).await? else {
+        return Ok(LoginOutcome::InvalidCredentials);
+    };
+    let Some(mut user) = users::find_by_id(&tx, used.user_id).await? else {
+        return Ok(LoginOutcome::InvalidCredentials);
+    };
+    if users::confirm(&tx, user.id, now).await? == 1 {
+        user.confirmed_at = Some(now);
+    }
+    login::complete(
+        auth,
+        tx,
+        &user,
+        remember_me,
+        previous,
+        audit::LOGIN_MAGIC_LINK,
+        meta,
+    )
+    .await
+}

@@ -1,0 +1,145 @@
+//! Password reset by emailed link.
+//!
+//! Requests answer the same for every address. Setting the new password uses the link
+//! up, ends every session and outstanding token of the account, does not log anyone
+//! in, and mails a "your password was changed" notice.
+
+use serde_json::json;
+
+use super::{Auth, FlowError, RequestMeta, audit, password_policy};
+use crate::crypto::{TokenHash, TokenKind};
+use crate::secret::SecretString;
+use crate::store::{User, normalize_email, sessions, tokens, users};
+
+/// Mails a reset link to `email` if it has an account (at most once per throttle
+/// window). Answers nothing: the response is the same for every address.
+pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
+    let email = normalize_email(email);
+    let tx = auth.db.begin().await?;
+    let user = users::find_by_email(&tx, &email).await?;
+    let due = match &user {
+        Some(u) => !auth.throttled(&tx, u.id, TokenKind::ResetPassword).await?,
+        None => false,
+    };
+    match user {
+        Some(user) if due => {
+            let ttl = auth.config.tokens.reset_password_secs;
+            let token = auth
+                .emailed_token(&tx, user.id, TokenKind::ResetPassword, &user.email, ttl)
+                .await?;
+            let context = json!({
+                "url": auth.route_url(&format!("/reset-password/{}", token.as_str())),
+                "valid_for": "60 minutes",
+            });
+            auth.queue_mail(&tx, "reset_password", &user.email, context)
+                .await?;
+            auth.audit(
+                &tx,
+                audit::RESET_PASSWORD_REQUESTED,
+                None,
+                Some(user.id),
+                json!({}),
+                meta,
+            )
+            .await?;
+            tx.commit().await?;
+            auth.wake_worker();
+        }
+        _ => {
+            tx.rollback().await?;
+            auth.decoy_mail("reset_password", &email, json!({ "url": "" }))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The account a reset link is for, if the link is still good (uses nothing up).
+pub async fn find(auth: &Auth, token: &str) -> Result<Option<User>, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(None);
+    };
+    let Some(found) =
+        tokens::find_valid(&auth.db, &hash, TokenKind::ResetPassword, auth.clock.now()).await?
+    else {
+        return Ok(None);
+    };
+    Ok(users::find_by_id(&auth.db, found.user_id).await?)
+}
+
+/// Problems with the new password, by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ResetErrors {
+    /// Problems with the password.
+    pub password: Vec<String>,
+    /// Problems with the confirmation.
+    pub password_confirmation: Vec<String>,
+}
+
+/// How a reset ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ResetOutcome {
+    /// The password was changed; every session and token of the account is gone.
+    Done,
+    /// The link is expired, used, or not a reset link.
+    InvalidToken,
+    /// The new password was not accepted; the link is still good.
+    Invalid(ResetErrors),
+}
+
+/// Sets a new password with a reset link.
+pub async fn reset(
+    auth: &Auth,
+    token: &str,
+    password: &SecretString,
+    confirmation: &SecretString,
+    meta: &RequestMeta,
+) -> Result<ResetOutcome, FlowError> {
+    let Some(user) = find(auth, token).await? else {
+        return Ok(ResetOutcome::InvalidToken);
+    };
+    let mut errors = ResetErrors {
+        password: password_policy::check(
+            &auth.config.password,
+            password.expose(),
+            Some(&user.email),
+        ),
+        ..ResetErrors::default()
+    };
+    if password.expose() != confirmation.expose() {
+        errors
+            .password_confirmation
+            .push("The passwords do not match.".into());
+    }
+    if !errors.password.is_empty() || !errors.password_confirmation.is_empty() {
+        return Ok(ResetOutcome::Invalid(errors));
+    }
+    let hashed = auth.hasher.hash(password).await?;
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(ResetOutcome::InvalidToken);
+    };
+    let now = auth.clock.now();
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::ResetPassword, now).await? else {
+        return Ok(ResetOutcome::InvalidToken);
+    };
+    users::set_password_hash(&tx, used.user_id, Some(hashed), now).await?;
+    users::reset_failed_logins(&tx, used.user_id).await?;
+    sessions::delete_for_user(&tx, used.user_id, None).await?;
+    tokens::delete_for_user(&tx, used.user_id, &[]).await?;
+    auth.queue_mail(&tx, "password_changed", &user.email, json!({}))
+        .await?;
+    auth.audit(
+        &tx,
+        audit::RESET_PASSWORD,
+        Some(used.user_id),
+        Some(used.user_id),
+        json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    Ok(ResetOutcome::Done)
+}

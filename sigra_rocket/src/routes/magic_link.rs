@@ -1,0 +1,72 @@
+//! Magic links: `POST <base>/magic-link`, `GET/POST <base>/magic-link/<token>`.
+
+use rocket::http::CookieJar;
+use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::features::login::LoginOutcome;
+use sigra_core::features::magic_link;
+use tera::Context;
+
+use super::{Reply, email_sent, token_page};
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+
+/// The request form.
+#[derive(Debug, FromForm)]
+pub struct RequestForm {
+    #[field(default = String::new())]
+    email: String,
+}
+
+/// The landing page's form.
+#[derive(Debug, FromForm)]
+pub struct UseForm {
+    #[field(default = false)]
+    remember_me: bool,
+}
+
+#[post("/magic-link", data = "<form>")]
+async fn request(
+    state: &State<SigraState>,
+    form: CsrfForm<RequestForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let email = form.into_inner().email;
+    match magic_link::request(&state.auth, &email, &meta.0).await {
+        Ok(()) => email_sent(&email, "magic_link"),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[get("/magic-link/<token>")]
+async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
+    match magic_link::link_valid(&state.auth, token).await {
+        Ok(valid) => token_page("magic_link", token, valid, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[post("/magic-link/<token>", data = "<form>")]
+async fn log_in(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: OptionalUser,
+    token: &str,
+    form: CsrfForm<UseForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let remember_me = form.into_inner().remember_me;
+    let previous = user.0.as_ref().map(|u| u.authenticated());
+    match magic_link::log_in(&state.auth, token, remember_me, previous, &meta.0).await {
+        Ok(LoginOutcome::Success(issued)) => {
+            super::login::set_login_cookies(state, jar, &issued);
+            Reply::see_other(state.auth.config.after_login_path.clone())
+        }
+        Ok(LoginOutcome::Unconfirmed { email }) => super::login::unconfirmed_page(&email),
+        Ok(_) => token_page("magic_link", token, false, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![request, page, log_in]
+}

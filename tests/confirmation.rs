@@ -1,0 +1,118 @@
+//! Email confirmation by link and by code, resend and its throttle, require_confirmation.
+
+use rocket::http::Status;
+use sigra_core::store::users;
+use time::Duration;
+
+use crate::common::app::{PASSWORD, app, app_with, code_in, figment, link_in, location};
+
+conformance! {
+    async fn the_link_opens_a_page_whose_button_confirms(t) {
+        let app = app(&t).await;
+        app.register("cl@example.com", PASSWORD).await;
+        let mail = app.mails_to("cl@example.com").await.remove(0);
+        let link = link_in(&mail.text, "/users/confirm/");
+        // A prefetch (GET) confirms nothing.
+        let (status, html) = app.body(&link).await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("no-referrer"), "token pages keep the token out of Referer");
+        assert!(users::find_by_email(&t.db, "cl@example.com").await.unwrap().unwrap().confirmed_at.is_none());
+        let r = app.submit(&link, &[]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(location(&r), "/users/log_in?notice=confirmed");
+        drop(r);
+        assert!(users::find_by_email(&t.db, "cl@example.com").await.unwrap().unwrap().confirmed_at.is_some());
+        // Replayed: dead.
+        assert_eq!(app.body(&link).await.0, Status::NotFound);
+        assert_eq!(app.submit(&link, &[]).await.status(), Status::NotFound);
+        t
+    }
+
+    async fn the_code_confirms_and_five_wrong_codes_void_it(t) {
+        let app = app(&t).await;
+        app.register("cc@example.com", PASSWORD).await;
+        let mail = app.mails_to("cc@example.com").await.remove(0);
+        let code = code_in(&mail.text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..4 {
+            let r = app.submit("/users/confirm", &[("email", "cc@example.com"), ("code", wrong)]).await;
+            assert_eq!(r.status(), Status::UnprocessableEntity);
+        }
+        let r = app.submit("/users/confirm", &[("email", "cc@example.com"), ("code", &code)]).await;
+        assert_eq!(r.status(), Status::SeeOther, "four wrong tries leave the code alive");
+        drop(r);
+        assert!(users::find_by_email(&t.db, "cc@example.com").await.unwrap().unwrap().confirmed_at.is_some());
+
+        app.register("void@example.com", PASSWORD).await;
+        let code = code_in(&app.mails_to("void@example.com").await.remove(0).text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        for _ in 0..5 {
+            app.submit("/users/confirm", &[("email", "void@example.com"), ("code", wrong)]).await;
+        }
+        let r = app.submit("/users/confirm", &[("email", "void@example.com"), ("code", &code)]).await;
+        assert_eq!(r.status(), Status::UnprocessableEntity, "void after five wrong codes");
+        t
+    }
+
+    async fn confirmation_tokens_expire_and_are_bound_to_their_kind(t) {
+        let app = app(&t).await;
+        app.register("ex@example.com", PASSWORD).await;
+        let mail = app.mails_to("ex@example.com").await.remove(0);
+        let link = link_in(&mail.text, "/users/confirm/");
+        let token = link.rsplit('/').next().unwrap().to_owned();
+        // Wrong kind: a confirmation token is worthless as a reset or magic link.
+        assert_eq!(app.body(&format!("/users/reset-password/{token}")).await.0, Status::NotFound);
+        assert_eq!(app.submit(&format!("/users/magic-link/{token}"), &[]).await.status(), Status::NotFound);
+        // Tampered.
+        let mut bytes = token.clone().into_bytes();
+        bytes[5] = if bytes[5] == b'a' { b'b' } else { b'a' };
+        let tampered = String::from_utf8(bytes).unwrap();
+        assert_eq!(app.submit(&format!("/users/confirm/{tampered}"), &[]).await.status(), Status::NotFound);
+        // Expired.
+        app.clock.advance(Duration::hours(24));
+        assert_eq!(app.submit(&link, &[]).await.status(), Status::NotFound);
+        assert!(users::find_by_email(&t.db, "ex@example.com").await.unwrap().unwrap().confirmed_at.is_none());
+        t
+    }
+
+    async fn resend_is_enumeration_safe_and_throttled(t) {
+        let app = app(&t).await;
+        app.register("rs@example.com", PASSWORD).await;
+        assert_eq!(app.mails_to("rs@example.com").await.len(), 1);
+        let known = app.submit("/users/confirm/resend", &[("email", "rs@example.com")]).await;
+        let known_status = known.status();
+        let known_body = known.into_string().await.unwrap();
+        let unknown = app.submit("/users/confirm/resend", &[("email", "zz@example.com")]).await;
+        assert_eq!(unknown.status(), known_status);
+        assert_eq!(unknown.into_string().await.unwrap().replace("zz@", "rs@").replace("zz%40", "rs%40"), known_body);
+        assert_eq!(app.mails_to("rs@example.com").await.len(), 1, "throttled: within 5 minutes of the last mail");
+        app.clock.advance(Duration::minutes(5));
+        app.submit("/users/confirm/resend", &[("email", "rs@example.com")]).await;
+        let mails = app.mails_to("rs@example.com").await;
+        assert_eq!(mails.len(), 2);
+        // The new code replaces the old one.
+        let old = code_in(&mails[1].text);
+        let new = code_in(&mails[0].text);
+        if old != new {
+            let r = app.submit("/users/confirm", &[("email", "rs@example.com"), ("code", &old)]).await;
+            assert_eq!(r.status(), Status::UnprocessableEntity);
+        }
+        let r = app.submit("/users/confirm", &[("email", "rs@example.com"), ("code", &new)]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        t
+    }
+
+    async fn require_confirmation_refuses_log_in_until_confirmed(t) {
+        let app = app_with(figment(&t).merge(("sigra.require_confirmation", true))).await;
+        app.register("rc@example.com", PASSWORD).await;
+        let r = app.log_in("rc@example.com", PASSWORD, false).await;
+        assert_eq!(r.status(), Status::Forbidden);
+        let html = r.into_string().await.unwrap();
+        assert!(html.contains("confirm/resend"), "offers a resend");
+        assert!(app.cookie("sigra_session").is_none());
+        let code = code_in(&app.mails_to("rc@example.com").await.remove(0).text);
+        app.submit("/users/confirm", &[("email", "rc@example.com"), ("code", &code)]).await;
+        assert_eq!(app.log_in("rc@example.com", PASSWORD, false).await.status(), Status::SeeOther);
+        t
+    }
+}
