@@ -3,7 +3,7 @@
 //! Unknown emails are verified against a dummy hash so that they take as long as known
 //! ones, and every failure answers the same [`LoginOutcome::InvalidCredentials`].
 //! Successful log-ins upgrade old hashes (older Argon2 parameters, bcrypt) in place.
-//! Password and magic-link log-ins both end in [`complete`], where a second factor
+//! Password and magic-link log-ins both end in one internal step, where a second factor
 //! will slot in: no method can skip it.
 
 use serde_json::json;
