@@ -5,18 +5,20 @@
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
-
-const BASE_URL = (process.env.E2E_BASE_URL ?? 'http://127.0.0.1:8000').replace(/\/+$/, '');
-const ARTIFACTS =
-  process.env.E2E_ARTIFACTS_DIR ?? join(dirname(fileURLToPath(import.meta.url)), '..', 'artifacts');
-const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+import {
+  RUN_ID,
+  assertOnLogInAskingFor,
+  escapeRe,
+  launchBrowser,
+  logOut,
+  pathOf,
+  shot,
+  submitLogIn as submitLogInAs,
+  waitForMail,
+  withPage as withPageIn,
+} from './helpers.mjs';
 
 // One fresh account per run.
-const RUN_ID = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
 const EMAIL = `e2e-${RUN_ID}@example.com`;
 const PASSWORD = `Tangerine-orbit-${RUN_ID}-lantern`;
 
@@ -26,20 +28,7 @@ let browser;
 let signedIn;
 
 before(async () => {
-  await mkdir(ARTIFACTS, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
-  });
+  browser = await launchBrowser();
 });
 
 after(async () => {
@@ -47,43 +36,13 @@ after(async () => {
 });
 
 /** A fresh browser context (its own cookies) with a page; closes both after `fn`. */
-async function withPage(options, fn) {
-  const context = await browser.newContext({ baseURL: BASE_URL, ...options });
-  context.setDefaultTimeout(15_000);
-  context.setDefaultNavigationTimeout(30_000);
-  const page = await context.newPage();
-  try {
-    return await fn(page, context);
-  } finally {
-    await context.close();
-  }
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-}
-
-/** Path of the page's current URL. */
-function pathOf(page) {
-  return new URL(page.url()).pathname;
-}
-
-function assertOnLogInAskingFor(page, returnTo) {
-  const url = new URL(page.url());
-  assert.equal(url.pathname, '/users/log_in', `expected the log-in page, got ${page.url()}`);
-  assert.equal(url.searchParams.get('return_to'), returnTo, `return_to in ${page.url()}`);
+function withPage(options, fn) {
+  return withPageIn(browser, options, fn);
 }
 
 /** Fills and submits the log-in form on the current page, waiting for the navigation. */
-async function submitLogIn(page, { email = EMAIL, password = PASSWORD, rememberMe = false } = {}) {
-  await page.getByLabel('Email', { exact: true }).first().fill(email);
-  await page.getByLabel('Password', { exact: true }).fill(password);
-  if (rememberMe) await page.getByLabel('Keep me logged in on this device').check();
-  await Promise.all([
-    page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }),
-    page.getByRole('button', { name: 'Log in', exact: true }).click(),
-  ]);
-  await page.waitForLoadState('load');
+function submitLogIn(page, { email = EMAIL, password = PASSWORD, rememberMe = false } = {}) {
+  return submitLogInAs(page, { email, password, rememberMe });
 }
 
 /** Logs in through /dashboard's redirect and checks it lands back on the dashboard. */
@@ -109,9 +68,15 @@ describe('Sigra in the browser', { concurrency: false }, () => {
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
       await page.getByRole('button', { name: 'Create account' }).click();
 
-      // The example app's overridden "registration sent" page.
+      // The example app's overridden "registration sent" page: enter the code (primary) or
+      // go on to log in.
       await page.getByRole('heading', { name: 'Almost there' }).waitFor();
-      assert.match(await page.locator('main').innerText(), new RegExp(EMAIL.replace(/[.]/g, '\\.')));
+      assert.match(await page.locator('main').innerText(), new RegExp(escapeRe(EMAIL)));
+      const enterCode = page.getByRole('link', { name: 'Enter the code' });
+      assert.match((await enterCode.getAttribute('class')) ?? '', /\bbtn-primary\b/);
+      const codeUrl = new URL(await enterCode.getAttribute('href'), page.url());
+      assert.equal(codeUrl.pathname, '/users/confirm');
+      assert.equal(codeUrl.searchParams.get('email'), EMAIL);
       await shot(page, 'registration_sent');
 
       // Go to log in from there.
@@ -135,11 +100,7 @@ describe('Sigra in the browser', { concurrency: false }, () => {
       await shot(page, 'dashboard');
 
       // Log out → the dashboard asks to log in again.
-      await Promise.all([
-        page.waitForEvent('framenavigated', { predicate: (f) => f === page.mainFrame() }),
-        page.getByRole('button', { name: 'Log out' }).click(),
-      ]);
-      await page.waitForLoadState('load');
+      await logOut(page);
       await page.goto('/dashboard');
       assertOnLogInAskingFor(page, '/dashboard');
       await page.getByRole('heading', { name: 'Log in' }).waitFor();
@@ -148,12 +109,8 @@ describe('Sigra in the browser', { concurrency: false }, () => {
 
   test('the dev mailbox shows the mail sent on registration', async () => {
     await withPage({}, async (page) => {
-      const json = await page.request.get('/dev/mailbox/json');
-      assert.equal(json.status(), 200);
-      const mails = await json.json();
-      assert.ok(Array.isArray(mails), 'mailbox JSON is a list');
-      const ours = mails.filter((m) => (m.to ?? []).includes(EMAIL));
-      assert.ok(ours.length >= 1, `a mail to ${EMAIL} (mailbox has ${mails.length})`);
+      // Delivered by the app's background worker: wait (bounded) until it is there.
+      await waitForMail(page, { to: EMAIL, subject: /^Confirm your email\b/ });
 
       const res = await page.goto('/dev/mailbox');
       assert.equal(res?.status(), 200);

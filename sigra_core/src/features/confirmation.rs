@@ -176,6 +176,8 @@ pub async fn resend(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), 
                 "confirmation",
                 email,
                 json!({ "url": "", "code": "000000" }),
+                audit::CONFIRMATION_RESENT,
+                meta,
             )
             .await?;
         }

@@ -53,8 +53,14 @@ pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(),
         }
         _ => {
             tx.rollback().await?;
-            auth.decoy_mail("magic_link", &email, json!({ "url": "" }))
-                .await?;
+            auth.decoy_mail(
+                "magic_link",
+                &email,
+                json!({ "url": "" }),
+                audit::MAGIC_LINK_REQUESTED,
+                meta,
+            )
+            .await?;
         }
     }
     Ok(())

@@ -175,19 +175,22 @@ impl Auth {
         Ok(latest.is_some_and(|at| self.clock.now() < at + window))
     }
 
-    /// The work an unknown address costs on enumeration-sensitive routes: the same
-    /// template rendering and a transaction round trip, so known and unknown addresses
-    /// answer in similar time.
+    /// The work an unknown address (or a throttled request) costs on
+    /// enumeration-sensitive routes: the same template rendering and a committed write
+    /// (the audit event of the request), so all addresses answer in similar time.
     pub(crate) async fn decoy_mail(
         &self,
         kind: &str,
         to: &str,
         context: serde_json::Value,
+        action: &str,
+        meta: &RequestMeta,
     ) -> Result<(), FlowError> {
         let _ = self.mail.render(kind, to, &context);
         let tx = self.db.begin().await?;
-        let _ = crate::store::users::find_by_email(&tx, to).await?;
-        tx.rollback().await?;
+        let details = serde_json::json!({ "email": to, "sent": false });
+        self.audit(&tx, action, None, None, details, meta).await?;
+        tx.commit().await?;
         Ok(())
     }
 

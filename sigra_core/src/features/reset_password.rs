@@ -47,8 +47,14 @@ pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(),
         }
         _ => {
             tx.rollback().await?;
-            auth.decoy_mail("reset_password", &email, json!({ "url": "" }))
-                .await?;
+            auth.decoy_mail(
+                "reset_password",
+                &email,
+                json!({ "url": "" }),
+                audit::RESET_PASSWORD_REQUESTED,
+                meta,
+            )
+            .await?;
         }
     }
     Ok(())
