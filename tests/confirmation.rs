@@ -115,4 +115,20 @@ conformance! {
         assert_eq!(app.log_in("rc@example.com", PASSWORD, false).await.status(), Status::SeeOther);
         t
     }
+
+    async fn confirmed_user_guard_sends_unconfirmed_accounts_to_the_confirmation_page(t) {
+        let app = app(&t).await;
+        app.signed_up("cg@example.com").await;
+        let r = app.client.get("/confirmed").dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert_eq!(location(&r), "/users/confirm");
+        drop(r);
+        let r = app.client.get("/confirmed").header(crate::common::app::json_accept()).dispatch().await;
+        assert_eq!(r.status(), Status::Forbidden);
+        drop(r);
+        let code = code_in(&app.mails_to("cg@example.com").await.remove(0).text);
+        app.submit("/users/confirm", &[("email", "cg@example.com"), ("code", &code)]).await;
+        assert_eq!(app.body("/confirmed").await, (Status::Ok, "confirmed cg@example.com".into()));
+        t
+    }
 }

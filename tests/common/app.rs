@@ -9,7 +9,9 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, post, routes};
 use sigra_core::FixedClock;
 use sigra_core::mail::StoredMail;
-use sigra_rocket::{AuthenticatedUser, CsrfForm, OptionalUser, Sigra, SigraState, SudoUser};
+use sigra_rocket::{
+    AuthenticatedUser, ConfirmedUser, CsrfForm, OptionalUser, Sigra, SigraState, SudoUser,
+};
 use time::macros::datetime;
 
 use super::TestDb;
@@ -26,6 +28,11 @@ pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 #[get("/dashboard")]
 fn dashboard(user: AuthenticatedUser) -> String {
     format!("dashboard of {}", user.email())
+}
+
+#[get("/confirmed")]
+fn confirmed(user: ConfirmedUser) -> String {
+    format!("confirmed {}", user.email())
 }
 
 #[get("/maybe")]
@@ -83,7 +90,10 @@ pub async fn app_with(figment: Figment) -> TestApp {
 async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
     let rocket = rocket::custom(figment.clone())
         .attach(Sigra::with_clock(Arc::new(clock.clone())))
-        .mount("/", routes![dashboard, maybe, danger, danger_page]);
+        .mount(
+            "/",
+            routes![dashboard, confirmed, maybe, danger, danger_page],
+        );
     let client = Client::tracked(rocket).await.expect("app launches");
     TestApp {
         client,
