@@ -10,6 +10,7 @@ mod common;
 mod confirmation;
 mod csrf;
 mod guards;
+mod lockout;
 mod login;
 mod magic_link;
 mod mail;

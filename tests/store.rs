@@ -40,7 +40,7 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
             None,
             "{backend}"
         );
-        assert_eq!(t.db.embedded_migrations().len(), 5);
+        assert_eq!(t.db.embedded_migrations().len(), 6);
         t.cleanup().await;
     }
 }

@@ -71,6 +71,10 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/reset_password_edit.html.tera"),
     ),
     (
+        "lockout",
+        include_str!("../../templates/sigra/lockout.html.tera"),
+    ),
+    (
         "error",
         include_str!("../../templates/sigra/error.html.tera"),
     ),

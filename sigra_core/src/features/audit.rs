@@ -39,3 +39,7 @@ pub const LOGIN_MAGIC_LINK: &str = "login.magic_link";
 pub const RESET_PASSWORD_REQUESTED: &str = "reset_password.requested";
 /// A password was reset with an emailed link.
 pub const RESET_PASSWORD: &str = "reset_password";
+/// An account was locked after too many wrong passwords.
+pub const LOCKOUT: &str = "lockout";
+/// An account was unlocked with the emailed link.
+pub const UNLOCK: &str = "unlock";

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, audit, lockout};
 use crate::secret::SecretString;
 use crate::store::{Tx, User, normalize_email, users};
 
@@ -58,22 +58,20 @@ pub async fn log_in(
         .await?;
     let now = auth.clock.now();
 
-    let Some(user) = user.filter(|_| verification.is_valid()) else {
+    // A locked account answers like a wrong password, after the same work.
+    let locked = user.as_ref().is_some_and(|u| lockout::is_locked(auth, u));
+    let Some(user) = user.filter(|_| verification.is_valid() && !locked) else {
         let tx = auth.db.begin().await?;
-        let target = users::find_by_email(&tx, &email).await?.map(|u| u.id);
-        if let Some(id) = target {
-            users::record_failed_login(&tx, id, now).await?;
+        let target = users::find_by_email(&tx, &email).await?;
+        if let Some(account) = target.as_ref().filter(|u| !lockout::is_locked(auth, u)) {
+            lockout::record_failure(auth, &tx, account, meta).await?;
         }
-        auth.audit(
-            &tx,
-            audit::LOGIN_FAILURE,
-            None,
-            target,
-            json!({ "email": email }),
-            meta,
-        )
-        .await?;
+        let details = json!({ "email": email, "locked": locked });
+        let target = target.map(|u| u.id);
+        auth.audit(&tx, audit::LOGIN_FAILURE, None, target, details, meta)
+            .await?;
         tx.commit().await?;
+        auth.wake_worker();
         return Ok(LoginOutcome::InvalidCredentials);
     };
 
@@ -114,7 +112,7 @@ pub(crate) async fn complete(
             email: user.email.clone(),
         });
     }
-    users::reset_failed_logins(&tx, user.id).await?;
+    users::unlock(&tx, user.id, true).await?;
     if let Some(previous) = previous {
         sessions::end(&tx, previous).await?;
     }

@@ -18,6 +18,7 @@ use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
 
 pub mod audit;
 pub mod confirmation;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;

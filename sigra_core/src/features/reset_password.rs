@@ -131,7 +131,7 @@ pub async fn reset(
         return Ok(ResetOutcome::InvalidToken);
     };
     users::set_password_hash(&tx, used.user_id, Some(hashed), now).await?;
-    users::reset_failed_logins(&tx, used.user_id).await?;
+    users::unlock(&tx, used.user_id, false).await?;
     sessions::delete_for_user(&tx, used.user_id, None).await?;
     tokens::delete_for_user(&tx, used.user_id, &[]).await?;
     auth.queue_mail(&tx, "password_changed", &user.email, json!({}))

@@ -24,6 +24,8 @@ pub enum Users {
     LockedUntil,
     /// Failed passwords since the last success.
     FailedLoginCount,
+    /// Lockouts so far (each one lasts twice as long as the one before).
+    LockCount,
     /// When the account is due to be deleted.
     DeletionScheduledAt,
     /// Creation time.
@@ -151,6 +153,8 @@ pub struct User {
     pub locked_until: Option<OffsetDateTime>,
     /// Failed passwords since the last success.
     pub failed_login_count: i32,
+    /// Lockouts so far; reset by a successful log-in.
+    pub lock_count: i32,
     /// When the account is due to be deleted.
     pub deletion_scheduled_at: Option<OffsetDateTime>,
     /// Creation time.

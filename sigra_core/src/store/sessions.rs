@@ -107,6 +107,7 @@ struct SessionUserRow {
     u_confirmed_at: Option<OffsetDateTime>,
     u_locked_until: Option<OffsetDateTime>,
     u_failed_login_count: i32,
+    u_lock_count: i32,
     u_deletion_scheduled_at: Option<OffsetDateTime>,
     u_created_at: OffsetDateTime,
     u_updated_at: OffsetDateTime,
@@ -130,6 +131,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
         .expr_as(u(Users::LockedUntil), "u_locked_until")
         .expr_as(u(Users::FailedLoginCount), "u_failed_login_count")
+        .expr_as(u(Users::LockCount), "u_lock_count")
         .expr_as(u(Users::DeletionScheduledAt), "u_deletion_scheduled_at")
         .expr_as(u(Users::CreatedAt), "u_created_at")
         .expr_as(u(Users::UpdatedAt), "u_updated_at")
@@ -159,6 +161,7 @@ pub async fn find_by_hash(
             confirmed_at: r.u_confirmed_at,
             locked_until: r.u_locked_until,
             failed_login_count: r.u_failed_login_count,
+            lock_count: r.u_lock_count,
             deletion_scheduled_at: r.u_deletion_scheduled_at,
             created_at: r.u_created_at,
             updated_at: r.u_updated_at,

@@ -6,13 +6,14 @@ use uuid::Uuid;
 
 use super::{Executor, StoreError, User, Users, normalize_email};
 
-const COLUMNS: [Users; 9] = [
+const COLUMNS: [Users; 10] = [
     Users::Id,
     Users::Email,
     Users::HashedPassword,
     Users::ConfirmedAt,
     Users::LockedUntil,
     Users::FailedLoginCount,
+    Users::LockCount,
     Users::DeletionScheduledAt,
     Users::CreatedAt,
     Users::UpdatedAt,
@@ -35,6 +36,7 @@ pub async fn insert(
         confirmed_at: None,
         locked_until: None,
         failed_login_count: 0,
+        lock_count: 0,
         deletion_scheduled_at: None,
         created_at: now,
         updated_at: now,
@@ -49,6 +51,7 @@ pub async fn insert(
             user.confirmed_at.into(),
             user.locked_until.into(),
             user.failed_login_count.into(),
+            user.lock_count.into(),
             user.deletion_scheduled_at.into(),
             user.created_at.into(),
             user.updated_at.into(),
@@ -145,5 +148,31 @@ pub async fn delete(ex: &impl Executor, id: Uuid) -> Result<u64, StoreError> {
         .from_table(Users::Table)
         .and_where(Expr::col(Users::Id).eq(id))
         .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Locks the account until `until`: failed passwords start again from zero, and the
+/// lockout counter goes up (the next lock lasts twice as long).
+pub async fn lock(ex: &impl Executor, id: Uuid, until: OffsetDateTime) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::LockedUntil, until)
+        .value(Users::FailedLoginCount, 0)
+        .value(Users::LockCount, Expr::col(Users::LockCount).add(1))
+        .and_where(Expr::col(Users::Id).eq(id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Lifts a lock; with `forget`, also the history that makes the next one longer.
+pub async fn unlock(ex: &impl Executor, id: Uuid, forget: bool) -> Result<u64, StoreError> {
+    let mut stmt = Query::update();
+    stmt.table(Users::Table)
+        .value(Users::LockedUntil, Option::<OffsetDateTime>::None)
+        .value(Users::FailedLoginCount, 0)
+        .and_where(Expr::col(Users::Id).eq(id));
+    if forget {
+        stmt.value(Users::LockCount, 0);
+    }
     ex.execute(&stmt).await
 }

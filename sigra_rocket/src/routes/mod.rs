@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod confirmation;
 pub mod dev_mailbox;
+pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
@@ -29,6 +30,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(confirmation::routes());
     all.extend(magic_link::routes());
     all.extend(reset_password::routes());
+    all.extend(lockout::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());

@@ -1,0 +1,1 @@
+ALTER TABLE sigra_users ADD COLUMN lock_count INTEGER NOT NULL DEFAULT 0;

@@ -1,0 +1,94 @@
+//! Account lockout: after `max_failed` wrong passwords (5) the account is locked for
+//! `lock_secs` (15 minutes), twice as long on each repeat, and an unlock link is mailed.
+//!
+//! The state lives in the users table, so every app instance sees it. While locked, a
+//! log-in answers exactly like a wrong password (same page, same work), so a lock tells
+//! an attacker nothing about the account. Password reset and magic links still work.
+
+use serde_json::json;
+use time::Duration;
+
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::crypto::{TokenHash, TokenKind};
+use crate::store::{Executor, User, tokens, users};
+
+/// Locks never grow past this many doublings (15 min · 2⁶ = 16 h with the defaults).
+const MAX_DOUBLINGS: i32 = 6;
+
+/// Whether the account is locked now.
+pub fn is_locked(auth: &Auth, user: &User) -> bool {
+    user.locked_until
+        .is_some_and(|until| auth.clock.now() < until)
+}
+
+/// How long the next lock of `user` lasts.
+pub fn next_lock_duration(auth: &Auth, user: &User) -> Duration {
+    let doublings = user.lock_count.clamp(0, MAX_DOUBLINGS);
+    Duration::seconds(auth.config.lockout.lock_secs) * (1_i32 << doublings)
+}
+
+/// Counts a wrong password for `user` (not locked) in `ex`'s transaction; locks the
+/// account and queues the unlock mail when it reaches the limit. Answers whether it
+/// locked.
+pub(crate) async fn record_failure(
+    auth: &Auth,
+    ex: &impl Executor,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<bool, FlowError> {
+    let now = auth.clock.now();
+    users::record_failed_login(ex, user.id, now).await?;
+    if user.failed_login_count + 1 < auth.config.lockout.max_failed {
+        return Ok(false);
+    }
+    let until = now + next_lock_duration(auth, user);
+    users::lock(ex, user.id, until).await?;
+    let ttl = TokenKind::Unlock.default_ttl().whole_seconds();
+    let token = auth
+        .emailed_token(ex, user.id, TokenKind::Unlock, &user.email, ttl)
+        .await?;
+    let context = json!({
+        "url": auth.route_url(&format!("/unlock/{}", token.as_str())),
+        "valid_for": "24 hours",
+    });
+    auth.queue_mail(ex, "unlock", &user.email, context).await?;
+    let details = json!({ "until": until.unix_timestamp(), "lock_count": user.lock_count + 1 });
+    auth.audit(ex, audit::LOCKOUT, None, Some(user.id), details, meta)
+        .await?;
+    Ok(true)
+}
+
+/// Whether an unlock link is still good (uses nothing up).
+pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    Ok(
+        tokens::find_valid(&auth.db, &hash, TokenKind::Unlock, auth.clock.now())
+            .await?
+            .is_some(),
+    )
+}
+
+/// Unlocks the account an unlock link was mailed for. Answers whether the link was good.
+pub async fn unlock(auth: &Auth, token: &str, meta: &RequestMeta) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::Unlock, auth.clock.now()).await? else {
+        return Ok(false);
+    };
+    users::unlock(&tx, used.user_id, false).await?;
+    auth.audit(
+        &tx,
+        audit::UNLOCK,
+        Some(used.user_id),
+        Some(used.user_id),
+        json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
+}

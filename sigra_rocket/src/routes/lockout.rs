@@ -1,0 +1,38 @@
+//! `GET/POST <base>/unlock/<token>`: the unlock link mailed when an account locks.
+
+use rocket::{Route, State, get, post, routes};
+use sigra_core::features::lockout;
+use tera::Context;
+
+use super::{Reply, token_page};
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields};
+
+#[get("/unlock/<token>")]
+async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
+    match lockout::link_valid(&state.auth, token).await {
+        Ok(valid) => token_page("lockout", token, valid, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[post("/unlock/<token>", data = "<_form>")]
+async fn unlock(
+    state: &State<SigraState>,
+    token: &str,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    match lockout::unlock(&state.auth, token, &meta.0).await {
+        Ok(true) => Reply::see_other(format!(
+            "{}/log_in?notice=unlocked",
+            state.auth.config.base_path
+        )),
+        Ok(false) => token_page("lockout", token, false, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![page, unlock]
+}
