@@ -14,6 +14,7 @@ mod lockout;
 mod login;
 mod magic_link;
 mod mail;
+mod rate_limit;
 mod registration;
 mod reset_password;
 mod store;

@@ -123,6 +123,8 @@ pub struct SigraConfig {
     pub lockout: LockoutConfig,
     /// Mail delivery.
     pub mail: MailConfig,
+    /// Rate limiting of the authentication endpoints.
+    pub rate_limit: RateLimitConfig,
 }
 
 /// `sigra.password`: policy and Argon2id parameters.
@@ -221,6 +223,30 @@ pub struct MailConfig {
     pub background_worker: bool,
 }
 
+/// `sigra.rate_limit`: limits on the POSTs of the authentication endpoints, per client IP
+/// and endpoint (see [`crate::rate_limit`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RateLimitConfig {
+    /// Limit the requests. Default `true`.
+    pub enabled: bool,
+    /// Requests allowed per client IP and endpoint in each window. Default `10`
+    /// (accepted 1..=10000).
+    pub max_requests: u32,
+    /// Window length, in seconds. Default `60` (accepted 1..=86400).
+    pub window_secs: i64,
+    /// Redis server whose counters every app instance shares
+    /// (`redis://[[user]:password@]host[:port][/db]` or `redis+unix:///path`; no TLS). Default
+    /// none: counts are kept in this process's memory. When Redis fails, Sigra counts in
+    /// memory until it answers again.
+    pub redis_url: Option<SecretString>,
+    /// Reverse proxies trusted to set `X-Forwarded-For`: IP addresses or CIDR ranges
+    /// (`"10.0.0.0/8"`). Default empty: the client IP is the socket's peer address and the
+    /// header is ignored.
+    pub trusted_proxies: Vec<String>,
+}
+
 impl Default for SigraConfig {
     fn default() -> Self {
         Self {
@@ -242,6 +268,7 @@ impl Default for SigraConfig {
             sudo: SudoConfig::default(),
             lockout: LockoutConfig::default(),
             mail: MailConfig::default(),
+            rate_limit: RateLimitConfig::default(),
         }
     }
 }
@@ -308,6 +335,18 @@ impl Default for MailConfig {
             smtp_url: None,
             max_attempts: 8,
             background_worker: true,
+        }
+    }
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            max_requests: 10,
+            window_secs: 60,
+            redis_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -425,6 +464,28 @@ impl SigraConfig {
             60..=86_400,
         )?;
         check_range("sigra.mail.max_attempts", self.mail.max_attempts, 1..=50)?;
+        let rl = &self.rate_limit;
+        check_range("sigra.rate_limit.max_requests", rl.max_requests, 1..=10_000)?;
+        check_range("sigra.rate_limit.window_secs", rl.window_secs, 1..=86_400)?;
+        if let Some(url) = &rl.redis_url
+            && !crate::rate_limit::redis_url_is_usable(url.expose())
+        {
+            let scheme = url.expose().split_once("://").map_or("", |(s, _)| s);
+            return Err(invalid(
+                "sigra.rate_limit.redis_url",
+                "a redis:// or redis+unix:// URL (TLS is not built in)",
+                format_args!("an unusable {scheme:?} URL"),
+            ));
+        }
+        for proxy in &rl.trusted_proxies {
+            if crate::rate_limit::parse_proxy(proxy).is_none() {
+                return Err(invalid(
+                    "sigra.rate_limit.trusted_proxies",
+                    "IP addresses or CIDR ranges like \"10.0.0.0/8\"",
+                    format_args!("{proxy:?}"),
+                ));
+            }
+        }
         if !self.mail.from.contains('@') {
             return Err(invalid(
                 "sigra.mail.from",

@@ -171,6 +171,28 @@ fn forbidden(request: &Request<'_>) -> Answer {
     }
 }
 
+#[derive(rocket::Responder)]
+struct SlowDown {
+    answer: Answer,
+    retry_after: rocket::http::Header<'static>,
+}
+
+#[catch(429)]
+fn too_many(request: &Request<'_>) -> SlowDown {
+    let secs = request.local_cache(|| crate::guards::RetryAfter(60)).0;
+    let message =
+        format!("Too many attempts from your network. Wait {secs} seconds, then try again.");
+    SlowDown {
+        answer: error_page(
+            Status::TooManyRequests,
+            "Too many attempts",
+            &message,
+            request,
+        ),
+        retry_after: rocket::http::Header::new("Retry-After", secs.to_string()),
+    }
+}
+
 #[catch(404)]
 async fn not_found(request: &Request<'_>) -> Answer {
     // The header shows who is logged in: look the session up as a guard would.
@@ -233,5 +255,5 @@ pub fn guard_catchers() -> Vec<Catcher> {
 
 /// Catchers for Sigra's own pages.
 pub fn page_catchers() -> Vec<Catcher> {
-    catchers![not_found, unprocessable, unavailable, other]
+    catchers![not_found, unprocessable, too_many, unavailable, other]
 }

@@ -13,6 +13,7 @@ use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
 use sigra_core::jobs::{RunReport, Worker, WorkerConfig, WorkerHandle};
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
+use sigra_core::rate_limit::RateLimiter;
 use sigra_core::store::StoreError;
 
 use crate::cookies::CookieSettings;
@@ -32,6 +33,8 @@ pub struct SigraState {
     pub pages: Pages,
     /// The dev mailbox, when enabled.
     pub dev_mailbox: Option<DevMailbox>,
+    /// Per-client-IP limits on auth POSTs.
+    pub rate_limiter: RateLimiter,
     delivery: Arc<Delivery>,
 }
 
@@ -231,11 +234,13 @@ impl Fairing for Sigra {
             worker: Arc::new(OnceLock::new()),
         };
         let with_mailbox = dev_mailbox.is_some();
+        let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;
         let state = SigraState {
             auth,
             cookies,
             pages,
             dev_mailbox,
+            rate_limiter,
             delivery,
         };
 

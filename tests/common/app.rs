@@ -76,6 +76,9 @@ pub fn figment(t: &TestDb) -> Figment {
         .merge(("sigra.password.argon2_memory_kib", 64))
         .merge(("sigra.password.argon2_iterations", 1))
         .merge(("sigra.mail.background_worker", false))
+        // Tests post far more than ten forms a minute from one address; the limiter has
+        // its own tests (rate_limit.rs) with it switched on.
+        .merge(("sigra.rate_limit.enabled", false))
         .merge(("template_dir", "/nonexistent-sigra-templates"))
 }
 

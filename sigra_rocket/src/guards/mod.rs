@@ -10,11 +10,12 @@ mod csrf;
 pub(crate) use csrf::csrf_token_for_cached;
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
 
-use rocket::http::Status;
+use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 use sigra_core::features::RequestMeta;
 use sigra_core::features::sessions::{self, Authenticated};
+use sigra_core::rate_limit::Decision;
 use sigra_core::store::User;
 use uuid::Uuid;
 
@@ -31,6 +32,8 @@ pub enum GuardFailure {
     SudoRequired,
     /// Logged in, but the email is not confirmed.
     Unconfirmed,
+    /// Too many requests from this client.
+    RateLimited,
     /// The CSRF check failed.
     Csrf,
     /// The store failed.
@@ -59,16 +62,74 @@ pub struct ClientMeta(pub RequestMeta);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for ClientMeta {
-    type Error = std::convert::Infallible;
+    type Error = GuardFailure;
 
+    /// Also enforces the per-client-IP rate limit on every state-changing request
+    /// (each Sigra POST takes this guard): over the limit, 429 with `Retry-After`.
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        Outcome::Success(ClientMeta(meta(request)))
+        let meta = meta(request);
+        let Some(state) = state(request) else {
+            return Outcome::Success(ClientMeta(meta));
+        };
+        let writes = !matches!(
+            request.method(),
+            Method::Get | Method::Head | Method::Options
+        );
+        if writes && state.auth.config.rate_limit.enabled {
+            let endpoint = request
+                .route()
+                .map(|r| r.uri.path().to_string())
+                .unwrap_or_default();
+            let client = client_key(client_ip(request));
+            if let Decision::Limited { retry_after_secs } = state
+                .rate_limiter
+                .check(&format!("{client}|{endpoint}"))
+                .await
+            {
+                request.local_cache(|| RetryAfter(retry_after_secs));
+                record_failure(request, GuardFailure::RateLimited);
+                return Outcome::Error((Status::TooManyRequests, GuardFailure::RateLimited));
+            }
+        }
+        Outcome::Success(ClientMeta(meta))
+    }
+}
+
+/// Seconds until a rate-limited client may try again (for the 429 catcher).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RetryAfter(pub u64);
+
+/// The client IP: the socket peer, or — only when the peer is a configured trusted
+/// proxy — the `X-Forwarded-For` client. Rocket's own `client_ip()` trusts `X-Real-IP`
+/// from anyone, so Sigra does not use it.
+pub(crate) fn client_ip(request: &Request<'_>) -> Option<std::net::IpAddr> {
+    let socket = request.remote().map(|addr| addr.ip());
+    let trusted = state(request)
+        .map(|s| s.auth.config.rate_limit.trusted_proxies.as_slice())
+        .unwrap_or(&[]);
+    sigra_core::rate_limit::client_ip(
+        socket,
+        request.headers().get_one("X-Forwarded-For"),
+        trusted,
+    )
+}
+
+/// The limiter key of a client: its IPv4 address, or its IPv6 /64 (one subscriber's
+/// prefix, which an attacker could otherwise rotate through).
+fn client_key(ip: Option<std::net::IpAddr>) -> String {
+    match ip {
+        Some(std::net::IpAddr::V6(v6)) => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Some(v4) => v4.to_string(),
+        None => "unknown".to_owned(),
     }
 }
 
 pub(crate) fn meta(request: &Request<'_>) -> RequestMeta {
     RequestMeta {
-        ip: request.remote().map(|addr| addr.ip().to_string()),
+        ip: client_ip(request).map(|ip| ip.to_string()),
         user_agent: request.headers().get_one("User-Agent").map(str::to_owned),
     }
 }
