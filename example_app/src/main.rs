@@ -80,6 +80,24 @@ fn danger(user: SudoUser, form: CsrfForm<Danger>) -> Redirect {
     Redirect::to("/dashboard?done=true")
 }
 
+// --- Benchmark routes (used by `bench/load.sh`) -------------------------------------
+// The same tiny text with and without the `AuthenticatedUser` guard, so the benchmark can
+// measure what the guard costs per request. Not part of the example's features.
+
+/// Benchmark route: no guard.
+#[get("/bench/open")]
+fn bench_open() -> &'static str {
+    "ok"
+}
+
+/// Benchmark route: the same answer behind `AuthenticatedUser`.
+#[get("/bench/guarded")]
+fn bench_guarded(_user: AuthenticatedUser) -> &'static str {
+    "ok"
+}
+
+// --- End of benchmark routes ---------------------------------------------------------
+
 /// Rocket's usual configuration (defaults, then `Rocket.toml`, then `ROCKET_*`), with the
 /// file and templates found next to this crate wherever `cargo run` is started from.
 fn figment() -> Figment {
@@ -109,7 +127,10 @@ fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(Sigra::fairing())
         .manage(pages)
-        .mount("/", routes![home, dashboard, danger])
+        .mount(
+            "/",
+            routes![home, dashboard, danger, bench_open, bench_guarded],
+        )
 }
 
 #[launch]

@@ -4,66 +4,24 @@
 //! POSTs; the log-in then finishes through [`login::complete`](super::login), like a
 //! password log-in, so a later second factor applies to it too.
 
-use serde_json::json;
-
 use super::login::{self, LoginOutcome};
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, audit};
 use crate::crypto::{TokenHash, TokenKind};
-use crate::store::{normalize_email, tokens, users};
+use crate::store::{tokens, users};
 
 /// Mails a sign-in link to `email` if it has an account (at most once per throttle
 /// window). Answers nothing: the response is the same for every address.
 pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
-    let email = normalize_email(email);
-    let tx = auth.db.begin().await?;
-    let user = users::find_by_email(&tx, &email).await?;
-    let due = match &user {
-        Some(u) => !auth.throttled(&tx, u.id, TokenKind::MagicLink).await?,
-        None => false,
+    let link = EmailedLink {
+        kind: TokenKind::MagicLink,
+        ttl_secs: auth.config.tokens.magic_link_secs,
+        path: "/magic-link/",
+        mail: "magic_link",
+        valid_for: "15 minutes",
+        action: audit::MAGIC_LINK_REQUESTED,
     };
-    match user {
-        Some(user) if due => {
-            let token = auth
-                .emailed_token(
-                    &tx,
-                    user.id,
-                    TokenKind::MagicLink,
-                    &user.email,
-                    auth.config.tokens.magic_link_secs,
-                )
-                .await?;
-            let context = json!({
-                "url": auth.route_url(&format!("/magic-link/{}", token.as_str())),
-                "valid_for": "15 minutes",
-            });
-            auth.queue_mail(&tx, "magic_link", &user.email, context)
-                .await?;
-            auth.audit(
-                &tx,
-                audit::MAGIC_LINK_REQUESTED,
-                None,
-                Some(user.id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
-            auth.wake_worker();
-        }
-        _ => {
-            tx.rollback().await?;
-            auth.decoy_mail(
-                "magic_link",
-                &email,
-                json!({ "url": "" }),
-                audit::MAGIC_LINK_REQUESTED,
-                meta,
-            )
-            .await?;
-        }
-    }
-    Ok(())
+    auth.mail_link_if_known(email, &link, meta).await
 }
 
 /// Whether a magic link is still good (for its landing page; uses nothing up).

@@ -50,6 +50,23 @@ pub struct Auth {
     pub worker: Arc<OnceLock<WorkerHandle>>,
 }
 
+/// What differs between the flows that mail a link on request (magic link, reset).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct EmailedLink<'a> {
+    /// The token's kind.
+    pub kind: crate::crypto::TokenKind,
+    /// Its lifetime.
+    pub ttl_secs: i64,
+    /// The route under the base path the token is appended to, e.g. `/magic-link/`.
+    pub path: &'a str,
+    /// The mail template.
+    pub mail: &'a str,
+    /// The lifetime as the mail words it.
+    pub valid_for: &'a str,
+    /// The audit action of the request.
+    pub action: &'a str,
+}
+
 /// Who made a request: recorded on sessions and audit events.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RequestMeta {
@@ -176,7 +193,55 @@ impl Auth {
         Ok(latest.is_some_and(|at| self.clock.now() < at + window))
     }
 
-    /// The work an unknown address (or a throttled request) costs on
+    /// Mails a single-use link (`link.path` + token) to `email` when it has an account and
+    /// no such mail went out within the throttle window; otherwise does the same work
+    /// without sending. The caller answers the same either way.
+    pub(crate) async fn mail_link_if_known(
+        &self,
+        email: &str,
+        link: &EmailedLink<'_>,
+        meta: &RequestMeta,
+    ) -> Result<(), FlowError> {
+        let email = crate::store::normalize_email(email);
+        let tx = self.db.begin().await?;
+        let user = crate::store::users::find_by_email(&tx, &email).await?;
+        let due = match &user {
+            Some(u) => !self.throttled(&tx, u.id, link.kind).await?,
+            None => false,
+        };
+        match user {
+            Some(user) if due => {
+                let token = self
+                    .emailed_token(&tx, user.id, link.kind, &user.email, link.ttl_secs)
+                    .await?;
+                let context = serde_json::json!({
+                    "url": self.route_url(&format!("{}{}", link.path, token.as_str())),
+                    "valid_for": link.valid_for,
+                });
+                self.queue_mail(&tx, link.mail, &user.email, context)
+                    .await?;
+                self.audit(
+                    &tx,
+                    link.action,
+                    None,
+                    Some(user.id),
+                    serde_json::json!({}),
+                    meta,
+                )
+                .await?;
+                tx.commit().await?;
+                self.wake_worker();
+            }
+            _ => {
+                tx.rollback().await?;
+                let context = serde_json::json!({ "url": "" });
+                self.decoy_mail(link.mail, &email, context, link.action, meta)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
     /// enumeration-sensitive routes: the same template rendering and a committed write
     /// (the audit event of the request), so all addresses answer in similar time.
     pub(crate) async fn decoy_mail(

@@ -6,58 +6,23 @@
 
 use serde_json::json;
 
-use super::{Auth, FlowError, RequestMeta, audit, password_policy};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, audit, password_policy};
 use crate::crypto::{TokenHash, TokenKind};
 use crate::secret::SecretString;
-use crate::store::{User, normalize_email, sessions, tokens, users};
+use crate::store::{User, sessions, tokens, users};
 
 /// Mails a reset link to `email` if it has an account (at most once per throttle
 /// window). Answers nothing: the response is the same for every address.
 pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
-    let email = normalize_email(email);
-    let tx = auth.db.begin().await?;
-    let user = users::find_by_email(&tx, &email).await?;
-    let due = match &user {
-        Some(u) => !auth.throttled(&tx, u.id, TokenKind::ResetPassword).await?,
-        None => false,
+    let link = EmailedLink {
+        kind: TokenKind::ResetPassword,
+        ttl_secs: auth.config.tokens.reset_password_secs,
+        path: "/reset-password/",
+        mail: "reset_password",
+        valid_for: "60 minutes",
+        action: audit::RESET_PASSWORD_REQUESTED,
     };
-    match user {
-        Some(user) if due => {
-            let ttl = auth.config.tokens.reset_password_secs;
-            let token = auth
-                .emailed_token(&tx, user.id, TokenKind::ResetPassword, &user.email, ttl)
-                .await?;
-            let context = json!({
-                "url": auth.route_url(&format!("/reset-password/{}", token.as_str())),
-                "valid_for": "60 minutes",
-            });
-            auth.queue_mail(&tx, "reset_password", &user.email, context)
-                .await?;
-            auth.audit(
-                &tx,
-                audit::RESET_PASSWORD_REQUESTED,
-                None,
-                Some(user.id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
-            auth.wake_worker();
-        }
-        _ => {
-            tx.rollback().await?;
-            auth.decoy_mail(
-                "reset_password",
-                &email,
-                json!({ "url": "" }),
-                audit::RESET_PASSWORD_REQUESTED,
-                meta,
-            )
-            .await?;
-        }
-    }
-    Ok(())
+    auth.mail_link_if_known(email, &link, meta).await
 }
 
 /// The account a reset link is for, if the link is still good (uses nothing up).
