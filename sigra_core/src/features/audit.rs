@@ -43,3 +43,7 @@ pub const RESET_PASSWORD: &str = "reset_password";
 pub const LOCKOUT: &str = "lockout";
 /// An account was unlocked with the emailed link.
 pub const UNLOCK: &str = "unlock";
+/// A user changed their password from the settings page.
+pub const CHANGE_PASSWORD: &str = "change_password";
+/// A change-password attempt gave the wrong current password.
+pub const CHANGE_PASSWORD_FAILURE: &str = "change_password.failure";

@@ -269,8 +269,8 @@ impl Executor for Db {
         &self,
         stmt: &S,
     ) -> Result<Option<T>, StoreError> {
-        // Read to the end: a SQLite statement stopped after its first row keeps its read
-        // snapshot open on the pooled connection, which then misses later commits.
+        // Read to the end: a SQLite statement stopped after its first row can keep a read
+        // snapshot open on its pooled connection until the statement is reset.
         Ok(self.fetch_all(stmt).await?.into_iter().next())
     }
 

@@ -1,6 +1,7 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
 pub mod assets;
+pub mod change_password;
 pub mod confirmation;
 pub mod dev_mailbox;
 pub mod lockout;
@@ -31,6 +32,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(magic_link::routes());
     all.extend(reset_password::routes());
     all.extend(lockout::routes());
+    all.extend(change_password::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());

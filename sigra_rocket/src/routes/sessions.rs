@@ -15,16 +15,20 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "revoked" => Some("That session was signed out."),
         "others_revoked" => Some("You were signed out everywhere else."),
+        "password_changed" => {
+            Some("Your password was changed. Every other session was signed out.")
+        }
         _ => None,
     }
 }
 
-#[get("/settings?<notice>")]
-async fn settings(
-    state: &State<SigraState>,
-    user: AuthenticatedUser,
-    _csrf: CsrfToken,
-    notice: Option<String>,
+/// The settings page; `extra` carries what a settings form adds (its errors).
+pub(crate) async fn settings_page(
+    state: &SigraState,
+    user: &AuthenticatedUser,
+    status: Status,
+    notice: Option<&str>,
+    extra: Context,
 ) -> Reply {
     let list = match sessions::list(&state.auth, user.authenticated()).await {
         Ok(list) => list,
@@ -47,9 +51,23 @@ async fn settings(
         .collect();
     let mut context = Context::new();
     context.insert("email", user.email());
+    context.insert("has_password", &user.user().has_password());
     context.insert("sessions", &views);
-    context.insert("notice", &notice_text(notice.as_deref()));
-    Reply::page(Status::Ok, "settings", context)
+    context.insert("notice", &notice_text(notice));
+    context.insert("password_min", &state.auth.config.password.min_length);
+    context.insert("password_max", &state.auth.config.password.max_length);
+    context.extend(extra);
+    Reply::page(status, "settings", context)
+}
+
+#[get("/settings?<notice>")]
+async fn settings(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _csrf: CsrfToken,
+    notice: Option<String>,
+) -> Reply {
+    settings_page(state, &user, Status::Ok, notice.as_deref(), Context::new()).await
 }
 
 #[delete("/settings/sessions/<id>", data = "<_form>")]

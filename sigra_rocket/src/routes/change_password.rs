@@ -1,0 +1,55 @@
+//! `POST <base>/settings/password`: change the password from the settings page.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{FromForm, Route, State, post, routes};
+use sigra_core::features::change_password::{ChangePasswordInput, change_password};
+use tera::Context;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm};
+
+/// The change-password form.
+#[derive(Debug, FromForm)]
+pub struct ChangePasswordForm {
+    #[field(default = String::new())]
+    current_password: String,
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = String::new())]
+    password_confirmation: String,
+}
+
+#[post("/settings/password", data = "<form>")]
+async fn change(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: AuthenticatedUser,
+    form: CsrfForm<ChangePasswordForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let form = form.into_inner();
+    let input = ChangePasswordInput {
+        current_password: form.current_password.into(),
+        password: form.password.into(),
+        password_confirmation: form.password_confirmation.into(),
+    };
+    match change_password(&state.auth, user.authenticated(), &input, &meta.0).await {
+        Ok(Ok(token)) => {
+            state.cookies.set_session(jar, &token);
+            let base = &state.auth.config.base_path;
+            Reply::see_other(format!("{base}/settings?notice=password_changed"))
+        }
+        Ok(Err(errors)) => {
+            let mut extra = Context::new();
+            extra.insert("password_errors", &errors);
+            let status = Status::UnprocessableEntity;
+            super::sessions::settings_page(state, &user, status, None, extra).await
+        }
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![change]
+}
