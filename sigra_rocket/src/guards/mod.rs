@@ -292,6 +292,29 @@ impl Sentinel for OptionalUser {
     }
 }
 
+/// [`AuthenticatedUser`] plus a further check: a check that answers a reason fails the
+/// request with 403 and records that reason for the catcher.
+async fn authenticated_and(
+    request: &Request<'_>,
+    check: impl FnOnce(&AuthenticatedUser, &SigraState) -> Option<GuardFailure>,
+) -> Outcome<AuthenticatedUser, GuardFailure> {
+    let user = match AuthenticatedUser::from_request(request).await {
+        Outcome::Success(user) => user,
+        Outcome::Error(e) => return Outcome::Error(e),
+        Outcome::Forward(s) => return Outcome::Forward(s),
+    };
+    let Some(state) = state(request) else {
+        return Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable));
+    };
+    match check(&user, state) {
+        None => Outcome::Success(user),
+        Some(failure) => {
+            record_failure(request, failure);
+            Outcome::Error((Status::Forbidden, failure))
+        }
+    }
+}
+
 /// A logged-in user who authenticated interactively within the sudo window (15 minutes
 /// by default). Fails with 401 when not logged in, 403 (→ the sudo page) otherwise.
 #[derive(Debug, Clone)]
@@ -310,20 +333,11 @@ impl<'r> FromRequest<'r> for SudoUser {
     type Error = GuardFailure;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let user = match AuthenticatedUser::from_request(request).await {
-            Outcome::Success(user) => user,
-            Outcome::Error(e) => return Outcome::Error(e),
-            Outcome::Forward(s) => return Outcome::Forward(s),
-        };
-        let Some(state) = state(request) else {
-            return Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable));
-        };
-        if user.0.sudo_active(&state.auth) {
-            Outcome::Success(SudoUser(user))
-        } else {
-            record_failure(request, GuardFailure::SudoRequired);
-            Outcome::Error((Status::Forbidden, GuardFailure::SudoRequired))
-        }
+        authenticated_and(request, |user, state| {
+            (!user.0.sudo_active(&state.auth)).then_some(GuardFailure::SudoRequired)
+        })
+        .await
+        .map(SudoUser)
     }
 }
 
@@ -351,17 +365,14 @@ impl<'r> FromRequest<'r> for ConfirmedUser {
     type Error = GuardFailure;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let user = match AuthenticatedUser::from_request(request).await {
-            Outcome::Success(user) => user,
-            Outcome::Error(e) => return Outcome::Error(e),
-            Outcome::Forward(s) => return Outcome::Forward(s),
-        };
-        if user.user().confirmed_at.is_some() {
-            Outcome::Success(ConfirmedUser(user))
-        } else {
-            record_failure(request, GuardFailure::Unconfirmed);
-            Outcome::Error((Status::Forbidden, GuardFailure::Unconfirmed))
-        }
+        authenticated_and(request, |user, _| {
+            user.user()
+                .confirmed_at
+                .is_none()
+                .then_some(GuardFailure::Unconfirmed)
+        })
+        .await
+        .map(ConfirmedUser)
     }
 }
 
