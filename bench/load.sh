@@ -41,6 +41,12 @@ env_extra=()
 if grep -q 'pub rate_limit:' sigra_core/src/config.rs; then
   env_extra+=(SIGRA_RATE_LIMIT__ENABLED=false)
 fi
+# The validated-session cache (sigra.session.cache_ms, off by default); e.g.
+# BENCH_CACHE_MS=1000 bash bench/load.sh measures with it on.
+if [ -n "${BENCH_CACHE_MS:-}" ]; then
+  env_extra+=(SIGRA_SESSION__CACHE_MS="$BENCH_CACHE_MS")
+  echo "session cache: sigra.session.cache_ms = $BENCH_CACHE_MS"
+fi
 env ${env_extra[@]+"${env_extra[@]}"} \
   ROCKET_PROFILE=release ROCKET_PORT="$port" ROCKET_LOG_LEVEL=off \
   ROCKET_DATABASES="{sigra={url=\"sqlite://$work/bench.sqlite3?mode=rwc\"}}" \

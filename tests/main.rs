@@ -18,4 +18,5 @@ mod mail;
 mod rate_limit;
 mod registration;
 mod reset_password;
+mod session_cache;
 mod store;

@@ -162,6 +162,11 @@ pub struct SessionConfig {
     pub remember_me_secs: i64,
     /// How often `last_seen_at` is written. Default `60` (accepted 1..=3600).
     pub touch_interval_secs: i64,
+    /// Keep validated sessions in memory this long, so most requests skip the database.
+    /// Every request that revokes sessions (log-out, revoke, sudo, password change or
+    /// reset) then waits this long before answering, so that once it answers no instance
+    /// still holds the revoked session. Default `0` (off; accepted 0..=5000).
+    pub cache_ms: u64,
     /// Session cookie name (prefixed `__Host-` when secure). Default `"sigra_session"`.
     pub cookie_name: String,
     /// Remember-me cookie name. Default `"sigra_remember_me"`.
@@ -295,6 +300,7 @@ impl Default for SessionConfig {
             absolute_timeout_secs: 14 * 24 * 3600,
             remember_me_secs: 30 * 24 * 3600,
             touch_interval_secs: 60,
+            cache_ms: 0,
             cookie_name: "sigra_session".into(),
             remember_cookie_name: "sigra_remember_me".into(),
         }
@@ -430,6 +436,7 @@ impl SigraConfig {
             s.touch_interval_secs,
             1..=3600,
         )?;
+        check_range("sigra.session.cache_ms", s.cache_ms, 0..=5000)?;
         check_cookie_name("sigra.session.cookie_name", &s.cookie_name)?;
         check_cookie_name(
             "sigra.session.remember_cookie_name",

@@ -11,6 +11,7 @@ use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
+use sigra_core::features::session_cache::SessionCache;
 use sigra_core::jobs::{RunReport, Worker, WorkerConfig, WorkerHandle};
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
 use sigra_core::rate_limit::RateLimiter;
@@ -223,6 +224,7 @@ impl Fairing for Sigra {
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
         let cipher = Arc::new(FieldCipher::new(&keys));
+        let session_cache = Arc::new(SessionCache::new(config.session.cache_ms));
         let auth = Auth {
             db,
             clock,
@@ -232,6 +234,7 @@ impl Fairing for Sigra {
             cipher,
             mail: Arc::new(mail),
             worker: Arc::new(OnceLock::new()),
+            session_cache,
         };
         let with_mailbox = dev_mailbox.is_some();
         let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;

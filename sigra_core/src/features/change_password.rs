@@ -131,6 +131,7 @@ pub async fn change_password(
     )
     .await?;
     tx.commit().await?;
+    auth.sessions_revoked().await;
     auth.wake_worker();
     Ok(Ok(fresh))
 }

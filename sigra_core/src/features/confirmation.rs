@@ -101,6 +101,7 @@ pub async fn confirm_by_link(
     };
     mark_confirmed(auth, &tx, used.user_id, "link", meta).await?;
     tx.commit().await?;
+    auth.session_cache.clear();
     Ok(true)
 }
 
@@ -141,6 +142,7 @@ pub async fn confirm_by_code(
         .await?;
     }
     tx.commit().await?;
+    auth.session_cache.clear();
     Ok(used.is_some())
 }
 

@@ -127,5 +127,8 @@ pub(crate) async fn complete(
     )
     .await?;
     tx.commit().await?;
+    if previous.is_some() {
+        auth.session_cache.clear();
+    }
     Ok(LoginOutcome::Success(Box::new(issued)))
 }

@@ -31,6 +31,7 @@ pub async fn log_out(
     )
     .await?;
     tx.commit().await?;
+    auth.sessions_revoked().await;
     Ok(())
 }
 

@@ -26,6 +26,7 @@ pub mod magic_link;
 pub mod password_policy;
 pub mod registration;
 pub mod reset_password;
+pub mod session_cache;
 pub mod sessions;
 pub mod sudo;
 pub mod user_agent;
@@ -49,6 +50,8 @@ pub struct Auth {
     pub mail: Arc<MailTemplates>,
     /// The background worker, woken after mail is queued; set once it runs.
     pub worker: Arc<OnceLock<WorkerHandle>>,
+    /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
+    pub session_cache: Arc<session_cache::SessionCache>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -138,6 +141,17 @@ pub fn is_local_path(path: &str) -> bool {
 }
 
 impl Auth {
+    /// Call after committing a change that ends or replaces sessions (log-out, revoke,
+    /// sudo, password change or reset, and every later flow that does so): empties this
+    /// instance's session cache and, when the cache is on, waits its TTL, so that when
+    /// the caller answers, no instance still accepts the ended sessions.
+    pub async fn sessions_revoked(&self) {
+        self.session_cache.clear();
+        if self.session_cache.enabled() {
+            tokio::time::sleep(self.session_cache.ttl()).await;
+        }
+    }
+
     /// Makes a single-use emailed token of `kind` for `user_id`, replacing older ones of
     /// the same kind, and answers the plaintext for the link.
     pub(crate) async fn emailed_token(

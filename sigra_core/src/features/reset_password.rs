@@ -111,6 +111,7 @@ pub async fn reset(
     )
     .await?;
     tx.commit().await?;
+    auth.sessions_revoked().await;
     auth.wake_worker();
     Ok(ResetOutcome::Done)
 }

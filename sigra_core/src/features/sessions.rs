@@ -119,25 +119,37 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
     let Ok(hash) = crate::crypto::TokenHash::of_encoded(cookie) else {
         return Ok(None);
     };
-    let Some((session, user)) = sessions::find_by_hash(&auth.db, &hash).await? else {
-        return Ok(None);
-    };
     let now = auth.clock.now();
     let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
-    if now >= session.expires_at || now >= session.last_seen_at + idle {
+    let interval = Duration::seconds(auth.config.session.touch_interval_secs);
+    let live = |s: &Session| now < s.expires_at && now < s.last_seen_at + idle;
+    let touch_due = |s: &Session| now >= s.last_seen_at + interval;
+    let cache = &auth.session_cache;
+    if let Some(found) = cache.get(&hash)
+        && live(&found.session)
+        && !touch_due(&found.session)
+    {
+        return Ok(Some(found));
+    }
+    let ticket = cache.ticket();
+    let Some((session, user)) = sessions::find_by_hash(&auth.db, &hash).await? else {
+        cache.remove(&hash);
+        return Ok(None);
+    };
+    if !live(&session) {
+        cache.remove(&hash);
         sessions::delete(&auth.db, session.user_id, session.id).await?;
         return Ok(None);
     }
-    let interval = Duration::seconds(auth.config.session.touch_interval_secs);
     let mut session = session;
     // Most requests fall inside the interval: skip the write (and its lock) entirely.
     // The conditional update still decides when several requests race past the check.
-    if now >= session.last_seen_at + interval
-        && sessions::touch(&auth.db, session.id, now, interval).await? == 1
-    {
+    if touch_due(&session) && sessions::touch(&auth.db, session.id, now, interval).await? == 1 {
         session.last_seen_at = now;
     }
-    Ok(Some(Authenticated { session, user }))
+    let found = Authenticated { session, user };
+    cache.insert(&hash, &found, ticket);
+    Ok(Some(found))
 }
 
 /// Trades a remember-me cookie for a new session and a new remember-me cookie (the old
@@ -175,6 +187,7 @@ pub async fn restore(
     )
     .await?;
     tx.commit().await?;
+    auth.session_cache.clear();
     Ok(Some(issued))
 }
 
@@ -256,6 +269,7 @@ pub async fn revoke(
         .await?;
     }
     tx.commit().await?;
+    auth.sessions_revoked().await;
     Ok(removed == 1)
 }
 
@@ -288,6 +302,7 @@ pub async fn revoke_others(
     )
     .await?;
     tx.commit().await?;
+    auth.sessions_revoked().await;
     Ok(removed)
 }
 

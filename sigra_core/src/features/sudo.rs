@@ -67,5 +67,9 @@ pub async fn confirm(
         }
     };
     tx.commit().await?;
+    if matches!(outcome, SudoOutcome::Confirmed(_)) {
+        // The old session token is dead.
+        auth.sessions_revoked().await;
+    }
     Ok(outcome)
 }
