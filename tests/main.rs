@@ -10,6 +10,7 @@ mod common;
 mod change_password;
 mod confirmation;
 mod csrf;
+mod data_export;
 mod guards;
 mod lockout;
 mod login;

@@ -251,7 +251,10 @@ impl Fairing for Sigra {
             .manage(state)
             .mount(base_path.as_str(), crate::routes::routes())
             .register("/", crate::catchers::guard_catchers())
-            .register(base_path.as_str(), crate::catchers::page_catchers());
+            .register(base_path.as_str(), crate::catchers::page_catchers())
+            // Under the base path the default page catcher would win over the guard
+            // catchers at "/": register those here too.
+            .register(base_path.as_str(), crate::catchers::guard_catchers());
         if with_mailbox {
             rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
         }

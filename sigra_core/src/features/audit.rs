@@ -47,3 +47,7 @@ pub const UNLOCK: &str = "unlock";
 pub const CHANGE_PASSWORD: &str = "change_password";
 /// A change-password attempt gave the wrong current password.
 pub const CHANGE_PASSWORD_FAILURE: &str = "change_password.failure";
+/// A user without a password set one (sudo).
+pub const SET_PASSWORD: &str = "set_password";
+/// A user downloaded their personal data (sudo).
+pub const DATA_EXPORT: &str = "data_export";

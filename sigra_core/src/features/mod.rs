@@ -19,6 +19,7 @@ use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
 pub mod audit;
 pub mod change_password;
 pub mod confirmation;
+pub mod data_export;
 pub mod lockout;
 pub mod login;
 pub mod logout;
@@ -28,6 +29,7 @@ pub mod registration;
 pub mod reset_password;
 pub mod session_cache;
 pub mod sessions;
+pub mod set_password;
 pub mod sudo;
 pub mod user_agent;
 

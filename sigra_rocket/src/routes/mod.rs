@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod change_password;
 pub mod confirmation;
+pub mod data_export;
 pub mod dev_mailbox;
 pub mod lockout;
 pub mod login;
@@ -11,6 +12,7 @@ pub mod magic_link;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
+pub mod set_password;
 pub mod sudo;
 
 use rocket::http::{ContentType, Status};
@@ -33,6 +35,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(reset_password::routes());
     all.extend(lockout::routes());
     all.extend(change_password::routes());
+    all.extend(set_password::routes());
+    all.extend(data_export::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());

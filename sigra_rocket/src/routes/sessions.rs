@@ -15,6 +15,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {
         "revoked" => Some("That session was signed out."),
         "others_revoked" => Some("You were signed out everywhere else."),
+        "password_set" => Some("Your password is set. You can now log in with it."),
         "password_changed" => {
             Some("Your password was changed. Every other session was signed out.")
         }

@@ -1,0 +1,76 @@
+//! Personal data export: everything Sigra keeps about an account, as JSON. The web
+//! layer asks for sudo first.
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::sessions::Authenticated;
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::store::{audit as audit_store, sessions};
+
+fn rfc3339(t: Option<OffsetDateTime>) -> Value {
+    t.and_then(|t| t.format(&Rfc3339).ok())
+        .map_or(Value::Null, Value::String)
+}
+
+/// The account's own data: profile, sessions and the audit events about it. Never
+/// includes secrets (password hash, token hashes).
+///
+/// ```no_run
+/// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) {
+/// let json = sigra_core::features::data_export::export(auth, me, &Default::default()).await;
+/// # }
+/// ```
+pub async fn export(
+    auth: &Auth,
+    current: &Authenticated,
+    meta: &RequestMeta,
+) -> Result<Value, FlowError> {
+    let user = &current.user;
+    let now = auth.clock.now();
+    let sessions: Vec<Value> = sessions::list_for_user(&auth.db, user.id, now)
+        .await?
+        .into_iter()
+        .map(|s| {
+            json!({
+                "id": s.id,
+                "created_at": rfc3339(Some(s.created_at)),
+                "last_seen_at": rfc3339(Some(s.last_seen_at)),
+                "expires_at": rfc3339(Some(s.expires_at)),
+                "remember_me": s.remember_me,
+                "ip": s.ip,
+                "user_agent": s.user_agent,
+            })
+        })
+        .collect();
+    let mut filter = audit_store::AuditFilter::for_user(user.id);
+    filter.limit = Some(1000);
+    let events = audit_store::list(&auth.db, &filter).await?;
+    let tx = auth.db.begin().await?;
+    auth.audit(
+        &tx,
+        audit::DATA_EXPORT,
+        Some(user.id),
+        Some(user.id),
+        json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(json!({
+        "exported_at": rfc3339(Some(now)),
+        "account": {
+            "id": user.id,
+            "email": user.email,
+            "has_password": user.has_password(),
+            "confirmed_at": rfc3339(user.confirmed_at),
+            "created_at": rfc3339(Some(user.created_at)),
+            "updated_at": rfc3339(Some(user.updated_at)),
+            "locked_until": rfc3339(user.locked_until),
+            "deletion_scheduled_at": rfc3339(user.deletion_scheduled_at),
+        },
+        "sessions": sessions,
+        "audit_events": events,
+    }))
+}

@@ -1,0 +1,63 @@
+//! `POST <base>/settings/set-password` (sudo): a first password for an account without one.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{FromForm, Route, State, post, routes};
+use sigra_core::features::set_password::set_password;
+use tera::Context;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, SudoUser};
+
+/// The set-password form.
+#[derive(Debug, FromForm)]
+pub struct SetPasswordForm {
+    #[field(default = String::new())]
+    password: String,
+    #[field(default = String::new())]
+    password_confirmation: String,
+}
+
+#[post("/settings/set-password", data = "<form>")]
+async fn set(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: SudoUser,
+    form: CsrfForm<SetPasswordForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let form = form.into_inner();
+    let (password, confirmation) = (form.password.into(), form.password_confirmation.into());
+    match set_password(
+        &state.auth,
+        user.authenticated(),
+        &password,
+        &confirmation,
+        &meta.0,
+    )
+    .await
+    {
+        Ok(Ok(token)) => {
+            state.cookies.set_session(jar, &token);
+            let base = &state.auth.config.base_path;
+            Reply::see_other(format!("{base}/settings?notice=password_set"))
+        }
+        Ok(Err(errors)) => {
+            let mut extra = Context::new();
+            extra.insert("set_password_errors", &errors);
+            if user.user().has_password() {
+                extra.insert(
+                    "error_message",
+                    "Your account already has a password; use change password.",
+                );
+            }
+            let status = Status::UnprocessableEntity;
+            super::sessions::settings_page(state, &user, status, None, extra).await
+        }
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![set]
+}
