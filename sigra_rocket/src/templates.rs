@@ -75,6 +75,10 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/lockout.html.tera"),
     ),
     (
+        "change_email",
+        include_str!("../../templates/sigra/change_email.html.tera"),
+    ),
+    (
         "error",
         include_str!("../../templates/sigra/error.html.tera"),
     ),

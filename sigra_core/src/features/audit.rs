@@ -51,3 +51,9 @@ pub const CHANGE_PASSWORD_FAILURE: &str = "change_password.failure";
 pub const SET_PASSWORD: &str = "set_password";
 /// A user downloaded their personal data (sudo).
 pub const DATA_EXPORT: &str = "data_export";
+/// An email change was requested (a link went to the new address).
+pub const CHANGE_EMAIL_REQUESTED: &str = "change_email.requested";
+/// An email change was confirmed with the link.
+pub const CHANGE_EMAIL: &str = "change_email";
+/// A pending email change was cancelled.
+pub const CHANGE_EMAIL_CANCELLED: &str = "change_email.cancelled";

@@ -17,6 +17,7 @@ use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
 
 pub mod audit;
+pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
 pub mod data_export;

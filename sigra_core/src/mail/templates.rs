@@ -20,10 +20,12 @@ use super::{Mail, MailError};
 /// | `reset_password` | `url` |
 /// | `password_changed` | — |
 /// | `unlock` | `url` |
+/// | `change_email` | `url` (sent to the new address) |
+/// | `email_changed` | `new_email` (sent to the old address) |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 7] = [
+pub const KINDS: [&str; 9] = [
     "welcome",
     "account_exists",
     "confirmation",
@@ -31,6 +33,8 @@ pub const KINDS: [&str; 7] = [
     "reset_password",
     "password_changed",
     "unlock",
+    "change_email",
+    "email_changed",
 ];
 
 const DIR: &str = "sigra/email";
@@ -42,7 +46,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 15] = embedded![
+const DEFAULTS: [(&str, &str); 19] = embedded![
     "layout.html.tera",
     "welcome.txt.tera",
     "welcome.html.tera",
@@ -58,6 +62,10 @@ const DEFAULTS: [(&str, &str); 15] = embedded![
     "password_changed.html.tera",
     "unlock.txt.tera",
     "unlock.html.tera",
+    "change_email.txt.tera",
+    "change_email.html.tera",
+    "email_changed.txt.tera",
+    "email_changed.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -286,6 +294,7 @@ mod tests {
                 json!({ "url": "https://app.test/users/confirm/TOKEN123", "code": "042917" })
             }
             "password_changed" => json!({}),
+            "email_changed" => json!({ "new_email": "new@example.com" }),
             _ => json!({ "url": format!("https://app.test/users/{kind}/TOKEN123") }),
         }
     }

@@ -198,3 +198,22 @@ pub async fn record_attempt(
         .to_owned();
     ex.execute(&void).await
 }
+
+/// The newest unexpired token of this kind for this user (a pending email change).
+pub async fn latest_valid(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+    now: OffsetDateTime,
+) -> Result<Option<UserToken>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(UserTokens::ExpiresAt).gt(now))
+        .order_by(UserTokens::CreatedAt, Order::Desc)
+        .limit(1)
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}

@@ -176,3 +176,21 @@ pub async fn unlock(ex: &impl Executor, id: Uuid, forget: bool) -> Result<u64, S
     }
     ex.execute(&stmt).await
 }
+
+/// Replaces the email (normalized). A taken address answers [`StoreError::Conflict`].
+pub async fn set_email(
+    ex: &impl Executor,
+    id: Uuid,
+    email: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .values([
+            (Users::Email, normalize_email(email).into()),
+            (Users::UpdatedAt, now.into()),
+        ])
+        .and_where(Expr::col(Users::Id).eq(id))
+        .to_owned();
+    ex.execute(&stmt).await
+}

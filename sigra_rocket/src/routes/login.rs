@@ -27,6 +27,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "confirmed" => Some("Your email is confirmed. You can log in."),
         "password_reset" => Some("Your password was changed. Log in with the new one."),
         "unlocked" => Some("Your account is unlocked. You can log in."),
+        "email_changed" => Some("Your email address was changed. Log in with the new one."),
         _ => None,
     }
 }

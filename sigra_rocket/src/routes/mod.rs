@@ -1,6 +1,7 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
 pub mod assets;
+pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
@@ -35,6 +36,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(reset_password::routes());
     all.extend(lockout::routes());
     all.extend(change_password::routes());
+    all.extend(change_email::routes());
     all.extend(set_password::routes());
     all.extend(data_export::routes());
     all.extend(login::routes());

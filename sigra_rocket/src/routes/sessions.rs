@@ -16,6 +16,10 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         "revoked" => Some("That session was signed out."),
         "others_revoked" => Some("You were signed out everywhere else."),
         "password_set" => Some("Your password is set. You can now log in with it."),
+        "email_pending" => {
+            Some("Check the new address: the change happens when you open the link we sent there.")
+        }
+        "email_change_cancelled" => Some("The email change was cancelled."),
         "password_changed" => {
             Some("Your password was changed. Every other session was signed out.")
         }
@@ -50,8 +54,13 @@ pub(crate) async fn settings_page(
             })
         })
         .collect();
+    let pending = match sigra_core::features::change_email::pending(&state.auth, user.id()).await {
+        Ok(pending) => pending,
+        Err(e) => return Reply::failed(e),
+    };
     let mut context = Context::new();
     context.insert("email", user.email());
+    context.insert("pending_email", &pending);
     context.insert("has_password", &user.user().has_password());
     context.insert("sessions", &views);
     context.insert("notice", &notice_text(notice));

@@ -1,0 +1,184 @@
+//! Change email: a link goes to the new address; the address changes only when that
+//! link is confirmed (a button POST). Then every session of the account ends and the
+//! old address gets a notice. A pending change can be cancelled.
+//!
+//! Requesting needs the current password, unless the session is in its sudo window.
+//! A new address that belongs to another account gets no mail, and the answer is the
+//! same, so the form cannot probe which addresses have accounts.
+
+use serde_json::json;
+
+use super::sessions::Authenticated;
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::crypto::{TokenHash, TokenKind};
+use crate::secret::SecretString;
+use crate::store::{StoreError, normalize_email, sessions, tokens, users};
+
+/// Problems with the form, by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ChangeEmailErrors {
+    /// Problems with the new address.
+    pub email: Vec<String>,
+    /// Problems with the current password.
+    pub current_password: Vec<String>,
+}
+
+/// Asks to move the account to `new_email`: mails a confirmation link there.
+///
+/// ```no_run
+/// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) {
+/// use sigra_core::features::{RequestMeta, change_email};
+/// let password = "current passphrase".into();
+/// let _ = change_email::request(auth, me, "new@example.com", &password, &RequestMeta::default()).await;
+/// # }
+/// ```
+pub async fn request(
+    auth: &Auth,
+    current: &Authenticated,
+    new_email: &str,
+    current_password: &SecretString,
+    meta: &RequestMeta,
+) -> Result<Result<String, ChangeEmailErrors>, FlowError> {
+    let user = &current.user;
+    let email = normalize_email(new_email);
+    let mut errors = ChangeEmailErrors::default();
+    if !super::registration::valid_email(&email) {
+        errors
+            .email
+            .push("Enter a valid email address, like name@example.com.".into());
+    } else if email == user.email {
+        errors
+            .email
+            .push("That is already your email address.".into());
+    }
+    if !current.sudo_active(auth) {
+        let verification = auth
+            .hasher
+            .verify(current_password, user.hashed_password())
+            .await?;
+        if !verification.is_valid() {
+            errors
+                .current_password
+                .push("That is not your current password.".into());
+        }
+    }
+    if !errors.email.is_empty() || !errors.current_password.is_empty() {
+        return Ok(Err(errors));
+    }
+    let tx = auth.db.begin().await?;
+    if users::find_by_email(&tx, &email).await?.is_none() {
+        let ttl = auth.config.tokens.change_email_secs;
+        let token = auth
+            .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
+            .await?;
+        let context = json!({
+            "url": auth.route_url(&format!("/settings/confirm-email/{}", token.as_str())),
+            "valid_for": "24 hours",
+        });
+        auth.queue_mail(&tx, "change_email", &email, context)
+            .await?;
+    }
+    let details = json!({ "new_email": email });
+    auth.audit(
+        &tx,
+        audit::CHANGE_EMAIL_REQUESTED,
+        Some(user.id),
+        Some(user.id),
+        details,
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    Ok(Ok(email))
+}
+
+/// The address a change is pending to, if any.
+pub async fn pending(auth: &Auth, user_id: uuid::Uuid) -> Result<Option<String>, FlowError> {
+    let now = auth.clock.now();
+    let token = tokens::latest_valid(&auth.db, user_id, TokenKind::ChangeEmail, now).await?;
+    Ok(token.and_then(|t| t.sent_to))
+}
+
+/// Whether a change-email link is still good (uses nothing up).
+pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    let now = auth.clock.now();
+    Ok(
+        tokens::find_valid(&auth.db, &hash, TokenKind::ChangeEmail, now)
+            .await?
+            .is_some(),
+    )
+}
+
+/// Confirms a change with its link: the email changes, every session of the account and
+/// every outstanding token end, and the old address is told. Answers whether the link
+/// was good (and the address still free).
+pub async fn confirm(auth: &Auth, token: &str, meta: &RequestMeta) -> Result<bool, FlowError> {
+    let Ok(hash) = TokenHash::of_encoded(token) else {
+        return Ok(false);
+    };
+    let now = auth.clock.now();
+    let tx = auth.db.begin().await?;
+    let Some(used) = tokens::consume(&tx, &hash, TokenKind::ChangeEmail, now).await? else {
+        return Ok(false);
+    };
+    let (Some(user), Some(new_email)) = (users::find_by_id(&tx, used.user_id).await?, used.sent_to)
+    else {
+        return Ok(false);
+    };
+    match users::set_email(&tx, user.id, &new_email, now).await {
+        Ok(_) => {}
+        // Taken since the request: nothing changes.
+        Err(StoreError::Conflict) => return Ok(false),
+        Err(e) => return Err(e.into()),
+    }
+    sessions::delete_for_user(&tx, user.id, None).await?;
+    tokens::delete_for_user(&tx, user.id, &[]).await?;
+    users::confirm(&tx, user.id, now).await?;
+    auth.queue_mail(
+        &tx,
+        "email_changed",
+        &user.email,
+        json!({ "new_email": new_email }),
+    )
+    .await?;
+    let details = json!({ "old_email": user.email, "new_email": new_email });
+    auth.audit(
+        &tx,
+        audit::CHANGE_EMAIL,
+        Some(user.id),
+        Some(user.id),
+        details,
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    auth.sessions_revoked().await;
+    Ok(true)
+}
+
+/// Cancels a pending change.
+pub async fn cancel(
+    auth: &Auth,
+    current: &Authenticated,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let user_id = current.user.id;
+    let tx = auth.db.begin().await?;
+    tokens::delete_for_user(&tx, user_id, &[TokenKind::ChangeEmail]).await?;
+    auth.audit(
+        &tx,
+        audit::CHANGE_EMAIL_CANCELLED,
+        Some(user_id),
+        Some(user_id),
+        json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}

@@ -1,0 +1,103 @@
+//! Change email: `POST <base>/settings/email`, `GET/POST <base>/settings/confirm-email/<token>`,
+//! `POST <base>/settings/email/cancel`.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::features::change_email;
+use tera::Context;
+
+use super::{Reply, token_page};
+use crate::fairing::SigraState;
+use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
+
+/// The change-email form.
+#[derive(Debug, FromForm)]
+pub struct ChangeEmailForm {
+    #[field(default = String::new())]
+    email: String,
+    #[field(default = String::new())]
+    current_password: String,
+}
+
+#[post("/settings/email", data = "<form>")]
+async fn request(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    form: CsrfForm<ChangeEmailForm>,
+    meta: ClientMeta,
+) -> Reply {
+    let form = form.into_inner();
+    let password = form.current_password.into();
+    match change_email::request(
+        &state.auth,
+        user.authenticated(),
+        &form.email,
+        &password,
+        &meta.0,
+    )
+    .await
+    {
+        Ok(Ok(_)) => {
+            let base = &state.auth.config.base_path;
+            Reply::see_other(format!("{base}/settings?notice=email_pending"))
+        }
+        Ok(Err(errors)) => {
+            let mut extra = Context::new();
+            extra.insert("change_email_errors", &errors);
+            extra.insert(
+                "change_email_form",
+                &serde_json::json!({ "email": form.email.trim() }),
+            );
+            let status = Status::UnprocessableEntity;
+            super::sessions::settings_page(state, &user, status, None, extra).await
+        }
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[get("/settings/confirm-email/<token>")]
+async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
+    match change_email::link_valid(&state.auth, token).await {
+        Ok(valid) => token_page("change_email", token, valid, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[post("/settings/confirm-email/<token>", data = "<_form>")]
+async fn confirm(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    token: &str,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    match change_email::confirm(&state.auth, token, &meta.0).await {
+        Ok(true) => {
+            state.cookies.clear_auth(jar);
+            let base = &state.auth.config.base_path;
+            Reply::see_other(format!("{base}/log_in?notice=email_changed"))
+        }
+        Ok(false) => token_page("change_email", token, false, Context::new()),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[post("/settings/email/cancel", data = "<_form>")]
+async fn cancel(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    match change_email::cancel(&state.auth, user.authenticated(), &meta.0).await {
+        Ok(()) => {
+            let base = &state.auth.config.base_path;
+            Reply::see_other(format!("{base}/settings?notice=email_change_cancelled"))
+        }
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![request, page, confirm, cancel]
+}

@@ -1,0 +1,76 @@
+//! Change email: link to the new address, confirm by button, sessions end, old address told.
+
+use rocket::http::Status;
+use sigra_core::store::users;
+use time::Duration;
+
+use crate::common::app::{PASSWORD, app, location};
+
+conformance! {
+    async fn the_email_changes_only_when_the_new_address_confirms(t) {
+        let app = app(&t).await;
+        app.signed_up("old@example.com").await;
+        let phone = app.other_browser().await;
+        phone.log_in("old@example.com", PASSWORD, false).await;
+        app.clock.advance(Duration::minutes(16));
+        let r = app.submit("/users/settings/email", &[("email", "new@example.com"), ("current_password", "wrong wrong wrong")]).await;
+        assert_eq!(r.status(), Status::UnprocessableEntity, "outside sudo the password is required");
+        assert!(r.into_string().await.unwrap().contains("not your current password"));
+        let r = app.submit("/users/settings/email", &[("email", "New@Example.com"), ("current_password", PASSWORD)]).await;
+        assert_eq!(location(&r), "/users/settings?notice=email_pending");
+        drop(r);
+        let (_, html) = app.body("/users/settings").await;
+        assert!(html.contains("new@example.com"), "the pending address shows");
+        assert_eq!(users::find_by_email(&t.db, "old@example.com").await.unwrap().unwrap().email, "old@example.com");
+
+        let link = app.link_for("new@example.com", "/users/settings/confirm-email/").await;
+        let (status, html) = app.body(&link).await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("no-referrer"));
+        let r = app.submit(&link, &[]).await;
+        assert_eq!(location(&r), "/users/log_in?notice=email_changed");
+        drop(r);
+        assert!(users::find_by_email(&t.db, "new@example.com").await.unwrap().is_some());
+        assert!(users::find_by_email(&t.db, "old@example.com").await.unwrap().is_none());
+        assert_eq!(phone.body("/dashboard").await.0, Status::SeeOther, "every session ends");
+        let notice = app.mails_to("old@example.com").await;
+        assert!(notice.iter().any(|m| m.text.contains("new@example.com")), "the old address is told");
+        assert_eq!(app.log_in("old@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+        assert_eq!(app.log_in("new@example.com", PASSWORD, false).await.status(), Status::SeeOther);
+        assert_eq!(app.submit(&link, &[]).await.status(), Status::NotFound, "single use");
+        t
+    }
+
+    async fn a_pending_change_can_be_cancelled_and_links_expire(t) {
+        let app = app(&t).await;
+        app.signed_up("keep@example.com").await;
+        app.submit("/users/settings/email", &[("email", "other@example.com")]).await;
+        let link = app.link_for("other@example.com", "/users/settings/confirm-email/").await;
+        let r = app.submit("/users/settings/email/cancel", &[]).await;
+        assert_eq!(location(&r), "/users/settings?notice=email_change_cancelled");
+        drop(r);
+        assert_eq!(app.body(&link).await.0, Status::NotFound);
+        let (_, html) = app.body("/users/settings").await;
+        assert!(!html.contains("other@example.com"));
+
+        app.clock.advance(Duration::minutes(6));
+        app.submit("/users/settings/email", &[("email", "later@example.com"), ("current_password", PASSWORD)]).await;
+        let link = app.link_for("later@example.com", "/users/settings/confirm-email/").await;
+        app.clock.advance(Duration::hours(24));
+        assert_eq!(app.submit(&link, &[]).await.status(), Status::NotFound, "24 hours");
+        assert!(users::find_by_email(&t.db, "keep@example.com").await.unwrap().is_some());
+        t
+    }
+
+    async fn a_taken_address_answers_alike_and_gets_no_mail(t) {
+        let app = app(&t).await;
+        app.register("taken@example.com", PASSWORD).await;
+        app.signed_up("mover@example.com").await;
+        let r = app.submit("/users/settings/email", &[("email", "taken@example.com")]).await;
+        assert_eq!(location(&r), "/users/settings?notice=email_pending");
+        drop(r);
+        let mails = app.mails_to("taken@example.com").await;
+        assert!(mails.iter().all(|m| !m.text.contains("confirm-email")), "no link goes to another account");
+        t
+    }
+}
