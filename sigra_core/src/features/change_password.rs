@@ -5,11 +5,12 @@
 
 use serde_json::json;
 
+use super::password_policy::{self, NewPasswordErrors};
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit, password_policy};
+use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{Token, TokenKind};
 use crate::secret::SecretString;
-use crate::store::{sessions, tokens, users};
+use crate::store::{Tx, sessions, tokens, users};
 
 /// What the change-password form sent.
 #[derive(Debug, Clone)]
@@ -27,18 +28,15 @@ pub struct ChangePasswordInput {
 pub struct ChangePasswordErrors {
     /// Problems with the current password.
     pub current_password: Vec<String>,
-    /// Problems with the new password.
-    pub password: Vec<String>,
-    /// Problems with the confirmation.
-    pub password_confirmation: Vec<String>,
+    /// Problems with the new password and its confirmation.
+    #[serde(flatten)]
+    pub new: NewPasswordErrors,
 }
 
 impl ChangePasswordErrors {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.current_password.is_empty()
-            && self.password.is_empty()
-            && self.password_confirmation.is_empty()
+        self.current_password.is_empty() && self.new.is_empty()
     }
 }
 
@@ -69,18 +67,14 @@ pub async fn change_password(
 ) -> Result<Result<Token, ChangePasswordErrors>, FlowError> {
     let user = &current.user;
     let mut errors = ChangePasswordErrors {
-        password: password_policy::check(
+        new: password_policy::check_new(
             &auth.config.password,
             input.password.expose(),
+            input.password_confirmation.expose(),
             Some(&user.email),
         ),
         ..ChangePasswordErrors::default()
     };
-    if input.password.expose() != input.password_confirmation.expose() {
-        errors
-            .password_confirmation
-            .push("The passwords do not match.".into());
-    }
     let verification = auth
         .hasher
         .verify(&input.current_password, user.hashed_password())
@@ -105,12 +99,29 @@ pub async fn change_password(
         return Ok(Err(errors));
     }
     let hashed = auth.hasher.hash(&input.password).await?;
+    let tx = auth.db.begin().await?;
+    let fresh = replace(auth, tx, current, hashed, audit::CHANGE_PASSWORD, meta).await?;
+    Ok(Ok(fresh))
+}
+
+/// Puts a new password hash in place for `current`'s account, as change password and
+/// set password do: in one transaction (`tx`, committed here) every other session and
+/// every other device's remember-me cookie ends, every emailed token dies, the current
+/// session gets a fresh token (answered) and a notice is mailed; then the revocation is
+/// made to hold on every instance.
+pub(crate) async fn replace(
+    auth: &Auth,
+    tx: Tx,
+    current: &Authenticated,
+    hashed: String,
+    action: &str,
+    meta: &RequestMeta,
+) -> Result<Token, FlowError> {
+    let user = &current.user;
     let now = auth.clock.now();
     let fresh = Token::generate()?;
-    let tx = auth.db.begin().await?;
     users::set_password_hash(&tx, user.id, Some(hashed), now).await?;
     sessions::delete_for_user(&tx, user.id, Some(current.session.id)).await?;
-    // Emailed tokens die with the old password; this device's remember-me cookie stays.
     let emailed: Vec<TokenKind> = TokenKind::ALL
         .into_iter()
         .filter(|kind| *kind != TokenKind::RememberMe)
@@ -121,17 +132,10 @@ pub async fn change_password(
     sessions::rotate(&tx, current.session.id, &fresh.hash(), Some(now)).await?;
     auth.queue_mail(&tx, "password_changed", &user.email, json!({}))
         .await?;
-    auth.audit(
-        &tx,
-        audit::CHANGE_PASSWORD,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
+    auth.audit(&tx, action, Some(user.id), Some(user.id), json!({}), meta)
+        .await?;
     tx.commit().await?;
-    auth.sessions_revoked().await;
     auth.wake_worker();
-    Ok(Ok(fresh))
+    auth.sessions_revoked().await;
+    Ok(fresh)
 }

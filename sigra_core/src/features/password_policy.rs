@@ -86,3 +86,38 @@ mod tests {
         );
     }
 }
+
+/// Problems with a new password and its confirmation, by field.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct NewPasswordErrors {
+    /// Problems with the password.
+    pub password: Vec<String>,
+    /// Problems with the confirmation.
+    pub password_confirmation: Vec<String>,
+}
+
+impl NewPasswordErrors {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.password.is_empty() && self.password_confirmation.is_empty()
+    }
+}
+
+/// Checks a new password against the policy and its confirmation.
+pub fn check_new(
+    policy: &PasswordConfig,
+    password: &str,
+    confirmation: &str,
+    email: Option<&str>,
+) -> NewPasswordErrors {
+    let mut errors = NewPasswordErrors {
+        password: check(policy, password, email),
+        ..NewPasswordErrors::default()
+    };
+    if password != confirmation {
+        errors
+            .password_confirmation
+            .push("The passwords do not match.".into());
+    }
+    errors
+}

@@ -6,7 +6,8 @@
 
 use serde_json::json;
 
-use super::{Auth, EmailedLink, FlowError, RequestMeta, audit, password_policy};
+use super::password_policy::{self, NewPasswordErrors};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, audit};
 use crate::crypto::{TokenHash, TokenKind};
 use crate::secret::SecretString;
 use crate::store::{User, sessions, tokens, users};
@@ -39,13 +40,7 @@ pub async fn find(auth: &Auth, token: &str) -> Result<Option<User>, FlowError> {
 }
 
 /// Problems with the new password, by field.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
-pub struct ResetErrors {
-    /// Problems with the password.
-    pub password: Vec<String>,
-    /// Problems with the confirmation.
-    pub password_confirmation: Vec<String>,
-}
+pub type ResetErrors = NewPasswordErrors;
 
 /// How a reset ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,20 +65,13 @@ pub async fn reset(
     let Some(user) = find(auth, token).await? else {
         return Ok(ResetOutcome::InvalidToken);
     };
-    let mut errors = ResetErrors {
-        password: password_policy::check(
-            &auth.config.password,
-            password.expose(),
-            Some(&user.email),
-        ),
-        ..ResetErrors::default()
-    };
-    if password.expose() != confirmation.expose() {
-        errors
-            .password_confirmation
-            .push("The passwords do not match.".into());
-    }
-    if !errors.password.is_empty() || !errors.password_confirmation.is_empty() {
+    let errors = password_policy::check_new(
+        &auth.config.password,
+        password.expose(),
+        confirmation.expose(),
+        Some(&user.email),
+    );
+    if !errors.is_empty() {
         return Ok(ResetOutcome::Invalid(errors));
     }
     let hashed = auth.hasher.hash(password).await?;
