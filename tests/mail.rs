@@ -64,6 +64,7 @@ fn report(sent: usize, retried: usize, given_up: usize) -> RunReport {
         sent,
         retried,
         given_up,
+        swept: 0,
     }
 }
 

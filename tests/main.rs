@@ -12,6 +12,7 @@ mod change_password;
 mod confirmation;
 mod csrf;
 mod data_export;
+mod deletion;
 mod guards;
 mod lockout;
 mod login;

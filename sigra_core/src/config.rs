@@ -125,6 +125,29 @@ pub struct SigraConfig {
     pub mail: MailConfig,
     /// Rate limiting of the authentication endpoints.
     pub rate_limit: RateLimitConfig,
+    /// Scheduled account deletion.
+    pub deletion: DeletionConfig,
+}
+
+/// `sigra.deletion`: what happens when a user deletes their account.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DeletionConfig {
+    /// Days between the request and the deletion, during which logging in can cancel it.
+    /// Default `14` (accepted 0..=365; 0 deletes at the worker's next run).
+    pub grace_days: i64,
+    /// What the deletion does. Default `anonymize`.
+    pub strategy: DeletionStrategy,
+}
+
+impl Default for DeletionConfig {
+    fn default() -> Self {
+        Self {
+            grace_days: 14,
+            strategy: DeletionStrategy::Anonymize,
+        }
+    }
 }
 
 /// `sigra.password`: policy and Argon2id parameters.
@@ -274,6 +297,7 @@ impl Default for SigraConfig {
             lockout: LockoutConfig::default(),
             mail: MailConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            deletion: DeletionConfig::default(),
         }
     }
 }
@@ -466,6 +490,11 @@ impl SigraConfig {
         check_range("sigra.sudo.ttl_secs", self.sudo.ttl_secs, 60..=86_400)?;
         check_range("sigra.lockout.max_failed", self.lockout.max_failed, 1..=100)?;
         check_range(
+            "sigra.deletion.grace_days",
+            self.deletion.grace_days,
+            0..=365,
+        )?;
+        check_range(
             "sigra.lockout.lock_secs",
             self.lockout.lock_secs,
             60..=86_400,
@@ -657,6 +686,8 @@ mod tests {
         assert_eq!(c.tokens.magic_link_secs, 900);
         assert_eq!(c.sudo.ttl_secs, 900);
         assert_eq!(c.lockout.max_failed, 5);
+        assert_eq!(c.deletion.grace_days, 14);
+        assert_eq!(c.deletion.strategy, DeletionStrategy::Anonymize);
         assert!(c.dev_mailbox_enabled(false));
         assert!(!c.dev_mailbox_enabled(true));
     }

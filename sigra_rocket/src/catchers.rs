@@ -156,6 +156,17 @@ fn forbidden(request: &Request<'_>) -> Answer {
             let base = &state.auth.config.base_path;
             Answer::Redirect(Redirect::to(format!("{base}/confirm")))
         }
+        (GuardFailure::DeletionScheduled, Some(state)) => {
+            if wants_json(request) {
+                return Answer::Json(json_error(
+                    Status::Forbidden,
+                    "deletion_scheduled",
+                    "This account is scheduled for deletion. Cancel the deletion to continue.",
+                ));
+            }
+            let base = &state.auth.config.base_path;
+            Answer::Redirect(Redirect::to(format!("{base}/settings/delete")))
+        }
         (GuardFailure::Csrf, _) => error_page(
             Status::Forbidden,
             "Form expired",

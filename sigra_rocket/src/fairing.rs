@@ -40,14 +40,16 @@ pub struct SigraState {
 }
 
 impl SigraState {
-    /// Delivers every mail that is due now, without waiting for the background worker
-    /// (tests, and hosts that drive their own job schedule).
-    pub async fn deliver_pending_mail(&self) -> Result<RunReport, StoreError> {
+    /// Runs the background work that is due now (deletions whose grace period ended,
+    /// then mail), without waiting for the background worker (tests, and hosts that
+    /// drive their own job schedule).
+    pub async fn run_due_jobs(&self) -> Result<RunReport, StoreError> {
         self.worker().run_once().await
     }
 
     fn worker(&self) -> Worker {
         let auth = &self.auth;
+        let deletion = Arc::new(sigra_core::features::deletion::DeletionSweep(auth.clone()));
         Worker::new(
             auth.db.clone(),
             self.delivery.clone(),
@@ -58,6 +60,7 @@ impl SigraState {
                 ..WorkerConfig::default()
             },
         )
+        .with_sweep(deletion)
     }
 }
 

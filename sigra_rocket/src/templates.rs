@@ -47,6 +47,10 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/settings.html.tera"),
     ),
     (
+        "deletion",
+        include_str!("../../templates/sigra/deletion.html.tera"),
+    ),
+    (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),
     ),

@@ -234,7 +234,7 @@ impl TestApp {
 
     /// Delivers queued mail and answers what the dev mailbox holds for `to`.
     pub async fn mails_to(&self, to: &str) -> Vec<StoredMail> {
-        self.state().deliver_pending_mail().await.unwrap();
+        self.state().run_due_jobs().await.unwrap();
         let mailbox = self
             .state()
             .dev_mailbox

@@ -57,3 +57,10 @@ pub const CHANGE_EMAIL_REQUESTED: &str = "change_email.requested";
 pub const CHANGE_EMAIL: &str = "change_email";
 /// A pending email change was cancelled.
 pub const CHANGE_EMAIL_CANCELLED: &str = "change_email.cancelled";
+/// A user scheduled the deletion of their account (sudo).
+pub const DELETION_SCHEDULED: &str = "deletion.scheduled";
+/// A user cancelled the scheduled deletion of their account.
+pub const DELETION_CANCELLED: &str = "deletion.cancelled";
+/// A scheduled deletion was carried out (metadata: the strategy). After a hard delete
+/// this is the only event left about the account, and it holds nothing but its id.
+pub const DELETION_EXECUTED: &str = "deletion.executed";

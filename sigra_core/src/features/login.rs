@@ -32,6 +32,15 @@ pub enum LoginOutcome {
     Success(Box<IssuedSession>),
     /// Wrong email or password (indistinguishable on purpose), or a dead magic link.
     InvalidCredentials,
+    /// Logged in to an account whose deletion is pending: the session may only cancel
+    /// the deletion or log out (see [`super::deletion`]). Set these cookies and show the
+    /// cancel page.
+    DeletionScheduled {
+        /// The new session.
+        issued: Box<IssuedSession>,
+        /// When the account will be deleted unless cancelled.
+        delete_at: time::OffsetDateTime,
+    },
     /// Right password, but `require_confirmation` is on and the email is unconfirmed.
     Unconfirmed {
         /// The address to confirm.
@@ -129,6 +138,12 @@ pub(crate) async fn complete(
     tx.commit().await?;
     if previous.is_some() {
         auth.session_cache.clear();
+    }
+    if let Some(delete_at) = user.deletion_scheduled_at {
+        return Ok(LoginOutcome::DeletionScheduled {
+            issued: Box::new(issued),
+            delete_at,
+        });
     }
     Ok(LoginOutcome::Success(Box::new(issued)))
 }

@@ -21,6 +21,7 @@ pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
+pub mod deletion;
 pub mod lockout;
 pub mod login;
 pub mod logout;
@@ -120,6 +121,17 @@ impl FlowError {
     pub fn is_busy(&self) -> bool {
         matches!(self, FlowError::Password(PasswordError::Busy))
     }
+}
+
+/// A time as pages and mails show it.
+///
+/// ```
+/// let t = time::macros::datetime!(2026-11-22 05:51:30 UTC);
+/// assert_eq!(sigra_core::features::human_time(t), "2026-11-22 05:51 UTC");
+/// ```
+pub fn human_time(t: time::OffsetDateTime) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    t.format(&format).unwrap_or_default()
 }
 
 /// Whether `path` is safe to redirect to: a path on this site (one leading `/`, no

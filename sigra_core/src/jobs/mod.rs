@@ -29,4 +29,4 @@
 
 mod worker;
 
-pub use worker::{RunReport, Worker, WorkerConfig, WorkerHandle, backoff};
+pub use worker::{RunReport, Sweep, SweepFuture, Worker, WorkerConfig, WorkerHandle, backoff};

@@ -43,9 +43,25 @@ impl Default for WorkerConfig {
     }
 }
 
+/// The future a [`Sweep`] answers with: how many items it handled, or why it failed.
+pub type SweepFuture<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<usize, String>> + Send + 'a>>;
+
+/// Periodic work the [`Worker`] runs at the start of every run, before the outbox (so
+/// mail a sweep queues goes out in the same run). A sweep must be safe to run on several
+/// workers at once: each item it handles is claimed by a conditional write.
+pub trait Sweep: Send + Sync + std::fmt::Debug + 'static {
+    /// A name for logs.
+    fn name(&self) -> &'static str;
+    /// Handles whatever is due now.
+    fn run(&self) -> SweepFuture<'_>;
+}
+
 /// What one [`Worker::run_once`] did.
 #[derive(Debug, Default, PartialEq, Eq, Clone, Copy)]
 pub struct RunReport {
+    /// Items handled by the sweeps (for example, deletions carried out).
+    pub swept: usize,
     /// Jobs done.
     pub sent: usize,
     /// Jobs that failed and will run again.
@@ -81,6 +97,7 @@ pub struct Worker {
     cipher: Arc<FieldCipher>,
     clock: SharedClock,
     config: WorkerConfig,
+    sweeps: Vec<Arc<dyn Sweep>>,
 }
 
 enum Outcome {
@@ -104,7 +121,15 @@ impl Worker {
             cipher,
             clock,
             config,
+            sweeps: Vec::new(),
         }
+    }
+
+    /// Adds a [`Sweep`] to every run.
+    #[must_use]
+    pub fn with_sweep(mut self, sweep: Arc<dyn Sweep>) -> Worker {
+        self.sweeps.push(sweep);
+        self
     }
 
     /// Runs every job due now (up to the batch size) once.
@@ -112,12 +137,19 @@ impl Worker {
     /// A store error while recording one job's outcome does not stop the others; the
     /// first such error is returned after the batch (the job then runs again when its
     /// lease ends, so its mail may be sent twice; never lost).
+    /// Sweeps run first; a failing sweep is logged and does not stop the run.
     pub async fn run_once(&self) -> Result<RunReport, StoreError> {
+        let mut report = RunReport::default();
+        for sweep in &self.sweeps {
+            match sweep.run().await {
+                Ok(n) => report.swept += n,
+                Err(e) => log::error!("{} sweep failed: {e}", sweep.name()),
+            }
+        }
         let claimed_at = self.clock.now();
         let lease = self.config.lease;
         let jobs = outbox::claim_due(&self.db, claimed_at, lease, self.config.batch).await?;
         let send_timeout = SEND_TIMEOUT.min(lease.unsigned_abs() / 2);
-        let mut report = RunReport::default();
         let mut first_error = None;
         for job in jobs {
             // Past this point the lease might end mid-send; the job stays claimed and is

@@ -22,10 +22,13 @@ use super::{Mail, MailError};
 /// | `unlock` | `url` |
 /// | `change_email` | `url` (sent to the new address) |
 /// | `email_changed` | `new_email` (sent to the old address) |
+/// | `deletion_scheduled` | `delete_at`, `log_in_url` |
+/// | `deletion_cancelled` | `log_in_url` |
+/// | `account_deleted` | — (sent when the deletion is carried out) |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 9] = [
+pub const KINDS: [&str; 12] = [
     "welcome",
     "account_exists",
     "confirmation",
@@ -35,6 +38,9 @@ pub const KINDS: [&str; 9] = [
     "unlock",
     "change_email",
     "email_changed",
+    "deletion_scheduled",
+    "deletion_cancelled",
+    "account_deleted",
 ];
 
 const DIR: &str = "sigra/email";
@@ -46,7 +52,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 19] = embedded![
+const DEFAULTS: [(&str, &str); 25] = embedded![
     "layout.html.tera",
     "welcome.txt.tera",
     "welcome.html.tera",
@@ -66,6 +72,12 @@ const DEFAULTS: [(&str, &str); 19] = embedded![
     "change_email.html.tera",
     "email_changed.txt.tera",
     "email_changed.html.tera",
+    "deletion_scheduled.txt.tera",
+    "deletion_scheduled.html.tera",
+    "deletion_cancelled.txt.tera",
+    "deletion_cancelled.html.tera",
+    "account_deleted.txt.tera",
+    "account_deleted.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -295,6 +307,12 @@ mod tests {
             }
             "password_changed" => json!({}),
             "email_changed" => json!({ "new_email": "new@example.com" }),
+            "deletion_scheduled" => json!({
+                "delete_at": "2026-12-06 09:00 UTC",
+                "log_in_url": "https://app.test/users/log_in",
+            }),
+            "deletion_cancelled" => json!({ "log_in_url": "https://app.test/users/log_in" }),
+            "account_deleted" => json!({}),
             _ => json!({ "url": format!("https://app.test/users/{kind}/TOKEN123") }),
         }
     }

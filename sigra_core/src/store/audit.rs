@@ -71,11 +71,7 @@ pub async fn list(ex: &impl Executor, filter: &AuditFilter) -> Result<Vec<AuditE
     let mut stmt = Query::select();
     stmt.columns(COLUMNS).from(AuditEvents::Table);
     if let Some(user_id) = filter.user_id {
-        stmt.cond_where(
-            sea_query::Cond::any()
-                .add(Expr::col(AuditEvents::ActorId).eq(user_id))
-                .add(Expr::col(AuditEvents::TargetId).eq(user_id)),
-        );
+        stmt.cond_where(about_user(user_id));
     }
     if let Some(action) = &filter.action {
         stmt.and_where(Expr::col(AuditEvents::Action).eq(action.as_str()));
@@ -105,4 +101,32 @@ pub fn event(
         user_agent: None,
         occurred_at,
     }
+}
+
+fn about_user(user_id: Uuid) -> sea_query::Condition {
+    sea_query::Cond::any()
+        .add(Expr::col(AuditEvents::ActorId).eq(user_id))
+        .add(Expr::col(AuditEvents::TargetId).eq(user_id))
+}
+
+/// Clears the personal details (IP, user agent, metadata) of every event by or about a
+/// user, keeping what happened and when. Answers the number of events scrubbed.
+pub async fn scrub_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(AuditEvents::Table)
+        .value(AuditEvents::Ip, Option::<String>::None)
+        .value(AuditEvents::UserAgent, Option::<String>::None)
+        .value(AuditEvents::Metadata, serde_json::json!({}))
+        .cond_where(about_user(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes every event by or about a user. Answers the number deleted.
+pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(AuditEvents::Table)
+        .cond_where(about_user(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
 }

@@ -28,6 +28,8 @@ pub enum Users {
     LockCount,
     /// When the account is due to be deleted.
     DeletionScheduledAt,
+    /// When the account was deleted (soft delete or anonymization); such rows never log in.
+    DeletedAt,
     /// Creation time.
     CreatedAt,
     /// Last update time.
@@ -157,6 +159,8 @@ pub struct User {
     pub lock_count: i32,
     /// When the account is due to be deleted.
     pub deletion_scheduled_at: Option<OffsetDateTime>,
+    /// When the account was deleted (kept by the `soft_delete` and `anonymize` strategies).
+    pub deleted_at: Option<OffsetDateTime>,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last update time.

@@ -109,6 +109,7 @@ struct SessionUserRow {
     u_failed_login_count: i32,
     u_lock_count: i32,
     u_deletion_scheduled_at: Option<OffsetDateTime>,
+    u_deleted_at: Option<OffsetDateTime>,
     u_created_at: OffsetDateTime,
     u_updated_at: OffsetDateTime,
 }
@@ -133,6 +134,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(u(Users::FailedLoginCount), "u_failed_login_count")
         .expr_as(u(Users::LockCount), "u_lock_count")
         .expr_as(u(Users::DeletionScheduledAt), "u_deletion_scheduled_at")
+        .expr_as(u(Users::DeletedAt), "u_deleted_at")
         .expr_as(u(Users::CreatedAt), "u_created_at")
         .expr_as(u(Users::UpdatedAt), "u_updated_at")
         .from(Sessions::Table)
@@ -163,6 +165,7 @@ pub async fn find_by_hash(
             failed_login_count: r.u_failed_login_count,
             lock_count: r.u_lock_count,
             deletion_scheduled_at: r.u_deletion_scheduled_at,
+            deleted_at: r.u_deleted_at,
             created_at: r.u_created_at,
             updated_at: r.u_updated_at,
         };

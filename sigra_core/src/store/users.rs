@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Executor, StoreError, User, Users, normalize_email};
 
-const COLUMNS: [Users; 10] = [
+const COLUMNS: [Users; 11] = [
     Users::Id,
     Users::Email,
     Users::HashedPassword,
@@ -15,6 +15,7 @@ const COLUMNS: [Users; 10] = [
     Users::FailedLoginCount,
     Users::LockCount,
     Users::DeletionScheduledAt,
+    Users::DeletedAt,
     Users::CreatedAt,
     Users::UpdatedAt,
 ];
@@ -38,6 +39,7 @@ pub async fn insert(
         failed_login_count: 0,
         lock_count: 0,
         deletion_scheduled_at: None,
+        deleted_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -53,6 +55,7 @@ pub async fn insert(
             user.failed_login_count.into(),
             user.lock_count.into(),
             user.deletion_scheduled_at.into(),
+            user.deleted_at.into(),
             user.created_at.into(),
             user.updated_at.into(),
         ])?
@@ -61,12 +64,14 @@ pub async fn insert(
     Ok(user)
 }
 
-/// The account with this email (normalized before the lookup).
+/// The live account with this email (normalized before the lookup). A deleted account
+/// (soft-deleted, its email kept) is not found: nothing reaches it by email any more.
 pub async fn find_by_email(ex: &impl Executor, email: &str) -> Result<Option<User>, StoreError> {
     let stmt = Query::select()
         .columns(COLUMNS)
         .from(Users::Table)
         .and_where(Expr::col(Users::Email).eq(normalize_email(email)))
+        .and_where(Expr::col(Users::DeletedAt).is_null())
         .to_owned();
     ex.fetch_optional(&stmt).await
 }
@@ -193,4 +198,118 @@ pub async fn set_email(
         .and_where(Expr::col(Users::Id).eq(id))
         .to_owned();
     ex.execute(&stmt).await
+}
+
+/// Schedules the deletion of a live account for `at`, unless one is already scheduled.
+/// Answers the affected row count (0: already scheduled or deleted).
+pub async fn schedule_deletion(
+    ex: &impl Executor,
+    id: Uuid,
+    at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::DeletionScheduledAt, at)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::DeletionScheduledAt).is_null())
+        .and_where(Expr::col(Users::DeletedAt).is_null())
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Cancels a scheduled deletion that has not run yet. Answers the affected row count.
+pub async fn cancel_deletion(
+    ex: &impl Executor,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::DeletionScheduledAt, Option::<OffsetDateTime>::None)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::DeletionScheduledAt).is_not_null())
+        .and_where(Expr::col(Users::DeletedAt).is_null())
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Ids of live accounts whose deletion is due at `now`, oldest first.
+pub async fn due_for_deletion(
+    ex: &impl Executor,
+    now: OffsetDateTime,
+    limit: u64,
+) -> Result<Vec<Uuid>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+    }
+    let stmt = Query::select()
+        .column(Users::Id)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::DeletionScheduledAt).lte(now))
+        .and_where(Expr::col(Users::DeletedAt).is_null())
+        .order_by(Users::DeletionScheduledAt, sea_query::Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let rows: Vec<Row> = ex.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// How a due deletion treats the row (see [`crate::config::DeletionStrategy`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Removal<'a> {
+    /// Delete the row; sessions and tokens go with it.
+    Delete,
+    /// Keep the row and its data, mark it deleted.
+    MarkDeleted,
+    /// Keep the row, mark it deleted, replace the email by `placeholder` and drop the
+    /// password and every other personal field.
+    Anonymize {
+        /// The email the row keeps (unique, not an address of anyone).
+        placeholder: &'a str,
+    },
+}
+
+/// Carries out a due deletion. The conditions (scheduled, due, not yet deleted) are part
+/// of the statement, so of several workers racing, exactly one sees 1 row affected.
+pub async fn execute_deletion(
+    ex: &impl Executor,
+    id: Uuid,
+    removal: Removal<'_>,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let due = |c: sea_query::Condition| {
+        c.add(Expr::col(Users::Id).eq(id))
+            .add(Expr::col(Users::DeletionScheduledAt).lte(now))
+            .add(Expr::col(Users::DeletedAt).is_null())
+    };
+    match removal {
+        Removal::Delete => {
+            let stmt = Query::delete()
+                .from_table(Users::Table)
+                .cond_where(due(sea_query::Cond::all()))
+                .to_owned();
+            ex.execute(&stmt).await
+        }
+        Removal::MarkDeleted | Removal::Anonymize { .. } => {
+            let mut stmt = Query::update();
+            stmt.table(Users::Table)
+                .value(Users::DeletedAt, now)
+                .value(Users::DeletionScheduledAt, Option::<OffsetDateTime>::None)
+                .value(Users::UpdatedAt, now)
+                .cond_where(due(sea_query::Cond::all()));
+            if let Removal::Anonymize { placeholder } = removal {
+                stmt.value(Users::Email, placeholder)
+                    .value(Users::HashedPassword, Option::<String>::None)
+                    .value(Users::ConfirmedAt, Option::<OffsetDateTime>::None)
+                    .value(Users::LockedUntil, Option::<OffsetDateTime>::None)
+                    .value(Users::FailedLoginCount, 0)
+                    .value(Users::LockCount, 0);
+            }
+            ex.execute(&stmt).await
+        }
+    }
 }

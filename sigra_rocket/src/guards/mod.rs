@@ -32,6 +32,9 @@ pub enum GuardFailure {
     SudoRequired,
     /// Logged in, but the email is not confirmed.
     Unconfirmed,
+    /// Logged in to an account whose deletion is pending: only cancelling it or logging
+    /// out is allowed.
+    DeletionScheduled,
     /// Too many requests from this client.
     RateLimited,
     /// The CSRF check failed.
@@ -191,6 +194,33 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
         .clone()
 }
 
+/// Why a live session does not count as a full log-in, if it does not.
+fn restriction(found: &Authenticated) -> Option<GuardFailure> {
+    sigra_core::features::deletion::is_pending(&found.user)
+        .then_some(GuardFailure::DeletionScheduled)
+}
+
+/// Any live session, full or restricted (a pending deletion): for the few routes such a
+/// session may use (log out, cancel the deletion) and for ending the previous session at
+/// log-in. Never fails (a store failure answers 503).
+#[derive(Debug, Clone)]
+pub(crate) struct LiveSession(pub Option<Authenticated>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for LiveSession {
+    type Error = GuardFailure;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        match current_session(request).await {
+            Ok(found) => Outcome::Success(LiveSession(found)),
+            Err(()) => {
+                record_failure(request, GuardFailure::Unavailable);
+                Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable))
+            }
+        }
+    }
+}
+
 fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     if rocket.state::<SigraState>().is_none() {
         log::error!(
@@ -201,7 +231,9 @@ fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     false
 }
 
-/// A request from a logged-in user. Fails with 401 otherwise.
+/// A request from a logged-in user. Fails with 401 when there is no session, and with
+/// 403 when the session is restricted (the account's deletion is pending: the catcher
+/// sends HTML requests to the page that can cancel it).
 ///
 /// ```no_run
 /// # #[macro_use] extern crate rocket;
@@ -248,7 +280,13 @@ impl<'r> FromRequest<'r> for AuthenticatedUser {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match current_session(request).await {
-            Ok(Some(found)) => Outcome::Success(AuthenticatedUser(found)),
+            Ok(Some(found)) => match restriction(&found) {
+                None => Outcome::Success(AuthenticatedUser(found)),
+                Some(failure) => {
+                    record_failure(request, failure);
+                    Outcome::Error((Status::Forbidden, failure))
+                }
+            },
             Ok(None) => {
                 record_failure(request, GuardFailure::NotAuthenticated);
                 Outcome::Error((Status::Unauthorized, GuardFailure::NotAuthenticated))
@@ -267,7 +305,8 @@ impl Sentinel for AuthenticatedUser {
     }
 }
 
-/// The logged-in user, if any. Never fails (a store failure answers 503).
+/// The logged-in user, if any (a restricted session counts as none). Never fails (a
+/// store failure answers 503).
 #[derive(Debug, Clone)]
 pub struct OptionalUser(pub Option<AuthenticatedUser>);
 
@@ -277,7 +316,11 @@ impl<'r> FromRequest<'r> for OptionalUser {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match current_session(request).await {
-            Ok(found) => Outcome::Success(OptionalUser(found.map(AuthenticatedUser))),
+            Ok(found) => Outcome::Success(OptionalUser(
+                found
+                    .filter(|f| restriction(f).is_none())
+                    .map(AuthenticatedUser),
+            )),
             Err(()) => {
                 record_failure(request, GuardFailure::Unavailable);
                 Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable))

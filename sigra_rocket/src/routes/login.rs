@@ -8,7 +8,7 @@ use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
 use crate::fairing::SigraState;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
 
 /// The log-in form.
 #[derive(Debug, FromForm)]
@@ -33,11 +33,34 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
 }
 
 /// Sets the cookies of a new session.
-pub(crate) fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
+fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
     state.cookies.set_session(jar, &issued.token);
     match &issued.remember_token {
         Some(token) => state.cookies.set_remember(jar, token),
         None => state.cookies.clear_remember(jar),
+    }
+}
+
+/// The answer to a log-in that proved the first factor (password or magic link): set
+/// the new session's cookies and go on to `next`, or to the page that a restricted
+/// session must see first. `None` for outcomes that set no session.
+pub(crate) fn logged_in(
+    state: &SigraState,
+    jar: &CookieJar<'_>,
+    outcome: &LoginOutcome,
+    next: String,
+) -> Option<Reply> {
+    let base = &state.auth.config.base_path;
+    match outcome {
+        LoginOutcome::Success(issued) => {
+            set_login_cookies(state, jar, issued);
+            Some(Reply::see_other(next))
+        }
+        LoginOutcome::DeletionScheduled { issued, .. } => {
+            set_login_cookies(state, jar, issued);
+            Some(Reply::see_other(format!("{base}/settings/delete")))
+        }
+        _ => None,
     }
 }
 
@@ -95,7 +118,7 @@ fn page(
 async fn log_in(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
-    user: OptionalUser,
+    session: LiveSession,
     form: CsrfForm<LoginForm>,
     meta: ClientMeta,
 ) -> Reply {
@@ -105,24 +128,26 @@ async fn log_in(
         password: form.password.into(),
         remember_me: form.remember_me,
     };
-    let previous = user.0.as_ref().map(|u| u.authenticated());
-    match login::log_in(&state.auth, &input, previous, &meta.0).await {
-        Ok(LoginOutcome::Success(issued)) => {
-            set_login_cookies(state, jar, &issued);
-            Reply::see_other(safe_return_to(
-                form.return_to.as_deref(),
-                &state.auth.config.after_login_path,
-            ))
-        }
-        Ok(LoginOutcome::Unconfirmed { email }) => unconfirmed_page(&email),
-        Ok(_) => form_page(
+    let outcome = match login::log_in(&state.auth, &input, session.0.as_ref(), &meta.0).await {
+        Ok(outcome) => outcome,
+        Err(e) => return Reply::failed(e),
+    };
+    let next = safe_return_to(
+        form.return_to.as_deref(),
+        &state.auth.config.after_login_path,
+    );
+    if let Some(reply) = logged_in(state, jar, &outcome, next) {
+        return reply;
+    }
+    match outcome {
+        LoginOutcome::Unconfirmed { email } => unconfirmed_page(&email),
+        _ => form_page(
             Status::Unauthorized,
             form.email.trim(),
             form.remember_me,
             Some("Invalid email or password."),
             form.return_to,
         ),
-        Err(e) => Reply::failed(e),
     }
 }
 

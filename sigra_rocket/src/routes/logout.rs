@@ -6,29 +6,21 @@ use sigra_core::features::logout;
 
 use super::Reply;
 use crate::fairing::SigraState;
-use crate::guards::{ClientMeta, CsrfForm, NoFields, OptionalUser};
+use crate::guards::{ClientMeta, CsrfForm, LiveSession, NoFields};
 
 #[delete("/log_out", data = "<_form>")]
 async fn log_out(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
-    user: OptionalUser,
+    session: LiveSession,
     _form: CsrfForm<NoFields>,
     meta: ClientMeta,
 ) -> Reply {
     let remember = jar
         .get(&state.cookies.remember)
         .map(|c| c.value().to_owned());
-    let result = match &user.0 {
-        Some(current) => {
-            logout::log_out(
-                &state.auth,
-                current.authenticated(),
-                remember.as_deref(),
-                &meta.0,
-            )
-            .await
-        }
+    let result = match &session.0 {
+        Some(current) => logout::log_out(&state.auth, current, remember.as_deref(), &meta.0).await,
         None => match &remember {
             Some(cookie) => logout::forget(&state.auth, cookie).await,
             None => Ok(()),

@@ -8,7 +8,7 @@ use tera::Context;
 
 use super::{Reply, email_sent, token_page};
 use crate::fairing::SigraState;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession};
 
 /// The request form.
 #[derive(Debug, FromForm)]
@@ -49,21 +49,25 @@ async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply
 async fn log_in(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
-    user: OptionalUser,
+    session: LiveSession,
     token: &str,
     form: CsrfForm<UseForm>,
     meta: ClientMeta,
 ) -> Reply {
     let remember_me = form.into_inner().remember_me;
-    let previous = user.0.as_ref().map(|u| u.authenticated());
-    match magic_link::log_in(&state.auth, token, remember_me, previous, &meta.0).await {
-        Ok(LoginOutcome::Success(issued)) => {
-            super::login::set_login_cookies(state, jar, &issued);
-            Reply::see_other(state.auth.config.after_login_path.clone())
-        }
-        Ok(LoginOutcome::Unconfirmed { email }) => super::login::unconfirmed_page(&email),
-        Ok(_) => token_page("magic_link", token, false, Context::new()),
-        Err(e) => Reply::failed(e),
+    let previous = session.0.as_ref();
+    let outcome = match magic_link::log_in(&state.auth, token, remember_me, previous, &meta.0).await
+    {
+        Ok(outcome) => outcome,
+        Err(e) => return Reply::failed(e),
+    };
+    let next = state.auth.config.after_login_path.clone();
+    if let Some(reply) = super::login::logged_in(state, jar, &outcome, next) {
+        return reply;
+    }
+    match outcome {
+        LoginOutcome::Unconfirmed { email } => super::login::unconfirmed_page(&email),
+        _ => token_page("magic_link", token, false, Context::new()),
     }
 }
 

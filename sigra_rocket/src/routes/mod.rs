@@ -5,6 +5,7 @@ pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
+pub mod deletion;
 pub mod dev_mailbox;
 pub mod lockout;
 pub mod login;
@@ -39,6 +40,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(change_email::routes());
     all.extend(set_password::routes());
     all.extend(data_export::routes());
+    all.extend(deletion::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());
@@ -178,11 +180,7 @@ pub(crate) fn token_page(
     Reply::page(status, page, context)
 }
 
-/// A time as pages show it: `2026-11-22 05:51 UTC`.
-pub(crate) fn human_time(t: time::OffsetDateTime) -> String {
-    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
-    t.format(&format).unwrap_or_default()
-}
+pub(crate) use sigra_core::features::human_time;
 
 /// The local path to go to after an action: `return_to` when it is safe, else `fallback`.
 pub(crate) fn safe_return_to(return_to: Option<&str>, fallback: &str) -> String {

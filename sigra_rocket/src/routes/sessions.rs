@@ -20,6 +20,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
             Some("Check the new address: the change happens when you open the link we sent there.")
         }
         "email_change_cancelled" => Some("The email change was cancelled."),
+        "deletion_cancelled" => Some("Welcome back: your account will not be deleted."),
         "password_changed" => {
             Some("Your password was changed. Every other session was signed out.")
         }
@@ -66,6 +67,10 @@ pub(crate) async fn settings_page(
     context.insert("notice", &notice_text(notice));
     context.insert("password_min", &state.auth.config.password.min_length);
     context.insert("password_max", &state.auth.config.password.max_length);
+    context.insert(
+        "deletion_grace_days",
+        &state.auth.config.deletion.grace_days,
+    );
     context.extend(extra);
     Reply::page(status, "settings", context)
 }

@@ -1,0 +1,212 @@
+//! Scheduled account deletion with a grace period.
+//!
+//! [`schedule_deletion`] marks the account for deletion `sigra.deletion.grace_days` from
+//! now and logs it out everywhere at once (every session, remember-me cookie and emailed
+//! token ends). Until the date, logging in again is allowed but leads only to a page that
+//! offers [`cancel_deletion`]; every other guard refuses the session. When the date
+//! passes, the background worker calls [`execute_due`], which applies the configured
+//! [`DeletionStrategy`]:
+//!
+//! | strategy | account row | sessions, tokens | audit events about the account |
+//! |---|---|---|---|
+//! | `anonymize` (default) | kept, email replaced by a placeholder, password and other personal fields cleared, marked deleted | removed | kept, IP, user agent and details cleared |
+//! | `soft_delete` | kept as is, marked deleted; can never log in | removed | kept as they are |
+//! | `hard_delete` | removed | removed | removed |
+//!
+//! Each strategy then records one [`audit::DELETION_EXECUTED`] event holding the account
+//! id and the strategy, and mails a last notice to the address the account had.
+//!
+//! Every execution is a conditional statement (scheduled, due, not yet deleted), so when
+//! several app instances run the worker, exactly one of them carries out each deletion.
+
+use serde_json::json;
+use time::{Duration, OffsetDateTime};
+use uuid::Uuid;
+
+use super::sessions::Authenticated;
+use super::{Auth, FlowError, RequestMeta, audit, human_time};
+use crate::config::DeletionStrategy;
+use crate::store::{audit as audit_store, sessions, tokens, users};
+
+/// Due deletions handled per worker run.
+const BATCH: u64 = 50;
+
+/// Schedules the deletion of the current user's account and ends every session of it
+/// (the caller clears the cookies). Answers when the account will be deleted. The web
+/// layer asks for sudo first. Scheduling again while a deletion is pending changes
+/// nothing and answers the date already set.
+///
+/// ```no_run
+/// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
+/// use sigra_core::features::{RequestMeta, deletion};
+/// let delete_at = deletion::schedule_deletion(auth, me, &RequestMeta::default()).await?;
+/// println!("deleted on {delete_at} unless cancelled");
+/// # Ok(()) }
+/// ```
+pub async fn schedule_deletion(
+    auth: &Auth,
+    current: &Authenticated,
+    meta: &RequestMeta,
+) -> Result<OffsetDateTime, FlowError> {
+    let user = &current.user;
+    let now = auth.clock.now();
+    let delete_at = now + Duration::days(auth.config.deletion.grace_days);
+    let tx = auth.db.begin().await?;
+    let delete_at = if users::schedule_deletion(&tx, user.id, delete_at, now).await? == 1 {
+        let context = json!({
+            "delete_at": human_time(delete_at),
+            "log_in_url": auth.route_url("/log_in"),
+        });
+        auth.queue_mail(&tx, "deletion_scheduled", &user.email, context)
+            .await?;
+        auth.audit(
+            &tx,
+            audit::DELETION_SCHEDULED,
+            Some(user.id),
+            Some(user.id),
+            json!({ "delete_at": delete_at.unix_timestamp() }),
+            meta,
+        )
+        .await?;
+        delete_at
+    } else {
+        users::find_by_id(&tx, user.id)
+            .await?
+            .and_then(|u| u.deletion_scheduled_at)
+            .unwrap_or(delete_at)
+    };
+    sessions::delete_for_user(&tx, user.id, None).await?;
+    tokens::delete_for_user(&tx, user.id, &[]).await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    auth.sessions_revoked().await;
+    Ok(delete_at)
+}
+
+/// Cancels the pending deletion of the current user's account. Answers whether one was
+/// pending.
+///
+/// ```no_run
+/// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
+/// use sigra_core::features::{RequestMeta, deletion};
+/// let was_pending = deletion::cancel_deletion(auth, me, &RequestMeta::default()).await?;
+/// # Ok(()) }
+/// ```
+pub async fn cancel_deletion(
+    auth: &Auth,
+    current: &Authenticated,
+    meta: &RequestMeta,
+) -> Result<bool, FlowError> {
+    let user = &current.user;
+    let tx = auth.db.begin().await?;
+    if users::cancel_deletion(&tx, user.id, auth.clock.now()).await? != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    let context = json!({ "log_in_url": auth.route_url("/log_in") });
+    auth.queue_mail(&tx, "deletion_cancelled", &user.email, context)
+        .await?;
+    auth.audit(
+        &tx,
+        audit::DELETION_CANCELLED,
+        Some(user.id),
+        Some(user.id),
+        json!({}),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    // The session that asked was restricted to this page; drop any cached copy of it.
+    auth.session_cache.clear();
+    Ok(true)
+}
+
+/// Carries out the deletion of one account if it is due, with the configured strategy.
+/// Answers whether this call did it (false: not scheduled, not due, cancelled, or
+/// already done by another worker).
+pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowError> {
+    let now = auth.clock.now();
+    let strategy = auth.config.deletion.strategy;
+    let tx = auth.db.begin().await?;
+    let Some(user) = users::find_by_id(&tx, user_id).await? else {
+        tx.rollback().await?;
+        return Ok(false);
+    };
+    let placeholder = format!("deleted-{}@deleted.invalid", user.id.simple());
+    let removal = match strategy {
+        DeletionStrategy::Anonymize => users::Removal::Anonymize {
+            placeholder: &placeholder,
+        },
+        DeletionStrategy::SoftDelete => users::Removal::MarkDeleted,
+        DeletionStrategy::HardDelete => users::Removal::Delete,
+    };
+    if users::execute_deletion(&tx, user.id, removal, now).await? != 1 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sessions::delete_for_user(&tx, user.id, None).await?;
+    tokens::delete_for_user(&tx, user.id, &[]).await?;
+    match strategy {
+        DeletionStrategy::Anonymize => {
+            audit_store::scrub_for_user(&tx, user.id).await?;
+        }
+        DeletionStrategy::SoftDelete => {}
+        DeletionStrategy::HardDelete => {
+            audit_store::delete_for_user(&tx, user.id).await?;
+        }
+    }
+    let strategy_name = match strategy {
+        DeletionStrategy::Anonymize => "anonymize",
+        DeletionStrategy::SoftDelete => "soft_delete",
+        DeletionStrategy::HardDelete => "hard_delete",
+    };
+    auth.audit(
+        &tx,
+        audit::DELETION_EXECUTED,
+        None,
+        Some(user.id),
+        json!({ "strategy": strategy_name }),
+        &RequestMeta::default(),
+    )
+    .await?;
+    // The mail is sealed in the outbox, so the address survives only until it is sent.
+    auth.queue_mail(&tx, "account_deleted", &user.email, json!({}))
+        .await?;
+    tx.commit().await?;
+    auth.wake_worker();
+    log::info!("account {} deleted ({strategy_name})", user.id);
+    Ok(true)
+}
+
+/// Carries out every deletion that is due (the background worker calls this on each
+/// run). Answers how many this call carried out.
+pub async fn execute_due(auth: &Auth) -> Result<usize, FlowError> {
+    let due = users::due_for_deletion(&auth.db, auth.clock.now(), BATCH).await?;
+    let mut done = 0;
+    for user_id in due {
+        if execute_deletion(auth, user_id).await? {
+            done += 1;
+        }
+    }
+    Ok(done)
+}
+
+/// Whether `user` has a deletion pending: such an account may only cancel it or log out.
+pub fn is_pending(user: &crate::store::User) -> bool {
+    user.deletion_scheduled_at.is_some()
+}
+
+/// The [`crate::jobs::Sweep`] that runs [`execute_due`] in the background worker.
+#[derive(Debug, Clone)]
+pub struct DeletionSweep(pub Auth);
+
+impl crate::jobs::Sweep for DeletionSweep {
+    fn name(&self) -> &'static str {
+        "deletion"
+    }
+
+    fn run(&self) -> crate::jobs::SweepFuture<'_> {
+        Box::pin(async move { execute_due(&self.0).await.map_err(|e| e.to_string()) })
+    }
+}

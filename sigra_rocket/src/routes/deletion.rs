@@ -1,0 +1,70 @@
+//! Scheduled account deletion: `POST <base>/settings/delete` (sudo) schedules it and
+//! logs out everywhere; `GET <base>/settings/delete` is the page a session of an account
+//! with a pending deletion is sent to; `POST <base>/settings/delete/cancel` keeps the
+//! account.
+
+use rocket::http::{CookieJar, Status};
+use rocket::{Route, State, get, post, routes};
+use sigra_core::features::{deletion, human_time};
+use tera::Context;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields, SudoUser};
+
+fn page(delete_at: time::OffsetDateTime, logged_in: bool) -> Reply {
+    let mut context = Context::new();
+    context.insert("delete_at", &human_time(delete_at));
+    context.insert("logged_in", &logged_in);
+    Reply::page(Status::Ok, "deletion", context)
+}
+
+#[post("/settings/delete", data = "<_form>")]
+async fn schedule(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    user: SudoUser,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    match deletion::schedule_deletion(&state.auth, user.authenticated(), &meta.0).await {
+        Ok(delete_at) => {
+            state.cookies.clear_auth(jar);
+            page(delete_at, false)
+        }
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[get("/settings/delete")]
+fn pending(state: &State<SigraState>, session: LiveSession, _csrf: CsrfToken) -> Reply {
+    let base = &state.auth.config.base_path;
+    match session.0 {
+        Some(current) => match current.user.deletion_scheduled_at {
+            Some(delete_at) => page(delete_at, true),
+            None => Reply::see_other(format!("{base}/settings")),
+        },
+        None => Reply::see_other(format!("{base}/log_in")),
+    }
+}
+
+#[post("/settings/delete/cancel", data = "<_form>")]
+async fn cancel(
+    state: &State<SigraState>,
+    session: LiveSession,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    let base = &state.auth.config.base_path;
+    let Some(current) = session.0 else {
+        return Reply::see_other(format!("{base}/log_in"));
+    };
+    match deletion::cancel_deletion(&state.auth, &current, &meta.0).await {
+        Ok(_) => Reply::see_other(format!("{base}/settings?notice=deletion_cancelled")),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![schedule, pending, cancel]
+}
