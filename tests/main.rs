@@ -18,6 +18,7 @@ mod lockout;
 mod login;
 mod magic_link;
 mod mail;
+mod mfa_totp;
 mod rate_limit;
 mod registration;
 mod reset_password;

@@ -244,6 +244,7 @@ conformance! {
             expires_at: c.now() + Duration::days(14),
             remember_me: true,
             sudo_at: Some(c.now()),
+            mfa_at: None,
             ip: Some("203.0.113.9"),
             user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
         }).await.unwrap();
@@ -260,7 +261,7 @@ conformance! {
         assert_eq!(sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(), 0);
 
         let fresh = Token::generate().unwrap();
-        assert_eq!(sessions::rotate(&t.db, s.id, &fresh.hash(), Some(c.now())).await.unwrap(), 1);
+        assert_eq!(sessions::rotate(&t.db, s.id, &fresh.hash(), Some(c.now()), None).await.unwrap(), 1);
         assert!(sessions::find_by_hash(&t.db, &token.hash()).await.unwrap().is_none(), "old token dead");
         let (rotated, _) = sessions::find_by_hash(&t.db, &fresh.hash()).await.unwrap().unwrap();
         assert_eq!(rotated.sudo_at, Some(c.now()));
@@ -284,6 +285,7 @@ conformance! {
                 expires_at: c.now() + Duration::days(1) * (i + 1),
                 remember_me: false,
                 sudo_at: None,
+                mfa_at: None,
                 ip: None,
                 user_agent: None,
             }).await.unwrap();

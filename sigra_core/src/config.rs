@@ -127,6 +127,36 @@ pub struct SigraConfig {
     pub rate_limit: RateLimitConfig,
     /// Scheduled account deletion.
     pub deletion: DeletionConfig,
+    /// Second factor (authenticator app, backup codes, trusted browsers).
+    pub mfa: MfaConfig,
+}
+
+/// `sigra.mfa`: the second factor.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct MfaConfig {
+    /// Issuer shown in authenticator apps. Default: `app_name`.
+    pub issuer: Option<String>,
+    /// Wrong codes before codes are refused for `lock_secs`. Default `5` (accepted 1..=100).
+    pub max_failed: i32,
+    /// How long codes are refused after too many wrong ones. Default `900` (15 min;
+    /// accepted 60..=86400).
+    pub lock_secs: i64,
+    /// Days a browser ticked "trust this browser" skips the second factor. Default `30`
+    /// (accepted 0..=365; 0 hides the option).
+    pub trust_browser_days: i64,
+}
+
+impl Default for MfaConfig {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            max_failed: 5,
+            lock_secs: 15 * 60,
+            trust_browser_days: 30,
+        }
+    }
 }
 
 /// `sigra.deletion`: what happens when a user deletes their account.
@@ -298,6 +328,7 @@ impl Default for SigraConfig {
             mail: MailConfig::default(),
             rate_limit: RateLimitConfig::default(),
             deletion: DeletionConfig::default(),
+            mfa: MfaConfig::default(),
         }
     }
 }
@@ -494,6 +525,13 @@ impl SigraConfig {
             self.deletion.grace_days,
             0..=365,
         )?;
+        check_range("sigra.mfa.max_failed", self.mfa.max_failed, 1..=100)?;
+        check_range("sigra.mfa.lock_secs", self.mfa.lock_secs, 60..=86_400)?;
+        check_range(
+            "sigra.mfa.trust_browser_days",
+            self.mfa.trust_browser_days,
+            0..=365,
+        )?;
         check_range(
             "sigra.lockout.lock_secs",
             self.lockout.lock_secs,
@@ -688,6 +726,10 @@ mod tests {
         assert_eq!(c.lockout.max_failed, 5);
         assert_eq!(c.deletion.grace_days, 14);
         assert_eq!(c.deletion.strategy, DeletionStrategy::Anonymize);
+        assert_eq!(
+            (c.mfa.max_failed, c.mfa.lock_secs, c.mfa.trust_browser_days),
+            (5, 900, 30)
+        );
         assert!(c.dev_mailbox_enabled(false));
         assert!(!c.dev_mailbox_enabled(true));
     }

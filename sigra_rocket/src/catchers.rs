@@ -99,6 +99,18 @@ fn error_page(status: Status, title: &str, message: &str, request: &Request<'_>)
 
 #[catch(401)]
 fn unauthorized(request: &Request<'_>) -> Answer {
+    if let (GuardFailure::MfaRequired, Some(state)) = (failure(request), state(request)) {
+        if wants_json(request) {
+            return Answer::Json(json_error(
+                Status::Unauthorized,
+                "mfa_required",
+                "Enter the code from your authenticator app to continue.",
+            ));
+        }
+        let base = &state.auth.config.base_path;
+        let to = with_return_to(base, "mfa", current_return_to(request).as_deref());
+        return Answer::Redirect(Redirect::to(to));
+    }
     if wants_json(request) {
         return Answer::Json(json_error(
             Status::Unauthorized,
@@ -166,6 +178,17 @@ fn forbidden(request: &Request<'_>) -> Answer {
             }
             let base = &state.auth.config.base_path;
             Answer::Redirect(Redirect::to(format!("{base}/settings/delete")))
+        }
+        (GuardFailure::MfaNotEnabled, Some(state)) => {
+            if wants_json(request) {
+                return Answer::Json(json_error(
+                    Status::Forbidden,
+                    "mfa_not_enabled",
+                    "Turn on two-step verification to continue.",
+                ));
+            }
+            let base = &state.auth.config.base_path;
+            Answer::Redirect(Redirect::to(format!("{base}/settings/mfa")))
         }
         (GuardFailure::Csrf, _) => error_page(
             Status::Forbidden,

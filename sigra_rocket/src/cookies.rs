@@ -15,9 +15,12 @@ pub struct CookieSettings {
     pub remember: String,
     /// Pre-session CSRF binding cookie name.
     pub csrf: String,
+    /// Trusted-browser cookie name (skips the second factor while valid).
+    pub trusted_browser: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
     remember_max_age: Duration,
+    trusted_browser_max_age: Duration,
 }
 
 impl CookieSettings {
@@ -28,8 +31,10 @@ impl CookieSettings {
             session: format!("{prefix}{}", config.session.cookie_name),
             remember: format!("{prefix}{}", config.session.remember_cookie_name),
             csrf: format!("{prefix}sigra_csrf"),
+            trusted_browser: format!("{prefix}sigra_trusted_browser"),
             secure,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
+            trusted_browser_max_age: Duration::days(config.mfa.trust_browser_days),
         }
     }
 
@@ -52,6 +57,18 @@ impl CookieSettings {
         let mut cookie = self.build(&self.remember, token.as_str().to_owned());
         cookie.set_max_age(self.remember_max_age);
         jar.add(cookie);
+    }
+
+    /// Sets the trusted-browser cookie.
+    pub fn set_trusted_browser(&self, jar: &CookieJar<'_>, value: &str) {
+        let mut cookie = self.build(&self.trusted_browser, value.to_owned());
+        cookie.set_max_age(self.trusted_browser_max_age);
+        jar.add(cookie);
+    }
+
+    /// The trusted-browser cookie's value, if the browser sent one.
+    pub fn trusted_browser(&self, jar: &CookieJar<'_>) -> Option<String> {
+        jar.get(&self.trusted_browser).map(|c| c.value().to_owned())
     }
 
     /// Sets the pre-session CSRF binding cookie.

@@ -37,7 +37,8 @@ pub mod templates;
 
 pub use fairing::{Sigra, SigraState};
 pub use guards::{
-    AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, OptionalUser, SudoUser,
+    AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, MfaUser, OptionalUser,
+    SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
 pub use sigra_core;

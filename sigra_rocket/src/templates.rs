@@ -51,6 +51,14 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/deletion.html.tera"),
     ),
     (
+        "mfa_totp",
+        include_str!("../../templates/sigra/mfa_totp.html.tera"),
+    ),
+    (
+        "mfa_challenge",
+        include_str!("../../templates/sigra/mfa_challenge.html.tera"),
+    ),
+    (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),
     ),

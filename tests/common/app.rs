@@ -10,7 +10,7 @@ use rocket::{get, post, routes};
 use sigra_core::FixedClock;
 use sigra_core::mail::StoredMail;
 use sigra_rocket::{
-    AuthenticatedUser, ConfirmedUser, CsrfForm, OptionalUser, Sigra, SigraState, SudoUser,
+    AuthenticatedUser, ConfirmedUser, CsrfForm, MfaUser, OptionalUser, Sigra, SigraState, SudoUser,
 };
 use time::macros::datetime;
 
@@ -33,6 +33,11 @@ fn dashboard(user: AuthenticatedUser) -> String {
 #[get("/confirmed")]
 fn confirmed(user: ConfirmedUser) -> String {
     format!("confirmed {}", user.email())
+}
+
+#[get("/mfa-only")]
+fn mfa_only(user: MfaUser) -> String {
+    format!("second factor passed for {}", user.email())
 }
 
 #[get("/maybe")]
@@ -95,7 +100,7 @@ async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
         .attach(Sigra::with_clock(Arc::new(clock.clone())))
         .mount(
             "/",
-            routes![dashboard, confirmed, maybe, danger, danger_page],
+            routes![dashboard, confirmed, maybe, danger, danger_page, mfa_only],
         );
     let client = Client::tracked(rocket).await.expect("app launches");
     TestApp {

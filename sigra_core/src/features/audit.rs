@@ -64,3 +64,16 @@ pub const DELETION_CANCELLED: &str = "deletion.cancelled";
 /// A scheduled deletion was carried out (metadata: the strategy). After a hard delete
 /// this is the only event left about the account, and it holds nothing but its id.
 pub const DELETION_EXECUTED: &str = "deletion.executed";
+/// An authenticator app was enrolled and the second factor turned on.
+pub const MFA_ENABLED: &str = "mfa.enabled";
+/// The second factor was turned off (sudo).
+pub const MFA_DISABLED: &str = "mfa.disabled";
+/// New backup codes replaced the old ones (sudo).
+pub const MFA_BACKUP_CODES_REGENERATED: &str = "mfa.backup_codes_regenerated";
+/// A log-in passed the second factor (metadata: `method` is `totp`, `backup_code` or
+/// `trusted_browser`).
+pub const MFA_SUCCESS: &str = "mfa.success";
+/// A wrong (or replayed) second-factor code was entered.
+pub const MFA_FAILURE: &str = "mfa.failure";
+/// Too many wrong codes: codes are refused for a while.
+pub const MFA_LOCKED: &str = "mfa.locked";

@@ -129,7 +129,7 @@ pub(crate) async fn replace(
     tokens::delete_for_user(&tx, user.id, &emailed).await?;
     let keep = format!("session:{}", current.session.id);
     tokens::delete_by_recipient(&tx, user.id, TokenKind::RememberMe, &keep, false).await?;
-    sessions::rotate(&tx, current.session.id, &fresh.hash(), Some(now)).await?;
+    sessions::rotate(&tx, current.session.id, &fresh.hash(), Some(now), None).await?;
     auth.queue_mail(&tx, "password_changed", &user.email, json!({}))
         .await?;
     auth.audit(&tx, action, Some(user.id), Some(user.id), json!({}), meta)

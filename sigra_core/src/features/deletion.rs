@@ -147,6 +147,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowEr
     }
     sessions::delete_for_user(&tx, user.id, None).await?;
     tokens::delete_for_user(&tx, user.id, &[]).await?;
+    crate::store::mfa::delete_all(&tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {
             audit_store::scrub_for_user(&tx, user.id).await?;

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, audit, lockout};
+use super::{Auth, FlowError, RequestMeta, audit, lockout, mfa_totp};
 use crate::secret::SecretString;
 use crate::store::{Tx, User, normalize_email, users};
 
@@ -22,6 +22,19 @@ pub struct LoginInput {
     pub password: SecretString,
     /// Keep the user logged in on this device.
     pub remember_me: bool,
+    /// The browser's trusted-browser cookie, if any (skips the second factor when valid).
+    pub trusted_browser: Option<SecretString>,
+}
+
+/// What a log-in carries besides the proof of the first factor.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Browser<'a> {
+    /// Keep the user logged in on this device.
+    pub remember_me: bool,
+    /// The session the browser had before, ended by the log-in.
+    pub previous: Option<&'a Authenticated>,
+    /// The browser's trusted-browser cookie.
+    pub trusted_browser: Option<&'a str>,
 }
 
 /// How a log-in attempt ended.
@@ -32,6 +45,10 @@ pub enum LoginOutcome {
     Success(Box<IssuedSession>),
     /// Wrong email or password (indistinguishable on purpose), or a dead magic link.
     InvalidCredentials,
+    /// The first factor was proven; the account has a second factor, so the session is
+    /// only partial until the challenge at `/users/mfa` is passed (see
+    /// [`super::mfa_totp`]). Set these cookies and show the challenge.
+    MfaRequired(Box<IssuedSession>),
     /// Logged in to an account whose deletion is pending: the session may only cancel
     /// the deletion or log out (see [`super::deletion`]). Set these cookies and show the
     /// cancel page.
@@ -91,30 +108,31 @@ pub async fn log_in(
     {
         users::set_password_hash(&tx, user.id, Some(new_hash), now).await?;
     }
-    let outcome = complete(
-        auth,
-        tx,
-        &user,
-        input.remember_me,
+    let browser = Browser {
+        remember_me: input.remember_me,
         previous,
-        audit::LOGIN_SUCCESS,
-        meta,
-    )
-    .await?;
+        trusted_browser: input.trusted_browser.as_ref().map(SecretString::expose),
+    };
+    let outcome = complete(auth, tx, &user, browser, audit::LOGIN_SUCCESS, meta).await?;
     Ok(outcome)
 }
 
 /// Finishes a log-in whose first factor was proven (in `tx`): checks confirmation,
-/// ends the previous session, starts a new one, records `action`, commits.
+/// ends the previous session, starts a new one (partial when a second factor is owed),
+/// records `action`, commits.
 pub(crate) async fn complete(
     auth: &Auth,
     tx: Tx,
     user: &User,
-    remember_me: bool,
-    previous: Option<&Authenticated>,
+    browser: Browser<'_>,
     action: &str,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome, FlowError> {
+    let Browser {
+        remember_me,
+        previous,
+        trusted_browser,
+    } = browser;
     if auth.config.require_confirmation && user.confirmed_at.is_none() {
         tx.commit().await?;
         return Ok(LoginOutcome::Unconfirmed {
@@ -125,19 +143,23 @@ pub(crate) async fn complete(
     if let Some(previous) = previous {
         sessions::end(&tx, previous).await?;
     }
-    let issued = sessions::issue(auth, &tx, user.id, remember_me, true, meta).await?;
-    auth.audit(
-        &tx,
-        action,
-        Some(user.id),
-        Some(user.id),
-        json!({ "remember_me": remember_me, "session_id": issued.session.id }),
-        meta,
-    )
-    .await?;
+    let mfa_at = mfa_totp::passed_at_start(auth, user, trusted_browser);
+    let issued = sessions::issue(auth, &tx, user.id, remember_me, true, mfa_at, meta).await?;
+    let mfa = match (user.mfa_enabled_at, mfa_at) {
+        (None, _) => "none",
+        (Some(_), None) => "pending",
+        (Some(_), Some(_)) => "trusted_browser",
+    };
+    let details =
+        json!({ "remember_me": remember_me, "session_id": issued.session.id, "mfa": mfa });
+    auth.audit(&tx, action, Some(user.id), Some(user.id), details, meta)
+        .await?;
     tx.commit().await?;
     if previous.is_some() {
         auth.session_cache.clear();
+    }
+    if user.mfa_enabled_at.is_some() && mfa_at.is_none() {
+        return Ok(LoginOutcome::MfaRequired(Box::new(issued)));
     }
     if let Some(delete_at) = user.deletion_scheduled_at {
         return Ok(LoginOutcome::DeletionScheduled {

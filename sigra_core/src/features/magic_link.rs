@@ -43,6 +43,7 @@ pub async fn log_in(
     token: &str,
     remember_me: bool,
     previous: Option<&Authenticated>,
+    trusted_browser: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome, FlowError> {
     let Ok(hash) = TokenHash::of_encoded(token) else {
@@ -59,14 +60,10 @@ pub async fn log_in(
     if users::confirm(&tx, user.id, now).await? == 1 {
         user.confirmed_at = Some(now);
     }
-    login::complete(
-        auth,
-        tx,
-        &user,
+    let browser = login::Browser {
         remember_me,
         previous,
-        audit::LOGIN_MAGIC_LINK,
-        meta,
-    )
-    .await
+        trusted_browser,
+    };
+    login::complete(auth, tx, &user, browser, audit::LOGIN_MAGIC_LINK, meta).await
 }

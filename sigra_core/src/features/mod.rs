@@ -17,6 +17,7 @@ use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
 
 pub mod audit;
+pub mod backup_codes;
 pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
@@ -26,6 +27,7 @@ pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+pub mod mfa_totp;
 pub mod password_policy;
 pub mod registration;
 pub mod reset_password;
@@ -103,6 +105,13 @@ pub enum FlowError {
     /// The OS random source failed.
     #[error(transparent)]
     Random(#[from] RandomError),
+    /// A sealed secret could not be opened (a master secret was dropped from
+    /// `old_secret_keys` too early, or the value was tampered with).
+    #[error(transparent)]
+    Cipher(#[from] crate::crypto::CipherError),
+    /// A stored authenticator secret is unusable.
+    #[error("the stored authenticator secret is unusable")]
+    TotpSecret,
 }
 
 impl FlowError {
@@ -114,6 +123,8 @@ impl FlowError {
             FlowError::Mail(e) => e.reason(),
             FlowError::Token(e) => e.reason(),
             FlowError::Random(e) => e.reason(),
+            FlowError::Cipher(e) => e.reason(),
+            FlowError::TotpSecret => "totp_secret_unusable",
         }
     }
 

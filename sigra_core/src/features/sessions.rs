@@ -24,6 +24,12 @@ pub struct Authenticated {
 }
 
 impl Authenticated {
+    /// Whether this session still owes the second factor: the account has one and the
+    /// session has not passed it (see [`super::mfa_totp`]).
+    pub fn mfa_pending(&self) -> bool {
+        self.user.mfa_enabled_at.is_some() && self.session.mfa_at.is_none()
+    }
+
     /// Whether the user authenticated interactively within the sudo window.
     pub fn sudo_active(&self, auth: &Auth) -> bool {
         let ttl = Duration::seconds(auth.config.sudo.ttl_secs);
@@ -56,6 +62,7 @@ pub(crate) async fn issue(
     user_id: Uuid,
     remember_me: bool,
     interactive: bool,
+    mfa_at: Option<OffsetDateTime>,
     meta: &RequestMeta,
 ) -> Result<IssuedSession, FlowError> {
     let now = auth.clock.now();
@@ -70,6 +77,7 @@ pub(crate) async fn issue(
             expires_at: now + Duration::seconds(auth.config.session.absolute_timeout_secs),
             remember_me,
             sudo_at: interactive.then_some(now),
+            mfa_at,
             ip: meta.ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
         },
@@ -154,9 +162,13 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
 
 /// Trades a remember-me cookie for a new session and a new remember-me cookie (the old
 /// one is single-use). The restored session does not open the sudo window.
+///
+/// On an account with a second factor, the restored session owes it again unless
+/// `trusted_browser` is a valid trusted-browser cookie of the account.
 pub async fn restore(
     auth: &Auth,
     remember_cookie: &str,
+    trusted_browser: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<Option<IssuedSession>, FlowError> {
     let Ok(hash) = crate::crypto::TokenHash::of_encoded(remember_cookie) else {
@@ -176,7 +188,12 @@ pub async fn restore(
     if let Some(old_id) = old_session {
         sessions::delete(&tx, used.user_id, old_id).await?;
     }
-    let issued = issue(auth, &tx, used.user_id, true, false, meta).await?;
+    let Some(user) = crate::store::users::find_by_id(&tx, used.user_id).await? else {
+        tx.rollback().await?;
+        return Ok(None);
+    };
+    let mfa_at = super::mfa_totp::passed_at_start(auth, &user, trusted_browser);
+    let issued = issue(auth, &tx, used.user_id, true, false, mfa_at, meta).await?;
     auth.audit(
         &tx,
         audit::SESSION_RESTORED,

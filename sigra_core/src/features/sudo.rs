@@ -41,7 +41,7 @@ pub async fn confirm(
                 users::set_password_hash(&tx, user_id, Some(new_hash), now).await?;
             }
             let token = Token::generate()?;
-            sessions::rotate(&tx, current.session.id, &token.hash(), Some(now)).await?;
+            sessions::rotate(&tx, current.session.id, &token.hash(), Some(now), None).await?;
             auth.audit(
                 &tx,
                 audit::SUDO,

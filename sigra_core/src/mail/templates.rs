@@ -25,10 +25,13 @@ use super::{Mail, MailError};
 /// | `deletion_scheduled` | `delete_at`, `log_in_url` |
 /// | `deletion_cancelled` | `log_in_url` |
 /// | `account_deleted` | — (sent when the deletion is carried out) |
+/// | `mfa_enabled`, `mfa_disabled`, `backup_codes_regenerated` | — |
+/// | `backup_code_used` | `remaining` |
+/// | `mfa_locked` | `until` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 12] = [
+pub const KINDS: [&str; 17] = [
     "welcome",
     "account_exists",
     "confirmation",
@@ -41,6 +44,11 @@ pub const KINDS: [&str; 12] = [
     "deletion_scheduled",
     "deletion_cancelled",
     "account_deleted",
+    "mfa_enabled",
+    "mfa_disabled",
+    "backup_codes_regenerated",
+    "backup_code_used",
+    "mfa_locked",
 ];
 
 const DIR: &str = "sigra/email";
@@ -52,7 +60,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 25] = embedded![
+const DEFAULTS: [(&str, &str); 35] = embedded![
     "layout.html.tera",
     "welcome.txt.tera",
     "welcome.html.tera",
@@ -78,6 +86,16 @@ const DEFAULTS: [(&str, &str); 25] = embedded![
     "deletion_cancelled.html.tera",
     "account_deleted.txt.tera",
     "account_deleted.html.tera",
+    "mfa_enabled.txt.tera",
+    "mfa_enabled.html.tera",
+    "mfa_disabled.txt.tera",
+    "mfa_disabled.html.tera",
+    "backup_codes_regenerated.txt.tera",
+    "backup_codes_regenerated.html.tera",
+    "backup_code_used.txt.tera",
+    "backup_code_used.html.tera",
+    "mfa_locked.txt.tera",
+    "mfa_locked.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -312,7 +330,11 @@ mod tests {
                 "log_in_url": "https://app.test/users/log_in",
             }),
             "deletion_cancelled" => json!({ "log_in_url": "https://app.test/users/log_in" }),
-            "account_deleted" => json!({}),
+            "account_deleted" | "mfa_enabled" | "mfa_disabled" | "backup_codes_regenerated" => {
+                json!({})
+            }
+            "backup_code_used" => json!({ "remaining": 9 }),
+            "mfa_locked" => json!({ "until": "2026-12-06 09:15 UTC" }),
             _ => json!({ "url": format!("https://app.test/users/{kind}/TOKEN123") }),
         }
     }

@@ -23,6 +23,7 @@ mod migrate;
 mod schema;
 
 pub mod audit;
+pub mod mfa;
 pub mod outbox;
 pub mod sessions;
 pub mod tokens;

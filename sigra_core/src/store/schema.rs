@@ -30,6 +30,10 @@ pub enum Users {
     DeletionScheduledAt,
     /// When the account was deleted (soft delete or anonymization); such rows never log in.
     DeletedAt,
+    /// When a second factor was turned on; null when the account has none.
+    MfaEnabledAt,
+    /// Bumped on every change of the second-factor settings (voids trusted browsers).
+    MfaEpoch,
     /// Creation time.
     CreatedAt,
     /// Last update time.
@@ -82,6 +86,8 @@ pub enum Sessions {
     RememberMe,
     /// Last interactive authentication, for sudo mode.
     SudoAt,
+    /// When this session passed the second factor (a code or a trusted browser).
+    MfaAt,
     /// Client IP at creation.
     Ip,
     /// User agent at creation.
@@ -138,6 +144,66 @@ pub enum Outbox {
     DoneAt,
 }
 
+/// `sigra_mfa_totp` columns: one authenticator app per account.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_mfa_totp"]
+pub enum MfaTotp {
+    /// The table.
+    Table,
+    /// Owner (primary key).
+    UserId,
+    /// The shared secret, sealed with the field cipher.
+    Secret,
+    /// When enrollment was confirmed with a valid code; null while pending.
+    ConfirmedAt,
+    /// The last time step accepted (each step is usable once).
+    LastStep,
+    /// Wrong codes since the last success or lock.
+    FailedCount,
+    /// Codes refused until then.
+    LockedUntil,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// `sigra_backup_codes` columns.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_backup_codes"]
+pub enum BackupCodes {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// SHA-256 of the owner's id and the normalized code.
+    CodeHash,
+    /// When it was used; null while unused.
+    UsedAt,
+    /// Creation time.
+    CreatedAt,
+}
+
+/// The authenticator-app record of an account.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct MfaTotpRow {
+    /// Owner.
+    pub user_id: Uuid,
+    /// Sealed secret (never shown in logs: `Debug` of the row type is for tests).
+    pub secret: String,
+    /// When enrollment was confirmed.
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// The last time step accepted.
+    pub last_step: Option<i64>,
+    /// Wrong codes since the last success or lock.
+    pub failed_count: i32,
+    /// Codes refused until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+}
+
 /// A user account.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
@@ -161,6 +227,10 @@ pub struct User {
     pub deletion_scheduled_at: Option<OffsetDateTime>,
     /// When the account was deleted (kept by the `soft_delete` and `anonymize` strategies).
     pub deleted_at: Option<OffsetDateTime>,
+    /// When a second factor was turned on; `None` when the account has none.
+    pub mfa_enabled_at: Option<OffsetDateTime>,
+    /// Bumped on every change of the second-factor settings.
+    pub mfa_epoch: i32,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last update time.
@@ -217,6 +287,8 @@ pub struct Session {
     pub remember_me: bool,
     /// Last interactive authentication.
     pub sudo_at: Option<OffsetDateTime>,
+    /// When this session passed the second factor, if it did.
+    pub mfa_at: Option<OffsetDateTime>,
     /// Client IP at creation.
     pub ip: Option<String>,
     /// User agent at creation.

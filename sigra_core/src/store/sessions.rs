@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Executor, Session, Sessions, StoreError, User, Users};
 use crate::crypto::TokenHash;
 
-const COLUMNS: [Sessions; 9] = [
+const COLUMNS: [Sessions; 10] = [
     Sessions::Id,
     Sessions::UserId,
     Sessions::CreatedAt,
@@ -15,6 +15,7 @@ const COLUMNS: [Sessions; 9] = [
     Sessions::ExpiresAt,
     Sessions::RememberMe,
     Sessions::SudoAt,
+    Sessions::MfaAt,
     Sessions::Ip,
     Sessions::UserAgent,
 ];
@@ -36,6 +37,8 @@ pub struct NewSession<'a> {
     pub remember_me: bool,
     /// Time of the interactive authentication that made it, if any.
     pub sudo_at: Option<OffsetDateTime>,
+    /// When it passed the second factor, if it did.
+    pub mfa_at: Option<OffsetDateTime>,
     /// Client IP.
     pub ip: Option<&'a str>,
     /// Client user agent (truncated to 512 characters).
@@ -52,6 +55,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
         expires_at: new.expires_at,
         remember_me: new.remember_me,
         sudo_at: new.sudo_at,
+        mfa_at: new.mfa_at,
         ip: new.ip.map(|ip| truncate(ip, 64)),
         user_agent: new.user_agent.map(|ua| truncate(ua, 512)),
     };
@@ -66,6 +70,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
             Sessions::ExpiresAt,
             Sessions::RememberMe,
             Sessions::SudoAt,
+            Sessions::MfaAt,
             Sessions::Ip,
             Sessions::UserAgent,
         ])
@@ -78,6 +83,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
             session.expires_at.into(),
             session.remember_me.into(),
             session.sudo_at.into(),
+            session.mfa_at.into(),
             session.ip.clone().into(),
             session.user_agent.clone().into(),
         ])?
@@ -100,6 +106,7 @@ struct SessionUserRow {
     s_expires_at: OffsetDateTime,
     s_remember_me: bool,
     s_sudo_at: Option<OffsetDateTime>,
+    s_mfa_at: Option<OffsetDateTime>,
     s_ip: Option<String>,
     s_user_agent: Option<String>,
     u_email: String,
@@ -110,6 +117,8 @@ struct SessionUserRow {
     u_lock_count: i32,
     u_deletion_scheduled_at: Option<OffsetDateTime>,
     u_deleted_at: Option<OffsetDateTime>,
+    u_mfa_enabled_at: Option<OffsetDateTime>,
+    u_mfa_epoch: i32,
     u_created_at: OffsetDateTime,
     u_updated_at: OffsetDateTime,
 }
@@ -125,6 +134,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(s(Sessions::ExpiresAt), "s_expires_at")
         .expr_as(s(Sessions::RememberMe), "s_remember_me")
         .expr_as(s(Sessions::SudoAt), "s_sudo_at")
+        .expr_as(s(Sessions::MfaAt), "s_mfa_at")
         .expr_as(s(Sessions::Ip), "s_ip")
         .expr_as(s(Sessions::UserAgent), "s_user_agent")
         .expr_as(u(Users::Email), "u_email")
@@ -135,6 +145,8 @@ fn joined_select() -> SelectStatement {
         .expr_as(u(Users::LockCount), "u_lock_count")
         .expr_as(u(Users::DeletionScheduledAt), "u_deletion_scheduled_at")
         .expr_as(u(Users::DeletedAt), "u_deleted_at")
+        .expr_as(u(Users::MfaEnabledAt), "u_mfa_enabled_at")
+        .expr_as(u(Users::MfaEpoch), "u_mfa_epoch")
         .expr_as(u(Users::CreatedAt), "u_created_at")
         .expr_as(u(Users::UpdatedAt), "u_updated_at")
         .from(Sessions::Table)
@@ -166,6 +178,8 @@ pub async fn find_by_hash(
             lock_count: r.u_lock_count,
             deletion_scheduled_at: r.u_deletion_scheduled_at,
             deleted_at: r.u_deleted_at,
+            mfa_enabled_at: r.u_mfa_enabled_at,
+            mfa_epoch: r.u_mfa_epoch,
             created_at: r.u_created_at,
             updated_at: r.u_updated_at,
         };
@@ -177,6 +191,7 @@ pub async fn find_by_hash(
             expires_at: r.s_expires_at,
             remember_me: r.s_remember_me,
             sudo_at: r.s_sudo_at,
+            mfa_at: r.s_mfa_at,
             ip: r.s_ip,
             user_agent: r.s_user_agent,
         };
@@ -219,12 +234,14 @@ pub async fn touch(
 }
 
 /// Gives the session a new token hash (after privilege changes), optionally marking a
-/// fresh interactive authentication for sudo.
+/// fresh interactive authentication for sudo (`sudo_at`) or a passed second factor
+/// (`mfa_at`).
 pub async fn rotate(
     ex: &impl Executor,
     id: Uuid,
     new_hash: &TokenHash,
     sudo_at: Option<OffsetDateTime>,
+    mfa_at: Option<OffsetDateTime>,
 ) -> Result<u64, StoreError> {
     let mut stmt = Query::update();
     stmt.table(Sessions::Table)
@@ -232,6 +249,9 @@ pub async fn rotate(
         .and_where(Expr::col(Sessions::Id).eq(id));
     if let Some(at) = sudo_at {
         stmt.value(Sessions::SudoAt, at);
+    }
+    if let Some(at) = mfa_at {
+        stmt.value(Sessions::MfaAt, at);
     }
     ex.execute(&stmt).await
 }

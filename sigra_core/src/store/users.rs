@@ -6,7 +6,7 @@ use uuid::Uuid;
 
 use super::{Executor, StoreError, User, Users, normalize_email};
 
-const COLUMNS: [Users; 11] = [
+const COLUMNS: [Users; 13] = [
     Users::Id,
     Users::Email,
     Users::HashedPassword,
@@ -16,6 +16,8 @@ const COLUMNS: [Users; 11] = [
     Users::LockCount,
     Users::DeletionScheduledAt,
     Users::DeletedAt,
+    Users::MfaEnabledAt,
+    Users::MfaEpoch,
     Users::CreatedAt,
     Users::UpdatedAt,
 ];
@@ -40,6 +42,8 @@ pub async fn insert(
         lock_count: 0,
         deletion_scheduled_at: None,
         deleted_at: None,
+        mfa_enabled_at: None,
+        mfa_epoch: 0,
         created_at: now,
         updated_at: now,
     };
@@ -56,6 +60,8 @@ pub async fn insert(
             user.lock_count.into(),
             user.deletion_scheduled_at.into(),
             user.deleted_at.into(),
+            user.mfa_enabled_at.into(),
+            user.mfa_epoch.into(),
             user.created_at.into(),
             user.updated_at.into(),
         ])?

@@ -35,6 +35,10 @@ pub enum GuardFailure {
     /// Logged in to an account whose deletion is pending: only cancelling it or logging
     /// out is allowed.
     DeletionScheduled,
+    /// The first factor was proven but the account's second factor is still owed.
+    MfaRequired,
+    /// The route needs a second factor and the account has none turned on.
+    MfaNotEnabled,
     /// Too many requests from this client.
     RateLimited,
     /// The CSRF check failed.
@@ -81,7 +85,7 @@ impl<'r> FromRequest<'r> for ClientMeta {
         if writes && state.auth.config.rate_limit.enabled {
             let endpoint = request
                 .route()
-                .map(|r| r.uri.path().to_string())
+                .map(|r| format!("{} {}", r.method, r.uri.path()))
                 .unwrap_or_default();
             let client = client_key(client_ip(request));
             if let Decision::Limited { retry_after_secs } = state
@@ -166,7 +170,8 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
             else {
                 return Ok(None);
             };
-            match sessions::restore(auth, &remember, &meta(request)).await {
+            let trusted = state.cookies.trusted_browser(jar);
+            match sessions::restore(auth, &remember, trusted.as_deref(), &meta(request)).await {
                 Ok(Some(issued)) => {
                     state.cookies.set_session(jar, &issued.token);
                     if let Some(token) = &issued.remember_token {
@@ -194,8 +199,12 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
         .clone()
 }
 
-/// Why a live session does not count as a full log-in, if it does not.
+/// Why a live session does not count as a full log-in, if it does not: the second
+/// factor is owed (checked first), or the account's deletion is pending.
 fn restriction(found: &Authenticated) -> Option<GuardFailure> {
+    if found.mfa_pending() {
+        return Some(GuardFailure::MfaRequired);
+    }
     sigra_core::features::deletion::is_pending(&found.user)
         .then_some(GuardFailure::DeletionScheduled)
 }
@@ -231,9 +240,10 @@ fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     false
 }
 
-/// A request from a logged-in user. Fails with 401 when there is no session, and with
-/// 403 when the session is restricted (the account's deletion is pending: the catcher
-/// sends HTML requests to the page that can cancel it).
+/// A request from a fully logged-in user. Fails with 401 when there is no session or
+/// the session still owes the account's second factor (the catcher sends HTML requests
+/// to the log-in page or the `/users/mfa` challenge), and with 403 when the account's
+/// deletion is pending (the catcher sends HTML requests to the page that can cancel it).
 ///
 /// ```no_run
 /// # #[macro_use] extern crate rocket;
@@ -284,7 +294,14 @@ impl<'r> FromRequest<'r> for AuthenticatedUser {
                 None => Outcome::Success(AuthenticatedUser(found)),
                 Some(failure) => {
                     record_failure(request, failure);
-                    Outcome::Error((Status::Forbidden, failure))
+                    // A partial log-in is not authenticated yet (401); a pending deletion
+                    // is authenticated but not allowed (403).
+                    let status = if failure == GuardFailure::MfaRequired {
+                        Status::Unauthorized
+                    } else {
+                        Status::Forbidden
+                    };
+                    Outcome::Error((status, failure))
                 }
             },
             Ok(None) => {
@@ -422,5 +439,51 @@ impl<'r> FromRequest<'r> for ConfirmedUser {
 impl Sentinel for ConfirmedUser {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         sentinel_abort(rocket, "ConfirmedUser")
+    }
+}
+
+/// A logged-in user whose session passed a second factor (an authenticator or backup
+/// code, or a browser trusted after one). Fails with 401 like [`AuthenticatedUser`], and
+/// with 403 when the account has no second factor turned on (the catcher sends HTML
+/// requests to the page that turns it on).
+///
+/// ```no_run
+/// # #[macro_use] extern crate rocket;
+/// use sigra_rocket::MfaUser;
+///
+/// #[post("/payouts")]
+/// fn payouts(user: MfaUser) -> String {
+///     format!("payout settings for {}", user.email())
+/// }
+/// ```
+#[derive(Debug, Clone)]
+pub struct MfaUser(pub AuthenticatedUser);
+
+impl std::ops::Deref for MfaUser {
+    type Target = AuthenticatedUser;
+
+    fn deref(&self) -> &AuthenticatedUser {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for MfaUser {
+    type Error = GuardFailure;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        authenticated_and(request, |user, _| {
+            let a = user.authenticated();
+            (a.user.mfa_enabled_at.is_none() || a.session.mfa_at.is_none())
+                .then_some(GuardFailure::MfaNotEnabled)
+        })
+        .await
+        .map(MfaUser)
+    }
+}
+
+impl Sentinel for MfaUser {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "MfaUser")
     }
 }

@@ -60,6 +60,11 @@ pub(crate) fn logged_in(
             set_login_cookies(state, jar, issued);
             Some(Reply::see_other(format!("{base}/settings/delete")))
         }
+        LoginOutcome::MfaRequired(issued) => {
+            set_login_cookies(state, jar, issued);
+            let to = crate::catchers::with_return_to(base, "mfa", Some(&next));
+            Some(Reply::see_other(to))
+        }
         _ => None,
     }
 }
@@ -127,6 +132,7 @@ async fn log_in(
         email: form.email.clone(),
         password: form.password.into(),
         remember_me: form.remember_me,
+        trusted_browser: state.cookies.trusted_browser(jar).map(Into::into),
     };
     let outcome = match login::log_in(&state.auth, &input, session.0.as_ref(), &meta.0).await {
         Ok(outcome) => outcome,

@@ -56,7 +56,16 @@ async fn log_in(
 ) -> Reply {
     let remember_me = form.into_inner().remember_me;
     let previous = session.0.as_ref();
-    let outcome = match magic_link::log_in(&state.auth, token, remember_me, previous, &meta.0).await
+    let trusted = state.cookies.trusted_browser(jar);
+    let outcome = match magic_link::log_in(
+        &state.auth,
+        token,
+        remember_me,
+        previous,
+        trusted.as_deref(),
+        &meta.0,
+    )
+    .await
     {
         Ok(outcome) => outcome,
         Err(e) => return Reply::failed(e),

@@ -1,6 +1,7 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
 pub mod assets;
+pub mod backup_codes;
 pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
@@ -11,6 +12,7 @@ pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+pub mod mfa_totp;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
@@ -41,6 +43,8 @@ pub fn routes() -> Vec<Route> {
     all.extend(set_password::routes());
     all.extend(data_export::routes());
     all.extend(deletion::routes());
+    all.extend(mfa_totp::routes());
+    all.extend(backup_codes::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());

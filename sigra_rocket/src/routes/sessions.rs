@@ -71,6 +71,13 @@ pub(crate) async fn settings_page(
         "deletion_grace_days",
         &state.auth.config.deletion.grace_days,
     );
+    context.insert("mfa_enabled", &user.user().mfa_enabled_at.is_some());
+    if user.user().mfa_enabled_at.is_some() {
+        match sigra_core::features::backup_codes::remaining(&state.auth, user.id()).await {
+            Ok(left) => context.insert("backup_codes_left", &left),
+            Err(e) => return Reply::failed(e),
+        }
+    }
     context.extend(extra);
     Reply::page(status, "settings", context)
 }

@@ -1,0 +1,36 @@
+//! `POST <base>/settings/mfa/backup-codes` (sudo): a new set of backup codes, shown once.
+
+use rocket::http::Status;
+use rocket::{Route, State, post, routes};
+use sigra_core::features::backup_codes;
+use tera::Context;
+
+use super::Reply;
+use crate::fairing::SigraState;
+use crate::guards::{ClientMeta, CsrfForm, NoFields, SudoUser};
+
+#[post("/settings/mfa/backup-codes", data = "<_form>")]
+async fn regenerate(
+    state: &State<SigraState>,
+    user: SudoUser,
+    _form: CsrfForm<NoFields>,
+    meta: ClientMeta,
+) -> Reply {
+    let me = user.authenticated();
+    match backup_codes::regenerate(&state.auth, me, &meta.0).await {
+        Ok(Some(codes)) => {
+            let mut context = Context::new();
+            context.insert(
+                "notice",
+                "New backup codes are ready. The old ones no longer work.",
+            );
+            super::mfa_totp::settings_page(state, me, Status::Ok, None, Some(&codes), context).await
+        }
+        Ok(None) => Reply::see_other(format!("{}/settings/mfa", state.auth.config.base_path)),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![regenerate]
+}
