@@ -78,6 +78,29 @@ async fn user_id(t: &TestDb, email: &str) -> uuid::Uuid {
 }
 
 conformance! {
+    async fn rfc_6238_test_vectors_through_enrollment(t) {
+        // RFC 6238 appendix B (SHA-1): the secret "12345678901234567890" gives 07081804 at
+        // T = 1111111109 and 69279037 at T = 2000000000; Sigra's codes are the last six digits.
+        let app = app(&t).await;
+        app.signed_up("rfc@example.com").await;
+        let auth = &app.state().auth;
+        let me = sigra_core::features::sessions::authenticate(auth, &app.cookie("sigra_session").unwrap()).await.unwrap().unwrap();
+        let sealed = auth.cipher.encrypt(b"12345678901234567890", &[b"sigra/mfa_totp\0".as_slice(), me.user.id.as_bytes()].concat()).unwrap();
+        assert_eq!(mfa::put_pending_totp(&t.db, me.user.id, &sealed, app.clock.now()).await.unwrap(), 1);
+        use sigra_core::features::mfa_totp::{EnrollmentOutcome, confirm_enrollment};
+        use sigra_core::features::RequestMeta;
+        app.clock.set(time::OffsetDateTime::from_unix_timestamp(2_000_000_000).unwrap());
+        let wrong = confirm_enrollment(auth, &me, "279036", &RequestMeta::default()).await.unwrap();
+        assert!(matches!(wrong, EnrollmentOutcome::InvalidCode), "{wrong:?}");
+        app.clock.set(time::OffsetDateTime::from_unix_timestamp(1_111_111_109).unwrap());
+        assert!(matches!(confirm_enrollment(auth, &me, "279037", &RequestMeta::default()).await.unwrap(), EnrollmentOutcome::InvalidCode), "another time's code");
+        let right = confirm_enrollment(auth, &me, "081804", &RequestMeta::default()).await.unwrap();
+        assert!(matches!(right, EnrollmentOutcome::Enabled { .. }), "{right:?}");
+        let row = mfa::find_totp(&t.db, me.user.id).await.unwrap().unwrap();
+        assert_eq!(row.last_step, Some(1_111_111_109 / 30));
+        t
+    }
+
     async fn enrollment_shows_a_qr_code_and_key_and_turns_on_with_a_valid_code(t) {
         let app = app(&t).await;
         app.signed_up("en@example.com").await;
