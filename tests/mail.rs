@@ -3,7 +3,7 @@
 //! a mail in clear. The last test delivers to a real SMTP server (PyPI `aiosmtpd`).
 
 use std::future::Future;
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::Path;
 use std::pin::Pin;
 use std::process::{Child, Command, Stdio};
@@ -110,11 +110,14 @@ impl Mailer for FlakyMailer {
     }
 }
 
-/// Panics on its first send (a buggy custom mailer), then records.
+/// Panics on its first send (a buggy custom mailer), then records. Every call is
+/// reported on `calls` (`"panic"` or `"sent"`), so the test waits for the background
+/// worker by awaiting the report, not by polling.
 #[derive(Debug)]
 struct PanicsOnceMailer {
     panicked: AtomicUsize,
     delivered: DevMailbox,
+    calls: tokio::sync::mpsc::UnboundedSender<&'static str>,
 }
 
 impl Mailer for PanicsOnceMailer {
@@ -123,9 +126,11 @@ impl Mailer for PanicsOnceMailer {
         mail: &'a Mail,
     ) -> Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>> {
         if self.panicked.fetch_add(1, Ordering::SeqCst) == 0 {
+            let _ = self.calls.send("panic");
             panic!("test double: mailer bug");
         }
         self.delivered.record(mail);
+        let _ = self.calls.send("sent");
         Box::pin(async { Ok(()) })
     }
 }
@@ -160,16 +165,9 @@ async fn raw_payload(db: &Db, id: uuid::Uuid) -> String {
     payload
 }
 
-/// Polls until `ready` holds, for at most about 10 s: waiting for a background task to
-/// get there, not measuring how fast it does.
-async fn eventually(what: &str, mut ready: impl FnMut() -> bool) {
-    for _ in 0..1000 {
-        if ready() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-    }
-    panic!("gave up waiting for {what}");
+/// The next call the background worker made to a [`PanicsOnceMailer`].
+async fn next_call(calls: &mut tokio::sync::mpsc::UnboundedReceiver<&'static str>) -> &'static str {
+    calls.recv().await.expect("the worker holds the mailer")
 }
 
 conformance! {
@@ -356,9 +354,11 @@ conformance! {
 
     async fn a_spawned_worker_sends_when_woken_survives_a_panicking_mailer_and_shuts_down(t) {
         let c = clock();
+        let (calls_tx, mut calls) = tokio::sync::mpsc::unbounded_channel();
         let mailer = Arc::new(PanicsOnceMailer {
             panicked: AtomicUsize::new(0),
             delivered: DevMailbox::new(Arc::new(c.clone())),
+            calls: calls_tx,
         });
         let config = WorkerConfig {
             // Only a wake can start a run after the first one.
@@ -370,16 +370,18 @@ conformance! {
 
         mail::enqueue(&t.db, &cipher(), &c, &mail_with("first")).await.unwrap();
         handle.wake();
-        eventually("the mailer to be called", || mailer.panicked.load(Ordering::SeqCst) >= 1).await;
+        assert_eq!(next_call(&mut calls).await, "panic");
 
         // The run that panicked left its job leased; once the lease is over it runs again.
         c.advance(WorkerConfig::default().lease);
         handle.wake();
-        eventually("the first mail", || mailer.delivered.list().len() == 1).await;
+        assert_eq!(next_call(&mut calls).await, "sent");
+        assert_eq!(mailer.delivered.list().len(), 1);
 
         mail::enqueue(&t.db, &cipher(), &c, &mail_with("second")).await.unwrap();
         handle.wake();
-        eventually("the second mail", || mailer.delivered.list().len() == 2).await;
+        assert_eq!(next_call(&mut calls).await, "sent");
+        assert_eq!(mailer.delivered.list().len(), 2);
         assert!(mailer.delivered.list()[0].text.contains("second"));
         assert!(!handle.is_stopped());
 
@@ -394,6 +396,11 @@ conformance! {
 
 /// A child process killed when the guard goes, also when the test panics.
 struct KillOnDrop(Child);
+
+/// An aiosmtpd server writing to a Maildir. It answers once it listens: aiosmtpd's
+/// `Controller.start()` returns only after a test connection succeeded, and the script
+/// then prints `ready`, which this reads (no polling). The server stops when its stdin
+/// closes or the guard kills it.
 
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
@@ -424,30 +431,32 @@ fn require_aiosmtpd() {
 }
 
 fn start_smtp_server(port: u16, maildir: &Path) -> KillOnDrop {
-    let child = Command::new("python3")
-        .args(["-m", "aiosmtpd", "-n", "-l"])
-        .arg(format!("127.0.0.1:{port}"))
-        .args(["-c", "aiosmtpd.handlers.Mailbox"])
+    const SCRIPT: &str = "import sys\n\
+from aiosmtpd.controller import Controller\n\
+from aiosmtpd.handlers import Mailbox\n\
+server = Controller(Mailbox(sys.argv[2]), hostname='127.0.0.1', port=int(sys.argv[1]))\n\
+server.start()\n\
+print('ready', flush=True)\n\
+sys.stdin.read()\n\
+server.stop()\n";
+    let mut child = Command::new("python3")
+        .args(["-c", SCRIPT])
+        .arg(port.to_string())
         .arg(maildir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .expect("python3 -m aiosmtpd starts (pip install aiosmtpd)");
+        .expect("python3 with aiosmtpd starts (pip install aiosmtpd)");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let mut line = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).unwrap();
+    assert_eq!(
+        line.trim(),
+        "ready",
+        "aiosmtpd did not start on port {port}"
+    );
     KillOnDrop(child)
-}
-
-async fn wait_until_listening(server: &mut KillOnDrop, port: u16) {
-    for _ in 0..300 {
-        if let Some(status) = server.0.try_wait().unwrap() {
-            panic!("aiosmtpd exited before listening: {status}");
-        }
-        if TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    panic!("aiosmtpd did not listen on port {port}");
 }
 
 fn maildir_messages(maildir: &Path) -> Vec<String> {
@@ -494,8 +503,7 @@ async fn smtp_delivery_to_a_real_server_after_an_outage() {
     );
     assert!(dev.list().is_empty(), "recorded only once SMTP accepted");
 
-    let mut server = start_smtp_server(port, &maildir);
-    wait_until_listening(&mut server, port).await;
+    let server = start_smtp_server(port, &maildir);
 
     // The server is up, but the retry is not due yet.
     assert_eq!(w.run_once().await.unwrap(), report(0, 0, 0));
