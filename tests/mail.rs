@@ -397,11 +397,6 @@ conformance! {
 /// A child process killed when the guard goes, also when the test panics.
 struct KillOnDrop(Child);
 
-/// An aiosmtpd server writing to a Maildir. It answers once it listens: aiosmtpd's
-/// `Controller.start()` returns only after a test connection succeeded, and the script
-/// then prints `ready`, which this reads (no polling). The server stops when its stdin
-/// closes or the guard kills it.
-
 impl Drop for KillOnDrop {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -430,6 +425,10 @@ fn require_aiosmtpd() {
     );
 }
 
+/// An aiosmtpd server writing to a Maildir. It answers once it listens: aiosmtpd's
+/// `Controller.start()` returns only after a test connection succeeded, and the script
+/// then prints `ready`, which this reads (no polling). The server stops when its stdin
+/// closes or the guard kills it.
 fn start_smtp_server(port: u16, maildir: &Path) -> KillOnDrop {
     const SCRIPT: &str = "import sys\n\
 from aiosmtpd.controller import Controller\n\

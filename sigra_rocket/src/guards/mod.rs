@@ -472,9 +472,12 @@ impl<'r> FromRequest<'r> for MfaUser {
     type Error = GuardFailure;
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        // AuthenticatedUser already refused sessions that owe the second factor, so a
+        // session here passed it exactly when the account has one.
         authenticated_and(request, |user, _| {
-            let a = user.authenticated();
-            (a.user.mfa_enabled_at.is_none() || a.session.mfa_at.is_none())
+            user.user()
+                .mfa_enabled_at
+                .is_none()
                 .then_some(GuardFailure::MfaNotEnabled)
         })
         .await

@@ -24,7 +24,17 @@ async fn regenerate(
                 "notice",
                 "New backup codes are ready. The old ones no longer work.",
             );
-            super::mfa_totp::settings_page(state, me, Status::Ok, None, Some(&codes), context).await
+            let codes = Some(codes.as_slice());
+            super::mfa_totp::settings_page(
+                state,
+                me.user.id,
+                true,
+                Status::Ok,
+                None,
+                codes,
+                context,
+            )
+            .await
         }
         Ok(None) => Reply::see_other(format!("{}/settings/mfa", state.auth.config.base_path)),
         Err(e) => Reply::failed(e),

@@ -11,7 +11,7 @@ use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, get, post, routes};
 use sigra_core::features::mfa_totp::{self, ChallengeOutcome, Enrollment, EnrollmentOutcome};
 use sigra_core::features::sessions::Authenticated;
-use sigra_core::features::{backup_codes, human_time};
+use sigra_core::features::{backup_codes, deletion, human_time};
 use sigra_core::secret::SecretString;
 use tera::Context;
 
@@ -45,20 +45,20 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
     }
 }
 
-/// The MFA settings page. `enrollment` is shown while the second factor is off; `codes`
-/// are backup codes to show once.
+/// The MFA settings page of `user_id`, whose second factor is `enabled`. `enrollment`
+/// is shown while it is off; `codes` are backup codes to show once.
 pub(crate) async fn settings_page(
     state: &SigraState,
-    user: &Authenticated,
+    user_id: uuid::Uuid,
+    enabled: bool,
     status: Status,
     enrollment: Option<&Enrollment>,
     codes: Option<&[SecretString]>,
     mut context: Context,
 ) -> Reply {
-    let enabled = user.user.mfa_enabled_at.is_some();
     context.insert("enabled", &enabled);
     if enabled {
-        match backup_codes::remaining(&state.auth, user.user.id).await {
+        match backup_codes::remaining(&state.auth, user_id).await {
             Ok(left) => context.insert("backup_codes_left", &left),
             Err(e) => return Reply::failed(e),
         }
@@ -89,7 +89,17 @@ async fn page(
         Ok(e) => e,
         Err(e) => return Reply::failed(e),
     };
-    settings_page(state, me, Status::Ok, enrollment.as_ref(), None, context).await
+    let enabled = me.user.mfa_enabled_at.is_some();
+    settings_page(
+        state,
+        me.user.id,
+        enabled,
+        Status::Ok,
+        enrollment.as_ref(),
+        None,
+        context,
+    )
+    .await
 }
 
 #[post("/settings/mfa/totp", data = "<form>")]
@@ -108,12 +118,10 @@ async fn enable(
             backup_codes,
         }) => {
             state.cookies.set_session(jar, &session_token);
-            let mut now_on = me.clone();
-            now_on.user.mfa_enabled_at = Some(state.auth.clock.now());
             let mut context = Context::new();
             context.insert("notice", "Two-step verification is on.");
             let codes = Some(backup_codes.as_slice());
-            settings_page(state, &now_on, Status::Ok, None, codes, context).await
+            settings_page(state, me.user.id, true, Status::Ok, None, codes, context).await
         }
         Ok(EnrollmentOutcome::InvalidCode) => {
             let enrollment = match mfa_totp::pending_enrollment(&state.auth, me).await {
@@ -126,7 +134,16 @@ async fn enable(
                 "That code is not right. Check the time on your phone and try the newest code.",
             );
             let status = Status::UnprocessableEntity;
-            settings_page(state, me, status, enrollment.as_ref(), None, context).await
+            settings_page(
+                state,
+                me.user.id,
+                false,
+                status,
+                enrollment.as_ref(),
+                None,
+                context,
+            )
+            .await
         }
         Ok(_) => Reply::see_other(format!("{}/settings/mfa", state.auth.config.base_path)),
         Err(e) => Reply::failed(e),
@@ -171,7 +188,7 @@ fn past_challenge(
     let config = &state.auth.config;
     match session {
         None => Reply::see_other(format!("{}/log_in", config.base_path)),
-        Some(s) if s.user.deletion_scheduled_at.is_some() => {
+        Some(s) if deletion::is_pending(&s.user) => {
             Reply::see_other(format!("{}/settings/delete", config.base_path))
         }
         Some(_) => Reply::see_other(safe_return_to(return_to, &config.after_login_path)),
@@ -217,9 +234,7 @@ async fn verify(
             if let Some(cookie) = &verified.trusted_browser {
                 state.cookies.set_trusted_browser(jar, cookie.expose());
             }
-            let mut passed = current.clone();
-            passed.session.mfa_at = Some(state.auth.clock.now());
-            past_challenge(state, Some(&passed), form.return_to.as_deref())
+            past_challenge(state, Some(current), form.return_to.as_deref())
         }
         Ok(ChallengeOutcome::Locked { until }) => {
             let message = format!(
