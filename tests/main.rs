@@ -21,6 +21,7 @@ mod mail;
 mod mfa_totp;
 mod rate_limit;
 mod registration;
+mod release_profile;
 mod reset_password;
 mod session_cache;
 mod store;

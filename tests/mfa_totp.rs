@@ -30,10 +30,11 @@ fn between<'a>(html: &'a str, start: &str, end: &str) -> &'a str {
 }
 
 /// Signs up `email`, turns the second factor on and answers (secret, backup codes).
-async fn enrolled(app: &TestApp, email: &str) -> (String, Vec<String>) {
+pub(crate) async fn enrolled(app: &TestApp, email: &str) -> (String, Vec<String>) {
     app.signed_up(email).await;
-    let (status, html) = app.body("/users/settings/mfa").await;
-    assert_eq!(status, Status::Ok);
+    let r = app.submit("/users/settings/mfa/totp/setup", &[]).await;
+    assert_eq!(r.status(), Status::Ok);
+    let html = r.into_string().await.unwrap();
     let secret = between(&html, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
     let r = app
         .submit(
@@ -101,6 +102,45 @@ conformance! {
         t
     }
 
+    async fn enrolling_an_authenticator_needs_sudo_and_starts_with_a_post(t) {
+        let app = app(&t).await;
+        app.signed_up("es@example.com").await;
+        let id = user_id(&t, "es@example.com").await;
+        // The page changes nothing and shows no secret: a second tab cannot replace the
+        // secret being scanned, and a session without sudo cannot read one.
+        let (status, html) = app.body("/users/settings/mfa").await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("settings/mfa/totp/setup") && !html.contains("totp-secret"), "{html}");
+        assert!(mfa::find_totp(&t.db, id).await.unwrap().is_none(), "GET stores no secret");
+
+        // A session past its sudo window (a stolen cookie) can neither start nor finish.
+        let html = app.submit("/users/settings/mfa/totp/setup", &[]).await.into_string().await.unwrap();
+        let secret = between(&html, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
+        app.clock.advance(Duration::minutes(16));
+        let r = app.submit("/users/settings/mfa/totp/setup", &[]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
+        drop(r);
+        let r = app.submit("/users/settings/mfa/totp", &[("code", &code(&app, &secret, 0))]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
+        drop(r);
+        assert!(users::find_by_email(&t.db, "es@example.com").await.unwrap().unwrap().mfa_enabled_at.is_none());
+        let r = app.client.post("/users/settings/mfa/totp").remote(crate::common::app::CLIENT).header(json_accept())
+            .header(rocket::http::ContentType::Form)
+            .body(crate::common::app::form(&[("_csrf", &app.csrf().await), ("code", &code(&app, &secret, 0))])).dispatch().await;
+        assert_eq!(r.status(), Status::Forbidden);
+        assert!(r.into_string().await.unwrap().contains("sudo_required"));
+
+        // After re-entering the password, the same pending secret turns it on.
+        assert_eq!(app.submit("/users/sudo", &[("password", PASSWORD)]).await.status(), Status::SeeOther);
+        let r = app.submit("/users/settings/mfa/totp", &[("code", &code(&app, &secret, 0))]).await;
+        assert_eq!(r.status(), Status::Ok);
+        drop(r);
+        assert!(users::find_by_email(&t.db, "es@example.com").await.unwrap().unwrap().mfa_enabled_at.is_some());
+        t
+    }
+
     async fn enrollment_shows_a_qr_code_and_key_and_turns_on_with_a_valid_code(t) {
         let app = app(&t).await;
         app.signed_up("en@example.com").await;
@@ -109,8 +149,9 @@ conformance! {
         assert_eq!(r.status(), Status::Forbidden);
         assert!(r.into_string().await.unwrap().contains("mfa_not_enabled"));
 
-        let (status, html) = app.body("/users/settings/mfa").await;
-        assert_eq!(status, Status::Ok);
+        let r = app.submit("/users/settings/mfa/totp/setup", &[]).await;
+        assert_eq!(r.status(), Status::Ok);
+        let html = r.into_string().await.unwrap();
         assert!(html.contains("<svg") && html.contains("<path d=\"M"), "inline SVG QR code");
         let secret = between(&html, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
         assert_eq!(secret.len(), 32, "160-bit key in base32");
@@ -118,8 +159,8 @@ conformance! {
         let uri = format!("otpauth://totp/Sigra:en%40example.com?secret={secret}&issuer=Sigra&algorithm=SHA1&digits=6&period=30");
         let escaped = uri.replace('/', "&#x2F;").replace('&', "&amp;").replace("&amp;#x2F;", "&#x2F;");
         assert!(html.contains(&escaped), "{html}");
-        let (_, again) = app.body("/users/settings/mfa").await;
-        assert!(!again.contains(&secret), "each visit makes a fresh secret");
+        let again = app.submit("/users/settings/mfa/totp/setup", &[]).await.into_string().await.unwrap();
+        assert!(!again.contains(&secret), "each setup makes a fresh secret");
         let secret = between(&again, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
         let id = user_id(&t, "en@example.com").await;
         let row = mfa::find_totp(&t.db, id).await.unwrap().unwrap();
@@ -373,7 +414,7 @@ conformance! {
         assert_eq!(app.body("/mfa-only").await.0, Status::SeeOther);
 
         // On again: the old trust cookie (older epoch) does not skip the new factor.
-        let (_, html) = app.body("/users/settings/mfa").await;
+        let html = app.submit("/users/settings/mfa/totp/setup", &[]).await.into_string().await.unwrap();
         let secret = between(&html, "id=\"totp-secret\" class=\"secret\">", "<").to_owned();
         app.submit("/users/settings/mfa/totp", &[("code", &code(&app, &secret, 0))]).await;
         app.log_out().await;

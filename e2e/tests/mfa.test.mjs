@@ -69,6 +69,9 @@ describe('Two-step verification in the browser', { concurrency: false }, () => {
       const turnOn = page.getByRole('link', { name: 'Turn on two-step verification' });
       assert.equal(await turnOn.getAttribute('href'), '/users/settings/mfa');
       await page.goto('/users/settings/mfa');
+      // Enrollment starts with a POST (the page itself makes no secret), under sudo: the
+      // log-in a moment ago opened the sudo window.
+      await navigating(page, () => page.getByRole('button', { name: 'Set up an authenticator app' }).click());
       const qr = page.locator('.qr-box svg');
       await qr.waitFor();
       const box = await qr.boundingBox();

@@ -104,11 +104,21 @@ pub struct SigraConfig {
     pub template_dir: Option<String>,
     /// Run the embedded migrations at launch. Default `true`.
     pub run_migrations: bool,
-    /// Serve the development mailbox at `/dev/mailbox`. Default: on in debug, off in release.
+    /// Serve the development mailbox at `/dev/mailbox`. Default: on in the `debug` profile.
+    /// In every other profile it stays off, and setting it to `true` there fails launch:
+    /// only [`danger_dev_mailbox`](Self::danger_dev_mailbox) turns it on in production.
     pub dev_mailbox: Option<bool>,
-    /// Mark cookies `Secure` (and use the `__Host-` prefix). Default: on in release or
-    /// when served over TLS.
+    /// Serve the development mailbox in a production profile too. Anyone who can reach it
+    /// reads every mail Sigra sends, reset links included. Default `false`.
+    pub danger_dev_mailbox: bool,
+    /// Mark cookies `Secure` (and use the `__Host-` prefix). Default: on in every profile
+    /// other than `debug`, and in `debug` when Rocket serves TLS. Setting it to `false` in
+    /// production fails launch: only
+    /// [`danger_insecure_cookies`](Self::danger_insecure_cookies) does that.
     pub secure_cookies: Option<bool>,
+    /// Send cookies without `Secure` in a production profile (a deployment whose TLS ends
+    /// somewhere that cannot be trusted with the cookie's name prefix). Default `false`.
+    pub danger_insecure_cookies: bool,
     /// Refuse log-in to accounts that have not confirmed their email. Default `false`.
     pub require_confirmation: bool,
     /// Password policy and hashing.
@@ -224,6 +234,10 @@ pub struct SessionConfig {
     pub cookie_name: String,
     /// Remember-me cookie name. Default `"sigra_remember_me"`.
     pub remember_cookie_name: String,
+    /// Send `Cache-Control: no-store` on every response to a request that carried a live
+    /// session (the host's guarded pages too), so a shared or back-button cache never
+    /// keeps a signed-in page. Default `true`.
+    pub no_store: bool,
 }
 
 /// `sigra.tokens`: lifetimes of emailed tokens, in seconds.
@@ -318,7 +332,9 @@ impl Default for SigraConfig {
             template_dir: None,
             run_migrations: true,
             dev_mailbox: None,
+            danger_dev_mailbox: false,
             secure_cookies: None,
+            danger_insecure_cookies: false,
             require_confirmation: false,
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
@@ -356,6 +372,7 @@ impl Default for SessionConfig {
             remember_me_secs: 30 * 24 * 3600,
             touch_interval_secs: 60,
             cache_ms: 0,
+            no_store: true,
             cookie_name: "sigra_session".into(),
             remember_cookie_name: "sigra_remember_me".into(),
         }
@@ -579,9 +596,43 @@ impl SigraConfig {
         }
     }
 
-    /// Whether the dev mailbox is served, given the build profile.
-    pub fn dev_mailbox_enabled(&self, release: bool) -> bool {
-        self.dev_mailbox.unwrap_or(!release)
+    /// Whether the dev mailbox is served. `production` is true for every Rocket profile
+    /// other than `debug`; there the mailbox is on only with `danger_dev_mailbox`, and
+    /// asking for it with plain `dev_mailbox = true` is an error.
+    pub fn dev_mailbox_enabled(&self, production: bool) -> Result<bool, ConfigError> {
+        if self.danger_dev_mailbox {
+            return Ok(true);
+        }
+        match (production, self.dev_mailbox) {
+            (true, Some(true)) => Err(invalid(
+                "sigra.dev_mailbox",
+                "false outside the debug profile (set sigra.danger_dev_mailbox = true to serve \
+                 every mail to anyone who can reach /dev/mailbox)",
+                true,
+            )),
+            (true, _) => Ok(false),
+            (false, on) => Ok(on.unwrap_or(true)),
+        }
+    }
+
+    /// Whether cookies are `Secure` (with the `__Host-` prefix). `production` as for
+    /// [`dev_mailbox_enabled`](Self::dev_mailbox_enabled); `tls` is whether Rocket itself
+    /// serves TLS. In production they are secure unless `danger_insecure_cookies` is set,
+    /// and `secure_cookies = false` alone is an error.
+    pub fn secure_cookies_enabled(&self, production: bool, tls: bool) -> Result<bool, ConfigError> {
+        if self.danger_insecure_cookies {
+            return Ok(false);
+        }
+        match (production, self.secure_cookies) {
+            (true, Some(false)) => Err(invalid(
+                "sigra.secure_cookies",
+                "true outside the debug profile (set sigra.danger_insecure_cookies = true to \
+                 send session cookies over plain HTTP)",
+                false,
+            )),
+            (true, _) => Ok(true),
+            (false, on) => Ok(on.unwrap_or(tls)),
+        }
     }
 }
 
@@ -730,8 +781,39 @@ mod tests {
             (c.mfa.max_failed, c.mfa.lock_secs, c.mfa.trust_browser_days),
             (5, 900, 30)
         );
-        assert!(c.dev_mailbox_enabled(false));
-        assert!(!c.dev_mailbox_enabled(true));
+        assert!(c.dev_mailbox_enabled(false).unwrap());
+        assert!(!c.dev_mailbox_enabled(true).unwrap());
+    }
+
+    #[test]
+    fn production_profiles_refuse_the_dev_mailbox_and_insecure_cookies_without_danger() {
+        let c = from_toml("").unwrap();
+        assert!(c.secure_cookies_enabled(true, false).unwrap());
+        assert!(!c.secure_cookies_enabled(false, false).unwrap());
+        assert!(c.secure_cookies_enabled(false, true).unwrap());
+
+        let asked = from_toml("[sigra]\ndev_mailbox = true\nsecure_cookies = false").unwrap();
+        assert!(asked.dev_mailbox_enabled(false).unwrap());
+        assert!(!asked.secure_cookies_enabled(false, true).unwrap());
+        let err = asked.dev_mailbox_enabled(true).unwrap_err().to_string();
+        assert!(
+            err.contains("sigra.dev_mailbox") && err.contains("danger_dev_mailbox"),
+            "{err}"
+        );
+        let err = asked
+            .secure_cookies_enabled(true, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("sigra.secure_cookies") && err.contains("danger_insecure_cookies"),
+            "{err}"
+        );
+
+        let danger =
+            from_toml("[sigra]\ndanger_dev_mailbox = true\ndanger_insecure_cookies = true")
+                .unwrap();
+        assert!(danger.dev_mailbox_enabled(true).unwrap());
+        assert!(!danger.secure_cookies_enabled(true, true).unwrap());
     }
 
     #[test]

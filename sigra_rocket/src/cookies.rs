@@ -47,16 +47,26 @@ impl CookieSettings {
             .build()
     }
 
+    /// The session cookie (ends with the browser session).
+    pub(crate) fn session_cookie(&self, token: &Token) -> Cookie<'static> {
+        self.build(&self.session, token.as_str().to_owned())
+    }
+
+    /// The remember-me cookie.
+    pub(crate) fn remember_cookie(&self, token: &Token) -> Cookie<'static> {
+        let mut cookie = self.build(&self.remember, token.as_str().to_owned());
+        cookie.set_max_age(self.remember_max_age);
+        cookie
+    }
+
     /// Sets the session cookie (ends with the browser session).
     pub fn set_session(&self, jar: &CookieJar<'_>, token: &Token) {
-        jar.add(self.build(&self.session, token.as_str().to_owned()));
+        jar.add(self.session_cookie(token));
     }
 
     /// Sets the remember-me cookie.
     pub fn set_remember(&self, jar: &CookieJar<'_>, token: &Token) {
-        let mut cookie = self.build(&self.remember, token.as_str().to_owned());
-        cookie.set_max_age(self.remember_max_age);
-        jar.add(cookie);
+        jar.add(self.remember_cookie(token));
     }
 
     /// Sets the trusted-browser cookie.

@@ -92,6 +92,22 @@ impl Sigra {
     }
 }
 
+/// Sets the cookies of a remember-me restore again when the response lost them (see
+/// [`crate::guards::RestoredCookies`]).
+fn restore_lost_cookies(request: &Request<'_>, response: &mut Response<'_>) {
+    let restored = request.local_cache(crate::guards::RestoredCookies::default);
+    for cookie in restored.take() {
+        let prefix = format!("{}=", cookie.name());
+        let present = response
+            .headers()
+            .get("Set-Cookie")
+            .any(|c| c.starts_with(&prefix));
+        if !present {
+            response.adjoin_header(cookie);
+        }
+    }
+}
+
 // `fairing::Result` is Rocket's type; its size is not ours to change.
 #[allow(clippy::result_large_err)]
 fn fail(rocket: Rocket<Build>, message: impl std::fmt::Display) -> fairing::Result {
@@ -109,19 +125,25 @@ impl Fairing for Sigra {
     }
 
     async fn on_ignite(&self, rocket: Rocket<Build>) -> fairing::Result {
-        let rocket_config: rocket::Config = rocket.figment().extract().unwrap_or_default();
-        let release = rocket_config.profile == rocket::Config::RELEASE_PROFILE;
+        // `rocket::Config::profile` is not read from the figment (serde skips it): the
+        // selected profile is the figment's own. Every profile but `debug` is production.
+        let production = rocket.figment().profile() != rocket::Config::DEBUG_PROFILE;
+        let tls = rocket
+            .figment()
+            .extract::<rocket::Config>()
+            .is_ok_and(|c| c.tls_enabled());
         let config = match SigraConfig::from_figment(rocket.figment()) {
             Ok(config) => config,
             Err(e) => return fail(rocket, e),
         };
 
-        let master = match (&config.secret_key, release) {
+        let master = match (&config.secret_key, production) {
             (Some(secret), _) => secret.expose().as_bytes().to_vec(),
             (None, true) => {
                 return fail(
                     rocket,
-                    "`sigra.secret_key` is required in release (32+ characters)",
+                    "`sigra.secret_key` (or SIGRA_SECRET_KEY, 32+ characters) is required in every \
+                     profile but debug",
                 );
             }
             (None, false) => {
@@ -201,9 +223,15 @@ impl Fairing for Sigra {
         };
 
         let clock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
-        let dev_mailbox = config
-            .dev_mailbox_enabled(release)
-            .then(|| DevMailbox::new(clock.clone()));
+        let dev_mailbox = match config.dev_mailbox_enabled(production) {
+            Ok(on) => on.then(|| DevMailbox::new(clock.clone())),
+            Err(e) => return fail(rocket, e),
+        };
+        if production && dev_mailbox.is_some() {
+            log::warn!(
+                "sigra.danger_dev_mailbox is on: every mail, reset links included, is readable at /dev/mailbox"
+            );
+        }
         let smtp = match config
             .mail
             .smtp_url
@@ -221,9 +249,15 @@ impl Fairing for Sigra {
         }
         let delivery = Arc::new(Delivery::new(smtp, dev_mailbox.clone()));
 
-        let secure = config
-            .secure_cookies
-            .unwrap_or(release || rocket_config.tls_enabled());
+        let secure = match config.secure_cookies_enabled(production, tls) {
+            Ok(secure) => secure,
+            Err(e) => return fail(rocket, e),
+        };
+        if production && !secure {
+            log::warn!(
+                "sigra.danger_insecure_cookies is on: session cookies are sent without Secure"
+            );
+        }
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
         let cipher = Arc::new(FieldCipher::new(&keys));
@@ -280,6 +314,10 @@ impl Fairing for Sigra {
         let Some(state) = request.rocket().state::<SigraState>() else {
             return;
         };
+        restore_lost_cookies(request, response);
+        if state.auth.config.session.no_store && crate::routes::cached_session(request).is_some() {
+            response.set_header(Header::new("Cache-Control", "no-store"));
+        }
         let path = request.uri().path();
         let base = state.auth.config.base_path.as_str();
         let ours = path.as_str() == base

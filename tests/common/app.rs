@@ -73,11 +73,20 @@ pub struct TestApp {
 /// The figment every test app starts from: fast Argon2 parameters, a fixed secret, no
 /// background worker (tests deliver mail explicitly), quiet logs.
 pub fn figment(t: &TestDb) -> Figment {
-    Figment::from(rocket::Config::debug_default())
+    base_figment(rocket::Config::debug_default(), t).merge(("sigra.secret_key", SECRET))
+}
+
+/// The same app in Rocket's `release` profile (what a deployment runs), without a
+/// secret key: tests add one when they need it.
+pub fn release_figment(t: &TestDb) -> Figment {
+    base_figment(rocket::Config::release_default(), t)
+}
+
+fn base_figment(profile: rocket::Config, t: &TestDb) -> Figment {
+    Figment::from(profile)
         .merge(("log_level", "off"))
         .merge(("databases.sigra.url", t.url.as_str()))
         .merge(("databases.sigra.max_connections", 5))
-        .merge(("sigra.secret_key", SECRET))
         .merge(("sigra.password.argon2_memory_kib", 64))
         .merge(("sigra.password.argon2_iterations", 1))
         .merge(("sigra.mail.background_worker", false))

@@ -173,10 +173,14 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
             let trusted = state.cookies.trusted_browser(jar);
             match sessions::restore(auth, &remember, trusted.as_deref(), &meta(request)).await {
                 Ok(Some(issued)) => {
-                    state.cookies.set_session(jar, &issued.token);
+                    let mut cookies = vec![state.cookies.session_cookie(&issued.token)];
                     if let Some(token) = &issued.remember_token {
-                        state.cookies.set_remember(jar, token);
+                        cookies.push(state.cookies.remember_cookie(token));
                     }
+                    for cookie in &cookies {
+                        jar.add(cookie.clone());
+                    }
+                    keep_restored_cookies(request, cookies);
                     match sessions::authenticate(auth, issued.token.as_str()).await {
                         Ok(found) => Ok(found),
                         Err(e) => {
@@ -197,6 +201,31 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
         })
         .await
         .clone()
+}
+
+/// The cookies a remember-me restore issued during this request. Rocket drops the
+/// cookie jar's changes when a catcher answers (a guard failure, a 404), but the old
+/// remember-me token is already spent: Sigra's response fairing sets these again on
+/// every response that lacks them, or the browser would be logged out and an orphan
+/// session left behind.
+#[derive(Debug, Default)]
+pub(crate) struct RestoredCookies(std::sync::Mutex<Vec<rocket::http::Cookie<'static>>>);
+
+impl RestoredCookies {
+    /// The cookies, taken out (each is set once).
+    pub(crate) fn take(&self) -> Vec<rocket::http::Cookie<'static>> {
+        self.0
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+fn keep_restored_cookies(request: &Request<'_>, cookies: Vec<rocket::http::Cookie<'static>>) {
+    let kept = request.local_cache(RestoredCookies::default);
+    if let Ok(mut kept) = kept.0.lock() {
+        kept.extend(cookies);
+    }
 }
 
 /// Why a live session does not count as a full log-in, if it does not: the second

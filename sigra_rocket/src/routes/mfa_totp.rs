@@ -1,8 +1,12 @@
 //! The second factor.
 //!
-//! - `GET <base>/settings/mfa`: enroll an authenticator app (QR code, key, confirm with a
-//!   code), or, when on, the backup-code count and the regenerate and turn-off buttons.
-//! - `POST <base>/settings/mfa/totp`: confirm enrollment with a `code`.
+//! - `GET <base>/settings/mfa`: the button that starts enrolling an authenticator app, or,
+//!   when on, the backup-code count and the regenerate and turn-off buttons. It changes
+//!   nothing and shows no secret.
+//! - `POST <base>/settings/mfa/totp/setup` (sudo): makes a fresh secret and shows it (QR
+//!   code, key). Sudo, because whoever holds a session without it (a stolen cookie) could
+//!   otherwise enroll their own authenticator and lock the owner out.
+//! - `POST <base>/settings/mfa/totp` (sudo): confirm enrollment with a `code`.
 //! - `DELETE <base>/settings/mfa/totp` (a POST with `_method=DELETE`, sudo): turn it off.
 //! - `GET/POST <base>/mfa?return_to=`: the challenge after the first factor (`code`: an
 //!   authenticator or backup code; `trust_browser`).
@@ -85,28 +89,42 @@ async fn page(
     let mut context = Context::new();
     context.insert("notice", &notice_text(notice.as_deref()));
     let me = user.authenticated();
-    let enrollment = match mfa_totp::start_enrollment(&state.auth, me).await {
-        Ok(e) => e,
-        Err(e) => return Reply::failed(e),
-    };
     let enabled = me.user.mfa_enabled_at.is_some();
-    settings_page(
-        state,
-        me.user.id,
-        enabled,
-        Status::Ok,
-        enrollment.as_ref(),
-        None,
-        context,
-    )
-    .await
+    settings_page(state, me.user.id, enabled, Status::Ok, None, None, context).await
+}
+
+#[post("/settings/mfa/totp/setup", data = "<_form>")]
+async fn setup(
+    state: &State<SigraState>,
+    user: SudoUser,
+    _form: CsrfForm<NoFields>,
+    _meta: ClientMeta,
+) -> Reply {
+    let me = user.authenticated();
+    match mfa_totp::start_enrollment(&state.auth, me).await {
+        Ok(Some(enrollment)) => {
+            let context = Context::new();
+            settings_page(
+                state,
+                me.user.id,
+                false,
+                Status::Ok,
+                Some(&enrollment),
+                None,
+                context,
+            )
+            .await
+        }
+        Ok(None) => Reply::see_other(format!("{}/settings/mfa", state.auth.config.base_path)),
+        Err(e) => Reply::failed(e),
+    }
 }
 
 #[post("/settings/mfa/totp", data = "<form>")]
 async fn enable(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
-    user: AuthenticatedUser,
+    user: SudoUser,
     form: CsrfForm<CodeForm>,
     meta: ClientMeta,
 ) -> Reply {
@@ -265,5 +283,5 @@ async fn verify(
 }
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![page, enable, disable, challenge, verify]
+    routes![page, setup, enable, disable, challenge, verify]
 }

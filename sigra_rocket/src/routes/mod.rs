@@ -53,7 +53,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// The session cached for this request, without a lookup (catchers run after guards).
-fn cached_session(request: &Request<'_>) -> Option<Authenticated> {
+pub(crate) fn cached_session(request: &Request<'_>) -> Option<Authenticated> {
     request
         .local_cache(|| -> Result<Option<Authenticated>, ()> { Ok(None) })
         .clone()

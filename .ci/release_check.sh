@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The release binary of example_app runs in Rocket's `release` profile, which Sigra treats
+# as production: without SIGRA_SECRET_KEY it must refuse to start; with one it must serve
+# no dev mailbox and send only `Secure`, `__Host-` cookies.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+log() { printf '[release] %s\n' "$*"; }
+
+cargo build --release -p example_app
+bin="${CARGO_TARGET_DIR:-target}/release/example_app"
+work=$(mktemp -d)
+trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+set +e
+(cd "$work" && env -u SIGRA_SECRET_KEY -u ROCKET_PROFILE ROCKET_PORT="$port" timeout 60 "$bin") >"$work/no-secret.log" 2>&1
+status=$?
+set -e
+if [ "$status" -eq 0 ] || [ "$status" -eq 124 ]; then
+  cat "$work/no-secret.log"; log "FAIL: started without SIGRA_SECRET_KEY (exit $status)"; exit 1
+fi
+grep -q "sigra.secret_key" "$work/no-secret.log" || { cat "$work/no-secret.log"; log "FAIL: no message naming sigra.secret_key"; exit 1; }
+log "refuses to start without SIGRA_SECRET_KEY (exit $status): $(grep -o 'Sigra cannot start.*' "$work/no-secret.log" | head -1)"
+
+(cd "$work" && SIGRA_SECRET_KEY="release-check-secret-0123456789abcdef" ROCKET_PORT="$port" "$bin") >"$work/run.log" 2>&1 &
+pid=$!
+for _ in $(seq 1 60); do
+  curl -fsS -o /dev/null "http://127.0.0.1:$port/users/log_in" 2>/dev/null && break
+  kill -0 "$pid" 2>/dev/null || { cat "$work/run.log"; log "FAIL: did not start with a secret"; exit 1; }
+  sleep 0.5
+done
+headers=$(curl -fsS -D - -o /dev/null "http://127.0.0.1:$port/users/log_in")
+echo "$headers" | grep -qi '^set-cookie: __Host-sigra_csrf=.*Secure' || { echo "$headers"; log "FAIL: cookie without __Host-/Secure"; exit 1; }
+if echo "$headers" | grep -qi '^set-cookie: sigra_'; then echo "$headers"; log "FAIL: unprefixed cookie"; exit 1; fi
+code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/dev/mailbox/json")
+[ "$code" = 404 ] || { log "FAIL: /dev/mailbox/json answered $code"; exit 1; }
+log "with a secret: serves, cookies are __Host- and Secure, /dev/mailbox/json is 404"
