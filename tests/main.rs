@@ -24,4 +24,5 @@ mod registration;
 mod release_profile;
 mod reset_password;
 mod session_cache;
+mod sessions;
 mod store;

@@ -12,7 +12,7 @@ use crate::common::TestDb;
 use crate::common::app::{PASSWORD, TestApp, app, cookie, json_accept, location};
 
 /// The code an authenticator app shows at `offset_steps` from the app's clock.
-fn code(app: &TestApp, secret: &str, offset_steps: i64) -> String {
+pub(crate) fn code(app: &TestApp, secret: &str, offset_steps: i64) -> String {
     let totp = Builder::new()
         .with_secret(Secret::try_from_base32(secret).unwrap())
         .build()
