@@ -265,12 +265,56 @@ conformance! {
     async fn cancel_and_pending_pages_need_a_session(t) {
         let app = app(&t).await;
         let r = app.submit("/users/settings/delete/cancel", &[]).await;
-        assert_eq!(location(&r), "/users/log_in");
+        assert!(location(&r).starts_with("/users/log_in"), "{}", location(&r));
         drop(r);
         assert_eq!(app.body("/users/settings/delete").await.0, Status::SeeOther);
         let r = app.submit("/users/settings/delete", &[]).await;
         assert_eq!(location(&r), "/users/log_in?return_to=%2Fusers%2Fsettings%2Fdelete");
         drop(r);
+        t
+    }
+}
+
+conformance! {
+    async fn a_session_owing_the_second_factor_cannot_cancel_a_deletion(t) {
+        let app = app(&t).await;
+        crate::mfa_totp::enrolled(&app, "pd@example.com").await;
+        assert_eq!(app.submit("/users/settings/delete", &[]).await.status(), Status::Ok);
+        app.clock.advance(Duration::seconds(30));
+        // A stolen password alone: the first factor, not the second.
+        let r = app.log_in("pd@example.com", PASSWORD, false).await;
+        assert!(location(&r).starts_with("/users/mfa"), "{}", location(&r));
+        drop(r);
+        let r = app.client.get("/users/settings/delete").remote(crate::common::app::CLIENT).dispatch().await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/mfa"), "{}", location(&r));
+        drop(r);
+        let r = app.submit("/users/settings/delete/cancel", &[]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        assert!(location(&r).starts_with("/users/mfa"), "{}", location(&r));
+        drop(r);
+        let r = app.client.post("/users/settings/delete/cancel").remote(crate::common::app::CLIENT).header(json_accept())
+            .header(rocket::http::ContentType::Form)
+            .body(crate::common::app::form(&[("_csrf", &app.csrf().await)])).dispatch().await;
+        assert_eq!(r.status(), Status::Unauthorized);
+        assert!(r.into_string().await.unwrap().contains("mfa_required"));
+        assert!(user(&t, "pd@example.com").await.deletion_scheduled_at.is_some(), "still scheduled");
+        t
+    }
+
+    async fn cancelling_a_deletion_rotates_the_session_token(t) {
+        let app = app(&t).await;
+        schedule(&app, "rot@example.com").await;
+        app.log_in("rot@example.com", PASSWORD, false).await;
+        let before = app.cookie("sigra_session").unwrap();
+        let r = app.submit("/users/settings/delete/cancel", &[]).await;
+        assert_eq!(location(&r), "/users/settings?notice=deletion_cancelled");
+        drop(r);
+        let after = app.cookie("sigra_session").unwrap();
+        assert_ne!(after, before, "a privilege change issues a new token");
+        let auth = &app.state().auth;
+        assert!(session_flow::authenticate(auth, &before).await.unwrap().is_none(), "the old token is dead");
+        assert_eq!(app.body("/dashboard").await.0, Status::Ok);
         t
     }
 }

@@ -26,6 +26,7 @@ use uuid::Uuid;
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit, human_time};
 use crate::config::DeletionStrategy;
+use crate::crypto::Token;
 use crate::store::{audit as audit_store, sessions, tokens, users};
 
 /// Due deletions handled per worker run.
@@ -83,26 +84,29 @@ pub async fn schedule_deletion(
     Ok(delete_at)
 }
 
-/// Cancels the pending deletion of the current user's account. Answers whether one was
-/// pending.
+/// Cancels the pending deletion of the current user's account. When one was pending,
+/// answers the current session's new token (the session gains full rights, so it is
+/// rotated); `None` when nothing was pending.
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
 /// use sigra_core::features::{RequestMeta, deletion};
-/// let was_pending = deletion::cancel_deletion(auth, me, &RequestMeta::default()).await?;
+/// let was_pending = deletion::cancel_deletion(auth, me, &RequestMeta::default()).await?.is_some();
 /// # Ok(()) }
 /// ```
 pub async fn cancel_deletion(
     auth: &Auth,
     current: &Authenticated,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<Option<Token>, FlowError> {
     let user = &current.user;
     let tx = auth.db.begin().await?;
     if users::cancel_deletion(&tx, user.id, auth.clock.now()).await? != 1 {
         tx.rollback().await?;
-        return Ok(false);
+        return Ok(None);
     }
+    // The session gains full rights: a privilege change gets a new token.
+    let token = super::sessions::rotate_token(&tx, &current.session, None, None).await?;
     let context = json!({ "log_in_url": auth.route_url("/log_in") });
     auth.queue_mail(&tx, "deletion_cancelled", &user.email, context)
         .await?;
@@ -117,9 +121,8 @@ pub async fn cancel_deletion(
     .await?;
     tx.commit().await?;
     auth.wake_worker();
-    // The session that asked was restricted to this page; drop any cached copy of it.
-    auth.session_cache.clear();
-    Ok(true)
+    auth.sessions_revoked().await;
+    Ok(Some(token))
 }
 
 /// Carries out the deletion of one account if it is due, with the configured strategy.

@@ -323,6 +323,21 @@ pub async fn revoke_others(
     Ok(removed)
 }
 
+/// Gives `session` a new token in `ex`'s transaction (every privilege change does, so a
+/// token seen before the change is worth nothing after it), optionally opening the sudo
+/// window (`sudo_at`) or recording a passed second factor (`mfa_at`). Answers the new
+/// cookie value.
+pub(crate) async fn rotate_token(
+    ex: &impl Executor,
+    session: &Session,
+    sudo_at: Option<OffsetDateTime>,
+    mfa_at: Option<OffsetDateTime>,
+) -> Result<Token, FlowError> {
+    let token = Token::generate()?;
+    sessions::rotate(ex, session.id, &token.hash(), sudo_at, mfa_at).await?;
+    Ok(token)
+}
+
 /// Ends the session and its remember-me cookie (used by log-out).
 pub(crate) async fn end(ex: &impl Executor, current: &Authenticated) -> Result<(), FlowError> {
     let user_id = current.user.id;

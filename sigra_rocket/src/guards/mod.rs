@@ -259,6 +259,41 @@ impl<'r> FromRequest<'r> for LiveSession {
     }
 }
 
+/// A live session that owes no second factor: full, or restricted by a pending deletion.
+/// For the pages such a restricted session may use (the deletion page and its cancel
+/// button); a session that still owes the second factor fails with 401 and is sent to
+/// the challenge first, no session with 401 to the log-in page.
+#[derive(Debug, Clone)]
+pub(crate) struct SecondFactorPassed(Authenticated);
+
+impl SecondFactorPassed {
+    /// The session and its user.
+    pub(crate) fn authenticated(&self) -> &Authenticated {
+        &self.0
+    }
+}
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for SecondFactorPassed {
+    type Error = GuardFailure;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        let failure = match current_session(request).await {
+            Ok(Some(found)) if !found.mfa_pending() => {
+                return Outcome::Success(SecondFactorPassed(found));
+            }
+            Ok(Some(_)) => GuardFailure::MfaRequired,
+            Ok(None) => GuardFailure::NotAuthenticated,
+            Err(()) => {
+                record_failure(request, GuardFailure::Unavailable);
+                return Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable));
+            }
+        };
+        record_failure(request, failure);
+        Outcome::Error((Status::Unauthorized, failure))
+    }
+}
+
 fn sentinel_abort(rocket: &Rocket<Ignite>, guard: &str) -> bool {
     if rocket.state::<SigraState>().is_none() {
         log::error!(

@@ -10,7 +10,7 @@ use tera::Context;
 
 use super::Reply;
 use crate::fairing::SigraState;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields, SudoUser};
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields, SecondFactorPassed, SudoUser};
 
 fn page(delete_at: time::OffsetDateTime, logged_in: bool) -> Reply {
     let mut context = Context::new();
@@ -37,30 +37,30 @@ async fn schedule(
 }
 
 #[get("/settings/delete")]
-fn pending(state: &State<SigraState>, session: LiveSession, _csrf: CsrfToken) -> Reply {
+fn pending(state: &State<SigraState>, session: SecondFactorPassed, _csrf: CsrfToken) -> Reply {
     let base = &state.auth.config.base_path;
-    match session.0 {
-        Some(current) => match current.user.deletion_scheduled_at {
-            Some(delete_at) => page(delete_at, true),
-            None => Reply::see_other(format!("{base}/settings")),
-        },
-        None => Reply::see_other(format!("{base}/log_in")),
+    match session.authenticated().user.deletion_scheduled_at {
+        Some(delete_at) => page(delete_at, true),
+        None => Reply::see_other(format!("{base}/settings")),
     }
 }
 
 #[post("/settings/delete/cancel", data = "<_form>")]
 async fn cancel(
     state: &State<SigraState>,
-    session: LiveSession,
+    jar: &CookieJar<'_>,
+    session: SecondFactorPassed,
     _form: CsrfForm<NoFields>,
     meta: ClientMeta,
 ) -> Reply {
     let base = &state.auth.config.base_path;
-    let Some(current) = session.0 else {
-        return Reply::see_other(format!("{base}/log_in"));
-    };
-    match deletion::cancel_deletion(&state.auth, &current, &meta.0).await {
-        Ok(_) => Reply::see_other(format!("{base}/settings?notice=deletion_cancelled")),
+    match deletion::cancel_deletion(&state.auth, session.authenticated(), &meta.0).await {
+        Ok(rotated) => {
+            if let Some(token) = rotated {
+                state.cookies.set_session(jar, &token);
+            }
+            Reply::see_other(format!("{base}/settings?notice=deletion_cancelled"))
+        }
         Err(e) => Reply::failed(e),
     }
 }
