@@ -112,3 +112,24 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn a_return_to_that_no_location_header_can_carry_falls_back_safely(t) {
+        let app = crate::common::app::app(&t).await;
+        app.register("rt@example.com", crate::common::app::PASSWORD).await;
+        for bad in ["/dash\"board", "/caf\u{e9}", "/a<b>", "/a{b}"] {
+            let (status, html) = app.body(&format!("/users/log_in?return_to={}", crate::common::app::form(&[("x", bad)]).trim_start_matches("x="))).await;
+            assert_eq!(status, rocket::http::Status::Ok, "{bad}");
+            assert!(!html.contains("name=\"return_to\""), "{bad} is not echoed");
+            let r = app.submit("/users/log_in", &[("email", "rt@example.com"), ("password", crate::common::app::PASSWORD), ("return_to", bad)]).await;
+            assert_eq!(r.status(), rocket::http::Status::SeeOther, "{bad}");
+            assert_eq!(crate::common::app::location(&r), "/", "{bad}");
+            drop(r);
+            assert_eq!(app.body("/dashboard").await.0, rocket::http::Status::Ok, "{bad}: logged in");
+            app.log_out().await;
+        }
+        let r = app.submit("/users/log_in", &[("email", "rt@example.com"), ("password", crate::common::app::PASSWORD), ("return_to", "/caf%C3%A9?q=%22")]).await;
+        assert_eq!(crate::common::app::location(&r), "/caf%C3%A9?q=%22", "percent-encoded is kept");
+        t
+    }
+}

@@ -415,5 +415,27 @@ mod http {
             assert_ne!(r.status(), Status::TooManyRequests);
             t
         }
+
+        async fn every_x_forwarded_for_line_is_read_before_choosing_the_client(t) {
+            // The proxy at 10.0.0.2 appends its own header line rather than extending the
+            // one the client sent: the client's line must not decide who the client is.
+            let app = app_with(figment(&t).merge(("sigra.rate_limit.trusted_proxies", ["10.0.0.2"]))).await;
+            app.register("xff@example.com", crate::common::app::PASSWORD).await;
+            let proxy = std::net::SocketAddr::from(([10, 0, 0, 2], 443));
+            let csrf = app.csrf().await;
+            let r = app.client.post("/users/log_in").remote(proxy)
+                .header(ContentType::Form)
+                .header(Header::new("X-Forwarded-For", "198.51.100.9"))
+                .header(Header::new("X-Forwarded-For", "203.0.113.50"))
+                .body(crate::common::app::form(&[("_csrf", &csrf), ("email", "xff@example.com"), ("password", crate::common::app::PASSWORD)]))
+                .dispatch().await;
+            assert_eq!(r.status(), Status::SeeOther);
+            drop(r);
+            let user = sigra_core::store::users::find_by_email(&t.db, "xff@example.com").await.unwrap().unwrap();
+            let now = sigra_core::Clock::now(&app.clock);
+            let ips: Vec<Option<String>> = sigra_core::store::sessions::list_for_user(&t.db, user.id, now).await.unwrap().into_iter().map(|s| s.ip).collect();
+            assert_eq!(ips, vec![Some("203.0.113.50".to_owned())]);
+            t
+        }
     }
 }

@@ -145,9 +145,12 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-/// Whether `path` is safe to redirect to: a path on this site (one leading `/`, no
-/// backslash, no whitespace or control characters that browsers strip), at most 2048
-/// characters. Used for `return_to`, so a link cannot send users to another site.
+/// Whether `path` is safe to redirect to: a path on this site (one leading `/`, not
+/// `//`), at most 2048 characters, made only of the characters RFC 3986 allows in a URI
+/// (so no backslash, whitespace, control characters, quotes, `<`, `>` or non-ASCII, which
+/// browsers strip or rewrite and a `Location` header cannot carry; such characters must
+/// arrive percent-encoded). Used for `return_to`, so a link cannot send users to another
+/// site.
 ///
 /// ```
 /// use sigra_core::features::is_local_path;
@@ -156,14 +159,17 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
 /// assert!(!is_local_path("https://evil.example"));
 /// assert!(!is_local_path("/\\evil.example"));
 /// assert!(!is_local_path("/\t/evil.example"));
+/// assert!(!is_local_path("/dash\"board"));
+/// assert!(!is_local_path("/caf\u{e9}"));
+/// assert!(is_local_path("/caf%C3%A9?q=a+b&x=%22"));
 /// ```
 pub fn is_local_path(path: &str) -> bool {
     path.starts_with('/')
         && !path.starts_with("//")
         && path.len() <= 2048
-        && !path
-            .chars()
-            .any(|c| c == '\\' || c.is_whitespace() || c.is_control())
+        && path
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
 }
 
 impl Auth {

@@ -114,9 +114,16 @@ pub(crate) fn client_ip(request: &Request<'_>) -> Option<std::net::IpAddr> {
     let trusted = state(request)
         .map(|s| s.auth.config.rate_limit.trusted_proxies.as_slice())
         .unwrap_or(&[]);
+    // A proxy may append its own header line instead of extending the client's: read
+    // every line, in order, as one list (RFC 7230 §3.2.2), before walking it from the right.
+    let forwarded = request
+        .headers()
+        .get("X-Forwarded-For")
+        .collect::<Vec<_>>()
+        .join(",");
     sigra_core::rate_limit::client_ip(
         socket,
-        request.headers().get_one("X-Forwarded-For"),
+        Some(forwarded.as_str()).filter(|f| !f.is_empty()),
         trusted,
     )
 }

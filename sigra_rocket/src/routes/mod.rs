@@ -186,15 +186,21 @@ pub(crate) fn token_page(
 
 pub(crate) use sigra_core::features::human_time;
 
+/// Whether `to` is a local path that a `Location` header can carry (checked before any
+/// flow runs, so a bad value can never fail the answer after a session was issued).
+fn redirectable(to: &str) -> bool {
+    is_local_path(to) && rocket::http::uri::Origin::parse(to).is_ok()
+}
+
 /// The local path to go to after an action: `return_to` when it is safe, else `fallback`.
 pub(crate) fn safe_return_to(return_to: Option<&str>, fallback: &str) -> String {
     match return_to {
-        Some(to) if is_local_path(to) => to.to_owned(),
+        Some(to) if redirectable(to) => to.to_owned(),
         _ => fallback.to_owned(),
     }
 }
 
 /// Only safe `return_to` values are echoed into pages.
 pub(crate) fn clean_return_to(return_to: Option<String>) -> Option<String> {
-    return_to.filter(|to| is_local_path(to))
+    return_to.filter(|to| redirectable(to))
 }
