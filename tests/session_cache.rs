@@ -54,4 +54,48 @@ conformance! {
         assert_eq!(r.status(), Status::SeeOther, "the stolen cookie is dead");
         t
     }
+
+    async fn sessions_a_flow_replaces_end_on_every_instance(t) {
+        let fig = figment(&t).merge(("sigra.session.cache_ms", 300));
+        // Log-in ends the browser's previous session: a copy of its cookie, cached on
+        // instance B, dies with it.
+        let a = app_with(fig.clone()).await;
+        a.signed_up("re@example.com").await;
+        let old = a.cookie("sigra_session").unwrap();
+        let b = a.other_browser().await;
+        assert_eq!(stolen(&b.client, old.clone()).await, Status::Ok, "cached on B");
+        a.log_in("re@example.com", PASSWORD, true).await;
+        assert_eq!(stolen(&b.client, old).await, Status::SeeOther, "log-in ended it everywhere");
+
+        // A remember-me restore replaces the session the cookie belonged to.
+        let replaced = a.cookie("sigra_session").unwrap();
+        let remember = a.cookie("sigra_remember_me").unwrap();
+        assert_eq!(stolen(&b.client, replaced.clone()).await, Status::Ok, "cached on B");
+        let c = a.other_browser().await;
+        let r = c.client.get("/dashboard").cookie(crate::common::app::cookie("sigra_remember_me", &remember)).dispatch().await;
+        assert_eq!(r.status(), Status::Ok);
+        drop(r);
+        assert_eq!(stolen(&b.client, replaced).await, Status::SeeOther, "the restore ended it everywhere");
+
+        // Turning the second factor off: B must not keep answering MfaUser from its cache.
+        let m = app_with(fig).await;
+        let (_, _) = crate::mfa_totp::enrolled(&m, "mo@example.com").await;
+        let session = m.cookie("sigra_session").unwrap();
+        let on_b = m.other_browser().await;
+        let mfa_only = |value: String| on_b.client.get("/mfa-only").cookie(crate::common::app::cookie("sigra_session", &value)).dispatch();
+        assert_eq!(mfa_only(session.clone()).await.status(), Status::Ok, "cached on B");
+        assert_eq!(m.submit("/users/settings/mfa/totp", &[("_method", "DELETE")]).await.status(), Status::SeeOther);
+        assert_eq!(mfa_only(session).await.status(), Status::SeeOther, "off everywhere");
+        t
+    }
+}
+
+/// A request to `/dashboard` with someone else's session cookie.
+async fn stolen(client: &rocket::local::asynchronous::Client, value: String) -> Status {
+    client
+        .get("/dashboard")
+        .cookie(crate::common::app::cookie("sigra_session", &value))
+        .dispatch()
+        .await
+        .status()
 }

@@ -156,7 +156,7 @@ pub(crate) async fn complete(
         .await?;
     tx.commit().await?;
     if previous.is_some() {
-        auth.session_cache.clear();
+        auth.sessions_revoked().await;
     }
     if user.mfa_enabled_at.is_some() && mfa_at.is_none() {
         return Ok(LoginOutcome::MfaRequired(Box::new(issued)));

@@ -281,7 +281,7 @@ pub async fn disable(
     .await?;
     tx.commit().await?;
     auth.wake_worker();
-    auth.session_cache.clear();
+    auth.sessions_revoked().await;
     Ok(true)
 }
 

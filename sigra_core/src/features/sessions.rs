@@ -204,7 +204,7 @@ pub async fn restore(
     )
     .await?;
     tx.commit().await?;
-    auth.session_cache.clear();
+    auth.sessions_revoked().await;
     Ok(Some(issued))
 }
 
