@@ -74,3 +74,28 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn the_settings_page_shows_a_pending_change_alike_for_taken_and_free_addresses(t) {
+        let app = app(&t).await;
+        app.register("owner-taken@example.com", PASSWORD).await;
+        app.signed_up("prober@example.com").await;
+        let mut pages = Vec::new();
+        for address in ["owner-taken@example.com", "nobody-free@example.com"] {
+            let r = app.submit("/users/settings/email", &[("email", address)]).await;
+            assert_eq!(location(&r), "/users/settings?notice=email_pending");
+            drop(r);
+            let (status, html) = app.body("/users/settings?notice=email_pending").await;
+            assert_eq!(status, Status::Ok);
+            assert!(html.contains(address), "{address} shows as pending");
+            pages.push(html.replace(address, "ADDRESS"));
+            assert_eq!(app.submit("/users/settings/email/cancel", &[]).await.status(), Status::SeeOther);
+        }
+        // Tokens differ per page (CSRF); the pending state must not.
+        let strip = |html: &str| html.lines().filter(|l| !l.contains("_csrf") && !l.contains("csrf-token")).collect::<Vec<_>>().join("\n");
+        assert_eq!(strip(&pages[0]), strip(&pages[1]));
+        let mails = app.mails_to("owner-taken@example.com").await;
+        assert!(mails.iter().all(|m| !m.text.contains("confirm-email")), "still no link to another account");
+        t
+    }
+}

@@ -3,8 +3,9 @@
 //! old address gets a notice. A pending change can be cancelled.
 //!
 //! Requesting needs the current password, unless the session is in its sudo window.
-//! A new address that belongs to another account gets no mail, and the answer is the
-//! same, so the form cannot probe which addresses have accounts.
+//! A new address that belongs to another account gets no mail, but the answer and the
+//! pending state the settings page shows are the same, so the form cannot probe which
+//! addresses have accounts.
 
 use serde_json::json;
 
@@ -66,11 +67,14 @@ pub async fn request(
         return Ok(Err(errors));
     }
     let tx = auth.db.begin().await?;
+    // The pending change is stored either way, so the settings page shows the same
+    // "waiting for confirmation" for a taken address; only a free one gets the link, and
+    // a taken one could never be confirmed (the address is unique).
+    let ttl = auth.config.tokens.change_email_secs;
+    let token = auth
+        .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
+        .await?;
     if users::find_by_email(&tx, &email).await?.is_none() {
-        let ttl = auth.config.tokens.change_email_secs;
-        let token = auth
-            .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
-            .await?;
         let context = json!({
             "url": auth.route_url(&format!("/settings/confirm-email/{}", token.as_str())),
             "valid_for": "24 hours",
