@@ -16,6 +16,21 @@ const COLUMNS: [Outbox; 7] = [
     Outbox::DoneAt,
 ];
 
+impl std::fmt::Debug for OutboxJob {
+    /// Leaves out the payload: sealed, but a mail's body holds single-use tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxJob")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("payload", &format_args!("[sealed]"))
+            .field("attempts", &self.attempts)
+            .field("run_at", &self.run_at)
+            .field("last_error", &self.last_error)
+            .field("done_at", &self.done_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Queues a job; run it inside the transaction that makes the change it reports, so the
 /// two land together.
 pub async fn enqueue(

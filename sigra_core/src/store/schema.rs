@@ -185,12 +185,14 @@ pub enum BackupCodes {
 }
 
 /// The authenticator-app record of an account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the sealed secret.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct MfaTotpRow {
     /// Owner.
     pub user_id: Uuid,
-    /// Sealed secret (never shown in logs: `Debug` of the row type is for tests).
+    /// Sealed secret (never shown by `Debug`).
     pub secret: String,
     /// When enrollment was confirmed.
     pub confirmed_at: Option<OffsetDateTime>,
@@ -205,7 +207,9 @@ pub struct MfaTotpRow {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the password hash (see `store::users`).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct User {
     /// Primary key.
@@ -319,7 +323,9 @@ pub struct AuditEvent {
 }
 
 /// A job in the outbox.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the sealed payload and the last error (see `store::outbox`).
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct OutboxJob {
     /// Primary key.
@@ -336,4 +342,18 @@ pub struct OutboxJob {
     pub last_error: Option<String>,
     /// When it was done.
     pub done_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for MfaTotpRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaTotpRow")
+            .field("user_id", &self.user_id)
+            .field("secret", &format_args!("[redacted]"))
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .field("failed_count", &self.failed_count)
+            .field("locked_until", &self.locked_until)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }

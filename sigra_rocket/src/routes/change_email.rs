@@ -8,6 +8,7 @@ use tera::Context;
 
 use super::{Reply, token_page};
 use crate::fairing::SigraState;
+use crate::SecretField;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
 
 /// The change-email form.
@@ -15,8 +16,7 @@ use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields
 pub struct ChangeEmailForm {
     #[field(default = String::new())]
     email: String,
-    #[field(default = String::new())]
-    current_password: String,
+    current_password: SecretField,
 }
 
 #[post("/settings/email", data = "<form>")]

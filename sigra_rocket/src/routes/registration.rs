@@ -7,6 +7,7 @@ use tera::Context;
 
 use super::Reply;
 use crate::fairing::SigraState;
+use crate::SecretField;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
 
 /// The registration form.
@@ -14,8 +15,7 @@ use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
 pub struct RegistrationForm {
     #[field(default = String::new())]
     email: String,
-    #[field(default = String::new())]
-    password: String,
+    password: SecretField,
 }
 
 fn form_page(

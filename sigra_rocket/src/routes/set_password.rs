@@ -7,15 +7,14 @@ use tera::Context;
 
 use super::Reply;
 use crate::fairing::SigraState;
+use crate::SecretField;
 use crate::guards::{ClientMeta, CsrfForm, SudoUser};
 
 /// The set-password form.
 #[derive(Debug, FromForm)]
 pub struct SetPasswordForm {
-    #[field(default = String::new())]
-    password: String,
-    #[field(default = String::new())]
-    password_confirmation: String,
+    password: SecretField,
+    password_confirmation: SecretField,
 }
 
 #[post("/settings/set-password", data = "<form>")]

@@ -7,13 +7,13 @@ use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
 use crate::fairing::SigraState;
+use crate::SecretField;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken};
 
 /// The sudo form.
 #[derive(Debug, FromForm)]
 pub struct SudoForm {
-    #[field(default = String::new())]
-    password: String,
+    password: SecretField,
 }
 
 fn form_page(
