@@ -37,6 +37,10 @@ pub mod set_password;
 pub mod sudo;
 pub mod user_agent;
 
+/// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general
+/// signing subkey. Changing it changes every digest.
+const AUDIT_EMAIL_DOMAIN: &[u8] = b"sigra/v1/audit-typed-email\0";
+
 /// Everything a flow needs. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -295,10 +299,28 @@ impl Auth {
     ) -> Result<(), FlowError> {
         let _ = self.mail.render(kind, to, &context);
         let tx = self.db.begin().await?;
-        let details = serde_json::json!({ "email": to, "sent": false });
+        let details = serde_json::json!({ "email": self.typed_email_for_audit(to), "sent": false });
         self.audit(&tx, action, None, None, details, meta).await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    /// What an audit event records of an address someone typed (log-in, magic link,
+    /// forgot password, resend): the normalized address when it is a valid one (at most
+    /// 254 characters), otherwise `hmac:` and a keyed digest of it. People type passwords
+    /// into email fields, and a form field may hold 32 KiB: neither belongs in the audit
+    /// log, yet the same mistyped value still correlates across events. The digest is an
+    /// HMAC (subkey `Purpose::Signing`, domain-separated), so it cannot be reversed by
+    /// hashing guesses without the master secret.
+    pub fn typed_email_for_audit(&self, typed: &str) -> String {
+        let email = crate::store::normalize_email(typed);
+        if registration::valid_email(&email) {
+            return email;
+        }
+        let mut message = AUDIT_EMAIL_DOMAIN.to_vec();
+        message.extend_from_slice(email.as_bytes());
+        let tag = self.keys.sign(crate::crypto::Purpose::Signing, &message);
+        format!("hmac:{}", crate::crypto::to_hex(&tag))
     }
 
     /// Renders a mail from its templates and queues it in `ex`'s transaction.
