@@ -22,5 +22,6 @@ mod mfa_totp;
 mod rate_limit;
 mod registration;
 mod reset_password;
+mod retention;
 mod session_cache;
 mod store;

@@ -66,7 +66,11 @@ pub async fn request(
         return Ok(Err(errors));
     }
     let tx = auth.db.begin().await?;
-    if users::find_by_email(&tx, &email).await?.is_none() {
+    // No link to an address with an account, and at most one per address per throttle
+    // window (the form must not become a way to flood any inbox); the answer is the same.
+    if users::find_by_email(&tx, &email).await?.is_none()
+        && auth.mail_due(&tx, "change_email", &email).await?
+    {
         let ttl = auth.config.tokens.change_email_secs;
         let token = auth
             .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)

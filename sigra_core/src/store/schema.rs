@@ -142,6 +142,11 @@ pub enum Outbox {
     CreatedAt,
     /// When it was done (or given up).
     DoneAt,
+    /// The mail's kind (template name), for the per-recipient throttle; null for other jobs.
+    MailKind,
+    /// A keyed digest of the mail's recipient (never the address), for the throttle and
+    /// for purging an account's mail when it is deleted; null for other jobs.
+    RecipientDigest,
 }
 
 /// `sigra_mfa_totp` columns: one authenticator app per account.
