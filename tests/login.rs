@@ -173,11 +173,26 @@ fn debug_output_of_every_public_form_never_shows_the_password() {
     );
     let printed = [
         format!("{:?}", Form::<login::LoginForm>::parse(&body).unwrap()),
-        format!("{:?}", Form::<registration::RegistrationForm>::parse(&body).unwrap()),
-        format!("{:?}", Form::<change_email::ChangeEmailForm>::parse(&body).unwrap()),
-        format!("{:?}", Form::<change_password::ChangePasswordForm>::parse(&body).unwrap()),
-        format!("{:?}", Form::<reset_password::ResetForm>::parse(&body).unwrap()),
-        format!("{:?}", Form::<set_password::SetPasswordForm>::parse(&body).unwrap()),
+        format!(
+            "{:?}",
+            Form::<registration::RegistrationForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<change_email::ChangeEmailForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<change_password::ChangePasswordForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<reset_password::ResetForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<set_password::SetPasswordForm>::parse(&body).unwrap()
+        ),
         format!("{:?}", Form::<sudo::SudoForm>::parse(&body).unwrap()),
     ];
     for dbg in printed {

@@ -119,7 +119,10 @@ impl Mailer for RejectsRecipient {
         &'a self,
         mail: &'a Mail,
     ) -> Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>> {
-        let error = format!("550 5.1.1 <{}>: Recipient address rejected; user:pass@{}", mail.to[0], "mx.example.com");
+        let error = format!(
+            "550 5.1.1 <{}>: Recipient address rejected; user:pass@{}",
+            mail.to[0], "mx.example.com"
+        );
         Box::pin(async move { Err(MailError::Smtp(error)) })
     }
 }

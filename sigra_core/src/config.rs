@@ -770,13 +770,19 @@ mod tests {
         assert!(c.dev_mailbox_enabled(false));
         assert!(!c.dev_mailbox_enabled(true));
         let r = &c.retention;
-        assert_eq!((r.outbox_days, r.expired_days, r.interval_secs), (7, 0, 86_400));
+        assert_eq!(
+            (r.outbox_days, r.expired_days, r.interval_secs),
+            (7, 0, 86_400)
+        );
     }
 
     #[test]
     fn retention_values_are_checked() {
         let err = from_toml("[sigra.retention]\noutbox_days = 0").unwrap_err();
-        assert!(err.to_string().contains("sigra.retention.outbox_days"), "{err}");
+        assert!(
+            err.to_string().contains("sigra.retention.outbox_days"),
+            "{err}"
+        );
         let err = from_toml("[sigra.retention]\ninterval_secs = 5").unwrap_err();
         assert!(err.to_string().contains("60..=604800"), "{err}");
         assert!(from_toml("[sigra.retention]\nexpired_days = -1").is_err());

@@ -7,8 +7,8 @@ use sigra_core::features::change_email;
 use tera::Context;
 
 use super::{Reply, token_page};
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
 
 /// The change-email form.

@@ -6,8 +6,8 @@ use sigra_core::features::change_password::{ChangePasswordInput, change_password
 use tera::Context;
 
 use super::Reply;
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm};
 
 /// The change-password form.

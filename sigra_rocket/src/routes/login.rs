@@ -7,8 +7,8 @@ use sigra_core::features::sessions::IssuedSession;
 use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
 
 /// The log-in form.

@@ -6,8 +6,8 @@ use sigra_core::features::registration::{self, RegistrationErrors, RegistrationI
 use tera::Context;
 
 use super::Reply;
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
 
 /// The registration form.

@@ -6,8 +6,8 @@ use sigra_core::features::reset_password::{self, ResetErrors, ResetOutcome};
 use tera::Context;
 
 use super::{Reply, email_sent, token_page};
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken};
 
 /// The request form.

@@ -6,8 +6,8 @@ use sigra_core::features::set_password::set_password;
 use tera::Context;
 
 use super::Reply;
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, SudoUser};
 
 /// The set-password form.

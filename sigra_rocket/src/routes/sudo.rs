@@ -6,8 +6,8 @@ use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
-use crate::fairing::SigraState;
 use crate::SecretField;
+use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken};
 
 /// The sudo form.
