@@ -17,7 +17,7 @@
 //! nothing is read or kept in between, so a partial sweep leaves only rows the next one
 //! deletes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 use time::{Duration, OffsetDateTime};
 
@@ -51,7 +51,7 @@ pub struct RetentionSweep {
     clock: SharedClock,
     retention: RetentionConfig,
     idle_timeout: Duration,
-    last_run: Arc<Mutex<Option<OffsetDateTime>>>,
+    last_run: Mutex<Option<OffsetDateTime>>,
 }
 
 impl RetentionSweep {
@@ -62,7 +62,7 @@ impl RetentionSweep {
             clock,
             retention: config.retention.clone(),
             idle_timeout: Duration::seconds(config.session.idle_timeout_secs),
-            last_run: Arc::new(Mutex::new(None)),
+            last_run: Mutex::new(None),
         }
     }
 
