@@ -73,6 +73,34 @@ conformance! {
         assert!(mails.iter().all(|m| !m.text.contains("confirm-email")), "no link goes to another account");
         t
     }
+
+    async fn change_email_links_to_one_address_are_throttled_per_address(t) {
+        let app = app(&t).await;
+        app.signed_up("mover1@example.com").await;
+        let other = app.other_browser().await;
+        other.signed_up("mover2@example.com").await;
+        let links = |mails: Vec<sigra_core::mail::StoredMail>| {
+            mails.into_iter().filter(|m| m.text.contains("/users/settings/confirm-email/")).count()
+        };
+        let r = app.submit("/users/settings/email", &[("email", "victim@example.com")]).await;
+        let first = (r.status(), location(&r));
+        drop(r);
+        let link = app.link_for("victim@example.com", "/users/settings/confirm-email/").await;
+        for browser in [&app, &other, &app] {
+            app.clock.advance(Duration::seconds(30));
+            let r = browser.submit("/users/settings/email", &[("email", "victim@example.com")]).await;
+            assert_eq!((r.status(), location(&r)), first, "the same answer whether or not a mail goes out");
+        }
+        assert_eq!(links(app.mails_to("victim@example.com").await), 1, "one link per address per 5 minutes");
+        assert_eq!(app.body(&link).await.0, Status::Ok, "a throttled request leaves the mailed link good");
+        let r = app.submit("/users/settings/email", &[("email", "elsewhere@example.com")]).await;
+        drop(r);
+        assert_eq!(links(app.mails_to("elsewhere@example.com").await), 1, "other addresses are not held up");
+        app.clock.advance(Duration::minutes(5));
+        other.submit("/users/settings/email", &[("email", "victim@example.com")]).await;
+        assert_eq!(links(app.mails_to("victim@example.com").await), 2, "the next window sends again");
+        t
+    }
 }
 
 conformance! {

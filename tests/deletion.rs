@@ -318,3 +318,33 @@ conformance! {
         t
     }
 }
+
+/// Outbox rows whose mail went to `email` (by the recipient digest the row keeps).
+async fn outbox_rows_to(app: &TestApp, t: &TestDb, email: &str) -> i64 {
+    let digest = app.state().auth.recipient_digest(email);
+    assert!(digest.bytes().all(|b| b.is_ascii_hexdigit()));
+    let table = format!("sigra_outbox WHERE recipient_digest = '{digest}'");
+    crate::retention::count(&t.db, &table).await
+}
+
+conformance! {
+    async fn executing_a_deletion_purges_the_accounts_outbox_rows(t) {
+        // Retention would delete the rows after 30 days; the deletion does it at once.
+        let config = figment(&t).merge(("sigra.deletion.grace_days", 1)).merge(("sigra.retention.outbox_days", 30));
+        let app = app_with(config).await;
+        schedule(&app, "purged@example.com").await;
+        let bystander = app.other_browser().await;
+        bystander.signed_up("bystander@example.com").await;
+        assert_eq!(app.mails_to("purged@example.com").await.len(), 2);
+        assert_eq!(outbox_rows_to(&app, &t, "purged@example.com").await, 2, "confirmation, deletion notice");
+        assert_eq!(outbox_rows_to(&app, &t, "bystander@example.com").await, 1);
+
+        app.clock.advance(Duration::days(1));
+        assert_eq!(app.state().run_due_jobs().await.unwrap().swept, 1);
+        assert_eq!(outbox_rows_to(&app, &t, "purged@example.com").await, 1, "only the last notice is left");
+        let mails = app.mails_to("purged@example.com").await;
+        assert!(mails.iter().any(|m| m.subject.contains("was deleted")));
+        assert_eq!(outbox_rows_to(&app, &t, "bystander@example.com").await, 1, "other accounts keep theirs");
+        t
+    }
+}

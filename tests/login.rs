@@ -133,3 +133,91 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn failed_log_ins_audit_only_a_valid_address_or_a_keyed_digest_never_the_typed_text(t) {
+        let app = app(&t).await;
+        app.register("typed@example.com", PASSWORD).await;
+        let typed_password = "my secret passphrase 77";
+        let long_address = format!("{}@example.com", "a".repeat(250));
+        let huge = "x".repeat(30_000);
+        for typed in [" Typed@Example.com ", typed_password, long_address.as_str(), huge.as_str(), typed_password] {
+            let r = app.log_in(typed, "not the password at all", false).await;
+            assert_eq!(r.status(), Status::Unauthorized);
+        }
+        // Forgot password and magic link audit the address typed there the same way.
+        app.submit("/users/reset-password", &[("email", typed_password)]).await;
+        app.submit("/users/magic-link", &[("email", typed_password)]).await;
+
+        let mut recorded = Vec::new();
+        for action in ["login.failure", "reset_password.requested", "magic_link.requested"] {
+            let events = audit::list(&t.db, &audit::AuditFilter::default().action(action)).await.unwrap();
+            recorded.extend(events.into_iter().map(|e| e.metadata.0["email"].as_str().unwrap().to_owned()));
+        }
+        assert_eq!(recorded.len(), 7, "{recorded:?}");
+        assert!(recorded.contains(&"typed@example.com".to_owned()), "a valid address is kept, normalized");
+        for value in &recorded {
+            assert!(!value.contains("secret passphrase"), "typed text never stored: {value}");
+            assert!(value.len() <= 254, "{} characters stored", value.len());
+            assert!(value == "typed@example.com" || value.starts_with("hmac:"), "{value}");
+        }
+        assert_eq!(recorded.iter().filter(|v| v.starts_with("hmac:")).count(), 6);
+        // The same typed text gives the same digest (audit is newest first: the last two
+        // are the forgot-password and magic-link requests).
+        let password_digest = &recorded[recorded.len() - 1];
+        assert_eq!(&recorded[recorded.len() - 2], password_digest);
+        assert_eq!(recorded.iter().filter(|v| *v == password_digest).count(), 4);
+        t
+    }
+
+    async fn debug_output_of_a_user_never_shows_the_password_hash(t) {
+        let app = app(&t).await;
+        app.register("dbg@example.com", PASSWORD).await;
+        let user = users::find_by_email(&t.db, "dbg@example.com").await.unwrap().unwrap();
+        let hash = user.hashed_password().unwrap().to_owned();
+        let dbg = format!("{user:?} {user:#?}");
+        assert!(!dbg.contains(&hash) && !dbg.contains("$argon2"), "{dbg}");
+        assert!(dbg.contains("dbg@example.com") && dbg.contains("[redacted]"), "{dbg}");
+        t
+    }
+}
+
+#[test]
+fn debug_output_of_every_public_form_never_shows_the_password() {
+    use rocket::form::Form;
+    use sigra_rocket::routes::{
+        change_email, change_password, login, registration, reset_password, set_password, sudo,
+    };
+    const SECRET: &str = "hunter2hunter2-plaintext";
+    let body = format!(
+        "email=a%40example.com&password={SECRET}&password_confirmation={SECRET}&current_password={SECRET}"
+    );
+    let printed = [
+        format!("{:?}", Form::<login::LoginForm>::parse(&body).unwrap()),
+        format!(
+            "{:?}",
+            Form::<registration::RegistrationForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<change_email::ChangeEmailForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<change_password::ChangePasswordForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<reset_password::ResetForm>::parse(&body).unwrap()
+        ),
+        format!(
+            "{:?}",
+            Form::<set_password::SetPasswordForm>::parse(&body).unwrap()
+        ),
+        format!("{:?}", Form::<sudo::SudoForm>::parse(&body).unwrap()),
+    ];
+    for dbg in printed {
+        assert!(!dbg.contains("hunter2"), "{dbg}");
+        assert!(dbg.contains("[redacted]"), "{dbg}");
+    }
+}

@@ -110,6 +110,23 @@ impl Mailer for FlakyMailer {
     }
 }
 
+/// An SMTP server that rejects the recipient, quoting it as real servers do.
+#[derive(Debug)]
+struct RejectsRecipient;
+
+impl Mailer for RejectsRecipient {
+    fn send<'a>(
+        &'a self,
+        mail: &'a Mail,
+    ) -> Pin<Box<dyn Future<Output = Result<(), MailError>> + Send + 'a>> {
+        let error = format!(
+            "550 5.1.1 <{}>: Recipient address rejected; user:pass@{}",
+            mail.to[0], "mx.example.com"
+        );
+        Box::pin(async move { Err(MailError::Smtp(error)) })
+    }
+}
+
 /// Panics on its first send (a buggy custom mailer), then records. Every call is
 /// reported on `calls` (`"panic"` or `"sent"`), so the test waits for the background
 /// worker by awaiting the report, not by polling.
@@ -312,6 +329,22 @@ conformance! {
         assert!(dev.list().is_empty());
         let job = outbox::find(&t.db, id).await.unwrap().unwrap();
         assert!(job.done_at.is_some());
+        t
+    }
+
+    async fn last_error_never_keeps_the_recipient_address(t) {
+        let c = clock();
+        let w = worker(&t.db, Arc::new(RejectsRecipient), &c, 2);
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("x")).await.unwrap();
+        assert_eq!(w.run_once().await.unwrap(), report(0, 1, 0));
+        let job = outbox::find(&t.db, id).await.unwrap().unwrap();
+        let error = job.last_error.unwrap();
+        assert!(!error.contains("ada@example.com") && !error.contains("example.com"), "{error}");
+        assert!(error.contains("550 5.1.1") && error.contains("[address]"), "{error}");
+        c.advance(Duration::hours(2));
+        assert_eq!(w.run_once().await.unwrap(), report(0, 0, 1));
+        let error = outbox::find(&t.db, id).await.unwrap().unwrap().last_error.unwrap();
+        assert!(!error.contains("ada@"), "given up, still scrubbed: {error}");
         t
     }
 

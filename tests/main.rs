@@ -23,6 +23,7 @@ mod rate_limit;
 mod registration;
 mod release_profile;
 mod reset_password;
+mod retention;
 mod session_cache;
 mod sessions;
 mod store;

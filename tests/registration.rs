@@ -3,6 +3,8 @@
 use rocket::http::Status;
 use sigra_core::store::{audit, users};
 
+use time::Duration;
+
 use crate::common::app::{PASSWORD, app, location};
 
 conformance! {
@@ -53,6 +55,32 @@ conformance! {
         let user = users::find_by_email(&t.db, "known@example.com").await.unwrap().unwrap();
         let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id).action("registration.existing_email")).await.unwrap();
         assert_eq!(events.len(), 1);
+        t
+    }
+
+    async fn repeated_registrations_of_a_known_address_mail_its_owner_once_per_throttle_window(t) {
+        let app = app(&t).await;
+        app.register("flood@example.com", PASSWORD).await;
+        let notices = |mails: Vec<sigra_core::mail::StoredMail>| {
+            mails.into_iter().filter(|m| m.text.contains("already")).count()
+        };
+        let first = app.register("flood@example.com", "another long password 42").await;
+        let (status, body) = (first.status(), first.into_string().await.unwrap());
+        assert_eq!(notices(app.mails_to("flood@example.com").await), 1);
+        for _ in 0..3 {
+            app.clock.advance(Duration::seconds(60));
+            let again = app.register("flood@example.com", "another long password 42").await;
+            assert_eq!(again.status(), status, "same status whether or not a mail goes out");
+            assert_eq!(again.into_string().await.unwrap(), body, "same page whether or not a mail goes out");
+        }
+        assert_eq!(notices(app.mails_to("flood@example.com").await), 1, "one notice per 5 minutes");
+        app.clock.advance(Duration::seconds(120));
+        app.register("flood@example.com", "another long password 42").await;
+        assert_eq!(notices(app.mails_to("flood@example.com").await), 2, "the next window sends again");
+        let user = users::find_by_email(&t.db, "flood@example.com").await.unwrap().unwrap();
+        let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id).action("registration.existing_email")).await.unwrap();
+        assert_eq!(events.len(), 5, "every attempt is audited");
+        assert_eq!(events.iter().filter(|e| e.metadata.0["sent"] == true).count(), 2);
         t
     }
 

@@ -139,6 +139,34 @@ pub struct SigraConfig {
     pub deletion: DeletionConfig,
     /// Second factor (authenticator app, backup codes, trusted browsers).
     pub mfa: MfaConfig,
+    /// How long finished mail and expired sessions and tokens are kept.
+    pub retention: RetentionConfig,
+}
+
+/// `sigra.retention`: what the background worker's retention sweep deletes, and when.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct RetentionConfig {
+    /// Days an outbox job is kept after it was sent (or given up); its sealed mail goes
+    /// with it. Default `7` (accepted 1..=365).
+    pub outbox_days: i64,
+    /// Days sessions and emailed or remember-me tokens are kept after they expired.
+    /// Default `0` (deleted at the first sweep after expiry; accepted 0..=365).
+    pub expired_days: i64,
+    /// Seconds between two retention sweeps of one worker. Default `86400` (daily;
+    /// accepted 60..=604800).
+    pub interval_secs: i64,
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            outbox_days: 7,
+            expired_days: 0,
+            interval_secs: 24 * 3600,
+        }
+    }
 }
 
 /// `sigra.mfa`: the second factor.
@@ -345,6 +373,7 @@ impl Default for SigraConfig {
             rate_limit: RateLimitConfig::default(),
             deletion: DeletionConfig::default(),
             mfa: MfaConfig::default(),
+            retention: RetentionConfig::default(),
         }
     }
 }
@@ -555,6 +584,14 @@ impl SigraConfig {
             60..=86_400,
         )?;
         check_range("sigra.mail.max_attempts", self.mail.max_attempts, 1..=50)?;
+        let r = &self.retention;
+        check_range("sigra.retention.outbox_days", r.outbox_days, 1..=365)?;
+        check_range("sigra.retention.expired_days", r.expired_days, 0..=365)?;
+        check_range(
+            "sigra.retention.interval_secs",
+            r.interval_secs,
+            60..=604_800,
+        )?;
         let rl = &self.rate_limit;
         check_range("sigra.rate_limit.max_requests", rl.max_requests, 1..=10_000)?;
         check_range("sigra.rate_limit.window_secs", rl.window_secs, 1..=86_400)?;
@@ -783,6 +820,24 @@ mod tests {
         );
         assert!(c.dev_mailbox_enabled(false).unwrap());
         assert!(!c.dev_mailbox_enabled(true).unwrap());
+        let r = &c.retention;
+        assert_eq!(
+            (r.outbox_days, r.expired_days, r.interval_secs),
+            (7, 0, 86_400)
+        );
+    }
+
+    #[test]
+    fn retention_values_are_checked() {
+        let err = from_toml("[sigra.retention]\noutbox_days = 0").unwrap_err();
+        assert!(
+            err.to_string().contains("sigra.retention.outbox_days"),
+            "{err}"
+        );
+        let err = from_toml("[sigra.retention]\ninterval_secs = 5").unwrap_err();
+        assert!(err.to_string().contains("60..=604800"), "{err}");
+        assert!(from_toml("[sigra.retention]\nexpired_days = -1").is_err());
+        assert!(from_toml("[sigra.retention]\nexpired_days = 90").is_ok());
     }
 
     #[test]

@@ -61,6 +61,11 @@ impl SigraState {
             },
         )
         .with_sweep(deletion)
+        .with_sweep(Arc::new(sigra_core::jobs::RetentionSweep::new(
+            auth.db.clone(),
+            auth.clock.clone(),
+            &auth.config,
+        )))
     }
 }
 

@@ -33,6 +33,7 @@ mod fairing;
 pub mod guards;
 mod pool;
 pub mod routes;
+mod secret_field;
 pub mod templates;
 
 pub use fairing::{Sigra, SigraState};
@@ -41,4 +42,5 @@ pub use guards::{
     SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
+pub use secret_field::SecretField;
 pub use sigra_core;

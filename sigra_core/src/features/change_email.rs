@@ -68,19 +68,29 @@ pub async fn request(
     }
     let tx = auth.db.begin().await?;
     // The pending change is stored either way, so the settings page shows the same
-    // "waiting for confirmation" for a taken address; only a free one gets the link, and
-    // a taken one could never be confirmed (the address is unique).
-    let ttl = auth.config.tokens.change_email_secs;
-    let token = auth
-        .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
-        .await?;
-    if users::find_by_email(&tx, &email).await?.is_none() {
-        let context = json!({
-            "url": auth.route_url(&format!("/settings/confirm-email/{}", token.as_str())),
-            "valid_for": "24 hours",
-        });
-        auth.queue_mail(&tx, "change_email", &email, context)
+    // "waiting for confirmation" for a taken address as for a free one; a taken one gets
+    // no link and can never be confirmed (the address is unique). At most one link goes
+    // to an address per throttle window (the form must not become a way to flood any
+    // inbox): a repeat within it keeps the link already sent.
+    let now = auth.clock.now();
+    let already = tokens::latest_valid(&tx, user.id, TokenKind::ChangeEmail, now)
+        .await?
+        .and_then(|t| t.sent_to);
+    let due = auth.mail_due(&tx, "change_email", &email).await?;
+    let free = users::find_by_email(&tx, &email).await?.is_none();
+    if already.as_deref() != Some(email.as_str()) || due {
+        let ttl = auth.config.tokens.change_email_secs;
+        let token = auth
+            .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
             .await?;
+        if free && due {
+            let context = json!({
+                "url": auth.route_url(&format!("/settings/confirm-email/{}", token.as_str())),
+                "valid_for": "24 hours",
+            });
+            auth.queue_mail(&tx, "change_email", &email, context)
+                .await?;
+        }
     }
     let details = json!({ "new_email": email });
     auth.audit(

@@ -174,7 +174,10 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowEr
         &RequestMeta::default(),
     )
     .await?;
-    // The mail is sealed in the outbox, so the address survives only until it is sent.
+    // Earlier mail to the account (sent or not) goes with it. The last notice is sealed in
+    // the outbox and deleted with the done rows (`sigra.retention.outbox_days`).
+    let digest = auth.recipient_digest(&user.email);
+    crate::store::outbox::delete_for_recipient(&tx, &digest).await?;
     auth.queue_mail(&tx, "account_deleted", &user.email, json!({}))
         .await?;
     tx.commit().await?;

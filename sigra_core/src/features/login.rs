@@ -92,7 +92,7 @@ pub async fn log_in(
         if let Some(account) = target.as_ref().filter(|u| !lockout::is_locked(auth, u)) {
             lockout::record_failure(auth, &tx, account, meta).await?;
         }
-        let details = json!({ "email": email, "locked": locked });
+        let details = json!({ "email": auth.typed_email_for_audit(&email), "locked": locked });
         let target = target.map(|u| u.id);
         auth.audit(&tx, audit::LOGIN_FAILURE, None, target, details, meta)
             .await?;

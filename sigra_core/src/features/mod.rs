@@ -37,6 +37,14 @@ pub mod set_password;
 pub mod sudo;
 pub mod user_agent;
 
+/// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general
+/// signing subkey. Changing it changes every digest.
+const AUDIT_EMAIL_DOMAIN: &[u8] = b"sigra/v1/audit-typed-email\0";
+
+/// Domain separation for [`Auth::recipient_digest`]. Changing it orphans the digests of
+/// queued mail (throttle and purge would miss them).
+const OUTBOX_RECIPIENT_DOMAIN: &[u8] = b"sigra/v1/outbox-recipient\0";
+
 /// Everything a flow needs. Cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Auth {
@@ -301,13 +309,32 @@ impl Auth {
     ) -> Result<(), FlowError> {
         let _ = self.mail.render(kind, to, &context);
         let tx = self.db.begin().await?;
-        let details = serde_json::json!({ "email": to, "sent": false });
+        let details = serde_json::json!({ "email": self.typed_email_for_audit(to), "sent": false });
         self.audit(&tx, action, None, None, details, meta).await?;
         tx.commit().await?;
         Ok(())
     }
 
-    /// Renders a mail from its templates and queues it in `ex`'s transaction.
+    /// What an audit event records of an address someone typed (log-in, magic link,
+    /// forgot password, resend): the normalized address when it is a valid one (at most
+    /// 254 characters), otherwise `hmac:` and a keyed digest of it. People type passwords
+    /// into email fields, and a form field may hold 32 KiB: neither belongs in the audit
+    /// log, yet the same mistyped value still correlates across events. The digest is an
+    /// HMAC (subkey `Purpose::Signing`, domain-separated), so it cannot be reversed by
+    /// hashing guesses without the master secret.
+    pub fn typed_email_for_audit(&self, typed: &str) -> String {
+        let email = crate::store::normalize_email(typed);
+        if registration::valid_email(&email) {
+            return email;
+        }
+        let mut message = AUDIT_EMAIL_DOMAIN.to_vec();
+        message.extend_from_slice(email.as_bytes());
+        let tag = self.keys.sign(crate::crypto::Purpose::Signing, &message);
+        format!("hmac:{}", crate::crypto::to_hex(&tag))
+    }
+
+    /// Renders a mail from its templates and queues it in `ex`'s transaction, tagged
+    /// with its kind and [`recipient_digest`](Self::recipient_digest).
     pub(crate) async fn queue_mail(
         &self,
         ex: &impl Executor,
@@ -316,7 +343,45 @@ impl Auth {
         context: serde_json::Value,
     ) -> Result<Uuid, FlowError> {
         let mail = self.mail.render(kind, to, &context)?;
-        Ok(crate::mail::enqueue(ex, &self.cipher, self.clock.as_ref(), &mail).await?)
+        let digest = self.recipient_digest(to);
+        let tag = crate::store::outbox::MailTag {
+            mail_kind: kind,
+            recipient_digest: &digest,
+        };
+        let clock = self.clock.as_ref();
+        Ok(crate::mail::enqueue_tagged(ex, &self.cipher, clock, &mail, Some(tag)).await?)
+    }
+
+    /// The digest an outbox row keeps of its recipient: HMAC-SHA256 of the normalized
+    /// address (subkey `Purpose::Signing`, domain-separated), hex. Keyed, so a copy of the
+    /// table cannot be checked against a list of addresses.
+    pub fn recipient_digest(&self, address: &str) -> String {
+        let mut message = OUTBOX_RECIPIENT_DOMAIN.to_vec();
+        message.extend_from_slice(crate::store::normalize_email(address).as_bytes());
+        crate::crypto::to_hex(&self.keys.sign(crate::crypto::Purpose::Signing, &message))
+    }
+
+    /// The resend throttle (`sigra.tokens.resend_throttle_secs`, DESIGN §5: one mail per
+    /// kind per address per window): whether a mail of `kind` may go to `to` now, that
+    /// is, none was queued for it within the window. Read in the caller's transaction;
+    /// two requests racing can both see "due", which costs at most one extra mail.
+    pub(crate) async fn mail_due(
+        &self,
+        ex: &impl Executor,
+        kind: &str,
+        to: &str,
+    ) -> Result<bool, FlowError> {
+        let window = time::Duration::seconds(self.config.tokens.resend_throttle_secs);
+        if window.is_zero() {
+            return Ok(true);
+        }
+        let digest = self.recipient_digest(to);
+        let tag = crate::store::outbox::MailTag {
+            mail_kind: kind,
+            recipient_digest: &digest,
+        };
+        let since = self.clock.now() - window;
+        Ok(!crate::store::outbox::queued_since(ex, tag, since).await?)
     }
 
     /// Tells the worker that mail is waiting (after the transaction committed).

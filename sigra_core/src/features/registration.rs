@@ -1,9 +1,10 @@
 //! Registration: email and password, enumeration-safe.
 //!
 //! A new address gets an account and a confirmation mail (a link and a code); an address
-//! that already has an account gets a notice by mail instead. Both answer the same, after the same work
-//! (one password hash, one queued mail), so the response says nothing about whether
-//! the address was known.
+//! that already has an account gets a notice by mail instead (at most one per address per
+//! `sigra.tokens.resend_throttle_secs`, so repeated registrations cannot flood its owner).
+//! Both answer the same, after the same work (one password hash, one rendered mail), so
+//! the response says nothing about whether the address was known or a mail went out.
 
 use serde_json::json;
 
@@ -125,15 +126,22 @@ pub async fn register(
             tx.rollback().await?;
             let tx = auth.db.begin().await?;
             let existing = users::find_by_email(&tx, &email).await?;
-            auth.queue_mail(&tx, "account_exists", &email, links)
-                .await?;
+            // One notice per address per throttle window: registering the same address
+            // over and over must not flood its owner. The answer is the same either way.
+            let due = auth.mail_due(&tx, "account_exists", &email).await?;
+            if due {
+                auth.queue_mail(&tx, "account_exists", &email, links)
+                    .await?;
+            } else {
+                let _ = auth.mail.render("account_exists", &email, &links);
+            }
             let id = existing.map(|u| u.id);
             auth.audit(
                 &tx,
                 audit::REGISTRATION_EXISTING_EMAIL,
                 None,
                 id,
-                json!({}),
+                json!({ "sent": due }),
                 meta,
             )
             .await?;

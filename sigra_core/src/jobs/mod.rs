@@ -6,6 +6,10 @@
 //! only marked done after it ran, delivery is at least once: a worker that dies mid-send
 //! loses its lease and the job runs again.
 //!
+//! Sweeps run at the start of every run: the account deletions that are due
+//! ([`crate::features::deletion::DeletionSweep`]) and the [`RetentionSweep`], which
+//! deletes finished mail and expired sessions and tokens (`sigra.retention`).
+//!
 //! ```no_run
 //! # async fn demo(
 //! #     db: sigra_core::store::Db,
@@ -27,6 +31,8 @@
 //! # }
 //! ```
 
+mod retention;
 mod worker;
 
+pub use retention::{RetentionReport, RetentionSweep};
 pub use worker::{RunReport, Sweep, SweepFuture, Worker, WorkerConfig, WorkerHandle, backoff};

@@ -195,6 +195,12 @@ impl Worker {
     ) -> Result<(), StoreError> {
         let now = self.clock.now();
         let attempt = job.attempts.saturating_add(1);
+        // SMTP answers often quote the recipient: neither the log nor `last_error` keeps it.
+        let outcome = match outcome {
+            Outcome::Retry(error) => Outcome::Retry(outbox::scrub_addresses(&error)),
+            Outcome::GiveUp(error) => Outcome::GiveUp(outbox::scrub_addresses(&error)),
+            Outcome::Sent => Outcome::Sent,
+        };
         match outcome {
             Outcome::Sent => {
                 outbox::complete(&self.db, job.id, now).await?;

@@ -143,6 +143,19 @@ pub async fn enqueue(
     clock: &dyn Clock,
     mail: &Mail,
 ) -> Result<Uuid, MailError> {
+    enqueue_tagged(ex, cipher, clock, mail, None).await
+}
+
+/// [`enqueue`], recording in clear the mail's kind and a keyed digest of its recipient
+/// (a [`MailTag`](store::outbox::MailTag)), so the resend throttle can find it and an
+/// account's deletion can purge it.
+pub async fn enqueue_tagged(
+    ex: &impl Executor,
+    cipher: &FieldCipher,
+    clock: &dyn Clock,
+    mail: &Mail,
+    tag: Option<store::outbox::MailTag<'_>>,
+) -> Result<Uuid, MailError> {
     if mail.to.is_empty() {
         return Err(MailError::Address(
             "a mail needs at least one recipient".into(),
@@ -157,12 +170,13 @@ pub async fn enqueue(
     let sealed = cipher
         .encrypt(&json, &outbox_aad(id))
         .map_err(|_| MailError::Sealed)?;
-    store::outbox::enqueue(
+    store::outbox::enqueue_tagged(
         ex,
         id,
         MAIL_JOB_KIND,
         serde_json::json!({ "sealed": sealed }),
         now,
+        tag,
     )
     .await?;
     Ok(id)

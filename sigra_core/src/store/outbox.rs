@@ -16,6 +16,33 @@ const COLUMNS: [Outbox; 7] = [
     Outbox::DoneAt,
 ];
 
+impl std::fmt::Debug for OutboxJob {
+    /// Leaves out the payload: sealed, but a mail's body holds single-use tokens.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OutboxJob")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("payload", &format_args!("[sealed]"))
+            .field("attempts", &self.attempts)
+            .field("run_at", &self.run_at)
+            .field("last_error", &self.last_error)
+            .field("done_at", &self.done_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an outbox row says in clear about the mail it carries (whose payload is sealed):
+/// enough to throttle mail per recipient and kind, and to purge an account's mail when
+/// the account is deleted, without the address.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailTag<'a> {
+    /// The mail's kind (its template name, e.g. `account_exists`).
+    pub mail_kind: &'a str,
+    /// A keyed digest of the normalized recipient address (see
+    /// [`Auth::recipient_digest`](crate::features::Auth::recipient_digest)).
+    pub recipient_digest: &'a str,
+}
+
 /// Queues a job; run it inside the transaction that makes the change it reports, so the
 /// two land together.
 pub async fn enqueue(
@@ -24,6 +51,18 @@ pub async fn enqueue(
     kind: &str,
     payload: serde_json::Value,
     now: OffsetDateTime,
+) -> Result<(), StoreError> {
+    enqueue_tagged(ex, id, kind, payload, now, None).await
+}
+
+/// [`enqueue`], recording a mail's [`MailTag`].
+pub async fn enqueue_tagged(
+    ex: &impl Executor,
+    id: Uuid,
+    kind: &str,
+    payload: serde_json::Value,
+    now: OffsetDateTime,
+    tag: Option<MailTag<'_>>,
 ) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(Outbox::Table)
@@ -34,6 +73,8 @@ pub async fn enqueue(
             Outbox::Attempts,
             Outbox::RunAt,
             Outbox::CreatedAt,
+            Outbox::MailKind,
+            Outbox::RecipientDigest,
         ])
         .values([
             id.into(),
@@ -42,10 +83,92 @@ pub async fn enqueue(
             0.into(),
             now.into(),
             now.into(),
+            tag.map(|t| t.mail_kind.to_owned()).into(),
+            tag.map(|t| t.recipient_digest.to_owned()).into(),
         ])?
         .to_owned();
     ex.execute(&stmt).await?;
     Ok(())
+}
+
+/// Whether a mail with this tag was queued after `since` (the resend throttle).
+pub async fn queued_since(
+    ex: &impl Executor,
+    tag: MailTag<'_>,
+    since: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let stmt = Query::select()
+        .column(Outbox::Id)
+        .from(Outbox::Table)
+        .and_where(Expr::col(Outbox::RecipientDigest).eq(tag.recipient_digest))
+        .and_where(Expr::col(Outbox::MailKind).eq(tag.mail_kind))
+        .and_where(Expr::col(Outbox::CreatedAt).gt(since))
+        .limit(1)
+        .to_owned();
+    let found: Option<(Uuid,)> = ex.fetch_optional(&stmt).await?;
+    Ok(found.is_some())
+}
+
+/// Deletes every job that carries mail to this recipient digest, sent or not (an account
+/// being deleted). Answers how many.
+pub async fn delete_for_recipient(
+    ex: &impl Executor,
+    recipient_digest: &str,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Outbox::Table)
+        .and_where(Expr::col(Outbox::RecipientDigest).eq(recipient_digest))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes jobs done (sent or given up) at or before `cutoff`. Answers how many. A plain
+/// conditional delete: several workers running it at once delete each row once.
+pub async fn delete_done_before(
+    ex: &impl Executor,
+    cutoff: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Outbox::Table)
+        .and_where(Expr::col(Outbox::DoneAt).is_not_null())
+        .and_where(Expr::col(Outbox::DoneAt).lte(cutoff))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// `error` with every word that holds an `@` (an address, `user@host`) replaced by
+/// `[address]`, cut to 1000 characters: what `last_error` and logs may keep of an SMTP
+/// answer, which often quotes the recipient.
+///
+/// ```
+/// use sigra_core::store::outbox::scrub_addresses;
+/// assert_eq!(
+///     scrub_addresses("550 5.1.1 <ada@example.com>: rejected"),
+///     "550 5.1.1 <[address]>: rejected"
+/// );
+/// ```
+pub fn scrub_addresses(error: &str) -> String {
+    let is_boundary = |c: char| c.is_whitespace() || "<>()[]{},;:\"'`".contains(c);
+    let mut out = String::with_capacity(error.len().min(1000));
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("[address]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in error.chars() {
+        if is_boundary(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out.chars().take(1000).collect()
 }
 
 /// Claims up to `limit` due jobs for `lease`: each claim is a conditional update, so two
@@ -114,7 +237,7 @@ pub async fn fail(
     retry_at: Option<OffsetDateTime>,
     now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
-    let error: String = error.chars().take(1000).collect();
+    let error = scrub_addresses(error);
     let mut stmt = Query::update();
     stmt.table(Outbox::Table)
         .value(Outbox::Attempts, Expr::col(Outbox::Attempts).add(1))

@@ -142,6 +142,11 @@ pub enum Outbox {
     CreatedAt,
     /// When it was done (or given up).
     DoneAt,
+    /// The mail's kind (template name), for the per-recipient throttle; null for other jobs.
+    MailKind,
+    /// A keyed digest of the mail's recipient (never the address), for the throttle and
+    /// for purging an account's mail when it is deleted; null for other jobs.
+    RecipientDigest,
 }
 
 /// `sigra_mfa_totp` columns: one authenticator app per account.
@@ -185,12 +190,14 @@ pub enum BackupCodes {
 }
 
 /// The authenticator-app record of an account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the sealed secret.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct MfaTotpRow {
     /// Owner.
     pub user_id: Uuid,
-    /// Sealed secret (never shown in logs: `Debug` of the row type is for tests).
+    /// Sealed secret (never shown by `Debug`).
     pub secret: String,
     /// When enrollment was confirmed.
     pub confirmed_at: Option<OffsetDateTime>,
@@ -205,7 +212,9 @@ pub struct MfaTotpRow {
 }
 
 /// A user account.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the password hash (see `store::users`).
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct User {
     /// Primary key.
@@ -319,7 +328,9 @@ pub struct AuditEvent {
 }
 
 /// A job in the outbox.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+///
+/// `Debug` leaves out the sealed payload and the last error (see `store::outbox`).
+#[derive(Clone, PartialEq, sqlx::FromRow)]
 #[non_exhaustive]
 pub struct OutboxJob {
     /// Primary key.
@@ -336,4 +347,18 @@ pub struct OutboxJob {
     pub last_error: Option<String>,
     /// When it was done.
     pub done_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for MfaTotpRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MfaTotpRow")
+            .field("user_id", &self.user_id)
+            .field("secret", &format_args!("[redacted]"))
+            .field("confirmed_at", &self.confirmed_at)
+            .field("last_step", &self.last_step)
+            .field("failed_count", &self.failed_count)
+            .field("locked_until", &self.locked_until)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }

@@ -6,6 +6,29 @@ use uuid::Uuid;
 
 use super::{Executor, StoreError, User, Users, normalize_email};
 
+impl std::fmt::Debug for User {
+    /// Everything but the password hash, which shows only whether there is one: a logged
+    /// user must not hand out an offline-crackable hash.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let password = self.hashed_password.as_ref().map(|_| "[redacted]");
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("email", &self.email)
+            .field("hashed_password", &password)
+            .field("confirmed_at", &self.confirmed_at)
+            .field("locked_until", &self.locked_until)
+            .field("failed_login_count", &self.failed_login_count)
+            .field("lock_count", &self.lock_count)
+            .field("deletion_scheduled_at", &self.deletion_scheduled_at)
+            .field("deleted_at", &self.deleted_at)
+            .field("mfa_enabled_at", &self.mfa_enabled_at)
+            .field("mfa_epoch", &self.mfa_epoch)
+            .field("created_at", &self.created_at)
+            .field("updated_at", &self.updated_at)
+            .finish_non_exhaustive()
+    }
+}
+
 const COLUMNS: [Users; 13] = [
     Users::Id,
     Users::Email,

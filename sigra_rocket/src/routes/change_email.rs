@@ -7,6 +7,7 @@ use sigra_core::features::change_email;
 use tera::Context;
 
 use super::{Reply, token_page};
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
 
@@ -15,8 +16,7 @@ use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields
 pub struct ChangeEmailForm {
     #[field(default = String::new())]
     email: String,
-    #[field(default = String::new())]
-    current_password: String,
+    current_password: SecretField,
 }
 
 #[post("/settings/email", data = "<form>")]

@@ -6,18 +6,16 @@ use sigra_core::features::change_password::{ChangePasswordInput, change_password
 use tera::Context;
 
 use super::Reply;
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm};
 
 /// The change-password form.
 #[derive(Debug, FromForm)]
 pub struct ChangePasswordForm {
-    #[field(default = String::new())]
-    current_password: String,
-    #[field(default = String::new())]
-    password: String,
-    #[field(default = String::new())]
-    password_confirmation: String,
+    current_password: SecretField,
+    password: SecretField,
+    password_confirmation: SecretField,
 }
 
 #[post("/settings/password", data = "<form>")]

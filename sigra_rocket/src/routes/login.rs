@@ -7,6 +7,7 @@ use sigra_core::features::sessions::IssuedSession;
 use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
 
@@ -15,8 +16,7 @@ use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
 pub struct LoginForm {
     #[field(default = String::new())]
     email: String,
-    #[field(default = String::new())]
-    password: String,
+    password: SecretField,
     #[field(default = false)]
     remember_me: bool,
     return_to: Option<String>,

@@ -6,6 +6,7 @@ use sigra_core::features::registration::{self, RegistrationErrors, RegistrationI
 use tera::Context;
 
 use super::Reply;
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
 
@@ -14,8 +15,7 @@ use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
 pub struct RegistrationForm {
     #[field(default = String::new())]
     email: String,
-    #[field(default = String::new())]
-    password: String,
+    password: SecretField,
 }
 
 fn form_page(

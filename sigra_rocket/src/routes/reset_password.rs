@@ -6,6 +6,7 @@ use sigra_core::features::reset_password::{self, ResetErrors, ResetOutcome};
 use tera::Context;
 
 use super::{Reply, email_sent, token_page};
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken};
 
@@ -19,10 +20,8 @@ pub struct RequestForm {
 /// The new-password form.
 #[derive(Debug, FromForm)]
 pub struct ResetForm {
-    #[field(default = String::new())]
-    password: String,
-    #[field(default = String::new())]
-    password_confirmation: String,
+    password: SecretField,
+    password_confirmation: SecretField,
 }
 
 #[get("/reset-password")]

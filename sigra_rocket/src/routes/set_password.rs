@@ -6,16 +6,15 @@ use sigra_core::features::set_password::set_password;
 use tera::Context;
 
 use super::Reply;
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, SudoUser};
 
 /// The set-password form.
 #[derive(Debug, FromForm)]
 pub struct SetPasswordForm {
-    #[field(default = String::new())]
-    password: String,
-    #[field(default = String::new())]
-    password_confirmation: String,
+    password: SecretField,
+    password_confirmation: SecretField,
 }
 
 #[post("/settings/set-password", data = "<form>")]

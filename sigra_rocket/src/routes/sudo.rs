@@ -6,14 +6,14 @@ use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
 use super::{Reply, clean_return_to, safe_return_to};
+use crate::SecretField;
 use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken};
 
 /// The sudo form.
 #[derive(Debug, FromForm)]
 pub struct SudoForm {
-    #[field(default = String::new())]
-    password: String,
+    password: SecretField,
 }
 
 fn form_page(
