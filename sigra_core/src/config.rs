@@ -129,6 +129,9 @@ pub struct SigraConfig {
     pub deletion: DeletionConfig,
     /// Second factor (authenticator app, backup codes, trusted browsers).
     pub mfa: MfaConfig,
+    /// Mail the owner when an account signs in from a browser it has not used before
+    /// (see `sigra_core::features::new_device`). Default `true`.
+    pub new_device_alert: bool,
 }
 
 /// `sigra.mfa`: the second factor.
@@ -329,6 +332,7 @@ impl Default for SigraConfig {
             rate_limit: RateLimitConfig::default(),
             deletion: DeletionConfig::default(),
             mfa: MfaConfig::default(),
+            new_device_alert: true,
         }
     }
 }
