@@ -12,6 +12,7 @@ conformance! {
     async fn change_password_keeps_the_current_session_and_kills_the_rest(t) {
         let app = app(&t).await;
         app.signed_up("cp@example.com").await;
+        app.confirm_email("cp@example.com").await;
         let phone = app.other_browser().await;
         phone.log_in("cp@example.com", PASSWORD, true).await;
         let phone_remember = phone.cookie("sigra_remember_me").unwrap();

@@ -159,6 +159,7 @@ conformance! {
     async fn cookies_are_http_only_and_lax(t) {
         let app = app(&t).await;
         app.register("ck@example.com", PASSWORD).await;
+        app.confirm_email("ck@example.com").await;
         let token = app.csrf().await;
         let r = app.post("/users/log_in", &[("_csrf", &token), ("email", "ck@example.com"), ("password", PASSWORD), ("remember_me", "true")]).await;
         let cookies: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();

@@ -49,6 +49,7 @@ conformance! {
     async fn deleting_the_account_needs_sudo_and_logs_out_everywhere(t) {
         let app = app(&t).await;
         app.signed_up("del@example.com").await;
+        app.confirm_email("del@example.com").await;
         let phone = app.other_browser().await;
         phone.log_in("del@example.com", PASSWORD, true).await;
         let phone_remember = phone.cookie("sigra_remember_me").unwrap();

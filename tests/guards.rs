@@ -125,6 +125,7 @@ conformance! {
     async fn sign_out_everywhere_else_keeps_only_this_session(t) {
         let app = app(&t).await;
         app.signed_up("ev@example.com").await;
+        app.confirm_email("ev@example.com").await;
         let laptop = app.other_browser().await;
         laptop.log_in("ev@example.com", PASSWORD, true).await;
         let remember = laptop.cookie("sigra_remember_me").unwrap();

@@ -435,6 +435,7 @@ conformance! {
     async fn a_remembered_session_owes_the_second_factor_again(t) {
         let app = app(&t).await;
         let (secret, _) = enrolled(&app, "rm@example.com").await;
+        app.confirm_email("rm@example.com").await;
         app.log_out().await;
         app.clock.advance(Duration::seconds(30));
         app.log_in("rm@example.com", PASSWORD, true).await;

@@ -141,6 +141,9 @@ pub struct SigraConfig {
     pub mfa: MfaConfig,
     /// How long finished mail and expired sessions and tokens are kept.
     pub retention: RetentionConfig,
+    /// Mail the owner when an account signs in from a browser it has not used before
+    /// (see `sigra_core::features::new_device`). Default `true`.
+    pub new_device_alert: bool,
 }
 
 /// `sigra.retention`: what the background worker's retention sweep deletes, and when.
@@ -374,6 +377,7 @@ impl Default for SigraConfig {
             deletion: DeletionConfig::default(),
             mfa: MfaConfig::default(),
             retention: RetentionConfig::default(),
+            new_device_alert: true,
         }
     }
 }

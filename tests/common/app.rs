@@ -302,3 +302,32 @@ pub fn json_accept() -> Header<'static> {
 pub fn cookie(name: &str, value: &str) -> Cookie<'static> {
     Cookie::new(name.to_owned(), value.to_owned())
 }
+
+impl TestApp {
+    /// A form post from another device: `ip` as the client address and `user_agent` as
+    /// its `User-Agent`, with a fresh CSRF token; add cookies before dispatching.
+    pub async fn form_from(
+        &self,
+        ip: &str,
+        user_agent: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> rocket::local::asynchronous::LocalRequest<'_> {
+        let token = self.csrf().await;
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.insert(0, ("_csrf", token.as_str()));
+        let remote = std::net::SocketAddr::new(ip.parse().expect("an IP address"), 50123);
+        self.client
+            .post(path.to_owned())
+            .remote(remote)
+            .header(Header::new("User-Agent", user_agent.to_owned()))
+            .header(ContentType::Form)
+            .body(form(&all))
+    }
+
+    /// Confirms `email` with the link of its confirmation mail.
+    pub async fn confirm_email(&self, email: &str) {
+        let link = self.link_for(email, "/users/confirm/").await;
+        assert_eq!(self.submit(&link, &[]).await.status(), Status::SeeOther);
+    }
+}

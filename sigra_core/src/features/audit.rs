@@ -13,8 +13,13 @@ pub const REGISTRATION_EXISTING_EMAIL: &str = "registration.existing_email";
 pub const LOGIN_SUCCESS: &str = "login.success";
 /// A password log-in failed.
 pub const LOGIN_FAILURE: &str = "login.failure";
+/// An account signed in from a device it had not used before; its owner was mailed.
+pub const LOGIN_NEW_DEVICE: &str = "login.new_device";
 /// A session was restored from a remember-me cookie.
 pub const SESSION_RESTORED: &str = "session.restored";
+/// A remember-me token that was already used came back (a copied cookie): its whole
+/// family and every session it made were ended.
+pub const SESSION_REMEMBER_ME_REUSE: &str = "session.remember_me_reuse";
 /// A user logged out.
 pub const LOGOUT: &str = "logout";
 /// A user revoked one of their sessions.

@@ -7,7 +7,7 @@
 //! passes, the background worker calls [`execute_due`], which applies the configured
 //! [`DeletionStrategy`]:
 //!
-//! | strategy | account row | sessions, tokens | audit events about the account |
+//! | strategy | account row | sessions, tokens, known devices | audit events about the account |
 //! |---|---|---|---|
 //! | `anonymize` (default) | kept, email replaced by a placeholder, password and other personal fields cleared, marked deleted | removed | kept, IP, user agent and details cleared |
 //! | `soft_delete` | kept as is, marked deleted; can never log in | removed | kept as they are |
@@ -151,6 +151,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowEr
     sessions::delete_for_user(&tx, user.id, None).await?;
     tokens::delete_for_user(&tx, user.id, &[]).await?;
     crate::store::mfa::delete_all(&tx, user.id).await?;
+    sessions::delete_known_devices(&tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {
             audit_store::scrub_for_user(&tx, user.id).await?;

@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, audit, lockout, mfa_totp};
+use super::{Auth, FlowError, RequestMeta, audit, lockout, mfa_totp, new_device};
 use crate::secret::SecretString;
 use crate::store::{Tx, User, normalize_email, users};
 
@@ -140,6 +140,9 @@ pub(crate) async fn complete(
         });
     }
     users::unlock(&tx, user.id, true).await?;
+    // An unconfirmed account may be a squatter's (pre-hijacking): no long-lived cookie.
+    let remember_me = remember_me && user.confirmed_at.is_some();
+    let alerted = new_device::on_sign_in(auth, &tx, user, trusted_browser, meta).await?;
     if let Some(previous) = previous {
         sessions::end(&tx, previous).await?;
     }
@@ -155,6 +158,9 @@ pub(crate) async fn complete(
     auth.audit(&tx, action, Some(user.id), Some(user.id), details, meta)
         .await?;
     tx.commit().await?;
+    if alerted {
+        auth.wake_worker();
+    }
     if previous.is_some() {
         auth.sessions_revoked().await;
     }

@@ -28,6 +28,7 @@ pub mod login;
 pub mod logout;
 pub mod magic_link;
 pub mod mfa_totp;
+pub mod new_device;
 pub mod password_policy;
 pub mod registration;
 pub mod reset_password;

@@ -5,6 +5,19 @@
 //! remember-me cookie carries a separate token, stored as a `remember_me` user token
 //! "sent to" the session it belongs to, so revoking a session also revokes the cookie
 //! that could bring it back.
+//!
+//! Remember-me families. A log-in with remember-me starts a family: an id and an expiry
+//! (`sigra.session.remember_me_secs` from the log-in), shared by every token that
+//! rotation issues from it and recorded on every session it restores. A restore marks
+//! its token used (a conditional update: one winner) and issues the next one; neither
+//! the new token nor the restored session outlives the family, so remember-me never
+//! extends itself. Spent tokens are kept, marked used, until the family expires: when
+//! one comes back, someone holds a copy of a cookie that was already rotated (the owner
+//! or a thief, it cannot be told which), so the whole family and every session it made
+//! end, and `session.remember_me_reuse` is audited. Trade-off: a browser that sends its
+//! old cookie twice (two tabs restoring at the same instant) is logged out too; it logs
+//! in again. Failure mode: a replay racing the owner's next restore on another instance
+//! can miss the token that restore is still writing; the next replay catches it.
 
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
@@ -54,8 +67,16 @@ fn remember_recipient(session_id: Uuid) -> String {
     format!("session:{session_id}")
 }
 
+/// A remember-me family: every token rotated from one log-in, and its fixed expiry.
+#[derive(Debug, Clone, Copy)]
+struct Family {
+    id: Uuid,
+    expires_at: OffsetDateTime,
+}
+
 /// Starts a session for `user_id` in `ex`'s transaction. `interactive` marks a fresh
-/// authentication (password, magic link …), which opens the sudo window.
+/// authentication (password, magic link …), which opens the sudo window. `remember_me`
+/// starts a new remember-me family.
 pub(crate) async fn issue(
     auth: &Auth,
     ex: &impl Executor,
@@ -65,8 +86,30 @@ pub(crate) async fn issue(
     mfa_at: Option<OffsetDateTime>,
     meta: &RequestMeta,
 ) -> Result<IssuedSession, FlowError> {
+    let family = remember_me.then(|| Family {
+        id: new_id(auth.clock.as_ref()),
+        expires_at: auth.clock.now() + Duration::seconds(auth.config.session.remember_me_secs),
+    });
+    start(auth, ex, user_id, family, interactive, mfa_at, meta).await
+}
+
+/// Starts a session, in `family` when given (with its next remember-me token); the
+/// session ends no later than the family.
+async fn start(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: Uuid,
+    family: Option<Family>,
+    interactive: bool,
+    mfa_at: Option<OffsetDateTime>,
+    meta: &RequestMeta,
+) -> Result<IssuedSession, FlowError> {
     let now = auth.clock.now();
     let token = Token::generate()?;
+    let mut expires_at = now + Duration::seconds(auth.config.session.absolute_timeout_secs);
+    if let Some(family) = family {
+        expires_at = expires_at.min(family.expires_at);
+    }
     let session = sessions::insert(
         ex,
         &sessions::NewSession {
@@ -74,8 +117,8 @@ pub(crate) async fn issue(
             user_id,
             hash: &token.hash(),
             created_at: now,
-            expires_at: now + Duration::seconds(auth.config.session.absolute_timeout_secs),
-            remember_me,
+            expires_at,
+            remember_me: family.is_some(),
             sudo_at: interactive.then_some(now),
             mfa_at,
             ip: meta.ip.as_deref(),
@@ -83,10 +126,12 @@ pub(crate) async fn issue(
         },
     )
     .await?;
-    let remember_token = if remember_me {
-        Some(issue_remember_token(auth, ex, user_id, session.id, now).await?)
-    } else {
-        None
+    let remember_token = match family {
+        Some(family) => {
+            sessions::set_remember_family(ex, session.id, family.id).await?;
+            Some(issue_remember_token(auth, ex, user_id, session.id, family, now).await?)
+        }
+        None => None,
     };
     Ok(IssuedSession {
         token,
@@ -100,11 +145,12 @@ async fn issue_remember_token(
     ex: &impl Executor,
     user_id: Uuid,
     session_id: Uuid,
+    family: Family,
     now: OffsetDateTime,
 ) -> Result<Token, FlowError> {
     let token = Token::generate()?;
     let recipient = remember_recipient(session_id);
-    tokens::insert(
+    tokens::insert_remember(
         ex,
         &tokens::NewToken {
             id: new_id(auth.clock.as_ref()),
@@ -112,9 +158,10 @@ async fn issue_remember_token(
             hash: &token.hash(),
             kind: TokenKind::RememberMe,
             sent_to: Some(&recipient),
-            expires_at: now + Duration::seconds(auth.config.session.remember_me_secs),
+            expires_at: family.expires_at,
             created_at: now,
         },
+        family.id,
     )
     .await?;
     Ok(token)
@@ -161,7 +208,9 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
 }
 
 /// Trades a remember-me cookie for a new session and a new remember-me cookie (the old
-/// one is single-use). The restored session does not open the sudo window.
+/// one is single-use), both ending no later than the family the log-in started. The
+/// restored session does not open the sudo window. A spent cookie coming back ends its
+/// whole family (see the module header) and answers `None`.
 ///
 /// On an account with a second factor, the restored session owes it again unless
 /// `trusted_browser` is a valid trusted-browser cookie of the account.
@@ -176,9 +225,22 @@ pub async fn restore(
     };
     let now = auth.clock.now();
     let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::RememberMe, now).await? else {
+    let Some(used) = tokens::find_remember(&tx, &hash).await? else {
+        tx.rollback().await?;
         return Ok(None);
     };
+    if now >= used.expires_at {
+        tx.rollback().await?;
+        return Ok(None);
+    }
+    let family = Family {
+        id: used.family_id.unwrap_or(used.id),
+        expires_at: used.expires_at,
+    };
+    if used.used_at.is_some() || tokens::mark_remember_used(&tx, used.id, now).await? != 1 {
+        end_family(auth, tx, used.user_id, family.id, meta).await?;
+        return Ok(None);
+    }
     // The session this cookie belonged to is replaced by the new one.
     let old_session = used
         .sent_to
@@ -193,7 +255,7 @@ pub async fn restore(
         return Ok(None);
     };
     let mfa_at = super::mfa_totp::passed_at_start(auth, &user, trusted_browser);
-    let issued = issue(auth, &tx, used.user_id, true, false, mfa_at, meta).await?;
+    let issued = start(auth, &tx, used.user_id, Some(family), false, mfa_at, meta).await?;
     auth.audit(
         &tx,
         audit::SESSION_RESTORED,
@@ -206,6 +268,31 @@ pub async fn restore(
     tx.commit().await?;
     auth.sessions_revoked().await;
     Ok(Some(issued))
+}
+
+/// A spent remember-me token came back: ends every session and token of its family.
+async fn end_family(
+    auth: &Auth,
+    tx: crate::store::Tx,
+    user_id: Uuid,
+    family: Uuid,
+    meta: &RequestMeta,
+) -> Result<(), FlowError> {
+    let ended = sessions::delete_remember_family(&tx, user_id, family).await?;
+    tokens::delete_remember_family(&tx, user_id, family).await?;
+    auth.audit(
+        &tx,
+        audit::SESSION_REMEMBER_ME_REUSE,
+        None,
+        Some(user_id),
+        serde_json::json!({ "family": family, "sessions_ended": ended }),
+        meta,
+    )
+    .await?;
+    tx.commit().await?;
+    log::warn!("a spent remember-me token of account {user_id} was replayed; its family ended");
+    auth.sessions_revoked().await;
+    Ok(())
 }
 
 /// A session as shown to its owner.

@@ -28,10 +28,11 @@ use super::{Mail, MailError};
 /// | `mfa_enabled`, `mfa_disabled`, `backup_codes_regenerated` | — |
 /// | `backup_code_used` | `remaining` |
 /// | `mfa_locked` | `until` |
+/// | `new_device` | `browser`, `os`, `ip`, `time`, `sessions_url` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 18] = [
     "welcome",
     "account_exists",
     "confirmation",
@@ -49,6 +50,7 @@ pub const KINDS: [&str; 17] = [
     "backup_codes_regenerated",
     "backup_code_used",
     "mfa_locked",
+    "new_device",
 ];
 
 const DIR: &str = "sigra/email";
@@ -60,7 +62,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 35] = embedded![
+const DEFAULTS: [(&str, &str); 37] = embedded![
     "layout.html.tera",
     "welcome.txt.tera",
     "welcome.html.tera",
@@ -96,6 +98,8 @@ const DEFAULTS: [(&str, &str); 35] = embedded![
     "backup_code_used.html.tera",
     "mfa_locked.txt.tera",
     "mfa_locked.html.tera",
+    "new_device.txt.tera",
+    "new_device.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -335,6 +339,13 @@ mod tests {
             }
             "backup_code_used" => json!({ "remaining": 9 }),
             "mfa_locked" => json!({ "until": "2026-12-06 09:15 UTC" }),
+            "new_device" => json!({
+                "browser": "Firefox",
+                "os": "Linux",
+                "ip": "198.51.100.23",
+                "time": "2026-12-06 09:15 UTC",
+                "sessions_url": "https://app.test/users/settings",
+            }),
             _ => json!({ "url": format!("https://app.test/users/{kind}/TOKEN123") }),
         }
     }

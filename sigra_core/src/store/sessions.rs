@@ -297,3 +297,163 @@ pub async fn delete_expired(
         .to_owned();
     ex.execute(&stmt).await
 }
+
+/// The remember-me column of `sigra_sessions`.
+#[derive(sea_query::Iden, Clone, Copy, Debug)]
+enum RememberColumns {
+    /// The remember-me family that made or restored the session (see
+    /// [`super::tokens::RememberToken`]).
+    RememberFamily,
+}
+
+/// Records which remember-me family a session belongs to.
+pub async fn set_remember_family(
+    ex: &impl Executor,
+    id: Uuid,
+    family: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(RememberColumns::RememberFamily, family)
+        .and_where(Expr::col(Sessions::Id).eq(id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes every session of the user's remember-me `family`; answers how many.
+pub async fn delete_remember_family(
+    ex: &impl Executor,
+    user_id: Uuid,
+    family: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Sessions::Table)
+        .and_where(Expr::col(Sessions::UserId).eq(user_id))
+        .and_where(Expr::col(RememberColumns::RememberFamily).eq(family))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// `sigra_known_devices` columns: the devices an account signed in from (see
+/// [`crate::features::new_device`]).
+#[derive(sea_query::Iden, Clone, Copy, Debug)]
+#[iden = "sigra_known_devices"]
+pub enum KnownDevices {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// Browser family ("Firefox").
+    Browser,
+    /// Operating system ("Linux").
+    Os,
+    /// Network prefix of the client IP ("203.0.113.0/24").
+    Network,
+    /// Last sign-in from it.
+    LastSeenAt,
+}
+
+/// A device an account signed in from.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct KnownDevice {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// Browser family.
+    pub browser: String,
+    /// Operating system.
+    pub os: String,
+    /// Network prefix of the client IP.
+    pub network: String,
+    /// Last sign-in from it.
+    pub last_seen_at: OffsetDateTime,
+}
+
+/// The devices the user signed in from, however long ago (a handful per account).
+pub async fn known_devices(
+    ex: &impl Executor,
+    user_id: Uuid,
+) -> Result<Vec<KnownDevice>, StoreError> {
+    let stmt = Query::select()
+        .columns([
+            KnownDevices::Id,
+            KnownDevices::UserId,
+            KnownDevices::Browser,
+            KnownDevices::Os,
+            KnownDevices::Network,
+            KnownDevices::LastSeenAt,
+        ])
+        .from(KnownDevices::Table)
+        .and_where(Expr::col(KnownDevices::UserId).eq(user_id))
+        .order_by(KnownDevices::LastSeenAt, Order::Desc)
+        .to_owned();
+    ex.fetch_all(&stmt).await
+}
+
+/// Records a sign-in from a device: adds it, or moves its `last_seen_at` to `at`.
+pub async fn record_known_device(
+    ex: &impl Executor,
+    id: Uuid,
+    user_id: Uuid,
+    (browser, os, network): (&str, &str, &str),
+    at: OffsetDateTime,
+) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(KnownDevices::Table)
+        .columns([
+            KnownDevices::Id,
+            KnownDevices::UserId,
+            KnownDevices::Browser,
+            KnownDevices::Os,
+            KnownDevices::Network,
+            KnownDevices::LastSeenAt,
+        ])
+        .values([
+            id.into(),
+            user_id.into(),
+            truncate(browser, 32).into(),
+            truncate(os, 32).into(),
+            truncate(network, 64).into(),
+            at.into(),
+        ])?
+        .on_conflict(
+            sea_query::OnConflict::columns([
+                KnownDevices::UserId,
+                KnownDevices::Browser,
+                KnownDevices::Os,
+                KnownDevices::Network,
+            ])
+            .update_column(KnownDevices::LastSeenAt)
+            .to_owned(),
+        )
+        .to_owned();
+    ex.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Deletes the user's devices not seen since `before`; answers how many.
+pub async fn delete_stale_known_devices(
+    ex: &impl Executor,
+    user_id: Uuid,
+    before: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(KnownDevices::Table)
+        .and_where(Expr::col(KnownDevices::UserId).eq(user_id))
+        .and_where(Expr::col(KnownDevices::LastSeenAt).lt(before))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes every known device of the user (account deletion).
+pub async fn delete_known_devices(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(KnownDevices::Table)
+        .and_where(Expr::col(KnownDevices::UserId).eq(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
+}

@@ -1,6 +1,6 @@
 //! Queries on `sigra_user_tokens`: emailed and remember-me tokens, stored as hashes.
 
-use sea_query::{Expr, ExprTrait, Order, Query};
+use sea_query::{Expr, ExprTrait, IntoIden, Order, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -216,4 +216,124 @@ pub async fn latest_valid(
         .limit(1)
         .to_owned();
     ex.fetch_optional(&stmt).await
+}
+
+/// Remember-me columns of `sigra_user_tokens` (see [`crate::features::sessions`]).
+#[derive(sea_query::Iden, Clone, Copy, Debug)]
+enum RememberColumns {
+    /// The family: every token issued by rotation from one log-in shares it.
+    FamilyId,
+    /// When the token was traded for a new one; spent tokens stay until the family
+    /// expires so that a replay is recognised.
+    UsedAt,
+}
+
+/// A stored remember-me token (its hash, never the token), spent or not.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct RememberToken {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// `session:<id>` of the session it restores.
+    pub sent_to: Option<String>,
+    /// The family's expiry, fixed at log-in.
+    pub expires_at: OffsetDateTime,
+    /// The family; `None` for tokens issued before families existed.
+    pub family_id: Option<Uuid>,
+    /// When it was used up.
+    pub used_at: Option<OffsetDateTime>,
+}
+
+/// Stores a remember-me token hash in `family` (`token.kind` should be remember-me).
+pub async fn insert_remember(
+    ex: &impl Executor,
+    token: &NewToken<'_>,
+    family: Uuid,
+) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(UserTokens::Table)
+        .columns([
+            UserTokens::Id.into_iden(),
+            UserTokens::UserId.into_iden(),
+            UserTokens::TokenHash.into_iden(),
+            UserTokens::Kind.into_iden(),
+            UserTokens::SentTo.into_iden(),
+            UserTokens::ExpiresAt.into_iden(),
+            UserTokens::CreatedAt.into_iden(),
+            RememberColumns::FamilyId.into_iden(),
+        ])
+        .values([
+            token.id.into(),
+            token.user_id.into(),
+            token.hash.as_bytes().to_vec().into(),
+            TokenKind::RememberMe.as_str().into(),
+            token.sent_to.map(str::to_owned).into(),
+            token.expires_at.into(),
+            token.created_at.into(),
+            family.into(),
+        ])?
+        .to_owned();
+    ex.execute(&stmt).await?;
+    Ok(())
+}
+
+/// The remember-me token with this hash, spent or not, expired or not: the caller
+/// judges (a spent one coming back is a replay).
+pub async fn find_remember(
+    ex: &impl Executor,
+    hash: &TokenHash,
+) -> Result<Option<RememberToken>, StoreError> {
+    let stmt = Query::select()
+        .columns([
+            UserTokens::Id.into_iden(),
+            UserTokens::UserId.into_iden(),
+            UserTokens::SentTo.into_iden(),
+            UserTokens::ExpiresAt.into_iden(),
+            RememberColumns::FamilyId.into_iden(),
+            RememberColumns::UsedAt.into_iden(),
+        ])
+        .from(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::TokenHash).eq(hash.as_bytes().to_vec()))
+        .and_where(Expr::col(UserTokens::Kind).eq(TokenKind::RememberMe.as_str()))
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}
+
+/// Marks a remember-me token used, if it is unused and unexpired. Answers 1 to the one
+/// caller that did it: two concurrent uses cannot both win.
+pub async fn mark_remember_used(
+    ex: &impl Executor,
+    id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(UserTokens::Table)
+        .value(RememberColumns::UsedAt, now)
+        .and_where(Expr::col(UserTokens::Id).eq(id))
+        .and_where(Expr::col(RememberColumns::UsedAt).is_null())
+        .and_where(Expr::col(UserTokens::ExpiresAt).gt(now))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes every remember-me token of the user's `family`, spent or not (a token from
+/// before families existed is its own family).
+pub async fn delete_remember_family(
+    ex: &impl Executor,
+    user_id: Uuid,
+    family: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(UserTokens::Table)
+        .and_where(Expr::col(UserTokens::UserId).eq(user_id))
+        .and_where(Expr::col(UserTokens::Kind).eq(TokenKind::RememberMe.as_str()))
+        .cond_where(
+            sea_query::Cond::any()
+                .add(Expr::col(RememberColumns::FamilyId).eq(family))
+                .add(Expr::col(UserTokens::Id).eq(family)),
+        )
+        .to_owned();
+    ex.execute(&stmt).await
 }
