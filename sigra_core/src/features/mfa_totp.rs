@@ -338,22 +338,26 @@ pub async fn verify(
         return Ok(ChallengeOutcome::NotRequired);
     }
     let now = auth.clock.now();
+    let max = auth.config.mfa.max_failed;
     let tx = auth.db.begin().await?;
-    let Some(row) = mfa::find_totp(&tx, user.id).await? else {
+    // Counted first, then judged: the conditional count admits at most `max_failed`
+    // codes per lock, however many arrive at once on however many instances.
+    let Some(row) = mfa::count_attempt(&tx, user.id, max, now).await? else {
+        let row = mfa::find_totp(&tx, user.id).await?;
         tx.rollback().await?;
-        return Ok(ChallengeOutcome::NotRequired);
+        return Ok(match row.as_ref().and_then(|r| r.locked_until) {
+            Some(until) if now < until => ChallengeOutcome::Locked { until },
+            _ if row.is_none() => ChallengeOutcome::NotRequired,
+            _ => ChallengeOutcome::Invalid,
+        });
     };
-    if let Some(until) = row.locked_until.filter(|until| now < *until) {
-        tx.rollback().await?;
-        return Ok(ChallengeOutcome::Locked { until });
-    }
     let code = backup_codes::normalize(code);
     let method = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         let secret = auth.cipher.decrypt(&row.secret, &aad(user))?;
         match totp(&secret)?.check(&code, unix(now)) {
             Some(step) => {
                 let step = i64::try_from(step).unwrap_or(i64::MAX);
-                (mfa::accept_step(&tx, user.id, step).await? == 1).then_some("totp")
+                (mfa::accept_step(&tx, user.id, step, now).await? == 1).then_some("totp")
             }
             None => None,
         }
@@ -366,8 +370,8 @@ pub async fn verify(
     };
 
     let Some(method) = method else {
-        let failures = mfa::record_failure(&tx, user.id).await?;
-        let outcome = if failures >= auth.config.mfa.max_failed {
+        // This attempt's count stays; reaching the limit locks.
+        let outcome = if row.failed_count >= max {
             let until = now + Duration::seconds(auth.config.mfa.lock_secs);
             mfa::lock(&tx, user.id, until).await?;
             let context = json!({ "until": human_time(until) });

@@ -1,6 +1,6 @@
 //! Queries on `sigra_users`.
 
-use sea_query::{Expr, ExprTrait, Query};
+use sea_query::{Cond, Expr, ExprTrait, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -140,6 +140,72 @@ pub async fn record_failed_login(
         .and_where(Expr::col(Users::Id).eq(id))
         .to_owned();
     ex.execute(&stmt).await
+}
+
+/// Counts a password attempt before it is judged: one more failed password, but only
+/// while the account is unlocked and has attempts left (`failed_login_count < max`).
+/// Answers the row after the count (the transaction now holds the row, so its count is
+/// this attempt's own), or `None` when the attempt may not be judged at all. The
+/// conditional update decides, so concurrent attempts cannot overrun `max`.
+pub async fn count_password_attempt(
+    ex: &impl Executor,
+    id: Uuid,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<Option<User>, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(
+            Users::FailedLoginCount,
+            Expr::col(Users::FailedLoginCount).add(1),
+        )
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::FailedLoginCount).lt(max))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Users::LockedUntil).is_null())
+                .add(Expr::col(Users::LockedUntil).lte(now)),
+        )
+        .to_owned();
+    if ex.execute(&stmt).await? != 1 {
+        return Ok(None);
+    }
+    find_by_id(ex, id).await
+}
+
+/// Counts a confirmation-code attempt against the account's allowance of `max` per day
+/// (a window that starts with the first attempt and lasts 24 hours), before the code is
+/// judged. Answers whether the attempt may be judged; the conditional update decides.
+pub async fn count_code_attempt(
+    ex: &impl Executor,
+    id: Uuid,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let window_over = || {
+        Cond::any()
+            .add(Expr::col(Users::CodeAttemptsSince).is_null())
+            .add(Expr::col(Users::CodeAttemptsSince).lte(now - time::Duration::DAY))
+    };
+    // MySQL assigns left to right and later assignments see earlier ones: the window
+    // start, which both conditions read, is assigned last.
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(
+            Users::CodeAttempts,
+            Expr::case(window_over(), 1).finally(Expr::col(Users::CodeAttempts).add(1)),
+        )
+        .value(
+            Users::CodeAttemptsSince,
+            Expr::case(window_over(), now).finally(Expr::col(Users::CodeAttemptsSince)),
+        )
+        .and_where(Expr::col(Users::Id).eq(id))
+        .cond_where(
+            window_over().add(Expr::col(Users::CodeAttempts).lt(max)),
+        )
+        .to_owned();
+    Ok(ex.execute(&stmt).await? == 1)
 }
 
 /// Clears the failed-password count after a successful log-in.
