@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod attempts;
 mod change_email;
 mod change_password;
 mod confirmation;

@@ -144,12 +144,13 @@ pub async fn confirm_by_code(
     } else {
         tokens::void_spent(&tx, user_id, kind, MAX_CODE_ATTEMPTS).await?;
         let target = user.map(|u| u.id);
+        // `judged`: the try was counted and compared (not refused as out of tries).
         auth.audit(
             &tx,
             audit::CONFIRMATION_FAILURE,
             None,
             target,
-            json!({}),
+            json!({ "judged": counted }),
             meta,
         )
         .await?;
