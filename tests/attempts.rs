@@ -78,6 +78,8 @@ conformance! {
         assert_eq!(locks.len(), 1, "one lock");
         let row = mfa::find_totp(&t.db, id).await.unwrap().unwrap();
         assert!(row.locked_until.is_some_and(|until| app.clock.now() < until));
+        let next_step = app.clock.now().unix_timestamp() / 30 + 1;
+        assert_eq!(mfa::accept_step(&t.db, id, next_step, app.clock.now()).await.unwrap(), 0, "no step is accepted while locked");
         // Even the right code is refused while locked.
         let code = totp.generate(app.clock.now().unix_timestamp() as u64 + 30).to_string();
         let outcome = mfa_totp::verify(&auth, &partial, &code, false, &RequestMeta::default()).await.unwrap();

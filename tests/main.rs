@@ -20,6 +20,7 @@ mod login;
 mod magic_link;
 mod mail;
 mod mfa_totp;
+mod password_upgrade;
 mod rate_limit;
 mod registration;
 mod reset_password;

@@ -7,8 +7,8 @@
 
 use serde_json::json;
 
-use super::sessions::Authenticated;
 use super::lockout::{self, Checked};
+use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{Token, Verification};
 use crate::secret::SecretString;

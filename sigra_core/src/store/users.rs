@@ -201,11 +201,56 @@ pub async fn count_code_attempt(
             Expr::case(window_over(), now).finally(Expr::col(Users::CodeAttemptsSince)),
         )
         .and_where(Expr::col(Users::Id).eq(id))
-        .cond_where(
-            window_over().add(Expr::col(Users::CodeAttempts).lt(max)),
-        )
+        .cond_where(window_over().add(Expr::col(Users::CodeAttempts).lt(max)))
         .to_owned();
     Ok(ex.execute(&stmt).await? == 1)
+}
+
+/// Accounts whose password hash is plain bcrypt (`$2…`), `limit` at a time in id order
+/// after `after`: (id, hash).
+pub async fn bcrypt_hashed(
+    ex: &impl Executor,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        hashed_password: String,
+    }
+    let mut stmt = Query::select();
+    stmt.columns([Users::Id, Users::HashedPassword])
+        .from(Users::Table)
+        .and_where(Expr::col(Users::HashedPassword).like("$2%"))
+        .order_by(Users::Id, sea_query::Order::Asc)
+        .limit(limit);
+    if let Some(after) = after {
+        stmt.and_where(Expr::col(Users::Id).gt(after));
+    }
+    let rows: Vec<Row> = ex.fetch_all(&stmt).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.hashed_password))
+        .collect())
+}
+
+/// Replaces the password hash only if it is still `old` (a log-in or password change
+/// in between wins). Answers the affected row count.
+pub async fn replace_password_hash(
+    ex: &impl Executor,
+    id: Uuid,
+    old: &str,
+    new: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::HashedPassword, new)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::HashedPassword).eq(old))
+        .to_owned();
+    ex.execute(&stmt).await
 }
 
 /// Clears the failed-password count after a successful log-in.
