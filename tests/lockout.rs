@@ -158,4 +158,22 @@ conformance! {
         assert_eq!(user.failed_login_count, 0);
         t
     }
+
+    async fn a_count_left_over_a_lowered_limit_locks_once_instead_of_refusing_forever(t) {
+        let app = app(&t).await;
+        app.register("lw@example.com", PASSWORD).await;
+        let id = users::find_by_email(&t.db, "lw@example.com").await.unwrap().unwrap().id;
+        // Seven failures counted under an older, higher limit.
+        for _ in 0..7 {
+            users::record_failed_login(&t.db, id, sigra_core::Clock::now(&app.clock)).await.unwrap();
+        }
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+        let user = users::find_by_email(&t.db, "lw@example.com").await.unwrap().unwrap();
+        assert_eq!((user.lock_count, user.failed_login_count), (1, 0), "locked once");
+        assert_eq!(user.locked_until, Some(sigra_core::Clock::now(&app.clock) + Duration::minutes(15)));
+        app.clock.advance(Duration::minutes(15));
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::SeeOther);
+        t
+    }
 }

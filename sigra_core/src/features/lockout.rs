@@ -61,6 +61,13 @@ pub(crate) async fn check(
     let now = auth.clock.now();
     let max = auth.config.lockout.max_failed;
     let Some(user) = users::count_password_attempt(ex, user_id, max, now).await? else {
+        // Out of tries but unlocked (the limit was lowered since): lock now, once.
+        if let Some(user) = users::find_by_id(ex, user_id).await?
+            && user.failed_login_count >= max
+            && !is_locked(auth, &user)
+        {
+            lock(auth, ex, &user, meta).await?;
+        }
         return Ok(Checked::Locked);
     };
     if valid {
@@ -73,15 +80,20 @@ pub(crate) async fn check(
     Ok(Checked::Wrong)
 }
 
-/// Locks `user` (its row as counted in `ex`'s transaction) and queues the unlock mail.
+/// Locks `user` (its row as counted in `ex`'s transaction) if it is out of tries and
+/// unlocked, and then queues the unlock mail.
 async fn lock(
     auth: &Auth,
     ex: &impl Executor,
     user: &User,
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
-    let until = auth.clock.now() + next_lock_duration(auth, user);
-    users::lock(ex, user.id, until).await?;
+    let now = auth.clock.now();
+    let until = now + next_lock_duration(auth, user);
+    let max = auth.config.lockout.max_failed;
+    if users::lock(ex, user.id, until, max, now).await? != 1 {
+        return Ok(());
+    }
     let ttl = TokenKind::Unlock.default_ttl().whole_seconds();
     let token = auth
         .emailed_token(ex, user.id, TokenKind::Unlock, &user.email, ttl)

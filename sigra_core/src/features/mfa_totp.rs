@@ -27,7 +27,7 @@ use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit, backup_codes, human_time};
 use crate::crypto::{Purpose, Token, random_bytes};
 use crate::secret::SecretString;
-use crate::store::{User, mfa, sessions};
+use crate::store::{Executor, User, mfa, sessions};
 
 /// Bytes of a new authenticator secret (160 bits, as RFC 4226 recommends).
 const SECRET_BYTES: usize = 20;
@@ -344,12 +344,18 @@ pub async fn verify(
     // codes per lock, however many arrive at once on however many instances.
     let Some(row) = mfa::count_attempt(&tx, user.id, max, now).await? else {
         let row = mfa::find_totp(&tx, user.id).await?;
-        tx.rollback().await?;
-        return Ok(match row.as_ref().and_then(|r| r.locked_until) {
-            Some(until) if now < until => ChallengeOutcome::Locked { until },
-            _ if row.is_none() => ChallengeOutcome::NotRequired,
-            _ => ChallengeOutcome::Invalid,
-        });
+        let outcome = match row.as_ref().map(|r| (r.locked_until, r.failed_count)) {
+            None => ChallengeOutcome::NotRequired,
+            Some((Some(until), _)) if now < until => ChallengeOutcome::Locked { until },
+            // Out of tries but unlocked (the limit was lowered since): lock now, once.
+            Some(_) => match lock_codes(auth, &tx, user, meta).await? {
+                Some(until) => ChallengeOutcome::Locked { until },
+                None => ChallengeOutcome::Invalid,
+            },
+        };
+        tx.commit().await?;
+        auth.wake_worker();
+        return Ok(outcome);
     };
     let code = backup_codes::normalize(code);
     let method = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
@@ -371,17 +377,14 @@ pub async fn verify(
 
     let Some(method) = method else {
         // This attempt's count stays; reaching the limit locks.
-        let outcome = if row.failed_count >= max {
-            let until = now + Duration::seconds(auth.config.mfa.lock_secs);
-            mfa::lock(&tx, user.id, until).await?;
-            let context = json!({ "until": human_time(until) });
-            auth.queue_mail(&tx, "mfa_locked", &user.email, context)
-                .await?;
-            auth.audit(&tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
-                .await?;
-            ChallengeOutcome::Locked { until }
+        let locked = if row.failed_count >= max {
+            lock_codes(auth, &tx, user, meta).await?
         } else {
-            ChallengeOutcome::Invalid
+            None
+        };
+        let outcome = match locked {
+            Some(until) => ChallengeOutcome::Locked { until },
+            None => ChallengeOutcome::Invalid,
         };
         auth.audit(
             &tx,
@@ -439,6 +442,28 @@ pub async fn verify(
         trusted_browser,
         backup_codes_left,
     })))
+}
+
+/// Refuses codes for `sigra.mfa.lock_secs` if the account is out of tries and not
+/// locked yet (a conditional update: of racing callers one locks), mails the user.
+/// Answers until when, if this call locked.
+async fn lock_codes(
+    auth: &Auth,
+    tx: &impl Executor,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<Option<OffsetDateTime>, FlowError> {
+    let now = auth.clock.now();
+    let until = now + Duration::seconds(auth.config.mfa.lock_secs);
+    if mfa::lock(tx, user.id, until, auth.config.mfa.max_failed, now).await? != 1 {
+        return Ok(None);
+    }
+    let context = json!({ "until": human_time(until) });
+    auth.queue_mail(tx, "mfa_locked", &user.email, context)
+        .await?;
+    auth.audit(tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
+        .await?;
+    Ok(Some(until))
 }
 
 fn trust_message(user: &User, expires: i64) -> Vec<u8> {

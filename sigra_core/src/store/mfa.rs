@@ -133,17 +133,23 @@ pub async fn count_attempt(
     find_totp(ex, user_id).await
 }
 
-/// Refuses codes until `until` and starts counting failures again.
+/// Refuses codes until `until` and starts counting failures again, if the account is
+/// out of tries (`failed_count >= max`) and not locked at `now`. Answers the affected
+/// row count: of racing callers exactly one sees 1.
 pub async fn lock(
     ex: &impl Executor,
     user_id: Uuid,
     until: OffsetDateTime,
+    max: i32,
+    now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(MfaTotp::Table)
         .value(MfaTotp::LockedUntil, until)
         .value(MfaTotp::FailedCount, 0)
         .and_where(Expr::col(MfaTotp::UserId).eq(user_id))
+        .and_where(Expr::col(MfaTotp::FailedCount).gte(max))
+        .cond_where(unlocked(now))
         .to_owned();
     ex.execute(&stmt).await
 }

@@ -273,15 +273,29 @@ pub async fn delete(ex: &impl Executor, id: Uuid) -> Result<u64, StoreError> {
     ex.execute(&stmt).await
 }
 
-/// Locks the account until `until`: failed passwords start again from zero, and the
-/// lockout counter goes up (the next lock lasts twice as long).
-pub async fn lock(ex: &impl Executor, id: Uuid, until: OffsetDateTime) -> Result<u64, StoreError> {
+/// Locks the account until `until` if it is out of tries (`failed_login_count >= max`)
+/// and not locked at `now`: failed passwords start again from zero, and the lockout
+/// counter goes up (the next lock lasts twice as long). Answers the affected row count:
+/// of racing callers exactly one sees 1.
+pub async fn lock(
+    ex: &impl Executor,
+    id: Uuid,
+    until: OffsetDateTime,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Users::Table)
         .value(Users::LockedUntil, until)
         .value(Users::FailedLoginCount, 0)
         .value(Users::LockCount, Expr::col(Users::LockCount).add(1))
         .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::FailedLoginCount).gte(max))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Users::LockedUntil).is_null())
+                .add(Expr::col(Users::LockedUntil).lte(now)),
+        )
         .to_owned();
     ex.execute(&stmt).await
 }
