@@ -130,8 +130,9 @@ pub async fn confirm_by_code(
     let user = users::find_by_email(&tx, email).await?;
     let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
     let kind = TokenKind::ConfirmationCode;
-    let counted = tokens::count_attempt(&tx, user_id, kind, MAX_CODE_ATTEMPTS, now).await?
-        && users::count_code_attempt(&tx, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
+    let per_code = tokens::count_attempt(&tx, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
+    let per_day = users::count_code_attempt(&tx, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
+    let counted = per_code && per_day;
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
     let hash = code_hash(auth, user_id, code);
     let used = if counted && well_formed {

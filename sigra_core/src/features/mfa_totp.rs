@@ -11,6 +11,8 @@
 //! accepted once per account: accepting it is a conditional update of the last accepted
 //! step, so a code replayed on another instance is refused too. `sigra.mfa.max_failed`
 //! wrong codes (5) refuse codes for `sigra.mfa.lock_secs` (15 minutes) and mail the user.
+//! Each code is counted before it is judged (a conditional update that fails while locked
+//! or out of tries), so concurrent guesses never get more than the limit.
 //!
 //! The secret is sealed with the field cipher (AES-256-GCM, bound to the account).
 
