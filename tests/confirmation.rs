@@ -1,6 +1,8 @@
 //! Email confirmation by link and by code, resend and its throttle, require_confirmation.
 
 use rocket::http::Status;
+use sigra_core::features::audit::{self, AuditFilter};
+use sigra_core::features::confirmation;
 use sigra_core::store::users;
 use time::Duration;
 
@@ -129,6 +131,60 @@ conformance! {
         let code = code_in(&app.mails_to("cg@example.com").await.remove(0).text);
         app.submit("/users/confirm", &[("email", "cg@example.com"), ("code", &code)]).await;
         assert_eq!(app.body("/confirmed").await, (Status::Ok, "confirmed cg@example.com".into()));
+        t
+    }
+
+    async fn confirm_by_code_for_an_unknown_email_does_the_same_committed_work(t) {
+        let app = app(&t).await;
+        app.register("uk@example.com", PASSWORD).await;
+        let code = code_in(&app.mails_to("uk@example.com").await.remove(0).text);
+        let wrong = if code == "000000" { "111111" } else { "000000" };
+        let known = app.submit("/users/confirm", &[("email", "uk@example.com"), ("code", wrong)]).await;
+        let known_status = known.status();
+        let known_body = known.into_string().await.unwrap();
+        let unknown = app.submit("/users/confirm", &[("email", "nobody-uk@example.com"), ("code", wrong)]).await;
+        assert_eq!(unknown.status(), known_status);
+        assert_eq!(unknown.into_string().await.unwrap().replace("nobody-uk@", "uk@"), known_body);
+        // The same committed write: a failure event for each, the unknown one about nobody.
+        let failures = audit::list(&t.db, &AuditFilter::default().action(audit::CONFIRMATION_FAILURE)).await.unwrap();
+        assert_eq!(failures.len(), 2, "{failures:?}");
+        assert_eq!(failures.iter().filter(|e| e.target_id.is_none()).count(), 1);
+        t
+    }
+
+    async fn resent_codes_share_a_daily_cap_of_wrong_tries(t) {
+        let app = app(&t).await;
+        app.register("cap@example.com", PASSWORD).await;
+        let per_day = confirmation::MAX_CODE_ATTEMPTS_PER_DAY;
+        let per_code = confirmation::MAX_CODE_ATTEMPTS;
+        let mut tries = 0;
+        // Each resend (every five minutes) brings a fresh code with fresh tries, but the
+        // account's tries of the day run out all the same.
+        while tries < per_day {
+            let code = code_in(&app.mails_to("cap@example.com").await.remove(0).text);
+            let wrong = if code == "000000" { "111111" } else { "000000" };
+            for _ in 0..per_code.min(per_day - tries) {
+                let r = app.submit("/users/confirm", &[("email", "cap@example.com"), ("code", wrong)]).await;
+                assert_eq!(r.status(), Status::UnprocessableEntity);
+                tries += 1;
+            }
+            app.clock.advance(Duration::minutes(5));
+            app.submit("/users/confirm/resend", &[("email", "cap@example.com")]).await;
+        }
+        let fresh = code_in(&app.mails_to("cap@example.com").await.remove(0).text);
+        let r = app.submit("/users/confirm", &[("email", "cap@example.com"), ("code", &fresh)]).await;
+        assert_eq!(r.status(), Status::UnprocessableEntity, "the day's tries are used up, even for a fresh right code");
+        drop(r);
+        assert!(users::find_by_email(&t.db, "cap@example.com").await.unwrap().unwrap().confirmed_at.is_none());
+
+        // A day later the account may try again.
+        app.clock.advance(Duration::days(1));
+        app.submit("/users/confirm/resend", &[("email", "cap@example.com")]).await;
+        let code = code_in(&app.mails_to("cap@example.com").await.remove(0).text);
+        let r = app.submit("/users/confirm", &[("email", "cap@example.com"), ("code", &code)]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        drop(r);
+        assert!(users::find_by_email(&t.db, "cap@example.com").await.unwrap().unwrap().confirmed_at.is_some());
         t
     }
 }

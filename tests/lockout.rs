@@ -122,4 +122,58 @@ conformance! {
         assert!(responses.iter().all(|r| matches!(r.status().code, 401 | 503)));
         t
     }
+
+    async fn wrong_passwords_in_sudo_change_password_and_change_email_count_toward_lockout(t) {
+        let app = app(&t).await;
+        app.signed_up("pc@example.com").await;
+        // Past the sudo window of the log-in, so change email asks for the password too.
+        app.clock.advance(Duration::minutes(16));
+        let new = "a brand new passphrase 47";
+        let wrong_sudo = app.submit("/users/sudo", &[("password", WRONG)]).await.status();
+        app.submit("/users/sudo", &[("password", WRONG)]).await;
+        let wrong_change = app.submit("/users/settings/password", &[("current_password", WRONG), ("password", new), ("password_confirmation", new)]).await.status();
+        app.submit("/users/settings/password", &[("current_password", WRONG), ("password", new), ("password_confirmation", new)]).await;
+        let user = users::find_by_email(&t.db, "pc@example.com").await.unwrap().unwrap();
+        assert_eq!((user.failed_login_count, user.locked_until), (4, None));
+        let wrong_email = app.submit("/users/settings/email", &[("email", "pc2@example.com"), ("current_password", WRONG)]).await.status();
+        let user = users::find_by_email(&t.db, "pc@example.com").await.unwrap().unwrap();
+        assert_eq!(user.locked_until, Some(sigra_core::Clock::now(&app.clock) + Duration::minutes(15)), "the fifth wrong password locks");
+        assert!(app.mails_to("pc@example.com").await.iter().any(|m| m.text.contains("/users/unlock/")));
+
+        // Locked: the right password is refused in each of them, like a wrong one.
+        assert_eq!(app.submit("/users/sudo", &[("password", PASSWORD)]).await.status(), wrong_sudo);
+        let r = app.submit("/users/settings/password", &[("current_password", PASSWORD), ("password", new), ("password_confirmation", new)]).await;
+        assert_eq!(r.status(), wrong_change);
+        assert!(r.into_string().await.unwrap().contains("not your current password"));
+        let r = app.submit("/users/settings/email", &[("email", "pc2@example.com"), ("current_password", PASSWORD)]).await;
+        assert_eq!(r.status(), wrong_email);
+        assert!(r.into_string().await.unwrap().contains("not your current password"));
+        assert_eq!(app.log_in("pc@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+
+        // After the lock, a right password works again and clears the count.
+        app.clock.advance(Duration::minutes(15));
+        assert_eq!(app.submit("/users/sudo", &[("password", WRONG)]).await.status(), wrong_sudo);
+        assert_eq!(app.submit("/users/sudo", &[("password", PASSWORD)]).await.status(), Status::SeeOther);
+        let user = users::find_by_email(&t.db, "pc@example.com").await.unwrap().unwrap();
+        assert_eq!(user.failed_login_count, 0);
+        t
+    }
+
+    async fn a_count_left_over_a_lowered_limit_locks_once_instead_of_refusing_forever(t) {
+        let app = app(&t).await;
+        app.register("lw@example.com", PASSWORD).await;
+        let id = users::find_by_email(&t.db, "lw@example.com").await.unwrap().unwrap().id;
+        // Seven failures counted under an older, higher limit.
+        for _ in 0..7 {
+            users::record_failed_login(&t.db, id, sigra_core::Clock::now(&app.clock)).await.unwrap();
+        }
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+        let user = users::find_by_email(&t.db, "lw@example.com").await.unwrap().unwrap();
+        assert_eq!((user.lock_count, user.failed_login_count), (1, 0), "locked once");
+        assert_eq!(user.locked_until, Some(sigra_core::Clock::now(&app.clock) + Duration::minutes(15)));
+        app.clock.advance(Duration::minutes(15));
+        assert_eq!(app.log_in("lw@example.com", PASSWORD, false).await.status(), Status::SeeOther);
+        t
+    }
 }

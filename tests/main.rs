@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod attempts;
 mod change_email;
 mod change_password;
 mod confirmation;
@@ -20,6 +21,7 @@ mod magic_link;
 mod mail;
 mod mfa_totp;
 mod new_device;
+mod password_upgrade;
 mod rate_limit;
 mod registration;
 mod release_profile;

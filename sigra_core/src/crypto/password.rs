@@ -10,6 +10,13 @@
 //!
 //! Verification also upgrades: a correct password whose stored hash uses old
 //! parameters, an older Argon2 variant or bcrypt comes back with a fresh hash to store.
+//!
+//! Imported bcrypt hashes can also be upgraded offline, without the passwords:
+//! [`PasswordHasher::wrap_bcrypt`] stores Argon2id over the bcrypt hash
+//! (`$bcrypt-argon2id$<cost>$<bcrypt salt>$argon2id$…`), so a leaked database no longer
+//! holds plain bcrypt. Verifying runs bcrypt with the kept cost and salt, then Argon2id;
+//! the first right password replaces it with a plain Argon2id hash. Trade-off: until
+//! then a check still costs the bcrypt work on top (wrapping hides no timing).
 
 use std::fmt;
 use std::num::NonZeroUsize;
@@ -21,6 +28,7 @@ use std::thread;
 
 use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use base64::Engine as _;
 use subtle::ConstantTimeEq;
 use tokio::sync::oneshot;
 
@@ -33,6 +41,15 @@ const OUTPUT_LEN: usize = 32;
 const QUEUE_PER_WORKER: usize = 32;
 /// The costs the bcrypt crate accepts (it does not export its bounds).
 const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
+
+/// How a bcrypt hash wrapped in Argon2id by [`PasswordHasher::wrap_bcrypt`] begins.
+///
+/// ```
+/// assert_eq!(sigra_core::crypto::password::WRAPPED_BCRYPT_PREFIX, "$bcrypt-argon2id$");
+/// ```
+pub const WRAPPED_BCRYPT_PREFIX: &str = "$bcrypt-argon2id$";
+/// Length of a bcrypt salt in bcrypt's base64.
+const BCRYPT_SALT_CHARS: usize = 22;
 
 /// Argon2id cost parameters.
 ///
@@ -243,7 +260,8 @@ impl PasswordHasher {
     /// password is then checked against a dummy hash, so the answer
     /// ([`Verification::Invalid`]) takes as long as for a real account.
     ///
-    /// Argon2 (any variant) and bcrypt (`$2a$`, `$2b$`, `$2y$`) hashes are accepted;
+    /// Argon2 (any variant), bcrypt (`$2a$`, `$2b$`, `$2y$`) and wrapped bcrypt
+    /// ([`WRAPPED_BCRYPT_PREFIX`]) hashes are accepted;
     /// a right password whose hash is not Argon2id v19 with the current parameters
     /// comes back with `rehash: Some(new_hash)`. A stored hash that is neither is
     /// [`PasswordError::MalformedHash`].
@@ -270,6 +288,47 @@ impl PasswordHasher {
                 Some(new_phc(password, &params, memory)?)
             };
             Ok(Verification::Valid { rehash })
+        })
+        .await
+    }
+
+    /// Wraps a stored bcrypt hash in Argon2id with the current parameters, without the
+    /// password: the result (starting with [`WRAPPED_BCRYPT_PREFIX`]) verifies exactly
+    /// the passwords the bcrypt hash did, and is replaced by a plain Argon2id hash on the
+    /// next right password. Answers `None` when `stored` is not a bcrypt hash.
+    ///
+    /// ```
+    /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
+    /// use sigra_core::crypto::{Argon2Params, PasswordHasher};
+    /// use sigra_core::secret::SecretString;
+    /// let hasher = PasswordHasher::new(Argon2Params::default(), 1, 8)?;
+    /// let imported = "$2b$04$/reKLURyvk36vzV2a/TSeecQeKv5R8hQvtw5GGaySLg7xVbCZs4Wm";
+    /// let wrapped = hasher.wrap_bcrypt(imported).await?.unwrap();
+    /// assert!(wrapped.starts_with("$bcrypt-argon2id$04$/reKLURyvk36vzV2a/TSee$argon2id$"));
+    /// assert!(!wrapped.contains("cQeKv5R8hQvtw5GGaySLg7xVbCZs4Wm"), "no bcrypt output kept");
+    /// assert!(hasher.verify(&SecretString::new("correctbatteryhorsestapler"), Some(&wrapped)).await?.is_valid());
+    /// assert!(hasher.wrap_bcrypt(&wrapped).await?.is_none());
+    /// # Ok::<(), sigra_core::crypto::PasswordError>(())
+    /// # }).unwrap();
+    /// ```
+    pub async fn wrap_bcrypt(&self, stored: &str) -> Result<Option<String>, PasswordError> {
+        let StoredHash::Bcrypt(bcrypt_hash) = StoredHash::parse(stored)? else {
+            return Ok(None);
+        };
+        let parts =
+            bcrypt::HashParts::from_str(&bcrypt_hash).map_err(|_| PasswordError::MalformedHash)?;
+        let canonical = parts.format_for_version(bcrypt::Version::TwoB);
+        let salt = canonical
+            .get(7..7 + BCRYPT_SALT_CHARS)
+            .ok_or(PasswordError::MalformedHash)?
+            .to_owned();
+        let cost = parts.get_cost();
+        let params = self.inner.argon2_params.clone();
+        self.run(move |memory| {
+            let outer = new_phc(canonical.as_bytes(), &params, memory)?;
+            Ok(Some(format!(
+                "{WRAPPED_BCRYPT_PREFIX}{cost:02}${salt}{outer}"
+            )))
         })
         .await
     }
@@ -373,6 +432,12 @@ impl Memory {
 enum StoredHash {
     Argon2(Argon2Hash),
     Bcrypt(String),
+    /// Argon2id over the `$2b$` form of a bcrypt hash with this cost and salt.
+    WrappedBcrypt {
+        cost: u32,
+        salt: [u8; 16],
+        outer: Argon2Hash,
+    },
 }
 
 #[derive(Clone)]
@@ -396,6 +461,26 @@ impl StoredHash {
                 return Err(PasswordError::MalformedHash);
             }
             return Ok(StoredHash::Bcrypt(stored.to_owned()));
+        }
+        if let Some(rest) = stored.strip_prefix(WRAPPED_BCRYPT_PREFIX) {
+            let (cost, rest) = rest.split_once('$').ok_or(PasswordError::MalformedHash)?;
+            let cost: u32 = cost.parse().map_err(|_| PasswordError::MalformedHash)?;
+            let (Some(salt_b64), Some(phc)) =
+                (rest.get(..BCRYPT_SALT_CHARS), rest.get(BCRYPT_SALT_CHARS..))
+            else {
+                return Err(PasswordError::MalformedHash);
+            };
+            let mut salt = [0u8; 16];
+            let decoded = bcrypt_base64()
+                .decode_slice(salt_b64, &mut salt)
+                .map_err(|_| PasswordError::MalformedHash)?;
+            let StoredHash::Argon2(outer) = StoredHash::parse(phc)? else {
+                return Err(PasswordError::MalformedHash);
+            };
+            if !BCRYPT_COSTS.contains(&cost) || decoded != salt.len() {
+                return Err(PasswordError::MalformedHash);
+            }
+            return Ok(StoredHash::WrappedBcrypt { cost, salt, outer });
         }
 
         let malformed = |_| PasswordError::MalformedHash;
@@ -431,11 +516,12 @@ impl StoredHash {
     /// Whether `password` matches, comparing outputs in constant time.
     fn matches(&self, password: &[u8], memory: &mut Memory) -> Result<bool, PasswordError> {
         match self {
-            StoredHash::Argon2(stored) => {
-                let argon2 = Argon2::new(stored.algorithm, stored.version, stored.params.clone());
-                let mut output = vec![0u8; stored.output.len()];
-                memory.hash_into(&argon2, password, &stored.salt, &mut output)?;
-                Ok(output.ct_eq(&stored.output).into())
+            StoredHash::Argon2(stored) => stored.matches(password, memory),
+            StoredHash::WrappedBcrypt { cost, salt, outer } => {
+                let inner = bcrypt::hash_with_salt(password, *cost, *salt)
+                    .map_err(|_| PasswordError::MalformedHash)?
+                    .format_for_version(bcrypt::Version::TwoB);
+                outer.matches(inner.as_bytes(), memory)
             }
             // bcrypt's own check compares in constant time; its truncation to 72 bytes
             // is kept so hashes made elsewhere still verify.
@@ -453,9 +539,27 @@ impl StoredHash {
                     && stored.version == Version::V0x13
                     && stored.params == *params
             }
-            StoredHash::Bcrypt(_) => false,
+            StoredHash::Bcrypt(_) | StoredHash::WrappedBcrypt { .. } => false,
         }
     }
+}
+
+impl Argon2Hash {
+    /// Whether `input` hashes to the stored output, compared in constant time.
+    fn matches(&self, input: &[u8], memory: &mut Memory) -> Result<bool, PasswordError> {
+        let argon2 = Argon2::new(self.algorithm, self.version, self.params.clone());
+        let mut output = vec![0u8; self.output.len()];
+        memory.hash_into(&argon2, input, &self.salt, &mut output)?;
+        Ok(output.ct_eq(&self.output).into())
+    }
+}
+
+/// bcrypt's own base64 (its alphabet, no padding), for the salt of a wrapped hash.
+fn bcrypt_base64() -> base64::engine::GeneralPurpose {
+    base64::engine::GeneralPurpose::new(
+        &base64::alphabet::BCRYPT,
+        base64::engine::general_purpose::NO_PAD,
+    )
 }
 
 /// A fresh Argon2id v19 PHC string for `password`.
@@ -663,6 +767,60 @@ mod tests {
                 Verification::Invalid
             );
         }
+    }
+
+    #[tokio::test]
+    async fn bcrypt_wrapped_in_argon2id_verifies_through_both_and_upgrades() {
+        let hasher = small();
+        let bcrypt_hash = bcrypt::hash("correct horse", 4).unwrap();
+        let y_variant = bcrypt_hash.replacen("$2b$", "$2y$", 1);
+        let a_variant = bcrypt_hash.replacen("$2b$", "$2a$", 1);
+        for stored in [bcrypt_hash, y_variant, a_variant] {
+            let wrapped = hasher.wrap_bcrypt(&stored).await.unwrap().unwrap();
+            let start = format!(
+                "{WRAPPED_BCRYPT_PREFIX}04${}$argon2id$v=19$m=64,t=1,p=1$",
+                &stored[7..29]
+            );
+            assert!(wrapped.starts_with(&start), "{wrapped}");
+            assert!(
+                !wrapped.contains(&stored[29..]),
+                "the bcrypt output is not kept"
+            );
+            assert!(hasher.needs_rehash(&wrapped));
+            assert!(hasher.wrap_bcrypt(&wrapped).await.unwrap().is_none());
+            let Verification::Valid {
+                rehash: Some(new_phc),
+            } = hasher
+                .verify(&secret("correct horse"), Some(&wrapped))
+                .await
+                .unwrap()
+            else {
+                panic!("expected a rehash");
+            };
+            assert!(!hasher.needs_rehash(&new_phc));
+            assert_eq!(
+                hasher
+                    .verify(&secret("wrong horse"), Some(&wrapped))
+                    .await
+                    .unwrap(),
+                Verification::Invalid
+            );
+            for bad in [
+                wrapped.replacen("$04$", "$03$", 1),
+                wrapped.replacen("$04$", "$xx$", 1),
+                wrapped.replacen(&stored[7..29], &stored[7..28], 1),
+                wrapped.replacen("$argon2id$", "$scrypt$", 1),
+                format!("{wrapped}!"),
+            ] {
+                let err = hasher
+                    .verify(&secret("x"), Some(&bad))
+                    .await
+                    .expect_err(&bad);
+                assert_eq!(err, PasswordError::MalformedHash, "{bad:?}");
+            }
+        }
+        let argon2 = hasher.hash(&secret("pw")).await.unwrap();
+        assert!(hasher.wrap_bcrypt(&argon2).await.unwrap().is_none());
     }
 
     #[tokio::test]

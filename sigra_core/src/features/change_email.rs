@@ -57,7 +57,13 @@ pub async fn request(
             .hasher
             .verify(current_password, user.hashed_password())
             .await?;
-        if !verification.is_valid() {
+        // Counted toward lockout first, then judged, like a log-in (see `lockout`).
+        let tx = auth.db.begin().await?;
+        let valid = verification.is_valid();
+        let checked = super::lockout::check(auth, &tx, user.id, valid, meta).await?;
+        tx.commit().await?;
+        auth.wake_worker();
+        if !matches!(checked, super::lockout::Checked::Right(_)) {
             errors
                 .current_password
                 .push("That is not your current password.".into());

@@ -1,13 +1,14 @@
 //! Change password from the settings page: the current password is required; the new
 //! one replaces the hash, every other session and every outstanding emailed token of
 //! the account ends in the same transaction, the current session gets a fresh token,
-//! and a notice is mailed.
+//! and a notice is mailed. The current password counts toward lockout like a log-in's
+//! (see [`super::lockout`]); while the account is locked it is refused like a wrong one.
 
 use serde_json::json;
 
 use super::password_policy::{self, NewPasswordErrors};
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, audit, lockout};
 use crate::crypto::{Token, TokenKind};
 use crate::secret::SecretString;
 use crate::store::{Tx, sessions, tokens, users};
@@ -79,11 +80,14 @@ pub async fn change_password(
         .hasher
         .verify(&input.current_password, user.hashed_password())
         .await?;
-    if !verification.is_valid() {
+    // Counted toward lockout first, then judged, like a log-in.
+    let tx = auth.db.begin().await?;
+    let valid = verification.is_valid();
+    let checked = lockout::check(auth, &tx, user.id, valid, meta).await?;
+    if !matches!(checked, lockout::Checked::Right(_)) {
         errors
             .current_password
             .push("That is not your current password.".into());
-        let tx = auth.db.begin().await?;
         auth.audit(
             &tx,
             audit::CHANGE_PASSWORD_FAILURE,
@@ -93,8 +97,9 @@ pub async fn change_password(
             meta,
         )
         .await?;
-        tx.commit().await?;
     }
+    tx.commit().await?;
+    auth.wake_worker();
     if !errors.is_empty() {
         return Ok(Err(errors));
     }

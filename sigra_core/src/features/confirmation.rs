@@ -2,7 +2,9 @@
 //!
 //! The link opens a page whose button POSTs, so mail scanners that prefetch links
 //! confirm nothing. The code is stored as a keyed hash of the user id and the code (six
-//! digits alone would be a guessable hash) and is void after five wrong tries.
+//! digits alone would be a guessable hash) and is void after five wrong tries; an
+//! account gets twenty tries a day across all its codes. Tries are counted before they
+//! are judged (a conditional update decides), so concurrent guesses cannot add tries.
 
 use serde_json::json;
 
@@ -12,6 +14,10 @@ use crate::store::{Executor, User, tokens, users};
 
 /// Wrong codes before the code is void.
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
+
+/// Codes an account may try per day, across every code resends bring (a resend makes a
+/// new code with fresh tries every five minutes; this caps the total).
+pub const MAX_CODE_ATTEMPTS_PER_DAY: i32 = 20;
 
 fn code_hash(auth: &Auth, user_id: uuid::Uuid, code: &str) -> TokenHash {
     let message = format!("confirmation-code:{user_id}:{code}");
@@ -105,8 +111,13 @@ pub async fn confirm_by_link(
     Ok(true)
 }
 
-/// Confirms `email` with the code mailed to it. Answers whether the code was right; a
-/// wrong code counts against the code, whether or not the address has an account.
+/// Confirms `email` with the code mailed to it. Answers whether the code was right.
+///
+/// Every try is counted before it is judged, twice, by conditional updates: against the
+/// code ([`MAX_CODE_ATTEMPTS`], then it is void) and against the account's daily
+/// allowance ([`MAX_CODE_ATTEMPTS_PER_DAY`], across every code a resend brings). An
+/// address without an account runs the same statements (they match no row) and commits
+/// the same audit event, so it answers in the same time.
 pub async fn confirm_by_code(
     auth: &Auth,
     email: &str,
@@ -114,29 +125,33 @@ pub async fn confirm_by_code(
     meta: &RequestMeta,
 ) -> Result<bool, FlowError> {
     let code = code.trim();
+    let now = auth.clock.now();
     let tx = auth.db.begin().await?;
-    let Some(user) = users::find_by_email(&tx, email).await? else {
-        tx.rollback().await?;
-        return Ok(false);
-    };
+    let user = users::find_by_email(&tx, email).await?;
+    let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
+    let kind = TokenKind::ConfirmationCode;
+    let per_code = tokens::count_attempt(&tx, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
+    let per_day = users::count_code_attempt(&tx, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
+    let counted = per_code && per_day;
     let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    let hash = code_hash(auth, user.id, code);
-    let used = if well_formed {
-        tokens::consume(&tx, &hash, TokenKind::ConfirmationCode, auth.clock.now()).await?
+    let hash = code_hash(auth, user_id, code);
+    let used = if counted && well_formed {
+        tokens::consume(&tx, &hash, kind, now).await?
     } else {
         None
     };
     if used.is_some() {
-        mark_confirmed(auth, &tx, user.id, "code", meta).await?;
+        mark_confirmed(auth, &tx, user_id, "code", meta).await?;
     } else {
-        tokens::record_attempt(&tx, user.id, TokenKind::ConfirmationCode, MAX_CODE_ATTEMPTS)
-            .await?;
+        tokens::void_spent(&tx, user_id, kind, MAX_CODE_ATTEMPTS).await?;
+        let target = user.map(|u| u.id);
+        // `judged`: the try was counted and compared (not refused as out of tries).
         auth.audit(
             &tx,
             audit::CONFIRMATION_FAILURE,
             None,
-            Some(user.id),
-            json!({}),
+            target,
+            json!({ "judged": counted }),
             meta,
         )
         .await?;

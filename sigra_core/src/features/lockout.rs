@@ -3,7 +3,17 @@
 //!
 //! The state lives in the users table, so every app instance sees it. While locked, a
 //! log-in answers exactly like a wrong password (same page, same work), so a lock tells
-//! an attacker nothing about the account. Password reset and magic links still work.
+//! an attempt nothing about the account. Password reset and magic links still work.
+//!
+//! Every password check of a known account counts: log-in, sudo, change password and
+//! change email all go through [`check`]. Algorithm: the attempt is counted first, by a
+//! conditional update (`failed_login_count + 1` only while unlocked and below the
+//! limit), and only an attempt that got counted is judged; its transaction then holds
+//! the row, so the lock decision reads this attempt's own count. Concurrent attempts on
+//! any number of instances therefore judge at most `max_failed` passwords per lock.
+//! Trade-off: a right password briefly counts until the same transaction clears it, and
+//! a check that fails after counting (the database goes away) stays counted. Failure
+//! mode: the limit errs towards refusing, never towards an extra guess.
 
 use serde_json::json;
 use time::Duration;
@@ -27,22 +37,63 @@ pub fn next_lock_duration(auth: &Auth, user: &User) -> Duration {
     Duration::seconds(auth.config.lockout.lock_secs) * (1_i32 << doublings)
 }
 
-/// Counts a wrong password for `user` (not locked) in `ex`'s transaction; locks the
-/// account and queues the unlock mail when it reaches the limit. Answers whether it
-/// locked.
-pub(crate) async fn record_failure(
+/// How a counted password check ended.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    /// The right password, counted and cleared: go on with this (fresh) row.
+    Right(Box<User>),
+    /// A wrong password, counted (and the account locked if it reached the limit).
+    Wrong,
+    /// Not judged: the account is locked or out of attempts. Answer like `Wrong`.
+    Locked,
+}
+
+/// Counts a password check on `user_id` first, in `ex`'s transaction, then judges it by
+/// `valid` (the verification, done before and outside the transaction): a wrong
+/// password that reaches the limit locks the account and queues the unlock mail.
+pub(crate) async fn check(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: uuid::Uuid,
+    valid: bool,
+    meta: &RequestMeta,
+) -> Result<Checked, FlowError> {
+    let now = auth.clock.now();
+    let max = auth.config.lockout.max_failed;
+    let Some(user) = users::count_password_attempt(ex, user_id, max, now).await? else {
+        // Out of tries but unlocked (the limit was lowered since): lock now, once.
+        if let Some(user) = users::find_by_id(ex, user_id).await?
+            && user.failed_login_count >= max
+            && !is_locked(auth, &user)
+        {
+            lock(auth, ex, &user, meta).await?;
+        }
+        return Ok(Checked::Locked);
+    };
+    if valid {
+        users::reset_failed_logins(ex, user.id).await?;
+        return Ok(Checked::Right(Box::new(user)));
+    }
+    if user.failed_login_count >= max {
+        lock(auth, ex, &user, meta).await?;
+    }
+    Ok(Checked::Wrong)
+}
+
+/// Locks `user` (its row as counted in `ex`'s transaction) if it is out of tries and
+/// unlocked, and then queues the unlock mail.
+async fn lock(
     auth: &Auth,
     ex: &impl Executor,
     user: &User,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<(), FlowError> {
     let now = auth.clock.now();
-    users::record_failed_login(ex, user.id, now).await?;
-    if user.failed_login_count + 1 < auth.config.lockout.max_failed {
-        return Ok(false);
-    }
     let until = now + next_lock_duration(auth, user);
-    users::lock(ex, user.id, until).await?;
+    let max = auth.config.lockout.max_failed;
+    if users::lock(ex, user.id, until, max, now).await? != 1 {
+        return Ok(());
+    }
     let ttl = TokenKind::Unlock.default_ttl().whole_seconds();
     let token = auth
         .emailed_token(ex, user.id, TokenKind::Unlock, &user.email, ttl)
@@ -54,8 +105,7 @@ pub(crate) async fn record_failure(
     auth.queue_mail(ex, "unlock", &user.email, context).await?;
     let details = json!({ "until": until.unix_timestamp(), "lock_count": user.lock_count + 1 });
     auth.audit(ex, audit::LOCKOUT, None, Some(user.id), details, meta)
-        .await?;
-    Ok(true)
+        .await
 }
 
 /// Whether an unlock link is still good (uses nothing up).

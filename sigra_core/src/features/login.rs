@@ -84,16 +84,17 @@ pub async fn log_in(
         .await?;
     let now = auth.clock.now();
 
-    // A locked account answers like a wrong password, after the same work.
-    let locked = user.as_ref().is_some_and(|u| lockout::is_locked(auth, u));
-    let Some(user) = user.filter(|_| verification.is_valid() && !locked) else {
-        let tx = auth.db.begin().await?;
-        let target = users::find_by_email(&tx, &email).await?;
-        if let Some(account) = target.as_ref().filter(|u| !lockout::is_locked(auth, u)) {
-            lockout::record_failure(auth, &tx, account, meta).await?;
-        }
+    // Counted first, then judged (see `lockout`). A locked account answers like a wrong
+    // password, after the same work.
+    let tx = auth.db.begin().await?;
+    let checked = match &user {
+        Some(u) => lockout::check(auth, &tx, u.id, verification.is_valid(), meta).await?,
+        None => lockout::Checked::Wrong,
+    };
+    let lockout::Checked::Right(user) = checked else {
+        let locked = matches!(checked, lockout::Checked::Locked);
         let details = json!({ "email": auth.typed_email_for_audit(&email), "locked": locked });
-        let target = target.map(|u| u.id);
+        let target = user.map(|u| u.id);
         auth.audit(&tx, audit::LOGIN_FAILURE, None, target, details, meta)
             .await?;
         tx.commit().await?;
@@ -101,7 +102,6 @@ pub async fn log_in(
         return Ok(LoginOutcome::InvalidCredentials);
     };
 
-    let tx = auth.db.begin().await?;
     if let crate::crypto::Verification::Valid {
         rehash: Some(new_hash),
     } = verification

@@ -11,6 +11,8 @@
 //! accepted once per account: accepting it is a conditional update of the last accepted
 //! step, so a code replayed on another instance is refused too. `sigra.mfa.max_failed`
 //! wrong codes (5) refuse codes for `sigra.mfa.lock_secs` (15 minutes) and mail the user.
+//! Each code is counted before it is judged (a conditional update that fails while locked
+//! or out of tries), so concurrent guesses never get more than the limit.
 //!
 //! The secret is sealed with the field cipher (AES-256-GCM, bound to the account).
 
@@ -27,7 +29,7 @@ use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit, backup_codes, human_time};
 use crate::crypto::{Purpose, Token, random_bytes};
 use crate::secret::SecretString;
-use crate::store::{User, mfa, sessions};
+use crate::store::{Executor, User, mfa, sessions};
 
 /// Bytes of a new authenticator secret (160 bits, as RFC 4226 recommends).
 const SECRET_BYTES: usize = 20;
@@ -338,22 +340,32 @@ pub async fn verify(
         return Ok(ChallengeOutcome::NotRequired);
     }
     let now = auth.clock.now();
+    let max = auth.config.mfa.max_failed;
     let tx = auth.db.begin().await?;
-    let Some(row) = mfa::find_totp(&tx, user.id).await? else {
-        tx.rollback().await?;
-        return Ok(ChallengeOutcome::NotRequired);
+    // Counted first, then judged: the conditional count admits at most `max_failed`
+    // codes per lock, however many arrive at once on however many instances.
+    let Some(row) = mfa::count_attempt(&tx, user.id, max, now).await? else {
+        let row = mfa::find_totp(&tx, user.id).await?;
+        let outcome = match row.as_ref().map(|r| (r.locked_until, r.failed_count)) {
+            None => ChallengeOutcome::NotRequired,
+            Some((Some(until), _)) if now < until => ChallengeOutcome::Locked { until },
+            // Out of tries but unlocked (the limit was lowered since): lock now, once.
+            Some(_) => match lock_codes(auth, &tx, user, meta).await? {
+                Some(until) => ChallengeOutcome::Locked { until },
+                None => ChallengeOutcome::Invalid,
+            },
+        };
+        tx.commit().await?;
+        auth.wake_worker();
+        return Ok(outcome);
     };
-    if let Some(until) = row.locked_until.filter(|until| now < *until) {
-        tx.rollback().await?;
-        return Ok(ChallengeOutcome::Locked { until });
-    }
     let code = backup_codes::normalize(code);
     let method = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         let secret = auth.cipher.decrypt(&row.secret, &aad(user))?;
         match totp(&secret)?.check(&code, unix(now)) {
             Some(step) => {
                 let step = i64::try_from(step).unwrap_or(i64::MAX);
-                (mfa::accept_step(&tx, user.id, step).await? == 1).then_some("totp")
+                (mfa::accept_step(&tx, user.id, step, now).await? == 1).then_some("totp")
             }
             None => None,
         }
@@ -366,18 +378,15 @@ pub async fn verify(
     };
 
     let Some(method) = method else {
-        let failures = mfa::record_failure(&tx, user.id).await?;
-        let outcome = if failures >= auth.config.mfa.max_failed {
-            let until = now + Duration::seconds(auth.config.mfa.lock_secs);
-            mfa::lock(&tx, user.id, until).await?;
-            let context = json!({ "until": human_time(until) });
-            auth.queue_mail(&tx, "mfa_locked", &user.email, context)
-                .await?;
-            auth.audit(&tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
-                .await?;
-            ChallengeOutcome::Locked { until }
+        // This attempt's count stays; reaching the limit locks.
+        let locked = if row.failed_count >= max {
+            lock_codes(auth, &tx, user, meta).await?
         } else {
-            ChallengeOutcome::Invalid
+            None
+        };
+        let outcome = match locked {
+            Some(until) => ChallengeOutcome::Locked { until },
+            None => ChallengeOutcome::Invalid,
         };
         auth.audit(
             &tx,
@@ -435,6 +444,28 @@ pub async fn verify(
         trusted_browser,
         backup_codes_left,
     })))
+}
+
+/// Refuses codes for `sigra.mfa.lock_secs` if the account is out of tries and not
+/// locked yet (a conditional update: of racing callers one locks), mails the user.
+/// Answers until when, if this call locked.
+async fn lock_codes(
+    auth: &Auth,
+    tx: &impl Executor,
+    user: &User,
+    meta: &RequestMeta,
+) -> Result<Option<OffsetDateTime>, FlowError> {
+    let now = auth.clock.now();
+    let until = now + Duration::seconds(auth.config.mfa.lock_secs);
+    if mfa::lock(tx, user.id, until, auth.config.mfa.max_failed, now).await? != 1 {
+        return Ok(None);
+    }
+    let context = json!({ "until": human_time(until) });
+    auth.queue_mail(tx, "mfa_locked", &user.email, context)
+        .await?;
+    auth.audit(tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
+        .await?;
+    Ok(Some(until))
 }
 
 fn trust_message(user: &User, expires: i64) -> Vec<u8> {

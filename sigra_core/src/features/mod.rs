@@ -30,6 +30,7 @@ pub mod magic_link;
 pub mod mfa_totp;
 pub mod new_device;
 pub mod password_policy;
+pub mod password_upgrade;
 pub mod registration;
 pub mod reset_password;
 pub mod session_cache;

@@ -1,10 +1,13 @@
 //! Sudo mode: re-entering the password opens a short window for sensitive actions.
 //!
 //! A password log-in opens the window too; a session restored from remember-me does
-//! not. Success rotates the session token.
+//! not. Success rotates the session token. The password check counts toward lockout
+//! like a log-in (see [`super::lockout`]): a wrong one is a failed password, and while
+//! the account is locked even the right one is refused.
 
 use serde_json::json;
 
+use super::lockout::{self, Checked};
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{Token, Verification};
@@ -35,8 +38,9 @@ pub async fn confirm(
         .await?;
     let now = auth.clock.now();
     let tx = auth.db.begin().await?;
-    let outcome = match verification {
-        Verification::Valid { rehash } => {
+    let checked = lockout::check(auth, &tx, user_id, verification.is_valid(), meta).await?;
+    let outcome = match (verification, checked) {
+        (Verification::Valid { rehash }, Checked::Right(_)) => {
             if let Some(new_hash) = rehash {
                 users::set_password_hash(&tx, user_id, Some(new_hash), now).await?;
             }
@@ -67,6 +71,7 @@ pub async fn confirm(
         }
     };
     tx.commit().await?;
+    auth.wake_worker();
     if matches!(outcome, SudoOutcome::Confirmed(_)) {
         // The old session token is dead.
         auth.sessions_revoked().await;

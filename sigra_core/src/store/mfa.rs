@@ -78,9 +78,15 @@ pub async fn confirm_totp(
     ex.execute(&stmt).await
 }
 
-/// Accepts time step `step` unless it, or a later one, was accepted before: of several
-/// requests (on any instance) presenting codes of the same step, exactly one sees 1.
-pub async fn accept_step(ex: &impl Executor, user_id: Uuid, step: i64) -> Result<u64, StoreError> {
+/// Accepts time step `step` unless it, or a later one, was accepted before, or codes
+/// are refused until a time after `now`: of several requests (on any instance)
+/// presenting codes of the same step, exactly one sees 1.
+pub async fn accept_step(
+    ex: &impl Executor,
+    user_id: Uuid,
+    step: i64,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(MfaTotp::Table)
         .value(MfaTotp::LastStep, step)
@@ -92,32 +98,58 @@ pub async fn accept_step(ex: &impl Executor, user_id: Uuid, step: i64) -> Result
                 .add(Expr::col(MfaTotp::LastStep).is_null())
                 .add(Expr::col(MfaTotp::LastStep).lt(step)),
         )
+        .cond_where(unlocked(now))
         .to_owned();
     ex.execute(&stmt).await
 }
 
-/// Counts a wrong code; answers the count after this one.
-pub async fn record_failure(ex: &impl Executor, user_id: Uuid) -> Result<i32, StoreError> {
+fn unlocked(now: OffsetDateTime) -> Cond {
+    Cond::any()
+        .add(Expr::col(MfaTotp::LockedUntil).is_null())
+        .add(Expr::col(MfaTotp::LockedUntil).lte(now))
+}
+
+/// Counts a code before it is judged, as a failure until a success clears it, but only
+/// while codes are not refused and the count is below `max`. Answers the record after
+/// the count (the transaction now holds the row, so its count is this attempt's own),
+/// or `None` when the code may not be judged at all. The conditional update decides,
+/// so concurrent codes cannot overrun `max`.
+pub async fn count_attempt(
+    ex: &impl Executor,
+    user_id: Uuid,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<Option<MfaTotpRow>, StoreError> {
     let stmt = Query::update()
         .table(MfaTotp::Table)
         .value(MfaTotp::FailedCount, Expr::col(MfaTotp::FailedCount).add(1))
         .and_where(Expr::col(MfaTotp::UserId).eq(user_id))
+        .and_where(Expr::col(MfaTotp::FailedCount).lt(max))
+        .cond_where(unlocked(now))
         .to_owned();
-    ex.execute(&stmt).await?;
-    Ok(find_totp(ex, user_id).await?.map_or(0, |r| r.failed_count))
+    if ex.execute(&stmt).await? != 1 {
+        return Ok(None);
+    }
+    find_totp(ex, user_id).await
 }
 
-/// Refuses codes until `until` and starts counting failures again.
+/// Refuses codes until `until` and starts counting failures again, if the account is
+/// out of tries (`failed_count >= max`) and not locked at `now`. Answers the affected
+/// row count: of racing callers exactly one sees 1.
 pub async fn lock(
     ex: &impl Executor,
     user_id: Uuid,
     until: OffsetDateTime,
+    max: i32,
+    now: OffsetDateTime,
 ) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(MfaTotp::Table)
         .value(MfaTotp::LockedUntil, until)
         .value(MfaTotp::FailedCount, 0)
         .and_where(Expr::col(MfaTotp::UserId).eq(user_id))
+        .and_where(Expr::col(MfaTotp::FailedCount).gte(max))
+        .cond_where(unlocked(now))
         .to_owned();
     ex.execute(&stmt).await
 }

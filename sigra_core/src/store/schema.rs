@@ -34,6 +34,10 @@ pub enum Users {
     MfaEnabledAt,
     /// Bumped on every change of the second-factor settings (voids trusted browsers).
     MfaEpoch,
+    /// Confirmation codes tried in the current day-long window (all codes together).
+    CodeAttempts,
+    /// When that window started; null before the first try.
+    CodeAttemptsSince,
     /// Creation time.
     CreatedAt,
     /// Last update time.

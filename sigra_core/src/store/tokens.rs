@@ -175,28 +175,41 @@ pub async fn delete_by_recipient(
     ex.execute(&stmt).await
 }
 
-/// Counts a wrong guess against the user's tokens of `kind`, then deletes those that
-/// reached `max_attempts`. Answers how many were deleted.
-pub async fn record_attempt(
+/// Counts a guess against the user's live token of `kind` before the guess is judged,
+/// while the token has tries left (`attempts < max`). Answers whether the guess may be
+/// judged; the conditional update decides, so concurrent guesses cannot overrun `max`.
+pub async fn count_attempt(
     ex: &impl Executor,
     user_id: Uuid,
     kind: TokenKind,
-    max_attempts: i32,
-) -> Result<u64, StoreError> {
-    let bump = Query::update()
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let stmt = Query::update()
         .table(UserTokens::Table)
         .value(UserTokens::Attempts, Expr::col(UserTokens::Attempts).add(1))
         .and_where(Expr::col(UserTokens::UserId).eq(user_id))
         .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
+        .and_where(Expr::col(UserTokens::Attempts).lt(max))
+        .and_where(Expr::col(UserTokens::ExpiresAt).gt(now))
         .to_owned();
-    ex.execute(&bump).await?;
-    let void = Query::delete()
+    Ok(ex.execute(&stmt).await? >= 1)
+}
+
+/// Deletes the user's tokens of `kind` that have no tries left (`attempts >= max`).
+pub async fn void_spent(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+    max: i32,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
         .from_table(UserTokens::Table)
         .and_where(Expr::col(UserTokens::UserId).eq(user_id))
         .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
-        .and_where(Expr::col(UserTokens::Attempts).gte(max_attempts))
+        .and_where(Expr::col(UserTokens::Attempts).gte(max))
         .to_owned();
-    ex.execute(&void).await
+    ex.execute(&stmt).await
 }
 
 /// The newest unexpired token of this kind for this user (a pending email change).

@@ -1,6 +1,6 @@
 //! Queries on `sigra_users`.
 
-use sea_query::{Expr, ExprTrait, Query};
+use sea_query::{Cond, Expr, ExprTrait, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -165,6 +165,117 @@ pub async fn record_failed_login(
     ex.execute(&stmt).await
 }
 
+/// Counts a password attempt before it is judged: one more failed password, but only
+/// while the account is unlocked and has attempts left (`failed_login_count < max`).
+/// Answers the row after the count (the transaction now holds the row, so its count is
+/// this attempt's own), or `None` when the attempt may not be judged at all. The
+/// conditional update decides, so concurrent attempts cannot overrun `max`.
+pub async fn count_password_attempt(
+    ex: &impl Executor,
+    id: Uuid,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<Option<User>, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(
+            Users::FailedLoginCount,
+            Expr::col(Users::FailedLoginCount).add(1),
+        )
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::FailedLoginCount).lt(max))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Users::LockedUntil).is_null())
+                .add(Expr::col(Users::LockedUntil).lte(now)),
+        )
+        .to_owned();
+    if ex.execute(&stmt).await? != 1 {
+        return Ok(None);
+    }
+    find_by_id(ex, id).await
+}
+
+/// Counts a confirmation-code attempt against the account's allowance of `max` per day
+/// (a window that starts with the first attempt and lasts 24 hours), before the code is
+/// judged. Answers whether the attempt may be judged; the conditional update decides.
+pub async fn count_code_attempt(
+    ex: &impl Executor,
+    id: Uuid,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<bool, StoreError> {
+    let window_over = || {
+        Cond::any()
+            .add(Expr::col(Users::CodeAttemptsSince).is_null())
+            .add(Expr::col(Users::CodeAttemptsSince).lte(now - time::Duration::DAY))
+    };
+    // MySQL assigns left to right and later assignments see earlier ones: the window
+    // start, which both conditions read, is assigned last.
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(
+            Users::CodeAttempts,
+            Expr::case(window_over(), 1).finally(Expr::col(Users::CodeAttempts).add(1)),
+        )
+        .value(
+            Users::CodeAttemptsSince,
+            Expr::case(window_over(), now).finally(Expr::col(Users::CodeAttemptsSince)),
+        )
+        .and_where(Expr::col(Users::Id).eq(id))
+        .cond_where(window_over().add(Expr::col(Users::CodeAttempts).lt(max)))
+        .to_owned();
+    Ok(ex.execute(&stmt).await? == 1)
+}
+
+/// Accounts whose password hash is plain bcrypt (`$2…`), `limit` at a time in id order
+/// after `after`: (id, hash).
+pub async fn bcrypt_hashed(
+    ex: &impl Executor,
+    after: Option<Uuid>,
+    limit: u64,
+) -> Result<Vec<(Uuid, String)>, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        id: Uuid,
+        hashed_password: String,
+    }
+    let mut stmt = Query::select();
+    stmt.columns([Users::Id, Users::HashedPassword])
+        .from(Users::Table)
+        .and_where(Expr::col(Users::HashedPassword).like("$2%"))
+        .order_by(Users::Id, sea_query::Order::Asc)
+        .limit(limit);
+    if let Some(after) = after {
+        stmt.and_where(Expr::col(Users::Id).gt(after));
+    }
+    let rows: Vec<Row> = ex.fetch_all(&stmt).await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| (r.id, r.hashed_password))
+        .collect())
+}
+
+/// Replaces the password hash only if it is still `old` (a log-in or password change
+/// in between wins). Answers the affected row count.
+pub async fn replace_password_hash(
+    ex: &impl Executor,
+    id: Uuid,
+    old: &str,
+    new: &str,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::HashedPassword, new)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::HashedPassword).eq(old))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
 /// Clears the failed-password count after a successful log-in.
 pub async fn reset_failed_logins(ex: &impl Executor, id: Uuid) -> Result<u64, StoreError> {
     let stmt = Query::update()
@@ -185,15 +296,29 @@ pub async fn delete(ex: &impl Executor, id: Uuid) -> Result<u64, StoreError> {
     ex.execute(&stmt).await
 }
 
-/// Locks the account until `until`: failed passwords start again from zero, and the
-/// lockout counter goes up (the next lock lasts twice as long).
-pub async fn lock(ex: &impl Executor, id: Uuid, until: OffsetDateTime) -> Result<u64, StoreError> {
+/// Locks the account until `until` if it is out of tries (`failed_login_count >= max`)
+/// and not locked at `now`: failed passwords start again from zero, and the lockout
+/// counter goes up (the next lock lasts twice as long). Answers the affected row count:
+/// of racing callers exactly one sees 1.
+pub async fn lock(
+    ex: &impl Executor,
+    id: Uuid,
+    until: OffsetDateTime,
+    max: i32,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Users::Table)
         .value(Users::LockedUntil, until)
         .value(Users::FailedLoginCount, 0)
         .value(Users::LockCount, Expr::col(Users::LockCount).add(1))
         .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::FailedLoginCount).gte(max))
+        .cond_where(
+            Cond::any()
+                .add(Expr::col(Users::LockedUntil).is_null())
+                .add(Expr::col(Users::LockedUntil).lte(now)),
+        )
         .to_owned();
     ex.execute(&stmt).await
 }

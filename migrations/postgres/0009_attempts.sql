@@ -1,0 +1,2 @@
+ALTER TABLE sigra_users ADD COLUMN code_attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sigra_users ADD COLUMN code_attempts_since TIMESTAMPTZ NULL;
