@@ -98,7 +98,7 @@ conformance! {
         for _ in 0..GUESSES {
             let auth = auth.clone();
             guesses.spawn(async move {
-                confirmation::confirm_by_code(&auth, "race-conf@example.com", wrong, &RequestMeta::default()).await.unwrap()
+                confirmation::confirm_by_code(&auth, "race-conf@example.com", wrong, None, &RequestMeta::default()).await.unwrap().is_some()
             });
         }
         while let Some(confirmed) = guesses.join_next().await {
@@ -111,7 +111,7 @@ conformance! {
         let judged = failures.iter().filter(|e| e.metadata.0.get("judged") != Some(&json!(false))).count();
         assert_eq!(judged, confirmation::MAX_CODE_ATTEMPTS as usize, "only the code's tries were judged");
         // The code is void: the right one no longer confirms.
-        assert!(!confirmation::confirm_by_code(&auth, "race-conf@example.com", &code, &RequestMeta::default()).await.unwrap());
+        assert!(confirmation::confirm_by_code(&auth, "race-conf@example.com", &code, None, &RequestMeta::default()).await.unwrap().is_none());
         assert!(users::find_by_email(&t.db, "race-conf@example.com").await.unwrap().unwrap().confirmed_at.is_none());
         t
     }

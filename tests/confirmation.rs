@@ -188,3 +188,49 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn the_first_proof_of_an_address_ends_the_sessions_of_whoever_registered_it(t) {
+        // The attacker registers the owner's address first and keeps two sessions.
+        let owner = app(&t).await;
+        let attacker = owner.other_browser().await;
+        attacker.signed_up("victim@corp.example").await;
+        let second = owner.other_browser().await;
+        assert_eq!(second.log_in("victim@corp.example", PASSWORD, true).await.status(), Status::SeeOther);
+        assert!(second.cookie("sigra_remember_me").is_none(), "no remember-me before the address is proven");
+        // The owner proves the address with the confirmation link.
+        let link = owner.link_for("victim@corp.example", "/users/confirm/").await;
+        let r = owner.submit(&link, &[]).await;
+        assert_eq!(location(&r), "/users/log_in?notice=confirmed");
+        drop(r);
+        assert_eq!(attacker.body("/dashboard").await.0, Status::SeeOther, "the attacker's session ended");
+        assert_eq!(second.body("/dashboard").await.0, Status::SeeOther, "every session ended");
+        let id = users::find_by_email(&t.db, "victim@corp.example").await.unwrap().unwrap().id;
+        assert!(sigra_core::store::sessions::list_for_user(&t.db, id, sigra_core::Clock::now(&owner.clock)).await.unwrap().is_empty());
+
+        // By code: the same.
+        let intruder = owner.other_browser().await;
+        intruder.signed_up("victim2@corp.example").await;
+        let code = code_in(&owner.mails_to("victim2@corp.example").await[0].text);
+        let r = owner.submit("/users/confirm", &[("email", "victim2@corp.example"), ("code", &code)]).await;
+        assert_eq!(location(&r), "/users/log_in?notice=confirmed");
+        drop(r);
+        assert_eq!(intruder.body("/dashboard").await.0, Status::SeeOther, "ended by a code too");
+        t
+    }
+
+    async fn confirming_from_a_signed_in_browser_rotates_its_session_token(t) {
+        let app = app(&t).await;
+        app.signed_up("rot-conf@example.com").await;
+        let before = app.cookie("sigra_session").unwrap();
+        let link = app.link_for("rot-conf@example.com", "/users/confirm/").await;
+        let r = app.submit(&link, &[]).await;
+        assert_eq!(location(&r), "/users/settings?notice=confirmed");
+        drop(r);
+        let after = app.cookie("sigra_session").unwrap();
+        assert_ne!(after, before, "a privilege change issues a new token");
+        assert!(sigra_core::features::sessions::authenticate(&app.state().auth, &before).await.unwrap().is_none());
+        assert_eq!(app.body("/confirmed").await.0, Status::Ok, "the same browser is signed in and confirmed");
+        t
+    }
+}

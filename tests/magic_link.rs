@@ -43,3 +43,37 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn a_first_magic_link_drops_the_password_and_sessions_set_before_the_address_was_proven(t) {
+        let owner = app(&t).await;
+        let attacker = owner.other_browser().await;
+        attacker.signed_up("prehijack@example.com").await;
+        owner.submit("/users/magic-link", &[("email", "prehijack@example.com")]).await;
+        let link = owner.link_for("prehijack@example.com", "/users/magic-link/").await;
+        let r = owner.submit(&link, &[]).await;
+        assert_eq!(r.status(), Status::SeeOther);
+        drop(r);
+        assert_eq!(owner.body("/dashboard").await.0, Status::Ok, "the owner is in");
+        assert_eq!(attacker.body("/dashboard").await.0, Status::SeeOther, "the attacker's session ended");
+        let user = users::find_by_email(&t.db, "prehijack@example.com").await.unwrap().unwrap();
+        assert!(user.hashed_password().is_none(), "the password set before the proof is gone");
+        assert!(user.confirmed_at.is_some());
+        assert_eq!(attacker.log_in("prehijack@example.com", PASSWORD, false).await.status(), Status::Unauthorized);
+
+        // A confirmed account keeps its password and other sessions on a magic link.
+        owner.log_out().await;
+        let phone = owner.other_browser().await;
+        phone.signed_up("kept@example.com").await;
+        owner.confirm_email("kept@example.com").await;
+        let laptop = owner.other_browser().await;
+        assert_eq!(laptop.log_in("kept@example.com", PASSWORD, false).await.status(), Status::SeeOther);
+        owner.clock.advance(Duration::minutes(6));
+        owner.submit("/users/magic-link", &[("email", "kept@example.com")]).await;
+        let link = owner.link_for("kept@example.com", "/users/magic-link/").await;
+        assert_eq!(owner.submit(&link, &[]).await.status(), Status::SeeOther);
+        assert_eq!(laptop.body("/dashboard").await.0, Status::Ok, "later proofs end nothing");
+        assert!(users::find_by_email(&t.db, "kept@example.com").await.unwrap().unwrap().hashed_password().is_some());
+        t
+    }
+}

@@ -8,8 +8,9 @@
 
 use serde_json::json;
 
+use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
-use crate::crypto::{Purpose, TokenHash, TokenKind};
+use crate::crypto::{Purpose, Token, TokenHash, TokenKind};
 use crate::store::{Executor, User, tokens, users};
 
 /// Wrong codes before the code is void.
@@ -66,14 +67,52 @@ pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
     )
 }
 
+/// The owner proved they hold the account's address: a confirmation link or code, or a
+/// magic link. The first such proof defeats account pre-hijacking, where someone
+/// registered the address before its owner did and kept a session or a remember-me
+/// cookie: every session and remember-me token of the account ends but `keep` (the
+/// proving browser's own session, when it has one), and with `drop_password` the password
+/// set before the proof goes too (the owner sets their own). Later proofs change nothing.
+/// Answers whether this was the first proof. The caller calls
+/// [`Auth::sessions_revoked`] after committing when it was.
+pub(crate) async fn address_proven(
+    auth: &Auth,
+    ex: &impl Executor,
+    user_id: uuid::Uuid,
+    keep: Option<uuid::Uuid>,
+    drop_password: bool,
+) -> Result<bool, FlowError> {
+    let now = auth.clock.now();
+    if users::confirm(ex, user_id, now).await? != 1 {
+        return Ok(false);
+    }
+    super::sessions::end_others(ex, user_id, keep).await?;
+    if drop_password {
+        users::set_password_hash(ex, user_id, None, now).await?;
+    }
+    Ok(true)
+}
+
+/// A confirmed address.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Confirmed {
+    /// When the request came from a session of the account: its new cookie value (the
+    /// session gains rights, so its token is replaced).
+    pub session_token: Option<Token>,
+}
+
 async fn mark_confirmed(
     auth: &Auth,
     ex: &impl Executor,
     user_id: uuid::Uuid,
     how: &str,
+    current: Option<&Authenticated>,
     meta: &RequestMeta,
-) -> Result<(), FlowError> {
-    users::confirm(ex, user_id, auth.clock.now()).await?;
+) -> Result<Confirmed, FlowError> {
+    let current = current.filter(|c| c.user.id == user_id);
+    let keep = current.map(|c| c.session.id);
+    let first = address_proven(auth, ex, user_id, keep, false).await?;
     tokens::delete_for_user(
         ex,
         user_id,
@@ -85,30 +124,37 @@ async fn mark_confirmed(
         audit::CONFIRMATION,
         Some(user_id),
         Some(user_id),
-        json!({ "by": how }),
+        json!({ "by": how, "first": first }),
         meta,
     )
-    .await
+    .await?;
+    let session_token = match current {
+        Some(c) => Some(super::sessions::rotate_token(ex, &c.session, None, None).await?),
+        None => None,
+    };
+    Ok(Confirmed { session_token })
 }
 
-/// Confirms the email a link was sent to. Answers whether the link was good.
+/// Confirms the email a link was sent to. `current` is the requesting browser's session,
+/// if any. Answers `None` when the link is not good.
 pub async fn confirm_by_link(
     auth: &Auth,
     token: &str,
+    current: Option<&Authenticated>,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<Option<Confirmed>, FlowError> {
     let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
+        return Ok(None);
     };
     let tx = auth.db.begin().await?;
     let Some(used) = tokens::consume(&tx, &hash, TokenKind::Confirmation, auth.clock.now()).await?
     else {
-        return Ok(false);
+        return Ok(None);
     };
-    mark_confirmed(auth, &tx, used.user_id, "link", meta).await?;
+    let confirmed = mark_confirmed(auth, &tx, used.user_id, "link", current, meta).await?;
     tx.commit().await?;
-    auth.session_cache.clear();
-    Ok(true)
+    auth.sessions_revoked().await;
+    Ok(Some(confirmed))
 }
 
 /// Confirms `email` with the code mailed to it. Answers whether the code was right.
@@ -122,8 +168,9 @@ pub async fn confirm_by_code(
     auth: &Auth,
     email: &str,
     code: &str,
+    current: Option<&Authenticated>,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<Option<Confirmed>, FlowError> {
     let code = code.trim();
     let now = auth.clock.now();
     let tx = auth.db.begin().await?;
@@ -140,8 +187,8 @@ pub async fn confirm_by_code(
     } else {
         None
     };
-    if used.is_some() {
-        mark_confirmed(auth, &tx, user_id, "code", meta).await?;
+    let confirmed = if used.is_some() {
+        Some(mark_confirmed(auth, &tx, user_id, "code", current, meta).await?)
     } else {
         tokens::void_spent(&tx, user_id, kind, MAX_CODE_ATTEMPTS).await?;
         let target = user.map(|u| u.id);
@@ -155,10 +202,13 @@ pub async fn confirm_by_code(
             meta,
         )
         .await?;
-    }
+        None
+    };
     tx.commit().await?;
-    auth.session_cache.clear();
-    Ok(used.is_some())
+    if confirmed.is_some() {
+        auth.sessions_revoked().await;
+    }
+    Ok(confirmed)
 }
 
 /// Sends a new link and code to an unconfirmed account, at most once per throttle window.

@@ -6,7 +6,7 @@
 
 use super::login::{self, LoginOutcome};
 use super::sessions::Authenticated;
-use super::{Auth, EmailedLink, FlowError, RequestMeta, audit};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, audit, confirmation};
 use crate::crypto::{TokenHash, TokenKind};
 use crate::store::{tokens, users};
 
@@ -54,16 +54,20 @@ pub async fn log_in(
     let Some(used) = tokens::consume(&tx, &hash, TokenKind::MagicLink, now).await? else {
         return Ok(LoginOutcome::InvalidCredentials);
     };
-    let Some(mut user) = users::find_by_id(&tx, used.user_id).await? else {
+    // The link proves the address. On an account that never proved it, whoever set the
+    // password and holds the sessions may not be its owner: all of them go.
+    let first_proof = confirmation::address_proven(auth, &tx, used.user_id, None, true).await?;
+    let Some(user) = users::find_by_id(&tx, used.user_id).await? else {
         return Ok(LoginOutcome::InvalidCredentials);
     };
-    if users::confirm(&tx, user.id, now).await? == 1 {
-        user.confirmed_at = Some(now);
-    }
     let browser = login::Browser {
         remember_me,
         previous,
         trusted_browser,
     };
-    login::complete(auth, tx, &user, browser, audit::LOGIN_MAGIC_LINK, meta).await
+    let outcome = login::complete(auth, tx, &user, browser, audit::LOGIN_MAGIC_LINK, meta).await?;
+    if first_proof {
+        auth.sessions_revoked().await;
+    }
+    Ok(outcome)
 }

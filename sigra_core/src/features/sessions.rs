@@ -387,15 +387,7 @@ pub async fn revoke_others(
     let user_id = current.user.id;
     let keep = current.session.id;
     let tx = auth.db.begin().await?;
-    let removed = sessions::delete_for_user(&tx, user_id, Some(keep)).await?;
-    tokens::delete_by_recipient(
-        &tx,
-        user_id,
-        TokenKind::RememberMe,
-        &remember_recipient(keep),
-        false,
-    )
-    .await?;
+    let removed = end_others(&tx, user_id, Some(keep)).await?;
     auth.audit(
         &tx,
         audit::SESSIONS_REVOKED_OTHERS,
@@ -407,6 +399,28 @@ pub async fn revoke_others(
     .await?;
     tx.commit().await?;
     auth.sessions_revoked().await;
+    Ok(removed)
+}
+
+/// Ends every session of the account but `keep`, with every remember-me token that could
+/// bring one back (the kept session's own excepted), in `ex`'s transaction. Answers how
+/// many sessions ended. The caller calls [`Auth::sessions_revoked`] after committing.
+pub(crate) async fn end_others(
+    ex: &impl Executor,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<u64, FlowError> {
+    let removed = sessions::delete_for_user(ex, user_id, keep).await?;
+    match keep {
+        Some(keep) => {
+            let recipient = remember_recipient(keep);
+            tokens::delete_by_recipient(ex, user_id, TokenKind::RememberMe, &recipient, false)
+                .await?;
+        }
+        None => {
+            tokens::delete_for_user(ex, user_id, &[TokenKind::RememberMe]).await?;
+        }
+    }
     Ok(removed)
 }
 

@@ -1,14 +1,14 @@
 //! Email confirmation: `GET/POST <base>/confirm` (code), `GET/POST <base>/confirm/<token>`
 //! (link), `POST <base>/confirm/resend`.
 
-use rocket::http::Status;
+use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::confirmation;
 use tera::Context;
 
 use super::{Reply, email_sent, token_page};
 use crate::fairing::SigraState;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields};
 
 /// The confirm-by-code form.
 #[derive(Debug, FromForm)]
@@ -39,14 +39,20 @@ fn page(_csrf: CsrfToken, email: Option<String>) -> Reply {
 }
 
 #[post("/confirm", data = "<form>")]
-async fn by_code(state: &State<SigraState>, form: CsrfForm<CodeForm>, meta: ClientMeta) -> Reply {
+async fn by_code(
+    state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    session: LiveSession,
+    form: CsrfForm<CodeForm>,
+    meta: ClientMeta,
+) -> Reply {
     let form = form.into_inner();
-    match confirmation::confirm_by_code(&state.auth, &form.email, &form.code, &meta.0).await {
-        Ok(true) => Reply::see_other(format!(
-            "{}/log_in?notice=confirmed",
-            state.auth.config.base_path
-        )),
-        Ok(false) => code_page(
+    let current = session.0.as_ref();
+    match confirmation::confirm_by_code(&state.auth, &form.email, &form.code, current, &meta.0)
+        .await
+    {
+        Ok(Some(confirmed)) => after_confirmation(state, jar, confirmed),
+        Ok(None) => code_page(
             Status::UnprocessableEntity,
             form.email.trim(),
             Some(
@@ -54,6 +60,23 @@ async fn by_code(state: &State<SigraState>, form: CsrfForm<CodeForm>, meta: Clie
             ),
         ),
         Err(e) => Reply::failed(e),
+    }
+}
+
+/// A browser signed in to the confirmed account keeps its session under a new token and
+/// goes to the settings page; any other goes to the log-in page.
+fn after_confirmation(
+    state: &SigraState,
+    jar: &CookieJar<'_>,
+    confirmed: confirmation::Confirmed,
+) -> Reply {
+    let base = &state.auth.config.base_path;
+    match confirmed.session_token {
+        Some(token) => {
+            state.cookies.set_session(jar, &token);
+            Reply::see_other(format!("{base}/settings?notice=confirmed"))
+        }
+        None => Reply::see_other(format!("{base}/log_in?notice=confirmed")),
     }
 }
 
@@ -68,16 +91,15 @@ async fn link_page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> 
 #[post("/confirm/<token>", data = "<_form>", rank = 2)]
 async fn by_link(
     state: &State<SigraState>,
+    jar: &CookieJar<'_>,
+    session: LiveSession,
     token: &str,
     _form: CsrfForm<NoFields>,
     meta: ClientMeta,
 ) -> Reply {
-    match confirmation::confirm_by_link(&state.auth, token, &meta.0).await {
-        Ok(true) => Reply::see_other(format!(
-            "{}/log_in?notice=confirmed",
-            state.auth.config.base_path
-        )),
-        Ok(false) => token_page("confirmation_link", token, false, Context::new()),
+    match confirmation::confirm_by_link(&state.auth, token, session.0.as_ref(), &meta.0).await {
+        Ok(Some(confirmed)) => after_confirmation(state, jar, confirmed),
+        Ok(None) => token_page("confirmation_link", token, false, Context::new()),
         Err(e) => Reply::failed(e),
     }
 }
