@@ -231,6 +231,7 @@ conformance! {
         assert_ne!(after, before, "a privilege change issues a new token");
         assert!(sigra_core::features::sessions::authenticate(&app.state().auth, &before).await.unwrap().is_none());
         assert_eq!(app.body("/confirmed").await.0, Status::Ok, "the same browser is signed in and confirmed");
+        assert!(app.body("/users/settings?notice=confirmed").await.1.contains("Your email is confirmed."));
         t
     }
 }

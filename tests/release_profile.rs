@@ -44,6 +44,7 @@ conformance! {
         let csrf_cookie = csrf_cookie.expect("pre-session cookie has the __Host- prefix");
         assert!(csrf_cookie.contains("Secure"), "{csrf_cookie}");
         app.register("rel@example.com", PASSWORD).await;
+        app.confirm_email("rel@example.com").await;
         let r = app.post("/users/log_in", &[("_csrf", &csrf_in(&html)), ("email", "rel@example.com"), ("password", PASSWORD), ("remember_me", "true")]).await;
         assert_eq!(r.status(), Status::SeeOther);
         let cookies: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();

@@ -41,8 +41,12 @@ conformance! {
 
     async fn expired_sessions_and_tokens_are_purged_by_the_worker(t) {
         let app = app(&t).await;
+        // One account left unconfirmed (its confirmation link and code), one confirmed and
+        // remembered (remember-me is only for confirmed accounts).
         app.register("old@example.com", PASSWORD).await;
-        app.log_in("old@example.com", PASSWORD, true).await;
+        app.register("kept-in@example.com", PASSWORD).await;
+        app.confirm_email("kept-in@example.com").await;
+        app.log_in("kept-in@example.com", PASSWORD, true).await;
         app.state().run_due_jobs().await.unwrap();
         assert_eq!(count(&t.db, "sigra_sessions").await, 1);
         assert_eq!(count(&t.db, "sigra_user_tokens").await, 3, "a confirmation link and code, a remember-me token");

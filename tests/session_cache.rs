@@ -61,6 +61,7 @@ conformance! {
         // instance B, dies with it.
         let a = app_with(fig.clone()).await;
         a.signed_up("re@example.com").await;
+        a.confirm_email("re@example.com").await;
         let old = a.cookie("sigra_session").unwrap();
         let b = a.other_browser().await;
         assert_eq!(stolen(&b.client, old.clone()).await, Status::Ok, "cached on B");

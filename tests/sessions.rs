@@ -14,6 +14,7 @@ conformance! {
         // drops cookies set before a catcher runs; Sigra sets them again.
         let app = app(&t).await;
         let (secret, _) = enrolled(&app, "rm@example.com").await;
+        app.confirm_email("rm@example.com").await;
         app.log_out().await;
         app.clock.advance(Duration::seconds(30));
         app.log_in("rm@example.com", PASSWORD, true).await;
@@ -35,6 +36,7 @@ conformance! {
         // Without a second factor: the first request goes to a SudoUser route (403).
         let plain = app_with(figment(&t)).await;
         plain.signed_up("rs@example.com").await;
+        plain.confirm_email("rs@example.com").await;
         plain.log_out().await;
         plain.log_in("rs@example.com", PASSWORD, true).await;
         let remember = plain.cookie("sigra_remember_me").unwrap();

@@ -138,6 +138,15 @@ describe('Sigra in the browser', { concurrency: false }, () => {
 
   test('sudo: a remembered session must re-enter the password for the sensitive action', async () => {
     await withPage({}, async (page, context) => {
+      // Remember-me is only for confirmed addresses: confirm with the mailed code first.
+      const mail = await waitForMail(page, { to: EMAIL, subject: /confirm/i });
+      const code = mail.text.match(/code on the confirmation page: (\d{6})\b/)?.[1];
+      assert.ok(code, `a 6-digit code in the mail:\n${mail.text}`);
+      await page.goto(`/users/confirm?email=${encodeURIComponent(EMAIL)}`);
+      await page.getByLabel('Confirmation code').fill(code);
+      await page.getByRole('button', { name: 'Confirm email', exact: true }).click();
+      await page.waitForURL(/notice=confirmed/);
+
       // Log in with "remember me", then lose the browser-session cookie: the next request
       // restores a session from the remember-me cookie, which does not count for sudo.
       await logInViaDashboard(page, { rememberMe: true });

@@ -171,6 +171,22 @@ pub async fn confirm_by_code(
     current: Option<&Authenticated>,
     meta: &RequestMeta,
 ) -> Result<Option<Confirmed>, FlowError> {
+    let confirmed = auth
+        .retrying(|| confirm_by_code_once(auth, email, code, current, meta))
+        .await?;
+    if confirmed.is_some() {
+        auth.sessions_revoked().await;
+    }
+    Ok(confirmed)
+}
+
+async fn confirm_by_code_once(
+    auth: &Auth,
+    email: &str,
+    code: &str,
+    current: Option<&Authenticated>,
+    meta: &RequestMeta,
+) -> Result<Option<Confirmed>, FlowError> {
     let code = code.trim();
     let now = auth.clock.now();
     let tx = auth.db.begin().await?;
@@ -205,9 +221,6 @@ pub async fn confirm_by_code(
         None
     };
     tx.commit().await?;
-    if confirmed.is_some() {
-        auth.sessions_revoked().await;
-    }
     Ok(confirmed)
 }
 

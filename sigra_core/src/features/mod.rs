@@ -182,7 +182,32 @@ pub fn is_local_path(path: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
 }
 
+/// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.
+const CONFLICT_TRIES: usize = 3;
+
 impl Auth {
+    /// Runs `flow`, and runs it again (up to three times in all) when the database aborted
+    /// its transaction to break a deadlock or a serialization conflict. For flows whose
+    /// one transaction counts attempts under contention (MySQL's next-key locks can
+    /// deadlock two such transactions): nothing of an aborted try was committed, so
+    /// running it again counts each attempt once.
+    pub(crate) async fn retrying<T, F, Fut>(&self, mut flow: F) -> Result<T, FlowError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, FlowError>>,
+    {
+        let mut tries = 1;
+        loop {
+            match flow().await {
+                Err(FlowError::Store(e)) if e.is_retryable() && tries < CONFLICT_TRIES => {
+                    log::warn!("transaction aborted by the database ({e}); running it again");
+                    tries += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
     /// Call after committing a change that ends or replaces sessions (log-out, revoke,
     /// sudo, password change or reset, and every later flow that does so): empties this
     /// instance's session cache and, when the cache is on, waits its TTL, so that when

@@ -75,6 +75,20 @@ impl StoreError {
     }
 }
 
+impl StoreError {
+    /// Whether the database aborted the transaction to break a deadlock or a
+    /// serialization conflict (SQLSTATE 40001 on every backend, 40P01 on PostgreSQL), so
+    /// running the same transaction again is the expected remedy.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::Database(db)) => {
+                matches!(db.code().as_deref(), Some("40001" | "40P01"))
+            }
+            _ => false,
+        }
+    }
+}
+
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
         match &error {

@@ -66,6 +66,11 @@ pub enum UserTokens {
     CreatedAt,
     /// Wrong guesses so far (confirmation codes).
     Attempts,
+    /// Remember-me tokens: the family, shared by every token rotated from one log-in.
+    FamilyId,
+    /// Remember-me tokens: when the token was traded for a new one; spent tokens stay
+    /// until the family expires so that a replay is recognised.
+    UsedAt,
 }
 
 /// `sigra_sessions` columns.
@@ -96,6 +101,8 @@ pub enum Sessions {
     Ip,
     /// User agent at creation.
     UserAgent,
+    /// The remember-me family that made or restored the session.
+    RememberFamily,
 }
 
 /// `sigra_audit_events` columns.

@@ -298,14 +298,6 @@ pub async fn delete_expired(
     ex.execute(&stmt).await
 }
 
-/// The remember-me column of `sigra_sessions`.
-#[derive(sea_query::Iden, Clone, Copy, Debug)]
-enum RememberColumns {
-    /// The remember-me family that made or restored the session (see
-    /// [`super::tokens::RememberToken`]).
-    RememberFamily,
-}
-
 /// Records which remember-me family a session belongs to.
 pub async fn set_remember_family(
     ex: &impl Executor,
@@ -314,7 +306,7 @@ pub async fn set_remember_family(
 ) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Sessions::Table)
-        .value(RememberColumns::RememberFamily, family)
+        .value(Sessions::RememberFamily, family)
         .and_where(Expr::col(Sessions::Id).eq(id))
         .to_owned();
     ex.execute(&stmt).await
@@ -329,7 +321,7 @@ pub async fn delete_remember_family(
     let stmt = Query::delete()
         .from_table(Sessions::Table)
         .and_where(Expr::col(Sessions::UserId).eq(user_id))
-        .and_where(Expr::col(RememberColumns::RememberFamily).eq(family))
+        .and_where(Expr::col(Sessions::RememberFamily).eq(family))
         .to_owned();
     ex.execute(&stmt).await
 }

@@ -231,16 +231,6 @@ pub async fn latest_valid(
     ex.fetch_optional(&stmt).await
 }
 
-/// Remember-me columns of `sigra_user_tokens` (see [`crate::features::sessions`]).
-#[derive(sea_query::Iden, Clone, Copy, Debug)]
-enum RememberColumns {
-    /// The family: every token issued by rotation from one log-in shares it.
-    FamilyId,
-    /// When the token was traded for a new one; spent tokens stay until the family
-    /// expires so that a replay is recognised.
-    UsedAt,
-}
-
 /// A stored remember-me token (its hash, never the token), spent or not.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
@@ -275,7 +265,7 @@ pub async fn insert_remember(
             UserTokens::SentTo.into_iden(),
             UserTokens::ExpiresAt.into_iden(),
             UserTokens::CreatedAt.into_iden(),
-            RememberColumns::FamilyId.into_iden(),
+            UserTokens::FamilyId.into_iden(),
         ])
         .values([
             token.id.into(),
@@ -304,8 +294,8 @@ pub async fn find_remember(
             UserTokens::UserId.into_iden(),
             UserTokens::SentTo.into_iden(),
             UserTokens::ExpiresAt.into_iden(),
-            RememberColumns::FamilyId.into_iden(),
-            RememberColumns::UsedAt.into_iden(),
+            UserTokens::FamilyId.into_iden(),
+            UserTokens::UsedAt.into_iden(),
         ])
         .from(UserTokens::Table)
         .and_where(Expr::col(UserTokens::TokenHash).eq(hash.as_bytes().to_vec()))
@@ -323,9 +313,9 @@ pub async fn mark_remember_used(
 ) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(UserTokens::Table)
-        .value(RememberColumns::UsedAt, now)
+        .value(UserTokens::UsedAt, now)
         .and_where(Expr::col(UserTokens::Id).eq(id))
-        .and_where(Expr::col(RememberColumns::UsedAt).is_null())
+        .and_where(Expr::col(UserTokens::UsedAt).is_null())
         .and_where(Expr::col(UserTokens::ExpiresAt).gt(now))
         .to_owned();
     ex.execute(&stmt).await
@@ -344,7 +334,7 @@ pub async fn delete_remember_family(
         .and_where(Expr::col(UserTokens::Kind).eq(TokenKind::RememberMe.as_str()))
         .cond_where(
             sea_query::Cond::any()
-                .add(Expr::col(RememberColumns::FamilyId).eq(family))
+                .add(Expr::col(UserTokens::FamilyId).eq(family))
                 .add(Expr::col(UserTokens::Id).eq(family)),
         )
         .to_owned();

@@ -20,6 +20,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
             Some("Check the new address: the change happens when you open the link we sent there.")
         }
         "email_change_cancelled" => Some("The email change was cancelled."),
+        "confirmed" => Some("Your email is confirmed."),
         "deletion_cancelled" => Some("Welcome back: your account will not be deleted."),
         "password_changed" => {
             Some("Your password was changed. Every other session was signed out.")
