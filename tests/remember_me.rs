@@ -96,6 +96,19 @@ conformance! {
         t
     }
 
+    async fn a_restored_remember_me_cookie_expires_with_its_family(t) {
+        let app = app(&t).await;
+        let remember = confirmed_with_remember_me(&app, "ra@example.com").await;
+        app.clock.advance(Duration::days(10));
+        let browser = app.other_browser().await;
+        let r = browser.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        assert_eq!(r.status(), Status::Ok);
+        let set: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();
+        let twenty_days = 20 * 86_400;
+        assert!(set.iter().any(|c| c.starts_with("sigra_remember_me=") && c.contains(&format!("Max-Age={twenty_days}"))), "{set:?}");
+        t
+    }
+
     async fn remember_me_is_not_issued_to_an_unconfirmed_account(t) {
         let app = app(&t).await;
         app.register("ru@example.com", PASSWORD).await;

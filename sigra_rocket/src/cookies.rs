@@ -52,10 +52,18 @@ impl CookieSettings {
         self.build(&self.session, token.as_str().to_owned())
     }
 
-    /// The remember-me cookie.
-    pub(crate) fn remember_cookie(&self, token: &Token) -> Cookie<'static> {
+    /// The remember-me cookie, kept by the browser for `max_age` (the rest of its
+    /// family's lifetime; at most `sigra.session.remember_me_secs`).
+    pub(crate) fn remember_cookie(
+        &self,
+        token: &Token,
+        max_age: Option<Duration>,
+    ) -> Cookie<'static> {
         let mut cookie = self.build(&self.remember, token.as_str().to_owned());
-        cookie.set_max_age(self.remember_max_age);
+        let max_age = max_age.map_or(self.remember_max_age, |left| {
+            left.clamp(Duration::ZERO, self.remember_max_age)
+        });
+        cookie.set_max_age(max_age);
         cookie
     }
 
@@ -64,9 +72,9 @@ impl CookieSettings {
         jar.add(self.session_cookie(token));
     }
 
-    /// Sets the remember-me cookie.
-    pub fn set_remember(&self, jar: &CookieJar<'_>, token: &Token) {
-        jar.add(self.remember_cookie(token));
+    /// Sets the remember-me cookie for `max_age` (default: `sigra.session.remember_me_secs`).
+    pub fn set_remember(&self, jar: &CookieJar<'_>, token: &Token, max_age: Option<Duration>) {
+        jar.add(self.remember_cookie(token, max_age));
     }
 
     /// Sets the trusted-browser cookie.

@@ -59,6 +59,9 @@ pub struct IssuedSession {
     pub token: Token,
     /// The remember-me cookie value, when asked for.
     pub remember_token: Option<Token>,
+    /// When the remember-me family ends (fixed at log-in; restores never move it): the
+    /// remember-me cookie should not outlive it.
+    pub remember_expires_at: Option<OffsetDateTime>,
     /// The stored session.
     pub session: Session,
 }
@@ -136,6 +139,7 @@ async fn start(
     Ok(IssuedSession {
         token,
         remember_token,
+        remember_expires_at: family.map(|f| f.expires_at),
         session,
     })
 }

@@ -182,7 +182,8 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
                 Ok(Some(issued)) => {
                     let mut cookies = vec![state.cookies.session_cookie(&issued.token)];
                     if let Some(token) = &issued.remember_token {
-                        cookies.push(state.cookies.remember_cookie(token));
+                        let left = issued.remember_expires_at.map(|end| end - auth.clock.now());
+                        cookies.push(state.cookies.remember_cookie(token, left));
                     }
                     for cookie in &cookies {
                         jar.add(cookie.clone());

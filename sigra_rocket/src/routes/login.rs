@@ -36,7 +36,12 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
 fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
     state.cookies.set_session(jar, &issued.token);
     match &issued.remember_token {
-        Some(token) => state.cookies.set_remember(jar, token),
+        Some(token) => {
+            let left = issued
+                .remember_expires_at
+                .map(|end| end - state.auth.clock.now());
+            state.cookies.set_remember(jar, token, left);
+        }
         None => state.cookies.clear_remember(jar),
     }
 }
