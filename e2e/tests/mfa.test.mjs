@@ -71,6 +71,7 @@ describe('Two-step verification in the browser', { concurrency: false }, () => {
       await page.goto('/users/settings/mfa');
       // Enrollment starts with a POST (the page itself makes no secret), under sudo: the
       // log-in a moment ago opened the sudo window.
+      await shot(page, 'mfa_setup');
       await navigating(page, () => page.getByRole('button', { name: 'Set up an authenticator app' }).click());
       const qr = page.locator('.qr-box svg');
       await qr.waitFor();
