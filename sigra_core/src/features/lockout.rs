@@ -6,7 +6,7 @@
 //! an attempt nothing about the account. Password reset and magic links still work.
 //!
 //! Every password check of a known account counts: log-in, sudo, change password and
-//! change email all go through [`check`]. Algorithm: the attempt is counted first, by a
+//! change email all go through `check`. Algorithm: the attempt is counted first, by a
 //! conditional update (`failed_login_count + 1` only while unlocked and below the
 //! limit), and only an attempt that got counted is judged; its transaction then holds
 //! the row, so the lock decision reads this attempt's own count. Concurrent attempts on
