@@ -48,7 +48,7 @@ fn home(
     csrf: CsrfToken,
 ) -> Result<RawHtml<String>, Status> {
     let mut context = tera::Context::new();
-    context.insert("email", &user.0.as_ref().map(|u| u.email().to_owned()));
+    context.insert("email", &user.user().map(|u| u.email().to_owned()));
     context.insert("csrf_token", csrf.as_str());
     pages.render("home", &context)
 }

@@ -42,7 +42,7 @@ fn mfa_only(user: MfaUser) -> String {
 
 #[get("/maybe")]
 fn maybe(user: OptionalUser) -> String {
-    match user.0 {
+    match user.into_inner() {
         Some(u) => format!("hello {}", u.email()),
         None => "hello stranger".into(),
     }

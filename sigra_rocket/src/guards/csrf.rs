@@ -149,7 +149,7 @@ pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> bo
 /// A url-encoded form whose `_csrf` field and origin were checked. Fails with 403
 /// otherwise (422 when the form itself does not parse).
 #[derive(Debug)]
-pub struct CsrfForm<T>(pub T);
+pub struct CsrfForm<T>(T);
 
 impl<T> CsrfForm<T> {
     /// The form.

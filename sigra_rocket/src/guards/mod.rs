@@ -4,6 +4,36 @@
 //! A guard that cannot authenticate fails with a status (401 or 403), never a Forward;
 //! Sigra's catchers turn that into a 303 to the log-in (or sudo) page for HTML requests
 //! and a JSON body for JSON requests. The session is looked up at most once per request.
+//!
+//! Every proof keeps its fields private, so host code cannot make one up; it gets one
+//! only from Rocket running the guard. Reading one is fine:
+//!
+//! ```
+//! fn read(sudo: sigra_rocket::SudoUser, maybe: sigra_rocket::OptionalUser) -> Option<String> {
+//!     let _user: sigra_rocket::AuthenticatedUser = sudo.into_inner();
+//!     maybe.user().map(|u| u.email().to_owned())
+//! }
+//! ```
+//!
+//! Making one is not:
+//!
+//! ```compile_fail
+//! fn forge(user: sigra_rocket::AuthenticatedUser) -> sigra_rocket::SudoUser {
+//!     sigra_rocket::SudoUser(user)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn forge() -> sigra_rocket::OptionalUser {
+//!     sigra_rocket::OptionalUser(None)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn forge<T>(form: T) -> sigra_rocket::CsrfForm<T> {
+//!     sigra_rocket::CsrfForm(form)
+//! }
+//! ```
 
 mod csrf;
 
@@ -397,7 +427,19 @@ impl Sentinel for AuthenticatedUser {
 /// The logged-in user, if any (a restricted session counts as none). Never fails (a
 /// store failure answers 503).
 #[derive(Debug, Clone)]
-pub struct OptionalUser(pub Option<AuthenticatedUser>);
+pub struct OptionalUser(pub(crate) Option<AuthenticatedUser>);
+
+impl OptionalUser {
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&AuthenticatedUser> {
+        self.0.as_ref()
+    }
+
+    /// The logged-in user, if any, by value.
+    pub fn into_inner(self) -> Option<AuthenticatedUser> {
+        self.0
+    }
+}
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for OptionalUser {
@@ -450,7 +492,14 @@ async fn authenticated_and(
 /// A logged-in user who authenticated interactively within the sudo window (15 minutes
 /// by default). Fails with 401 when not logged in, 403 (→ the sudo page) otherwise.
 #[derive(Debug, Clone)]
-pub struct SudoUser(pub AuthenticatedUser);
+pub struct SudoUser(AuthenticatedUser);
+
+impl SudoUser {
+    /// The user this proof is about.
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
+    }
+}
 
 impl std::ops::Deref for SudoUser {
     type Target = AuthenticatedUser;
@@ -482,7 +531,14 @@ impl Sentinel for SudoUser {
 /// A logged-in user whose email is confirmed. Fails with 401 when not logged in, 403
 /// (→ the confirmation page) when unconfirmed.
 #[derive(Debug, Clone)]
-pub struct ConfirmedUser(pub AuthenticatedUser);
+pub struct ConfirmedUser(AuthenticatedUser);
+
+impl ConfirmedUser {
+    /// The user this proof is about.
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
+    }
+}
 
 impl std::ops::Deref for ConfirmedUser {
     type Target = AuthenticatedUser;
@@ -529,7 +585,14 @@ impl Sentinel for ConfirmedUser {
 /// }
 /// ```
 #[derive(Debug, Clone)]
-pub struct MfaUser(pub AuthenticatedUser);
+pub struct MfaUser(AuthenticatedUser);
+
+impl MfaUser {
+    /// The user this proof is about.
+    pub fn into_inner(self) -> AuthenticatedUser {
+        self.0
+    }
+}
 
 impl std::ops::Deref for MfaUser {
     type Target = AuthenticatedUser;
