@@ -29,13 +29,13 @@ pub struct SigraState {
     /// The core: store, clock, config, keys, hasher, mail.
     pub auth: Auth,
     /// Cookie names and attributes.
-    pub cookies: CookieSettings,
+    pub(crate) cookies: CookieSettings,
     /// Sigra's pages.
-    pub pages: Pages,
+    pub(crate) pages: Pages,
     /// The dev mailbox, when enabled.
     pub dev_mailbox: Option<DevMailbox>,
     /// Per-client-IP limits on auth POSTs.
-    pub rate_limiter: RateLimiter,
+    pub(crate) rate_limiter: RateLimiter,
     delivery: Arc<Delivery>,
 }
 

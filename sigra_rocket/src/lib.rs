@@ -28,11 +28,11 @@
 #![warn(missing_docs)]
 
 mod catchers;
-pub mod cookies;
+mod cookies;
 mod fairing;
 pub mod guards;
 mod pool;
-pub mod routes;
+mod routes;
 mod secret_field;
 pub mod templates;
 
@@ -42,5 +42,9 @@ pub use guards::{
     SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
+/// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
+pub use rocket_db_pools;
 pub use secret_field::SecretField;
 pub use sigra_core;
+/// The Tera version Sigra renders its pages with (for hosts that register its layout).
+pub use tera;

@@ -55,3 +55,47 @@ impl<'v> FromFormField<'v> for SecretField {
         Some(SecretField(SecretString::default()))
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    #[test]
+    fn debug_output_of_every_public_form_never_shows_the_password() {
+        use crate::routes::{
+            change_email, change_password, login, registration, reset_password, set_password, sudo,
+        };
+        use rocket::form::Form;
+        const SECRET: &str = "hunter2hunter2-plaintext";
+        let body = format!(
+            "email=a%40example.com&password={SECRET}&password_confirmation={SECRET}&current_password={SECRET}"
+        );
+        let printed = [
+            format!("{:?}", Form::<login::LoginForm>::parse(&body).unwrap()),
+            format!(
+                "{:?}",
+                Form::<registration::RegistrationForm>::parse(&body).unwrap()
+            ),
+            format!(
+                "{:?}",
+                Form::<change_email::ChangeEmailForm>::parse(&body).unwrap()
+            ),
+            format!(
+                "{:?}",
+                Form::<change_password::ChangePasswordForm>::parse(&body).unwrap()
+            ),
+            format!(
+                "{:?}",
+                Form::<reset_password::ResetForm>::parse(&body).unwrap()
+            ),
+            format!(
+                "{:?}",
+                Form::<set_password::SetPasswordForm>::parse(&body).unwrap()
+            ),
+            format!("{:?}", Form::<sudo::SudoForm>::parse(&body).unwrap()),
+        ];
+        for dbg in printed {
+            assert!(!dbg.contains("hunter2"), "{dbg}");
+            assert!(dbg.contains("[redacted]"), "{dbg}");
+        }
+    }
+}

@@ -267,6 +267,44 @@ impl User {
     pub fn has_password(&self) -> bool {
         self.hashed_password.is_some()
     }
+
+    /// What the host app may see of the account: no secret, no lockout counters.
+    pub fn view(&self) -> UserView {
+        UserView {
+            id: self.id,
+            email: self.email.clone(),
+            confirmed_at: self.confirmed_at,
+            has_password: self.has_password(),
+            mfa_enabled_at: self.mfa_enabled_at,
+            deletion_scheduled_at: self.deletion_scheduled_at,
+            created_at: self.created_at,
+        }
+    }
+}
+
+/// An account as the host app sees it: what it may show or decide on, and nothing
+/// secret (no password hash, no lockout or second-factor counters).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct UserView {
+    /// Account id.
+    pub id: Uuid,
+    /// Normalized email.
+    pub email: String,
+    /// When the email was confirmed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub confirmed_at: Option<OffsetDateTime>,
+    /// Whether the account has a password.
+    pub has_password: bool,
+    /// When a second factor was turned on.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub mfa_enabled_at: Option<OffsetDateTime>,
+    /// When the account is due to be deleted, if a deletion is pending.
+    #[serde(with = "time::serde::rfc3339::option")]
+    pub deletion_scheduled_at: Option<OffsetDateTime>,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
 }
 
 /// A stored emailed or remember-me token (its hash, never the token).

@@ -46,7 +46,7 @@ use rocket::{Ignite, Request, Rocket, Sentinel};
 use sigra_core::features::RequestMeta;
 use sigra_core::features::sessions::{self, Authenticated};
 use sigra_core::rate_limit::Decision;
-use sigra_core::store::User;
+use sigra_core::store::UserView;
 use uuid::Uuid;
 
 use crate::fairing::SigraState;
@@ -370,9 +370,9 @@ impl AuthenticatedUser {
         &self.0.user.email
     }
 
-    /// The whole user record.
-    pub fn user(&self) -> &User {
-        &self.0.user
+    /// The account, without its secrets.
+    pub fn user(&self) -> UserView {
+        self.0.user.view()
     }
 
     /// The current session's id.
@@ -380,8 +380,8 @@ impl AuthenticatedUser {
         self.0.session.id
     }
 
-    /// The session and its user.
-    pub fn authenticated(&self) -> &Authenticated {
+    /// The session and its user row (for Sigra's own flows).
+    pub(crate) fn authenticated(&self) -> &Authenticated {
         &self.0
     }
 }
@@ -554,7 +554,8 @@ impl<'r> FromRequest<'r> for ConfirmedUser {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         authenticated_and(request, |user, _| {
-            user.user()
+            user.0
+                .user
                 .confirmed_at
                 .is_none()
                 .then_some(GuardFailure::Unconfirmed)
@@ -610,7 +611,8 @@ impl<'r> FromRequest<'r> for MfaUser {
         // AuthenticatedUser already refused sessions that owe the second factor, so a
         // session here passed it exactly when the account has one.
         authenticated_and(request, |user, _| {
-            user.user()
+            user.0
+                .user
                 .mfa_enabled_at
                 .is_none()
                 .then_some(GuardFailure::MfaNotEnabled)

@@ -63,7 +63,7 @@ pub(crate) async fn settings_page(
     let mut context = Context::new();
     context.insert("email", user.email());
     context.insert("pending_email", &pending);
-    context.insert("has_password", &user.user().has_password());
+    context.insert("has_password", &user.authenticated().user.has_password());
     context.insert("sessions", &views);
     context.insert("notice", &notice_text(notice));
     context.insert("password_min", &state.auth.config.password.min_length);
@@ -72,8 +72,11 @@ pub(crate) async fn settings_page(
         "deletion_grace_days",
         &state.auth.config.deletion.grace_days,
     );
-    context.insert("mfa_enabled", &user.user().mfa_enabled_at.is_some());
-    if user.user().mfa_enabled_at.is_some() {
+    context.insert(
+        "mfa_enabled",
+        &user.authenticated().user.mfa_enabled_at.is_some(),
+    );
+    if user.authenticated().user.mfa_enabled_at.is_some() {
         match sigra_core::features::backup_codes::remaining(&state.auth, user.id()).await {
             Ok(left) => context.insert("backup_codes_left", &left),
             Err(e) => return Reply::failed(e),

@@ -44,7 +44,7 @@ async fn set(
         Ok(Err(errors)) => {
             let mut extra = Context::new();
             extra.insert("set_password_errors", &errors);
-            if user.user().has_password() {
+            if user.authenticated().user.has_password() {
                 extra.insert(
                     "error_message",
                     "Your account already has a password; use change password.",
