@@ -35,7 +35,10 @@ fn table() -> BTreeMap<String, String> {
 async fn reason_of(r: LocalResponse<'_>) -> (String, u16) {
     let status = r.status().code;
     let body: serde_json::Value = r.into_json().await.expect("a JSON body");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "{body}"
+    );
     let reason = body["error"].as_str().expect("an error reason").to_owned();
     (reason, status)
 }
@@ -51,7 +54,12 @@ fn every_guard_failure_is_in_the_reason_table_with_its_status() {
     let table = table();
     for failure in GuardFailure::ALL {
         let status = table.get(failure.reason());
-        assert_eq!(status.map(String::as_str), Some(failure.status().code.to_string().as_str()), "{failure:?} ({}) in docs/reasons.md", failure.reason());
+        assert_eq!(
+            status.map(String::as_str),
+            Some(failure.status().code.to_string().as_str()),
+            "{failure:?} ({}) in docs/reasons.md",
+            failure.reason()
+        );
     }
 }
 

@@ -335,7 +335,10 @@ mod tests {
             .filter(|l| l.starts_with("| `"))
             .filter_map(|l| {
                 let cells: Vec<&str> = l.split('|').map(str::trim).collect();
-                Some((cells.get(1)?.trim_matches('`').to_owned(), (*cells.get(2)?).to_owned()))
+                Some((
+                    cells.get(1)?.trim_matches('`').to_owned(),
+                    (*cells.get(2)?).to_owned(),
+                ))
             })
             .collect()
     }
@@ -388,14 +391,21 @@ mod tests {
             .chain(PROBLEMS.iter().map(|p| p.reason))
             .chain([OTHER_REASON])
             .collect();
-        assert_eq!(known, distinct.len(), "the table lists exactly these reasons");
+        assert_eq!(
+            known,
+            distinct.len(),
+            "the table lists exactly these reasons"
+        );
     }
 
     #[test]
     fn catcher_reasons_are_snake_case_with_one_status_each() {
         let mut seen = std::collections::BTreeMap::new();
         for p in PROBLEMS {
-            assert!(p.reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'), "{p:?}");
+            assert!(
+                p.reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{p:?}"
+            );
             if let Some(status) = seen.insert(p.reason, p.status) {
                 assert_eq!(status, p.status, "{} has one status", p.reason);
             }
