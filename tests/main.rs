@@ -23,6 +23,7 @@ mod mfa_totp;
 mod new_device;
 mod password_upgrade;
 mod rate_limit;
+mod reasons;
 mod registration;
 mod release_profile;
 mod remember_me;

@@ -10,7 +10,7 @@ use rocket::serde::json::{Json, json};
 use rocket::{Catcher, Request, catch, catchers};
 use sigra_core::features::is_local_path;
 
-use crate::guards::{GuardFailure, failure, state};
+use crate::guards::{GuardFailure, HtmlAnswer, failure, state};
 use crate::routes::{base_context, render};
 
 /// Whether the client wants JSON rather than a page.
@@ -59,6 +59,98 @@ fn json_error(
     (status, Json(json!({ "error": reason, "message": message })))
 }
 
+/// A catcher's answer: the stable JSON reason (DESIGN §4a), and the status, title and
+/// message of the page an HTML request gets. Titles and messages may change; reasons not.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Problem {
+    pub(crate) reason: &'static str,
+    pub(crate) status: Status,
+    title: &'static str,
+    message: &'static str,
+}
+
+/// A 401 with no Sigra state to send the user to the log-in page (HTML only: JSON
+/// answers `not_authenticated`).
+const UNAUTHORIZED: Problem = Problem {
+    reason: GuardFailure::NotAuthenticated.reason(),
+    status: Status::Unauthorized,
+    title: "Unauthorized",
+    message: GuardFailure::NotAuthenticated.message(),
+};
+/// A 403 no guard explained.
+const FORBIDDEN: Problem = Problem {
+    reason: GuardFailure::None.reason(),
+    status: Status::Forbidden,
+    title: "Forbidden",
+    message: GuardFailure::None.message(),
+};
+const FORM_EXPIRED: Problem = Problem {
+    reason: GuardFailure::Csrf.reason(),
+    status: Status::Forbidden,
+    title: "Form expired",
+    message: GuardFailure::Csrf.message(),
+};
+const TOO_MANY_ATTEMPTS: Problem = Problem {
+    reason: GuardFailure::RateLimited.reason(),
+    status: Status::TooManyRequests,
+    title: "Too many attempts",
+    message: GuardFailure::RateLimited.message(),
+};
+const BUSY: Problem = Problem {
+    reason: GuardFailure::Unavailable.reason(),
+    status: Status::ServiceUnavailable,
+    title: "Busy",
+    message: GuardFailure::Unavailable.message(),
+};
+const NOT_FOUND: Problem = Problem {
+    reason: "not_found",
+    status: Status::NotFound,
+    title: "Not found",
+    message: "There is no page here.",
+};
+const INVALID_FORM: Problem = Problem {
+    reason: "invalid_form",
+    status: Status::UnprocessableEntity,
+    title: "Invalid form",
+    message: "The form could not be read. Go back and try again.",
+};
+const OTHER_MESSAGE: &str = "Something went wrong. Try again later.";
+const BAD_REQUEST: Problem = Problem {
+    reason: "bad_request",
+    status: Status::BadRequest,
+    title: "Bad Request",
+    message: OTHER_MESSAGE,
+};
+const PAYLOAD_TOO_LARGE: Problem = Problem {
+    reason: "payload_too_large",
+    status: Status::PayloadTooLarge,
+    title: "Payload Too Large",
+    message: OTHER_MESSAGE,
+};
+const INTERNAL_SERVER_ERROR: Problem = Problem {
+    reason: "internal_server_error",
+    status: Status::InternalServerError,
+    title: "Internal Server Error",
+    message: OTHER_MESSAGE,
+};
+/// Reason of any other status that reaches the default catcher.
+pub(crate) const OTHER_REASON: &str = "error";
+
+/// Every answer the catchers give with a fixed status (the default catcher answers
+/// [`OTHER_REASON`] for any status not listed here).
+pub(crate) const PROBLEMS: [Problem; 10] = [
+    UNAUTHORIZED,
+    FORBIDDEN,
+    FORM_EXPIRED,
+    TOO_MANY_ATTEMPTS,
+    BUSY,
+    NOT_FOUND,
+    INVALID_FORM,
+    BAD_REQUEST,
+    PAYLOAD_TOO_LARGE,
+    INTERNAL_SERVER_ERROR,
+];
+
 enum Answer {
     Redirect(Redirect),
     Json((Status, Json<rocket::serde::json::Value>)),
@@ -76,10 +168,32 @@ impl<'r> Responder<'r, 'static> for Answer {
     }
 }
 
-fn error_page(status: Status, title: &str, message: &str, request: &Request<'_>) -> Answer {
+/// An answer with `Retry-After` (429 and 503).
+#[derive(rocket::Responder)]
+struct RetryLater {
+    answer: Answer,
+    retry_after: rocket::http::Header<'static>,
+}
+
+impl RetryLater {
+    fn after(secs: u64, answer: Answer) -> Self {
+        RetryLater {
+            answer,
+            retry_after: rocket::http::Header::new("Retry-After", secs.to_string()),
+        }
+    }
+}
+
+/// `problem` as JSON or as an error page, with `message` in place of its own.
+fn error_page(problem: Problem, message: &str, request: &Request<'_>) -> Answer {
+    let Problem {
+        reason,
+        status,
+        title,
+        ..
+    } = problem;
     if wants_json(request) {
-        let reason = title.to_lowercase().replace(' ', "_");
-        return Answer::Json(json_error(status, &reason, message));
+        return Answer::Json(json_error(status, reason, message));
     }
     let mut context = base_context(request);
     context.insert("status", &status.code);
@@ -97,189 +211,107 @@ fn error_page(status: Status, title: &str, message: &str, request: &Request<'_>)
     }
 }
 
-#[catch(401)]
-fn unauthorized(request: &Request<'_>) -> Answer {
-    if let (GuardFailure::MfaRequired, Some(state)) = (failure(request), state(request)) {
-        if wants_json(request) {
-            return Answer::Json(json_error(
-                Status::Unauthorized,
-                "mfa_required",
-                "Enter the code from your authenticator app to continue.",
-            ));
-        }
-        let base = &state.auth.config.base_path;
-        let to = with_return_to(base, "mfa", current_return_to(request).as_deref());
-        return Answer::Redirect(Redirect::to(to));
-    }
+fn problem_page(problem: Problem, request: &Request<'_>) -> Answer {
+    error_page(problem, problem.message, request)
+}
+
+/// The answer to a guard failure: its JSON reason, or for HTML its page (a 303 to one
+/// of Sigra's pages, or an error page).
+fn guard_answer(failure: GuardFailure, request: &Request<'_>) -> Answer {
     if wants_json(request) {
         return Answer::Json(json_error(
-            Status::Unauthorized,
-            "not_authenticated",
-            "Log in to continue.",
+            failure.status(),
+            failure.reason(),
+            failure.message(),
         ));
     }
-    let Some(state) = state(request) else {
-        return error_page(
-            Status::Unauthorized,
-            "Unauthorized",
-            "Log in to continue.",
-            request,
-        );
+    let fallback = match failure {
+        GuardFailure::Csrf => FORM_EXPIRED,
+        GuardFailure::RateLimited => TOO_MANY_ATTEMPTS,
+        GuardFailure::Unavailable => BUSY,
+        f if f.status() == Status::Unauthorized => UNAUTHORIZED,
+        _ => FORBIDDEN,
+    };
+    let (HtmlAnswer::Redirect(page), Some(state)) = (failure.html(), state(request)) else {
+        return problem_page(fallback, request);
     };
     let base = &state.auth.config.base_path;
-    let to = with_return_to(base, "log_in", current_return_to(request).as_deref());
-    Answer::Redirect(Redirect::to(to))
+    let back = match failure {
+        GuardFailure::NotAuthenticated | GuardFailure::MfaRequired => current_return_to(request),
+        // A form POST cannot be replayed after sudo; send the user back to the page
+        // they came from instead (when it is ours), else to the target.
+        GuardFailure::SudoRequired if request.method() == rocket::http::Method::Get => {
+            current_return_to(request)
+        }
+        GuardFailure::SudoRequired => request
+            .headers()
+            .get_one("Referer")
+            .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
+            .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
+            .filter(|p| is_local_path(p)),
+        _ => return Answer::Redirect(Redirect::to(format!("{base}/{page}"))),
+    };
+    Answer::Redirect(Redirect::to(with_return_to(base, page, back.as_deref())))
+}
+
+#[catch(401)]
+fn unauthorized(request: &Request<'_>) -> Answer {
+    let failure = match failure(request) {
+        f if f.status() == Status::Unauthorized => f,
+        _ => GuardFailure::NotAuthenticated,
+    };
+    guard_answer(failure, request)
 }
 
 #[catch(403)]
 fn forbidden(request: &Request<'_>) -> Answer {
-    match (failure(request), state(request)) {
-        (GuardFailure::SudoRequired, Some(state)) => {
-            if wants_json(request) {
-                return Answer::Json(json_error(
-                    Status::Forbidden,
-                    "sudo_required",
-                    "Confirm your password to continue.",
-                ));
-            }
-            let base = &state.auth.config.base_path;
-            // A form POST cannot be replayed after sudo; send the user back to the page
-            // they came from instead (when it is ours), else to the target.
-            let back = if request.method() == rocket::http::Method::Get {
-                current_return_to(request)
-            } else {
-                request
-                    .headers()
-                    .get_one("Referer")
-                    .and_then(|r| r.find("://").map(|i| &r[i + 3..]))
-                    .and_then(|r| r.find('/').map(|i| r[i..].to_owned()))
-                    .filter(|p| is_local_path(p))
-            };
-            Answer::Redirect(Redirect::to(with_return_to(base, "sudo", back.as_deref())))
-        }
-        (GuardFailure::Unconfirmed, Some(state)) => {
-            if wants_json(request) {
-                return Answer::Json(json_error(
-                    Status::Forbidden,
-                    "unconfirmed",
-                    "Confirm your email address to continue.",
-                ));
-            }
-            let base = &state.auth.config.base_path;
-            Answer::Redirect(Redirect::to(format!("{base}/confirm")))
-        }
-        (GuardFailure::DeletionScheduled, Some(state)) => {
-            if wants_json(request) {
-                return Answer::Json(json_error(
-                    Status::Forbidden,
-                    "deletion_scheduled",
-                    "This account is scheduled for deletion. Cancel the deletion to continue.",
-                ));
-            }
-            let base = &state.auth.config.base_path;
-            Answer::Redirect(Redirect::to(format!("{base}/settings/delete")))
-        }
-        (GuardFailure::MfaNotEnabled, Some(state)) => {
-            if wants_json(request) {
-                return Answer::Json(json_error(
-                    Status::Forbidden,
-                    "mfa_not_enabled",
-                    "Turn on two-step verification to continue.",
-                ));
-            }
-            let base = &state.auth.config.base_path;
-            Answer::Redirect(Redirect::to(format!("{base}/settings/mfa")))
-        }
-        (GuardFailure::Csrf, _) => error_page(
-            Status::Forbidden,
-            "Form expired",
-            "This form has expired or came from another site. Go back, reload the page and try again.",
-            request,
-        ),
-        _ => error_page(
-            Status::Forbidden,
-            "Forbidden",
-            "You cannot do that.",
-            request,
-        ),
-    }
-}
-
-#[derive(rocket::Responder)]
-struct SlowDown {
-    answer: Answer,
-    retry_after: rocket::http::Header<'static>,
+    let failure = match failure(request) {
+        f if f.status() == Status::Forbidden => f,
+        _ => GuardFailure::None,
+    };
+    guard_answer(failure, request)
 }
 
 #[catch(429)]
-fn too_many(request: &Request<'_>) -> SlowDown {
+fn too_many(request: &Request<'_>) -> RetryLater {
     let secs = request.local_cache(|| crate::guards::RetryAfter(60)).0;
     let message =
         format!("Too many attempts from your network. Wait {secs} seconds, then try again.");
-    SlowDown {
-        answer: error_page(
-            Status::TooManyRequests,
-            "Too many attempts",
-            &message,
-            request,
-        ),
-        retry_after: rocket::http::Header::new("Retry-After", secs.to_string()),
-    }
+    RetryLater::after(secs, error_page(TOO_MANY_ATTEMPTS, &message, request))
 }
 
 #[catch(404)]
 async fn not_found(request: &Request<'_>) -> Answer {
     // The header shows who is logged in: look the session up as a guard would.
     let _ = crate::guards::current_session(request).await;
-    error_page(
-        Status::NotFound,
-        "Not found",
-        "There is no page here.",
-        request,
-    )
+    problem_page(NOT_FOUND, request)
 }
 
 #[catch(422)]
 async fn unprocessable(request: &Request<'_>) -> Answer {
     // The header shows who is logged in: look the session up as a guard would.
     let _ = crate::guards::current_session(request).await;
-    error_page(
-        Status::UnprocessableEntity,
-        "Invalid form",
-        "The form could not be read. Go back and try again.",
-        request,
-    )
-}
-
-#[derive(rocket::Responder)]
-struct RetryLater {
-    answer: Answer,
-    retry_after: rocket::http::Header<'static>,
+    problem_page(INVALID_FORM, request)
 }
 
 #[catch(503)]
 fn unavailable(request: &Request<'_>) -> RetryLater {
-    RetryLater {
-        answer: error_page(
-            Status::ServiceUnavailable,
-            "Busy",
-            "We are busy right now. Try again in a few seconds.",
-            request,
-        ),
-        retry_after: rocket::http::Header::new("Retry-After", "5"),
-    }
+    RetryLater::after(5, problem_page(BUSY, request))
 }
 
 #[catch(default)]
 async fn other(status: Status, request: &Request<'_>) -> Answer {
     let _ = crate::guards::current_session(request).await;
-    let title = status.reason().unwrap_or("Error");
-    error_page(
-        status,
-        title,
-        "Something went wrong. Try again later.",
-        request,
-    )
+    let problem = PROBLEMS
+        .into_iter()
+        .find(|p| p.status == status)
+        .unwrap_or(Problem {
+            reason: OTHER_REASON,
+            status,
+            title: status.reason().unwrap_or("Error"),
+            message: OTHER_MESSAGE,
+        });
+    problem_page(problem, request)
 }
 
 /// Catchers for guard failures anywhere in the app (401, 403).
@@ -290,4 +322,93 @@ pub fn guard_catchers() -> Vec<Catcher> {
 /// Catchers for Sigra's own pages.
 pub fn page_catchers() -> Vec<Catcher> {
     catchers![not_found, unprocessable, too_many, unavailable, other]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// reason → status column of docs/reasons.md.
+    fn table() -> Vec<(String, String)> {
+        include_str!("../../docs/reasons.md")
+            .lines()
+            .filter(|l| l.starts_with("| `"))
+            .filter_map(|l| {
+                let cells: Vec<&str> = l.split('|').map(str::trim).collect();
+                Some((
+                    cells.get(1)?.trim_matches('`').to_owned(),
+                    (*cells.get(2)?).to_owned(),
+                ))
+            })
+            .collect()
+    }
+
+    fn listed(reason: &str, status: &str) -> bool {
+        table().iter().any(|(r, s)| r == reason && s == status)
+    }
+
+    #[test]
+    fn guard_failure_all_lists_every_variant() {
+        // Exhaustive: a new variant does not compile until it is placed in ALL.
+        let position = |f: GuardFailure| match f {
+            GuardFailure::None => 0,
+            GuardFailure::NotAuthenticated => 1,
+            GuardFailure::SudoRequired => 2,
+            GuardFailure::Unconfirmed => 3,
+            GuardFailure::DeletionScheduled => 4,
+            GuardFailure::MfaRequired => 5,
+            GuardFailure::MfaNotEnabled => 6,
+            GuardFailure::RateLimited => 7,
+            GuardFailure::Csrf => 8,
+            GuardFailure::Unavailable => 9,
+        };
+        for (i, f) in GuardFailure::ALL.into_iter().enumerate() {
+            assert_eq!(position(f), i, "{f:?}");
+        }
+    }
+
+    #[test]
+    fn every_guard_failure_and_catcher_reason_is_in_the_reason_table() {
+        for f in GuardFailure::ALL {
+            assert!(
+                listed(f.reason(), &f.status().code.to_string()),
+                "{f:?}: {} {} missing from docs/reasons.md",
+                f.reason(),
+                f.status().code
+            );
+        }
+        for p in PROBLEMS {
+            assert!(
+                listed(p.reason, &p.status.code.to_string()),
+                "{p:?} missing from docs/reasons.md"
+            );
+        }
+        assert!(listed(OTHER_REASON, "any other"));
+        let known = table().len();
+        let distinct: std::collections::BTreeSet<&str> = GuardFailure::ALL
+            .iter()
+            .map(|f| f.reason())
+            .chain(PROBLEMS.iter().map(|p| p.reason))
+            .chain([OTHER_REASON])
+            .collect();
+        assert_eq!(
+            known,
+            distinct.len(),
+            "the table lists exactly these reasons"
+        );
+    }
+
+    #[test]
+    fn catcher_reasons_are_snake_case_with_one_status_each() {
+        let mut seen = std::collections::BTreeMap::new();
+        for p in PROBLEMS {
+            assert!(
+                p.reason.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{p:?}"
+            );
+            if let Some(status) = seen.insert(p.reason, p.status) {
+                assert_eq!(status, p.status, "{} has one status", p.reason);
+            }
+        }
+    }
 }

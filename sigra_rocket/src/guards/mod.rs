@@ -52,7 +52,12 @@ use uuid::Uuid;
 use crate::fairing::SigraState;
 
 /// Why a Sigra guard failed; read by the catchers to choose the answer.
+///
+/// Each variant has one stable JSON [`reason`](Self::reason) (DESIGN §4a; the table is in
+/// `docs/reasons.md`), one [`status`](Self::status) and one HTML answer
+/// ([`html`](Self::html)). Wording of pages and messages may change; reasons never do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum GuardFailure {
     /// No guard failed.
     None,
@@ -75,6 +80,102 @@ pub enum GuardFailure {
     Csrf,
     /// The store failed.
     Unavailable,
+}
+
+/// What an HTML request gets when a guard fails.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HtmlAnswer {
+    /// A 303 to this page under Sigra's base path (for example `log_in` or
+    /// `settings/delete`).
+    Redirect(&'static str),
+    /// An error page with the failure's status.
+    ErrorPage,
+}
+
+impl GuardFailure {
+    /// Every variant, in declaration order (for the reason table and its test).
+    pub const ALL: [GuardFailure; 10] = [
+        GuardFailure::None,
+        GuardFailure::NotAuthenticated,
+        GuardFailure::SudoRequired,
+        GuardFailure::Unconfirmed,
+        GuardFailure::DeletionScheduled,
+        GuardFailure::MfaRequired,
+        GuardFailure::MfaNotEnabled,
+        GuardFailure::RateLimited,
+        GuardFailure::Csrf,
+        GuardFailure::Unavailable,
+    ];
+
+    /// The stable snake_case identifier a JSON client gets in `error`.
+    /// [`GuardFailure::None`] answers `forbidden`: a 403 that no Sigra guard explained.
+    pub const fn reason(self) -> &'static str {
+        match self {
+            GuardFailure::None => "forbidden",
+            GuardFailure::NotAuthenticated => "not_authenticated",
+            GuardFailure::SudoRequired => "sudo_required",
+            GuardFailure::Unconfirmed => "unconfirmed",
+            GuardFailure::DeletionScheduled => "deletion_scheduled",
+            GuardFailure::MfaRequired => "mfa_required",
+            GuardFailure::MfaNotEnabled => "mfa_not_enabled",
+            GuardFailure::RateLimited => "too_many_attempts",
+            GuardFailure::Csrf => "form_expired",
+            GuardFailure::Unavailable => "busy",
+        }
+    }
+
+    /// The status the failure answers with: 401 until the user is fully logged in, 403
+    /// when logged in but not allowed, 429 rate limited, 503 store down.
+    pub const fn status(self) -> Status {
+        match self {
+            GuardFailure::NotAuthenticated | GuardFailure::MfaRequired => Status::Unauthorized,
+            GuardFailure::None
+            | GuardFailure::SudoRequired
+            | GuardFailure::Unconfirmed
+            | GuardFailure::DeletionScheduled
+            | GuardFailure::MfaNotEnabled
+            | GuardFailure::Csrf => Status::Forbidden,
+            GuardFailure::RateLimited => Status::TooManyRequests,
+            GuardFailure::Unavailable => Status::ServiceUnavailable,
+        }
+    }
+
+    /// Where an HTML request goes instead.
+    pub const fn html(self) -> HtmlAnswer {
+        match self {
+            GuardFailure::NotAuthenticated => HtmlAnswer::Redirect("log_in"),
+            GuardFailure::MfaRequired => HtmlAnswer::Redirect("mfa"),
+            GuardFailure::SudoRequired => HtmlAnswer::Redirect("sudo"),
+            GuardFailure::Unconfirmed => HtmlAnswer::Redirect("confirm"),
+            GuardFailure::DeletionScheduled => HtmlAnswer::Redirect("settings/delete"),
+            GuardFailure::MfaNotEnabled => HtmlAnswer::Redirect("settings/mfa"),
+            GuardFailure::None
+            | GuardFailure::RateLimited
+            | GuardFailure::Csrf
+            | GuardFailure::Unavailable => HtmlAnswer::ErrorPage,
+        }
+    }
+
+    /// The English sentence a JSON client gets in `message` (wording may change).
+    pub const fn message(self) -> &'static str {
+        match self {
+            GuardFailure::None => "You cannot do that.",
+            GuardFailure::NotAuthenticated => "Log in to continue.",
+            GuardFailure::SudoRequired => "Confirm your password to continue.",
+            GuardFailure::Unconfirmed => "Confirm your email address to continue.",
+            GuardFailure::DeletionScheduled => {
+                "This account is scheduled for deletion. Cancel the deletion to continue."
+            }
+            GuardFailure::MfaRequired => "Enter the code from your authenticator app to continue.",
+            GuardFailure::MfaNotEnabled => "Turn on two-step verification to continue.",
+            GuardFailure::RateLimited => "Too many attempts. Wait, then try again.",
+            GuardFailure::Csrf => {
+                "This form has expired or came from another site. Go back, reload the page and try again."
+            }
+            GuardFailure::Unavailable => "We are busy right now. Try again in a few seconds.",
+        }
+    }
 }
 
 pub(crate) fn record_failure(request: &Request<'_>, failure: GuardFailure) {
