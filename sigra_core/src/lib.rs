@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod features;
 pub mod jobs;
 pub mod mail;
+pub mod net;
 pub mod rate_limit;
 pub mod secret;
 pub mod store;

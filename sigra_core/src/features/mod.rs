@@ -155,32 +155,7 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-/// Whether `path` is safe to redirect to: a path on this site (one leading `/`, not
-/// `//`), at most 2048 characters, made only of the characters RFC 3986 allows in a URI
-/// (so no backslash, whitespace, control characters, quotes, `<`, `>` or non-ASCII, which
-/// browsers strip or rewrite and a `Location` header cannot carry; such characters must
-/// arrive percent-encoded). Used for `return_to`, so a link cannot send users to another
-/// site.
-///
-/// ```
-/// use sigra_core::features::is_local_path;
-/// assert!(is_local_path("/dashboard?tab=1"));
-/// assert!(!is_local_path("//evil.example"));
-/// assert!(!is_local_path("https://evil.example"));
-/// assert!(!is_local_path("/\\evil.example"));
-/// assert!(!is_local_path("/\t/evil.example"));
-/// assert!(!is_local_path("/dash\"board"));
-/// assert!(!is_local_path("/caf\u{e9}"));
-/// assert!(is_local_path("/caf%C3%A9?q=a+b&x=%22"));
-/// ```
-pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && path.len() <= 2048
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
-}
+pub use crate::net::is_local_path;
 
 /// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.
 const CONFLICT_TRIES: usize = 3;
