@@ -37,6 +37,7 @@ pub mod session_cache;
 pub mod sessions;
 pub mod set_password;
 pub mod sudo;
+pub mod trusted_browser;
 pub mod user_agent;
 
 /// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general

@@ -31,7 +31,7 @@ use std::net::IpAddr;
 use serde_json::json;
 use time::Duration;
 
-use super::{Auth, FlowError, RequestMeta, audit, human_time, mfa_totp, user_agent};
+use super::{Auth, FlowError, RequestMeta, audit, human_time, user_agent};
 use crate::store::{Executor, User, new_id, sessions};
 
 /// How long a device stays known without a sign-in from it.
@@ -99,7 +99,8 @@ pub(crate) async fn on_sign_in(
                 && d.os == device.os
                 && d.network == network
         });
-    let trusted = trusted_browser.is_some_and(|cookie| mfa_totp::is_trusted(auth, user, cookie));
+    let trusted = trusted_browser
+        .is_some_and(|cookie| super::trusted_browser::is_trusted(auth, user, cookie));
     let alert = signed_in_before && !seen && !trusted;
 
     if alert {

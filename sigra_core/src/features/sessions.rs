@@ -258,7 +258,7 @@ pub async fn restore(
         tx.rollback().await?;
         return Ok(None);
     };
-    let mfa_at = super::mfa_totp::passed_at_start(auth, &user, trusted_browser);
+    let mfa_at = super::trusted_browser::passed_at_start(auth, &user, trusted_browser);
     let issued = start(auth, &tx, used.user_id, Some(family), false, mfa_at, meta).await?;
     auth.audit(
         &tx,
