@@ -29,16 +29,13 @@ pub mod logout;
 pub mod magic_link;
 pub mod mfa_totp;
 pub mod new_device;
-pub mod password_policy;
 pub mod password_upgrade;
 pub mod registration;
 pub mod reset_password;
-pub mod session_cache;
 pub mod sessions;
 pub mod set_password;
 pub mod sudo;
 pub mod trusted_browser;
-pub mod user_agent;
 
 /// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general
 /// signing subkey. Changing it changes every digest.
@@ -68,7 +65,7 @@ pub struct Auth {
     /// The background worker, woken after mail is queued; set once it runs.
     pub worker: Arc<OnceLock<WorkerHandle>>,
     /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
-    pub session_cache: Arc<session_cache::SessionCache>,
+    pub session_cache: Arc<crate::session_cache::SessionCache>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).

@@ -22,10 +22,10 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::user_agent;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{Token, TokenKind};
 use crate::store::{Executor, Session, User, new_id, sessions, tokens};
+use crate::user_agent;
 
 /// A valid session and its user.
 #[derive(Debug, Clone)]
