@@ -1,8 +1,7 @@
 //! "Trust this browser": after a second-factor challenge the user may ask not to be
 //! asked again on this browser for `sigra.mfa.trust_browser_days` (30). The browser
 //! then holds a cookie that lets a new session of the same account start fully
-//! authenticated (see [`passed_at_start`]) and keeps log-ins from it from counting as a
-//! new device.
+//! authenticated (`passed_at_start`) and spares log-ins from it the new-device alert.
 //!
 //! # Algorithm
 //!
