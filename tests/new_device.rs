@@ -4,7 +4,7 @@
 use rocket::http::Status;
 use sigra_core::Clock;
 use sigra_core::features::{
-    RequestMeta, audit as actions, deletion, human_time, mfa_totp, sessions as session_flows,
+    RequestMeta, audit as actions, deletion, human_time, sessions as session_flows, trusted_browser,
 };
 use sigra_core::mail::StoredMail;
 use sigra_core::store::{audit, sessions, users};
@@ -97,7 +97,7 @@ conformance! {
         app.register(EMAIL, PASSWORD).await;
         log_in_from(&app, "203.0.113.7", FIREFOX_LINUX).await;
         let user = users::find_by_email(&t.db, EMAIL).await.unwrap().unwrap();
-        let trust = mfa_totp::trust_cookie(&app.state().auth, &user);
+        let trust = trusted_browser::trust_cookie(&app.state().auth, &user);
 
         let trusted = app.other_browser().await;
         let fields = [("email", EMAIL), ("password", PASSWORD)];

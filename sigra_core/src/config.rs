@@ -610,7 +610,7 @@ impl SigraConfig {
             ));
         }
         for proxy in &rl.trusted_proxies {
-            if crate::rate_limit::parse_proxy(proxy).is_none() {
+            if crate::net::parse_proxy(proxy).is_none() {
                 return Err(invalid(
                     "sigra.rate_limit.trusted_proxies",
                     "IP addresses or CIDR ranges like \"10.0.0.0/8\"",
@@ -737,7 +737,7 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
 }
 
 fn check_local_path(key: &str, path: &str) -> Result<(), ConfigError> {
-    if crate::features::is_local_path(path) {
+    if crate::net::is_local_path(path) {
         Ok(())
     } else {
         Err(invalid(

@@ -13,9 +13,13 @@ pub mod crypto;
 pub mod features;
 pub mod jobs;
 pub mod mail;
+pub mod net;
+pub mod password_policy;
 pub mod rate_limit;
 pub mod secret;
+pub mod session_cache;
 pub mod store;
+pub mod user_agent;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::SigraConfig;

@@ -11,10 +11,10 @@ use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
-use sigra_core::features::session_cache::SessionCache;
 use sigra_core::jobs::{RunReport, Worker, WorkerConfig, WorkerHandle};
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
 use sigra_core::rate_limit::RateLimiter;
+use sigra_core::session_cache::SessionCache;
 use sigra_core::store::StoreError;
 
 use crate::cookies::CookieSettings;

@@ -6,10 +6,10 @@
 
 use serde_json::json;
 
-use super::password_policy::{self, NewPasswordErrors};
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit, lockout};
 use crate::crypto::{Token, TokenKind};
+use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
 use crate::store::{Tx, sessions, tokens, users};
 

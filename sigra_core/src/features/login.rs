@@ -9,7 +9,7 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, audit, lockout, mfa_totp, new_device};
+use super::{Auth, FlowError, RequestMeta, audit, lockout, new_device};
 use crate::secret::SecretString;
 use crate::store::{Tx, User, normalize_email, users};
 
@@ -146,7 +146,7 @@ pub(crate) async fn complete(
     if let Some(previous) = previous {
         sessions::end(&tx, previous).await?;
     }
-    let mfa_at = mfa_totp::passed_at_start(auth, user, trusted_browser);
+    let mfa_at = super::trusted_browser::passed_at_start(auth, user, trusted_browser);
     let issued = sessions::issue(auth, &tx, user.id, remember_me, true, mfa_at, meta).await?;
     let mfa = match (user.mfa_enabled_at, mfa_at) {
         (None, _) => "none",

@@ -4,7 +4,7 @@
 //! Partial authentication. When an account has the second factor on, every log-in method
 //! (password, magic link, a remember-me cookie) ends in a session that is only partially
 //! authenticated: [`Authenticated::mfa_pending`] is true until [`verify`] accepts a code,
-//! or the browser holds a valid trusted-browser cookie. The web layer's guards refuse
+//! or the browser holds a valid trusted-browser cookie (see [`super::trusted_browser`]). The web layer's guards refuse
 //! such a session everywhere but the challenge page and log-out.
 //!
 //! Codes: SHA-1, 6 digits, 30-second steps, one step of drift either way. A step is
@@ -18,16 +18,13 @@
 
 use std::fmt::Write as _;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::json;
-use sha2::{Digest, Sha256};
 use time::{Duration, OffsetDateTime};
 use totp_rs::{Builder, Totp};
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit, backup_codes, human_time};
-use crate::crypto::{Purpose, Token, random_bytes};
+use super::{Auth, FlowError, RequestMeta, audit, backup_codes, human_time, trusted_browser};
+use crate::crypto::{Token, random_bytes};
 use crate::secret::SecretString;
 use crate::store::{Executor, User, mfa, sessions};
 
@@ -422,7 +419,7 @@ pub async fn verify(
         None
     };
     let trusted_browser = if trust_browser && auth.config.mfa.trust_browser_days > 0 {
-        Some(trust_cookie(auth, user))
+        Some(trusted_browser::trust_cookie(auth, user))
     } else {
         None
     };
@@ -466,66 +463,6 @@ async fn lock_codes(
     auth.audit(tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
         .await?;
     Ok(Some(until))
-}
-
-fn trust_message(user: &User, expires: i64) -> Vec<u8> {
-    let password = Sha256::digest(user.hashed_password().unwrap_or_default().as_bytes());
-    let mut message = format!(
-        "sigra/trusted-browser\0{}\0{expires}\0{}\0",
-        user.id, user.mfa_epoch
-    )
-    .into_bytes();
-    message.extend_from_slice(&password);
-    message
-}
-
-/// A trusted-browser cookie value for `user`: `<account id>.<expiry>.<HMAC>`, bound to
-/// the account, its second-factor settings (epoch) and its password, so it dies when any
-/// of them changes.
-pub fn trust_cookie(auth: &Auth, user: &User) -> SecretString {
-    let days = auth.config.mfa.trust_browser_days;
-    let expires = (auth.clock.now() + Duration::days(days)).unix_timestamp();
-    let tag = auth
-        .keys
-        .sign(Purpose::Signing, &trust_message(user, expires));
-    SecretString::new(format!(
-        "{}.{expires}.{}",
-        user.id.simple(),
-        URL_SAFE_NO_PAD.encode(tag)
-    ))
-}
-
-/// Whether `cookie` is a live trusted-browser cookie of `user` (constant-time check).
-pub fn is_trusted(auth: &Auth, user: &User, cookie: &str) -> bool {
-    let mut parts = cookie.splitn(3, '.');
-    let (Some(id), Some(expires), Some(tag)) = (parts.next(), parts.next(), parts.next()) else {
-        return false;
-    };
-    let (Ok(id), Ok(expires), Ok(tag)) = (
-        uuid::Uuid::parse_str(id),
-        expires.parse::<i64>(),
-        URL_SAFE_NO_PAD.decode(tag),
-    ) else {
-        return false;
-    };
-    id == user.id
-        && auth.clock.now().unix_timestamp() < expires
-        && auth
-            .keys
-            .verify(Purpose::Signing, &trust_message(user, expires), &tag)
-}
-
-/// The `mfa_at` a new session of `user` starts with: now when the account has no second
-/// factor to owe or the browser is trusted, else `None` (the session starts partial).
-pub(crate) fn passed_at_start(
-    auth: &Auth,
-    user: &User,
-    trusted_browser: Option<&str>,
-) -> Option<OffsetDateTime> {
-    user.mfa_enabled_at?;
-    trusted_browser
-        .filter(|cookie| is_trusted(auth, user, cookie))
-        .map(|_| auth.clock.now())
 }
 
 #[cfg(test)]

@@ -29,15 +29,13 @@ pub mod logout;
 pub mod magic_link;
 pub mod mfa_totp;
 pub mod new_device;
-pub mod password_policy;
 pub mod password_upgrade;
 pub mod registration;
 pub mod reset_password;
-pub mod session_cache;
 pub mod sessions;
 pub mod set_password;
 pub mod sudo;
-pub mod user_agent;
+pub mod trusted_browser;
 
 /// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general
 /// signing subkey. Changing it changes every digest.
@@ -67,7 +65,7 @@ pub struct Auth {
     /// The background worker, woken after mail is queued; set once it runs.
     pub worker: Arc<OnceLock<WorkerHandle>>,
     /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
-    pub session_cache: Arc<session_cache::SessionCache>,
+    pub session_cache: Arc<crate::session_cache::SessionCache>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -155,32 +153,7 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-/// Whether `path` is safe to redirect to: a path on this site (one leading `/`, not
-/// `//`), at most 2048 characters, made only of the characters RFC 3986 allows in a URI
-/// (so no backslash, whitespace, control characters, quotes, `<`, `>` or non-ASCII, which
-/// browsers strip or rewrite and a `Location` header cannot carry; such characters must
-/// arrive percent-encoded). Used for `return_to`, so a link cannot send users to another
-/// site.
-///
-/// ```
-/// use sigra_core::features::is_local_path;
-/// assert!(is_local_path("/dashboard?tab=1"));
-/// assert!(!is_local_path("//evil.example"));
-/// assert!(!is_local_path("https://evil.example"));
-/// assert!(!is_local_path("/\\evil.example"));
-/// assert!(!is_local_path("/\t/evil.example"));
-/// assert!(!is_local_path("/dash\"board"));
-/// assert!(!is_local_path("/caf\u{e9}"));
-/// assert!(is_local_path("/caf%C3%A9?q=a+b&x=%22"));
-/// ```
-pub fn is_local_path(path: &str) -> bool {
-    path.starts_with('/')
-        && !path.starts_with("//")
-        && path.len() <= 2048
-        && path
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=%".contains(&b))
-}
+pub use crate::net::is_local_path;
 
 /// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.
 const CONFLICT_TRIES: usize = 3;

@@ -3,7 +3,7 @@
 //!
 //! Algorithm. Every sign-in (a proven first factor: password, magic link) describes its
 //! device as the browser family and OS read from the user agent
-//! ([`super::user_agent::parse`]) plus the network of the client IP: its /24 for IPv4,
+//! ([`crate::user_agent::parse`]) plus the network of the client IP: its /24 for IPv4,
 //! its /48 for IPv6. The device is known when a session of the account that has not
 //! expired, or an entry of the account's known devices seen within
 //! [`RECENT_DAYS`], matches all three, or when the browser carries a valid
@@ -31,8 +31,9 @@ use std::net::IpAddr;
 use serde_json::json;
 use time::Duration;
 
-use super::{Auth, FlowError, RequestMeta, audit, human_time, mfa_totp, user_agent};
+use super::{Auth, FlowError, RequestMeta, audit, human_time};
 use crate::store::{Executor, User, new_id, sessions};
+use crate::user_agent;
 
 /// How long a device stays known without a sign-in from it.
 pub const RECENT_DAYS: i64 = 90;
@@ -99,7 +100,8 @@ pub(crate) async fn on_sign_in(
                 && d.os == device.os
                 && d.network == network
         });
-    let trusted = trusted_browser.is_some_and(|cookie| mfa_totp::is_trusted(auth, user, cookie));
+    let trusted = trusted_browser
+        .is_some_and(|cookie| super::trusted_browser::is_trusted(auth, user, cookie));
     let alert = signed_in_before && !seen && !trusted;
 
     if alert {

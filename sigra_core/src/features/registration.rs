@@ -8,7 +8,8 @@
 
 use serde_json::json;
 
-use super::{Auth, FlowError, RequestMeta, audit, password_policy};
+use super::{Auth, FlowError, RequestMeta, audit};
+use crate::password_policy;
 use crate::secret::SecretString;
 use crate::store::{StoreError, new_id, normalize_email, users};
 

@@ -6,9 +6,9 @@
 
 use serde_json::json;
 
-use super::password_policy::{self, NewPasswordErrors};
 use super::{Auth, EmailedLink, FlowError, RequestMeta, audit};
 use crate::crypto::{TokenHash, TokenKind};
+use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
 use crate::store::{User, sessions, tokens, users};
 

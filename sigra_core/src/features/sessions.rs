@@ -22,10 +22,10 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::user_agent;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{Token, TokenKind};
 use crate::store::{Executor, Session, User, new_id, sessions, tokens};
+use crate::user_agent;
 
 /// A valid session and its user.
 #[derive(Debug, Clone)]
@@ -258,7 +258,7 @@ pub async fn restore(
         tx.rollback().await?;
         return Ok(None);
     };
-    let mfa_at = super::mfa_totp::passed_at_start(auth, &user, trusted_browser);
+    let mfa_at = super::trusted_browser::passed_at_start(auth, &user, trusted_browser);
     let issued = start(auth, &tx, used.user_id, Some(family), false, mfa_at, meta).await?;
     auth.audit(
         &tx,

@@ -2,10 +2,10 @@
 //! OAuth). The web layer asks for sudo first; other sessions end, as with a change.
 
 use super::change_password::replace;
-use super::password_policy::{self, NewPasswordErrors};
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::Token;
+use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
 
 /// Problems with the form, by field.

@@ -13,7 +13,6 @@ use super::{Mail, MailError};
 ///
 /// | kind | context (besides `app_name` and `email`) |
 /// |---|---|
-/// | `welcome` | `log_in_url` |
 /// | `account_exists` | `log_in_url`, `reset_password_url` |
 /// | `confirmation` | `url`, `code` |
 /// | `magic_link` | `url` |
@@ -32,8 +31,7 @@ use super::{Mail, MailError};
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 18] = [
-    "welcome",
+pub const KINDS: [&str; 17] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -62,10 +60,8 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 37] = embedded![
+const DEFAULTS: [(&str, &str); 35] = embedded![
     "layout.html.tera",
-    "welcome.txt.tera",
-    "welcome.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
     "confirmation.txt.tera",
@@ -248,7 +244,7 @@ fn escape_html(input: &str) -> String {
     out
 }
 
-/// `welcome.html.tera` → `sigra/email/welcome.html`.
+/// `confirmation.html.tera` → `sigra/email/confirmation.html`.
 fn registered_name(file: &str) -> String {
     format!("{DIR}/{}", file.strip_suffix(".tera").unwrap_or(file))
 }
@@ -319,7 +315,6 @@ mod tests {
 
     fn context(kind: &str) -> serde_json::Value {
         match kind {
-            "welcome" => json!({ "log_in_url": "https://app.test/users/log_in" }),
             "account_exists" => json!({
                 "log_in_url": "https://app.test/users/log_in",
                 "reset_password_url": "https://app.test/users/reset-password",
@@ -384,7 +379,6 @@ mod tests {
                 .unwrap()
                 .subject
         };
-        assert_eq!(subject("welcome"), "Welcome to Sigra");
         assert_eq!(subject("confirmation"), "Confirm your email for Sigra");
         assert_eq!(subject("magic_link"), "Your Sigra log-in link");
         assert_eq!(subject("reset_password"), "Reset your Sigra password");
@@ -476,10 +470,10 @@ mod tests {
         assert!(MailTemplates::new(Some(&dir.path().join("nope"))).is_ok());
         let email_dir = dir.path().join("sigra/email");
         std::fs::create_dir_all(&email_dir).unwrap();
-        std::fs::write(email_dir.join("welcome.txt.tera"), "Subject: {{ oops").unwrap();
+        std::fs::write(email_dir.join("confirmation.txt.tera"), "Subject: {{ oops").unwrap();
         let err = MailTemplates::new(Some(dir.path())).unwrap_err();
         assert_eq!(err.reason(), "mail_template_failed");
-        assert!(err.to_string().contains("welcome.txt"), "{err}");
+        assert!(err.to_string().contains("confirmation.txt"), "{err}");
     }
 
     #[test]

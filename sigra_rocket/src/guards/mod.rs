@@ -252,7 +252,7 @@ pub(crate) fn client_ip(request: &Request<'_>) -> Option<std::net::IpAddr> {
         .get("X-Forwarded-For")
         .collect::<Vec<_>>()
         .join(",");
-    sigra_core::rate_limit::client_ip(
+    sigra_core::net::client_ip(
         socket,
         Some(forwarded.as_str()).filter(|f| !f.is_empty()),
         trusted,

@@ -23,8 +23,8 @@ use rocket::http::{ContentType, Status};
 use rocket::response::{Redirect, Responder};
 use rocket::{Request, Route};
 use sigra_core::features::FlowError;
-use sigra_core::features::is_local_path;
 use sigra_core::features::sessions::Authenticated;
+use sigra_core::net::is_local_path;
 use tera::Context;
 
 use crate::guards::state;

@@ -13,7 +13,7 @@ pub struct Device {
 /// Reads browser and OS from a user agent.
 ///
 /// ```
-/// use sigra_core::features::user_agent::parse;
+/// use sigra_core::user_agent::parse;
 /// let d = parse(Some("Mozilla/5.0 (Macintosh; Intel Mac OS X 14_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Safari/605.1.15"));
 /// assert_eq!((d.browser, d.os), ("Safari", "macOS"));
 /// ```

@@ -5,7 +5,7 @@
 //! request, and the database is visited whenever `last_seen_at` is due.
 //!
 //! Revocation: every flow that ends or replaces sessions calls
-//! [`Auth::sessions_revoked`](super::Auth::sessions_revoked), which empties this
+//! [`Auth::sessions_revoked`](crate::features::Auth::sessions_revoked), which empties this
 //! instance's cache at once and then waits `cache_ms` before the flow answers. Entries
 //! on other instances are at most `cache_ms` old, so by the time the revoking request
 //! is answered, no instance accepts the revoked session any more. An entry read from
@@ -17,8 +17,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use super::sessions::Authenticated;
 use crate::crypto::TokenHash;
+use crate::features::sessions::Authenticated;
 
 /// Entries kept at most; a full cache is emptied (a flood of distinct cookies must not
 /// grow memory).
@@ -60,6 +60,9 @@ impl SessionCache {
     }
 
     /// Taken before the database lookup and passed to [`insert`](Self::insert).
+    // Entry age is real elapsed time, not clock time: revoking flows really sleep
+    // `cache_ms`, so entries must age in the same time.
+    #[allow(clippy::disallowed_methods)]
     pub fn ticket(&self) -> Ticket {
         Ticket {
             epoch: self.epoch.load(Ordering::SeqCst),

@@ -19,7 +19,7 @@ fn common_passwords() -> &'static HashSet<&'static str> {
 ///
 /// ```
 /// use sigra_core::config::PasswordConfig;
-/// use sigra_core::features::password_policy::check;
+/// use sigra_core::password_policy::check;
 /// let policy = PasswordConfig::default();
 /// assert!(check(&policy, "correct horse battery staple", None).is_empty());
 /// assert_eq!(check(&policy, "short", None), ["Password must be at least 12 characters."]);
