@@ -8,7 +8,7 @@ use rocket::http::{
 use rocket::response::{Redirect, Responder};
 use rocket::serde::json::{Json, json};
 use rocket::{Catcher, Request, catch, catchers};
-use sigra_core::features::is_local_path;
+use sigra_core::net::is_local_path;
 
 use crate::guards::{GuardFailure, HtmlAnswer, failure, state};
 use crate::routes::{base_context, render};

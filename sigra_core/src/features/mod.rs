@@ -153,8 +153,6 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
-pub use crate::net::is_local_path;
-
 /// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.
 const CONFLICT_TRIES: usize = 3;
 
