@@ -127,3 +127,23 @@ conformance! {
         t
     }
 }
+
+conformance! {
+    async fn confirming_a_change_to_an_address_taken_since_answers_that_it_is_taken(t) {
+        let app = app(&t).await;
+        app.signed_up("mover2@example.com").await;
+        let r = app.submit("/users/settings/email", &[("email", "wanted@example.com")]).await;
+        assert_eq!(location(&r), "/users/settings?notice=email_pending");
+        drop(r);
+        let link = app.link_for("wanted@example.com", "/users/settings/confirm-email/").await;
+        let other = app.other_browser().await;
+        other.register("wanted@example.com", PASSWORD).await;
+        let r = app.submit(&link, &[]).await;
+        assert_eq!(r.status(), Status::Conflict);
+        assert!(r.into_string().await.unwrap().contains("id=\"address-taken\""));
+        assert!(users::find_by_email(&t.db, "mover2@example.com").await.unwrap().is_some(), "nothing changed");
+        assert_eq!(app.body("/dashboard").await.0, Status::Ok, "still signed in");
+        assert_eq!(app.submit(&link, &[]).await.status(), Status::NotFound, "the link is used up");
+        t
+    }
+}

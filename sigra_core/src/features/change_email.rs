@@ -133,26 +133,47 @@ pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
     )
 }
 
+/// How confirming an email change ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConfirmOutcome {
+    /// The address changed; every session of the account ended.
+    Changed,
+    /// The link is unknown, used or expired.
+    InvalidLink,
+    /// Since the change was asked for, the new address came to belong to another
+    /// account: nothing changed, and the link is used up.
+    AddressTaken,
+}
+
 /// Confirms a change with its link: the email changes, every session of the account and
-/// every outstanding token end, and the old address is told. Answers whether the link
-/// was good (and the address still free).
-pub async fn confirm(auth: &Auth, token: &str, meta: &RequestMeta) -> Result<bool, FlowError> {
+/// every outstanding token end, and the old address is told.
+pub async fn confirm(
+    auth: &Auth,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<ConfirmOutcome, FlowError> {
     let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
+        return Ok(ConfirmOutcome::InvalidLink);
     };
     let now = auth.clock.now();
     let tx = auth.db.begin().await?;
     let Some(used) = tokens::consume(&tx, &hash, TokenKind::ChangeEmail, now).await? else {
-        return Ok(false);
+        return Ok(ConfirmOutcome::InvalidLink);
     };
     let (Some(user), Some(new_email)) = (users::find_by_id(&tx, used.user_id).await?, used.sent_to)
     else {
-        return Ok(false);
+        return Ok(ConfirmOutcome::InvalidLink);
     };
+    if users::find_by_email(&tx, &new_email).await?.is_some() {
+        // Taken since the request: nothing changes but the used-up link.
+        tx.commit().await?;
+        return Ok(ConfirmOutcome::AddressTaken);
+    }
     match users::set_email(&tx, user.id, &new_email, now).await {
         Ok(_) => {}
-        // Taken since the request: nothing changes.
-        Err(StoreError::Conflict) => return Ok(false),
+        // Taken by a registration racing this one: nothing changes.
+        Err(StoreError::Conflict) => return Ok(ConfirmOutcome::AddressTaken),
         Err(e) => return Err(e.into()),
     }
     sessions::delete_for_user(&tx, user.id, None).await?;
@@ -178,7 +199,7 @@ pub async fn confirm(auth: &Auth, token: &str, meta: &RequestMeta) -> Result<boo
     tx.commit().await?;
     auth.wake_worker();
     auth.sessions_revoked().await;
-    Ok(true)
+    Ok(ConfirmOutcome::Changed)
 }
 
 /// Cancels a pending change.

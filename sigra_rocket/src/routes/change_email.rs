@@ -3,7 +3,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
-use sigra_core::features::change_email;
+use sigra_core::features::change_email::{self, ConfirmOutcome};
 use tera::Context;
 
 use super::{Reply, token_page};
@@ -72,12 +72,20 @@ async fn confirm(
     meta: ClientMeta,
 ) -> Reply {
     match change_email::confirm(&state.auth, token, &meta.0).await {
-        Ok(true) => {
+        Ok(ConfirmOutcome::Changed) => {
             state.cookies.clear_auth(jar);
             let base = &state.auth.config.base_path;
             Reply::see_other(format!("{base}/log_in?notice=email_changed"))
         }
-        Ok(false) => token_page("change_email", token, false, Context::new()),
+        Ok(ConfirmOutcome::AddressTaken) => {
+            let mut context = Context::new();
+            context.insert("taken", &true);
+            context.insert("token", token);
+            context.insert("valid", &false);
+            context.insert("referrer_policy", "no-referrer");
+            Reply::page(Status::Conflict, "change_email", context)
+        }
+        Ok(_) => token_page("change_email", token, false, Context::new()),
         Err(e) => Reply::failed(e),
     }
 }
