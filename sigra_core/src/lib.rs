@@ -11,6 +11,7 @@ pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod features;
+pub mod form;
 pub mod jobs;
 pub mod mail;
 pub mod net;

@@ -7,6 +7,7 @@ use std::collections::HashSet;
 use std::sync::OnceLock;
 
 use crate::config::PasswordConfig;
+use crate::form::FieldError;
 
 static COMMON: OnceLock<HashSet<&'static str>> = OnceLock::new();
 
@@ -24,25 +25,36 @@ fn common_passwords() -> &'static HashSet<&'static str> {
 /// assert!(check(&policy, "correct horse battery staple", None).is_empty());
 /// assert_eq!(check(&policy, "short", None), ["Password must be at least 12 characters."]);
 /// assert_eq!(check(&policy, "password1234", None), ["This password is too common; choose another."]);
+/// assert_eq!(check(&policy, "short", None)[0].reason, "password_too_short");
+/// assert_eq!(check(&policy, "password1234", None)[0].reason, "password_too_common");
 /// ```
-pub fn check(policy: &PasswordConfig, password: &str, email: Option<&str>) -> Vec<String> {
+pub fn check(policy: &PasswordConfig, password: &str, email: Option<&str>) -> Vec<FieldError> {
     let length = password.chars().count();
     let mut problems = Vec::new();
     if length < policy.min_length {
-        problems.push(format!(
-            "Password must be at least {} characters.",
-            policy.min_length
+        problems.push(FieldError::new(
+            "password_too_short",
+            format!(
+                "Password must be at least {} characters.",
+                policy.min_length
+            ),
         ));
     } else if length > policy.max_length {
-        problems.push(format!(
-            "Password must be at most {} characters.",
-            policy.max_length
+        problems.push(FieldError::new(
+            "password_too_long",
+            format!("Password must be at most {} characters.", policy.max_length),
         ));
     } else if common_passwords().contains(password.to_lowercase().as_str()) {
-        problems.push("This password is too common; choose another.".to_owned());
+        problems.push(FieldError::new(
+            "password_too_common",
+            "This password is too common; choose another.",
+        ));
     } else if email.is_some_and(|e| !e.is_empty() && password.trim().eq_ignore_ascii_case(e.trim()))
     {
-        problems.push("Password must not be your email address.".to_owned());
+        problems.push(FieldError::new(
+            "password_is_email",
+            "Password must not be your email address.",
+        ));
     }
     problems
 }
@@ -91,9 +103,9 @@ mod tests {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct NewPasswordErrors {
     /// Problems with the password.
-    pub password: Vec<String>,
+    pub password: Vec<FieldError>,
     /// Problems with the confirmation.
-    pub password_confirmation: Vec<String>,
+    pub password_confirmation: Vec<FieldError>,
 }
 
 impl NewPasswordErrors {
@@ -115,9 +127,10 @@ pub fn check_new(
         ..NewPasswordErrors::default()
     };
     if password != confirmation {
-        errors
-            .password_confirmation
-            .push("The passwords do not match.".into());
+        errors.password_confirmation.push(FieldError::new(
+            "password_mismatch",
+            "The passwords do not match.",
+        ));
     }
     errors
 }

@@ -9,6 +9,8 @@
 
 use serde_json::json;
 
+use crate::form::FieldError;
+
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::{TokenHash, TokenKind};
@@ -19,9 +21,9 @@ use crate::store::{StoreError, normalize_email, sessions, tokens, users};
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ChangeEmailErrors {
     /// Problems with the new address.
-    pub email: Vec<String>,
+    pub email: Vec<FieldError>,
     /// Problems with the current password.
-    pub current_password: Vec<String>,
+    pub current_password: Vec<FieldError>,
 }
 
 /// Asks to move the account to `new_email`: mails a confirmation link there.
@@ -44,13 +46,15 @@ pub async fn request(
     let email = normalize_email(new_email);
     let mut errors = ChangeEmailErrors::default();
     if !super::registration::valid_email(&email) {
-        errors
-            .email
-            .push("Enter a valid email address, like name@example.com.".into());
+        errors.email.push(FieldError::new(
+            "email_invalid",
+            "Enter a valid email address, like name@example.com.",
+        ));
     } else if email == user.email {
-        errors
-            .email
-            .push("That is already your email address.".into());
+        errors.email.push(FieldError::new(
+            "email_unchanged",
+            "That is already your email address.",
+        ));
     }
     if !current.sudo_active(auth) {
         let verification = auth
@@ -64,9 +68,10 @@ pub async fn request(
         tx.commit().await?;
         auth.wake_worker();
         if !matches!(checked, super::lockout::Checked::Right(_)) {
-            errors
-                .current_password
-                .push("That is not your current password.".into());
+            errors.current_password.push(FieldError::new(
+                "current_password_wrong",
+                "That is not your current password.",
+            ));
         }
     }
     if !errors.email.is_empty() || !errors.current_password.is_empty() {

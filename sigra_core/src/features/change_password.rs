@@ -6,6 +6,8 @@
 
 use serde_json::json;
 
+use crate::form::FieldError;
+
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit, lockout};
 use crate::crypto::{Token, TokenKind};
@@ -28,7 +30,7 @@ pub struct ChangePasswordInput {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ChangePasswordErrors {
     /// Problems with the current password.
-    pub current_password: Vec<String>,
+    pub current_password: Vec<FieldError>,
     /// Problems with the new password and its confirmation.
     #[serde(flatten)]
     pub new: NewPasswordErrors,
@@ -85,9 +87,10 @@ pub async fn change_password(
     let valid = verification.is_valid();
     let checked = lockout::check(auth, &tx, user.id, valid, meta).await?;
     if !matches!(checked, lockout::Checked::Right(_)) {
-        errors
-            .current_password
-            .push("That is not your current password.".into());
+        errors.current_password.push(FieldError::new(
+            "current_password_wrong",
+            "That is not your current password.",
+        ));
         auth.audit(
             &tx,
             audit::CHANGE_PASSWORD_FAILURE,

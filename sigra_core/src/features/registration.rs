@@ -8,6 +8,8 @@
 
 use serde_json::json;
 
+use crate::form::FieldError;
+
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::password_policy;
 use crate::secret::SecretString;
@@ -26,9 +28,9 @@ pub struct RegistrationInput {
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct RegistrationErrors {
     /// Problems with the email.
-    pub email: Vec<String>,
+    pub email: Vec<FieldError>,
     /// Problems with the password.
-    pub password: Vec<String>,
+    pub password: Vec<FieldError>,
 }
 
 impl RegistrationErrors {
@@ -76,11 +78,15 @@ pub fn validate(auth: &Auth, input: &RegistrationInput) -> RegistrationErrors {
     let email = normalize_email(&input.email);
     let mut errors = RegistrationErrors::default();
     if email.is_empty() {
-        errors.email.push("Enter your email address.".into());
+        errors.email.push(FieldError::new(
+            "email_required",
+            "Enter your email address.",
+        ));
     } else if !valid_email(&email) {
-        errors
-            .email
-            .push("Enter a valid email address, like name@example.com.".into());
+        errors.email.push(FieldError::new(
+            "email_invalid",
+            "Enter a valid email address, like name@example.com.",
+        ));
     }
     errors.password =
         password_policy::check(&auth.config.password, input.password.expose(), Some(&email));

@@ -5,6 +5,7 @@ use super::change_password::replace;
 use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, audit};
 use crate::crypto::Token;
+use crate::form::FieldError;
 use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
 
@@ -39,7 +40,9 @@ pub async fn set_password(
     );
     if user.has_password() {
         let message = "Your account already has a password; use change password.";
-        errors.password.insert(0, message.into());
+        errors
+            .password
+            .insert(0, FieldError::new("password_already_set", message));
     }
     if !errors.is_empty() {
         return Ok(Err(errors));
