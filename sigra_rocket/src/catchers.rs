@@ -1,55 +1,17 @@
 //! Catchers: guard failures become a 303 to the log-in or sudo page for HTML requests
 //! and a JSON error for JSON requests; other errors under Sigra's base path get a page.
 
-use rocket::http::{
-    ContentType, Status,
-    uri::fmt::{Query, UriDisplay},
-};
+use rocket::http::{ContentType, Status};
 use rocket::response::{Redirect, Responder};
 use rocket::serde::json::{Json, json};
 use rocket::{Catcher, Request, catch, catchers};
 use sigra_core::net::is_local_path;
 
-use crate::guards::{GuardFailure, HtmlAnswer, failure, state};
-use crate::routes::{base_context, render};
-
-/// Whether the client wants JSON rather than a page.
-pub(crate) fn wants_json(request: &Request<'_>) -> bool {
-    let accepts_json = request.accept().is_some_and(|a| a.preferred().is_json());
-    let sends_json = request.content_type().is_some_and(|ct| ct.is_json());
-    accepts_json || sends_json
-}
-
-/// Marks a response as made by one of Sigra's catchers.
-struct AnsweredBySigra(bool);
-
-/// Whether a response to this request came from one of Sigra's catchers (so it gets
-/// Sigra's security headers).
-pub(crate) fn answered_by_sigra(request: &Request<'_>) -> bool {
-    request.local_cache(|| AnsweredBySigra(false)).0
-}
-
-/// `return_to` for the current request: its path and query, if that is a local path.
-pub(crate) fn current_return_to(request: &Request<'_>) -> Option<String> {
-    let uri = request.uri();
-    let target = match uri.query() {
-        Some(q) => format!("{}?{}", uri.path(), q),
-        None => uri.path().to_string(),
-    };
-    is_local_path(&target).then_some(target)
-}
-
-fn encode(value: &str) -> String {
-    format!("{}", &value as &dyn UriDisplay<Query>)
-}
-
-/// `<base>/<page>?return_to=…`
-pub(crate) fn with_return_to(base: &str, page: &str, return_to: Option<&str>) -> String {
-    match return_to {
-        Some(to) => format!("{base}/{page}?return_to={}", encode(to)),
-        None => format!("{base}/{page}"),
-    }
-}
+use crate::guards::{GuardFailure, HtmlAnswer, failure};
+use crate::respond::{
+    base_context, current_return_to, mark_answered_by_sigra, render, wants_json, with_return_to,
+};
+use crate::state::state;
 
 fn json_error(
     status: Status,
@@ -159,7 +121,7 @@ enum Answer {
 
 impl<'r> Responder<'r, 'static> for Answer {
     fn respond_to(self, request: &'r Request<'_>) -> rocket::response::Result<'static> {
-        request.local_cache(|| AnsweredBySigra(true));
+        mark_answered_by_sigra(request);
         match self {
             Answer::Redirect(r) => r.respond_to(request),
             Answer::Json(j) => j.respond_to(request),

@@ -11,63 +11,17 @@ use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
-use sigra_core::jobs::{RunReport, Worker, WorkerConfig, WorkerHandle};
+use sigra_core::jobs::WorkerHandle;
 use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
 use sigra_core::rate_limit::RateLimiter;
 use sigra_core::session_cache::SessionCache;
-use sigra_core::store::StoreError;
 
 use crate::cookies::CookieSettings;
 use rocket_db_pools::Database;
 
 use crate::pool::SigraDb;
+use crate::state::SigraState;
 use crate::templates::Pages;
-
-/// Everything Sigra keeps in Rocket's managed state.
-#[derive(Debug)]
-pub struct SigraState {
-    /// The core: store, clock, config, keys, hasher, mail.
-    pub auth: Auth,
-    /// Cookie names and attributes.
-    pub(crate) cookies: CookieSettings,
-    /// Sigra's pages.
-    pub(crate) pages: Pages,
-    /// The dev mailbox, when enabled.
-    pub dev_mailbox: Option<DevMailbox>,
-    /// Per-client-IP limits on auth POSTs.
-    pub(crate) rate_limiter: RateLimiter,
-    delivery: Arc<Delivery>,
-}
-
-impl SigraState {
-    /// Runs the background work that is due now (deletions whose grace period ended,
-    /// then mail), without waiting for the background worker (tests, and hosts that
-    /// drive their own job schedule).
-    pub async fn run_due_jobs(&self) -> Result<RunReport, StoreError> {
-        self.worker().run_once().await
-    }
-
-    fn worker(&self) -> Worker {
-        let auth = &self.auth;
-        let deletion = Arc::new(sigra_core::features::deletion::DeletionSweep(auth.clone()));
-        Worker::new(
-            auth.db.clone(),
-            self.delivery.clone(),
-            auth.cipher.clone(),
-            auth.clock.clone(),
-            WorkerConfig {
-                max_attempts: auth.config.mail.max_attempts,
-                ..WorkerConfig::default()
-            },
-        )
-        .with_sweep(deletion)
-        .with_sweep(Arc::new(sigra_core::jobs::RetentionSweep::new(
-            auth.db.clone(),
-            auth.clock.clone(),
-            &auth.config,
-        )))
-    }
-}
 
 /// The Sigra fairing. Attach it once:
 ///
@@ -320,7 +274,7 @@ impl Fairing for Sigra {
             return;
         };
         restore_lost_cookies(request, response);
-        if state.auth.config.session.no_store && crate::routes::cached_session(request).is_some() {
+        if state.auth.config.session.no_store && crate::state::cached_session(request).is_some() {
             response.set_header(Header::new("Cache-Control", "no-store"));
         }
         let path = request.uri().path();
@@ -328,7 +282,7 @@ impl Fairing for Sigra {
         let ours = path.as_str() == base
             || path.as_str().starts_with(&format!("{base}/"))
             || path.as_str().starts_with("/dev/mailbox")
-            || crate::catchers::answered_by_sigra(request);
+            || crate::respond::answered_by_sigra(request);
         if !ours {
             return;
         }

@@ -32,11 +32,13 @@ mod cookies;
 mod fairing;
 pub mod guards;
 mod pool;
+mod respond;
 mod routes;
 mod secret_field;
+mod state;
 pub mod templates;
 
-pub use fairing::{Sigra, SigraState};
+pub use fairing::Sigra;
 pub use guards::{
     AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, MfaUser, OptionalUser,
     SudoUser,
@@ -46,5 +48,6 @@ pub use pool::{SigraDb, SigraPool};
 pub use rocket_db_pools;
 pub use secret_field::SecretField;
 pub use sigra_core;
+pub use state::SigraState;
 /// The Tera version Sigra renders its pages with (for hosts that register its layout).
 pub use tera;

@@ -12,8 +12,9 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 use sigra_core::crypto::Purpose;
 
-use super::{GuardFailure, current_session, record_failure, state};
-use crate::fairing::SigraState;
+use super::failure::{GuardFailure, record_failure};
+use super::session::current_session;
+use crate::state::{SigraState, sentinel_abort, state};
 
 /// The form field that carries the token.
 pub const FIELD: &str = "_csrf";
@@ -82,10 +83,7 @@ impl<'r> FromRequest<'r> for CsrfToken {
             return Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable));
         };
         match binding(request, state, true).await {
-            Ok(Some(bound)) => {
-                let tag = state.auth.keys.sign(Purpose::Csrf, bound.as_bytes());
-                Outcome::Success(CsrfToken(URL_SAFE_NO_PAD.encode(tag)))
-            }
+            Ok(Some(bound)) => Outcome::Success(CsrfToken(state.csrf_token(&bound))),
             _ => Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable)),
         }
     }
@@ -93,7 +91,7 @@ impl<'r> FromRequest<'r> for CsrfToken {
 
 impl Sentinel for CsrfToken {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        super::sentinel_abort(rocket, "CsrfToken")
+        sentinel_abort(rocket, "CsrfToken")
     }
 }
 
@@ -220,7 +218,7 @@ where
 
 impl<T> Sentinel for CsrfForm<T> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
-        super::sentinel_abort(rocket, "CsrfForm")
+        sentinel_abort(rocket, "CsrfForm")
     }
 }
 
@@ -229,30 +227,4 @@ impl<T> Sentinel for CsrfForm<T> {
 pub struct NoFields {
     #[field(name = "_method")]
     _method: Option<String>,
-}
-
-/// The token for a page rendered where no lookup can run (a catcher): bound to the
-/// cached session or the existing pre-session cookie; `None` when there is neither.
-pub(crate) fn csrf_token_for_cached(request: &Request<'_>, state: &SigraState) -> Option<String> {
-    let session = request
-        .local_cache(
-            || -> Result<Option<sigra_core::features::sessions::Authenticated>, ()> { Ok(None) },
-        )
-        .clone()
-        .ok()
-        .flatten();
-    let jar = request.cookies();
-    let bound = match session {
-        Some(found) => format!("session:{}", found.session.id),
-        None => {
-            let name = &state.cookies.csrf;
-            let value = jar
-                .get(name)
-                .map(|c| c.value().to_owned())
-                .or_else(|| jar.get_pending(name).map(|c| c.value().to_owned()))?;
-            format!("pre:{value}")
-        }
-    };
-    let tag = state.auth.keys.sign(Purpose::Csrf, bound.as_bytes());
-    Some(URL_SAFE_NO_PAD.encode(tag))
 }

@@ -5,9 +5,9 @@ use rocket::{Route, State, post, routes};
 use sigra_core::features::backup_codes;
 use tera::Context;
 
-use super::Reply;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, NoFields, SudoUser};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 #[post("/settings/mfa/backup-codes", data = "<_form>")]
 async fn regenerate(

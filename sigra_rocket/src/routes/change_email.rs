@@ -6,10 +6,10 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::change_email::{self, ConfirmOutcome};
 use tera::Context;
 
-use super::{Reply, token_page};
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::respond::{Reply, token_page};
+use crate::state::SigraState;
 
 /// The change-email form.
 #[derive(Debug, FromForm)]

@@ -5,10 +5,10 @@ use rocket::{FromForm, Route, State, post, routes};
 use sigra_core::features::change_password::{ChangePasswordInput, change_password};
 use tera::Context;
 
-use super::Reply;
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 /// The change-password form.
 #[derive(Debug, FromForm)]

@@ -6,9 +6,9 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::confirmation;
 use tera::Context;
 
-use super::{Reply, email_sent, token_page};
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields};
+use crate::respond::{Reply, email_sent, token_page};
+use crate::state::SigraState;
 
 /// The confirm-by-code form.
 #[derive(Debug, FromForm)]

@@ -4,8 +4,8 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::{Responder, Route, State, get, routes};
 use sigra_core::features::data_export;
 
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, SudoUser};
+use crate::state::SigraState;
 
 #[derive(Responder)]
 struct Download {

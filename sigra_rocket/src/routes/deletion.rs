@@ -8,9 +8,9 @@ use rocket::{Route, State, get, post, routes};
 use sigra_core::features::{deletion, human_time};
 use tera::Context;
 
-use super::Reply;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields, SecondFactorPassed, SudoUser};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 fn page(delete_at: time::OffsetDateTime, logged_in: bool) -> Reply {
     let mut context = Context::new();

@@ -8,9 +8,9 @@ use sigra_core::mail::StoredMail;
 
 use tera::Context;
 
-use super::Reply;
-use crate::fairing::SigraState;
 use crate::guards::OptionalUser;
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 fn links(text: &str) -> Vec<String> {
     text.split_whitespace()

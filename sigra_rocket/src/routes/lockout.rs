@@ -4,9 +4,9 @@ use rocket::{Route, State, get, post, routes};
 use sigra_core::features::lockout;
 use tera::Context;
 
-use super::{Reply, token_page};
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::respond::{Reply, token_page};
+use crate::state::SigraState;
 
 #[get("/unlock/<token>")]
 async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {

@@ -6,10 +6,10 @@ use sigra_core::features::login::{self, LoginInput, LoginOutcome};
 use sigra_core::features::sessions::IssuedSession;
 use tera::Context;
 
-use super::{Reply, clean_return_to, safe_return_to};
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
+use crate::respond::{Reply, clean_return_to, safe_return_to};
+use crate::state::SigraState;
 
 /// The log-in form.
 #[derive(Debug, FromForm)]
@@ -67,7 +67,7 @@ pub(crate) fn logged_in(
         }
         LoginOutcome::MfaRequired(issued) => {
             set_login_cookies(state, jar, issued);
-            let to = crate::catchers::with_return_to(base, "mfa", Some(&next));
+            let to = crate::respond::with_return_to(base, "mfa", Some(&next));
             Some(Reply::see_other(to))
         }
         _ => None,

@@ -4,9 +4,9 @@ use rocket::http::CookieJar;
 use rocket::{Route, State, delete, routes};
 use sigra_core::features::logout;
 
-use super::Reply;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, LiveSession, NoFields};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 #[delete("/log_out", data = "<_form>")]
 async fn log_out(

@@ -6,9 +6,9 @@ use sigra_core::features::login::LoginOutcome;
 use sigra_core::features::magic_link;
 use tera::Context;
 
-use super::{Reply, email_sent, token_page};
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession};
+use crate::respond::{Reply, email_sent, token_page};
+use crate::state::SigraState;
 
 /// The request form.
 #[derive(Debug, FromForm)]

@@ -19,11 +19,11 @@ use sigra_core::features::{backup_codes, deletion, human_time};
 use sigra_core::secret::SecretString;
 use tera::Context;
 
-use super::{Reply, clean_return_to, safe_return_to};
-use crate::fairing::SigraState;
 use crate::guards::{
     AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields, SudoUser,
 };
+use crate::respond::{Reply, clean_return_to, safe_return_to};
+use crate::state::SigraState;
 
 /// A form with one code.
 #[derive(Debug, FromForm)]

@@ -5,10 +5,10 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::registration::{self, RegistrationErrors, RegistrationInput};
 use tera::Context;
 
-use super::Reply;
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 /// The registration form.
 #[derive(Debug, FromForm)]

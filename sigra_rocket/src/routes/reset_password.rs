@@ -5,10 +5,10 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::reset_password::{self, ResetErrors, ResetOutcome};
 use tera::Context;
 
-use super::{Reply, email_sent, token_page};
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, CsrfToken};
+use crate::respond::{Reply, email_sent, token_page};
+use crate::state::SigraState;
 
 /// The request form.
 #[derive(Debug, FromForm)]

@@ -7,9 +7,9 @@ use uuid::Uuid;
 
 use tera::Context;
 
-use super::Reply;
-use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
     match code? {

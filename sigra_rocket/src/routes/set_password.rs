@@ -5,10 +5,10 @@ use rocket::{FromForm, Route, State, post, routes};
 use sigra_core::features::set_password::set_password;
 use tera::Context;
 
-use super::Reply;
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{ClientMeta, CsrfForm, SudoUser};
+use crate::respond::Reply;
+use crate::state::SigraState;
 
 /// The set-password form.
 #[derive(Debug, FromForm)]

@@ -5,10 +5,10 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
-use super::{Reply, clean_return_to, safe_return_to};
 use crate::SecretField;
-use crate::fairing::SigraState;
 use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken};
+use crate::respond::{Reply, clean_return_to, safe_return_to};
+use crate::state::SigraState;
 
 /// The sudo form.
 #[derive(Debug, FromForm)]
