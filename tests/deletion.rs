@@ -176,10 +176,9 @@ conformance!(
         schedule(&app, "back@example.com").await;
         app.clock.advance(Duration::days(3));
 
-        let r = app.log_in("back@example.com", PASSWORD, false).await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/users/settings/delete");
-        drop(r);
+        let r = app.log_in_owned("back@example.com", PASSWORD, false).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/settings/delete");
         let (status, html) = app.body("/users/settings/delete").await;
         assert_eq!(status, Status::Ok);
         assert!(
@@ -276,13 +275,11 @@ conformance!(
             user(&t, "anon@example.com").await.deleted_at.is_none(),
             "not before the date"
         );
-        let r = app.log_in("anon@example.com", PASSWORD, false).await;
+        let r = app.log_in_owned("anon@example.com", PASSWORD, false).await;
         assert_eq!(
-            location(&r),
-            "/users/settings/delete",
+            r.location, "/users/settings/delete",
             "still recoverable on the last day"
         );
-        drop(r);
 
         app.clock.advance(Duration::minutes(1));
         assert_eq!(app.state().run_due_jobs().await.unwrap().swept, 1);
@@ -391,13 +388,12 @@ conformance!(
             "soft_delete"
         );
 
-        let r = app.log_in("soft@example.com", PASSWORD, false).await;
+        let r = app.log_in_owned("soft@example.com", PASSWORD, false).await;
         assert_eq!(
-            r.status(),
+            r.status,
             Status::Unauthorized,
             "a soft-deleted account cannot log in"
         );
-        drop(r);
         let before = app.mails_to("soft@example.com").await.len();
         app.submit("/users/reset-password", &[("email", "soft@example.com")])
             .await;
@@ -511,9 +507,8 @@ conformance!(
         );
         app.clock.advance(Duration::seconds(30));
         // A stolen password alone: the first factor, not the second.
-        let r = app.log_in("pd@example.com", PASSWORD, false).await;
-        assert!(location(&r).starts_with("/users/mfa"), "{}", location(&r));
-        drop(r);
+        let r = app.log_in_owned("pd@example.com", PASSWORD, false).await;
+        assert!(r.location.starts_with("/users/mfa"), "{}", r.location);
         let r = app
             .client
             .get("/users/settings/delete")

@@ -407,13 +407,11 @@ conformance!(
             .submit_owned(&link, &[("password", new), ("password_confirmation", new)])
             .await;
         assert_eq!(r.status, Status::SeeOther);
-        let r = rp.log_in("ch@example.com", new, false).await;
+        let r = rp.log_in_owned("ch@example.com", new, false).await;
         assert_eq!(
-            location(&r),
-            "/users/mfa?return_to=%2F",
+            r.location, "/users/mfa?return_to=%2F",
             "a reset never removes the second factor"
         );
-        drop(r);
         assert_eq!(rp.body("/dashboard").await.0, Status::SeeOther);
         t
     }
@@ -612,9 +610,8 @@ conformance!(
             .expect("trusted-browser cookie");
         assert!(!trust.is_empty());
         app.log_out().await;
-        let r = app.log_in("tb@example.com", PASSWORD, false).await;
-        assert_eq!(location(&r), "/", "a trusted browser skips the challenge");
-        drop(r);
+        let r = app.log_in_owned("tb@example.com", PASSWORD, false).await;
+        assert_eq!(r.location, "/", "a trusted browser skips the challenge");
         assert_eq!(
             app.body("/mfa-only").await.0,
             Status::Ok,
@@ -768,9 +765,8 @@ conformance!(
                 .any(|m| m.subject.contains("Two-step verification is off"))
         );
         app.log_out().await;
-        let r = app.log_in("off@example.com", PASSWORD, false).await;
-        assert_eq!(location(&r), "/", "no second factor any more");
-        drop(r);
+        let r = app.log_in_owned("off@example.com", PASSWORD, false).await;
+        assert_eq!(r.location, "/", "no second factor any more");
         assert_eq!(app.body("/mfa-only").await.0, Status::SeeOther);
 
         // On again: the old trust cookie (older epoch) does not skip the new factor.

@@ -251,6 +251,16 @@ impl TestApp {
         self.post(path, &all).await
     }
 
+    /// [`TestApp::post`], read to the end.
+    pub async fn post_owned(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        Answer::read(self.post(path, fields).await).await
+    }
+
+    /// [`TestApp::log_in`], read to the end.
+    pub async fn log_in_owned(&self, email: &str, password: &str, remember: bool) -> Answer {
+        Answer::read(self.log_in(email, password, remember).await).await
+    }
+
     /// [`TestApp::submit`], read to the end.
     pub async fn submit_owned(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
         Answer::read(self.submit(path, fields).await).await
