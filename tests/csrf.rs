@@ -4,16 +4,28 @@
 use rocket::http::{ContentType, Header, Method, Status};
 use sigra_core::store::users;
 
+use crate::common::TestDb;
 use crate::common::app::{PASSWORD, app, app_with, figment, form, location};
 
 /// Every state-changing route Sigra mounts, with a concrete path.
 fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, String)> {
-    let routes: Vec<_> = app
+    let mounted: Vec<_> = app
         .client
         .rocket()
         .routes()
         .filter(|r| r.method != Method::Get && r.method != Method::Head)
         .filter(|r| r.uri.path().starts_with("/users") || r.uri.path().starts_with("/danger"))
+        .collect();
+    crate::common::app::assert_exact_routes(
+        mounted
+            .iter()
+            .map(|r| (r.method.to_string(), r.uri.path().to_string())),
+        crate::common::app::SIGRA_STATE_CHANGING_ROUTES
+            .iter()
+            .chain(&[("POST", "/danger")]),
+    );
+    let routes: Vec<_> = mounted
+        .iter()
         .map(|r| {
             let path = r
                 .uri
@@ -24,7 +36,6 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
             (r.method, path)
         })
         .collect();
-    assert!(routes.len() >= 7, "{routes:?}");
     routes
 }
 
@@ -55,8 +66,8 @@ async fn attempt(
     req.dispatch().await.status()
 }
 
-conformance! {
-    async fn every_state_changing_route_rejects_a_missing_or_wrong_csrf_token(t) {
+conformance!(
+    async fn every_state_changing_route_rejects_a_missing_or_wrong_csrf_token(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.signed_up("csrf@example.com").await;
         let good = app.csrf().await;
@@ -64,58 +75,131 @@ conformance! {
         wrong[0] = if wrong[0] == b'A' { b'B' } else { b'A' };
         let wrong = String::from_utf8(wrong).unwrap();
         for (method, path) in state_changing_routes(&app) {
-            assert_eq!(attempt(&app, method, &path, None, None).await, Status::Forbidden, "{method} {path} without token");
-            assert_eq!(attempt(&app, method, &path, Some(&wrong), None).await, Status::Forbidden, "{method} {path} wrong token");
-            assert_eq!(attempt(&app, method, &path, Some("garbage!"), None).await, Status::Forbidden, "{method} {path} garbage");
+            assert_eq!(
+                attempt(&app, method, &path, None, None).await,
+                Status::Forbidden,
+                "{method} {path} without token"
+            );
+            assert_eq!(
+                attempt(&app, method, &path, Some(&wrong), None).await,
+                Status::Forbidden,
+                "{method} {path} wrong token"
+            );
+            assert_eq!(
+                attempt(&app, method, &path, Some("garbage!"), None).await,
+                Status::Forbidden,
+                "{method} {path} garbage"
+            );
             let evil = Header::new("Origin", "https://evil.example");
-            assert_eq!(attempt(&app, method, &path, Some(&good), Some(evil)).await, Status::Forbidden, "{method} {path} cross origin");
+            assert_eq!(
+                attempt(&app, method, &path, Some(&good), Some(evil)).await,
+                Status::Forbidden,
+                "{method} {path} cross origin"
+            );
             let null = Header::new("Origin", "null");
-            assert_eq!(attempt(&app, method, &path, Some(&good), Some(null)).await, Status::Forbidden, "{method} {path} null origin");
+            assert_eq!(
+                attempt(&app, method, &path, Some(&good), Some(null)).await,
+                Status::Forbidden,
+                "{method} {path} null origin"
+            );
             let site = Header::new("Sec-Fetch-Site", "cross-site");
-            assert_eq!(attempt(&app, method, &path, Some(&good), Some(site)).await, Status::Forbidden, "{method} {path} cross site");
+            assert_eq!(
+                attempt(&app, method, &path, Some(&good), Some(site)).await,
+                Status::Forbidden,
+                "{method} {path} cross site"
+            );
         }
         // Still logged in: nothing above changed state.
         assert_eq!(app.body("/dashboard").await.0, Status::Ok);
         t
     }
 
-    async fn a_token_from_another_session_is_refused(t) {
+    async fn a_token_from_another_session_is_refused(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.signed_up("one@example.com").await;
         let other = app.other_browser().await;
         other.signed_up("two@example.com").await;
         let foreign = other.csrf().await;
-        let r = app.post("/users/log_out", &[("_method", "DELETE"), ("_csrf", &foreign)]).await;
-        assert_eq!(r.status(), Status::Forbidden);
-        drop(r);
+        let r = app
+            .post_owned(
+                "/users/log_out",
+                &[("_method", "DELETE"), ("_csrf", &foreign)],
+            )
+            .await;
+        assert_eq!(r.status, Status::Forbidden);
         assert_eq!(app.body("/dashboard").await.0, Status::Ok);
         t
     }
 
-    async fn return_to_never_leaves_the_site(t) {
+    async fn return_to_never_leaves_the_site(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("rt@example.com", PASSWORD).await;
-        for evil in ["//evil.example", "https://evil.example", "/\\evil.example", "/\t/evil.example", "javascript:alert(1)"] {
+        for evil in [
+            "//evil.example",
+            "https://evil.example",
+            "/\\evil.example",
+            "/\t/evil.example",
+            "javascript:alert(1)",
+        ] {
             let token = app.csrf().await;
-            let r = app.post("/users/log_in", &[("_csrf", &token), ("email", "rt@example.com"), ("password", PASSWORD), ("return_to", evil)]).await;
-            assert_eq!(r.status(), Status::SeeOther, "{evil}");
-            assert_eq!(location(&r), "/", "{evil}");
-            drop(r);
-            let r = app.client.get(format!("/users/log_in?return_to={}", form(&[("x", evil)]).trim_start_matches("x="))).dispatch().await;
+            let r = app
+                .post_owned(
+                    "/users/log_in",
+                    &[
+                        ("_csrf", &token),
+                        ("email", "rt@example.com"),
+                        ("password", PASSWORD),
+                        ("return_to", evil),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, Status::SeeOther, "{evil}");
+            assert_eq!(r.location, "/", "{evil}");
+            let r = app
+                .client
+                .get(format!(
+                    "/users/log_in?return_to={}",
+                    form(&[("x", evil)]).trim_start_matches("x=")
+                ))
+                .dispatch()
+                .await;
             assert_eq!(location(&r), "/", "already logged in: {evil}");
             drop(r);
-            let r = app.submit(&format!("/users/sudo?return_to={}", form(&[("x", evil)]).trim_start_matches("x=")), &[("password", PASSWORD)]).await;
-            assert_eq!(location(&r), "/users/settings", "sudo {evil}");
-            drop(r);
+            let r = app
+                .submit_owned(
+                    &format!(
+                        "/users/sudo?return_to={}",
+                        form(&[("x", evil)]).trim_start_matches("x=")
+                    ),
+                    &[("password", PASSWORD)],
+                )
+                .await;
+            assert_eq!(r.location, "/users/settings", "sudo {evil}");
             app.log_out().await;
         }
         let token = app.csrf().await;
-        let r = app.post("/users/log_in", &[("_csrf", &token), ("email", "rt@example.com"), ("password", PASSWORD), ("return_to", "/dashboard?x=1")]).await;
-        assert_eq!(location(&r), "/dashboard?x=1", "a local return_to is honoured");
+        let r = app
+            .post(
+                "/users/log_in",
+                &[
+                    ("_csrf", &token),
+                    ("email", "rt@example.com"),
+                    ("password", PASSWORD),
+                    ("return_to", "/dashboard?x=1"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            location(&r),
+            "/dashboard?x=1",
+            "a local return_to is honoured"
+        );
         t
     }
 
-    async fn script_in_an_email_renders_escaped_in_default_and_overridden_pages(t) {
+    async fn script_in_an_email_renders_escaped_in_default_and_overridden_pages(
+        t: TestDb,
+    ) -> TestDb {
         let script = "<script>alert(1)</script>@example.com";
         let default = app(&t).await;
         let r = default.register(script, PASSWORD).await;
@@ -127,24 +211,40 @@ conformance! {
         let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/templates");
         let overridden = app_with(figment(&t).merge(("template_dir", fixtures))).await;
         let (_, page) = overridden.body("/users/register").await;
-        assert!(page.contains("Host registration page"), "the host file replaced the default");
+        assert!(
+            page.contains("Host registration page"),
+            "the host file replaced the default"
+        );
         let r = overridden.register(script, PASSWORD).await;
         let html = r.into_string().await.unwrap();
         assert!(html.contains("Host registration page"));
         assert!(!html.contains("<script>"), "{html}");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;@example.com") || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"), "{html}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;@example.com")
+                || html.contains("&lt;script&gt;alert(1)&lt;/script&gt;@example.com"),
+            "{html}"
+        );
         assert!(users::find_by_email(&t.db, script).await.unwrap().is_none());
         t
     }
 
-    async fn sigra_pages_carry_security_headers(t) {
+    async fn sigra_pages_carry_security_headers(t: TestDb) -> TestDb {
         let app = app(&t).await;
         for path in ["/users/log_in", "/users/register", "/users/nope"] {
             let r = app.client.get(path).dispatch().await;
             let h = r.headers();
             let csp = h.get_one("Content-Security-Policy").unwrap_or_default();
-            assert!(csp.contains("frame-ancestors 'none'") && !csp.contains("unsafe-inline") && csp.contains("default-src 'none'"), "{path}: {csp}");
-            assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"), "{path}");
+            assert!(
+                csp.contains("frame-ancestors 'none'")
+                    && !csp.contains("unsafe-inline")
+                    && csp.contains("default-src 'none'"),
+                "{path}: {csp}"
+            );
+            assert_eq!(
+                h.get_one("X-Content-Type-Options"),
+                Some("nosniff"),
+                "{path}"
+            );
             assert_eq!(h.get_one("Referrer-Policy"), Some("no-referrer"), "{path}");
             assert_eq!(h.get_one("Cache-Control"), Some("no-store"), "{path}");
         }
@@ -156,45 +256,91 @@ conformance! {
         t
     }
 
-    async fn cookies_are_http_only_and_lax(t) {
+    async fn cookies_are_http_only_and_lax(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("ck@example.com", PASSWORD).await;
         app.confirm_email("ck@example.com").await;
         let token = app.csrf().await;
-        let r = app.post("/users/log_in", &[("_csrf", &token), ("email", "ck@example.com"), ("password", PASSWORD), ("remember_me", "true")]).await;
+        let r = app
+            .post(
+                "/users/log_in",
+                &[
+                    ("_csrf", &token),
+                    ("email", "ck@example.com"),
+                    ("password", PASSWORD),
+                    ("remember_me", "true"),
+                ],
+            )
+            .await;
         let cookies: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();
-        assert!(cookies.iter().any(|c| c.starts_with("sigra_session=")), "{cookies:?}");
+        assert!(
+            cookies.iter().any(|c| c.starts_with("sigra_session=")),
+            "{cookies:?}"
+        );
         for c in cookies.iter().filter(|c| c.starts_with("sigra_")) {
-            assert!(c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"), "{c}");
+            assert!(
+                c.contains("HttpOnly") && c.contains("SameSite=Lax") && c.contains("Path=/"),
+                "{c}"
+            );
         }
-        assert!(cookies.iter().any(|c| c.starts_with("sigra_remember_me=") && c.contains("Max-Age=2592000")), "{cookies:?}");
+        assert!(
+            cookies
+                .iter()
+                .any(|c| c.starts_with("sigra_remember_me=") && c.contains("Max-Age=2592000")),
+            "{cookies:?}"
+        );
         t
     }
 
-    async fn secure_cookies_use_the_host_prefix(t) {
+    async fn secure_cookies_use_the_host_prefix(t: TestDb) -> TestDb {
         let app = app_with(figment(&t).merge(("sigra.secure_cookies", true))).await;
         app.register("sc@example.com", PASSWORD).await;
         let (_, html) = app.body("/users/log_in").await;
         assert!(app.cookie("__Host-sigra_csrf").is_some());
         let token = crate::common::app::csrf_in(&html);
-        let r = app.post("/users/log_in", &[("_csrf", &token), ("email", "sc@example.com"), ("password", PASSWORD)]).await;
-        let cookie = r.headers().get("Set-Cookie").find(|c| c.starts_with("__Host-sigra_session=")).unwrap().to_owned();
+        let r = app
+            .post(
+                "/users/log_in",
+                &[
+                    ("_csrf", &token),
+                    ("email", "sc@example.com"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        let cookie = r
+            .headers()
+            .get("Set-Cookie")
+            .find(|c| c.starts_with("__Host-sigra_session="))
+            .unwrap()
+            .to_owned();
         assert!(cookie.contains("Secure"), "{cookie}");
         t
     }
 
-    async fn bad_config_fails_launch(t) {
-        for bad in [figment(&t).merge(("sigra.session.idle_timeout_secs", 5)), figment(&t).merge(("sigra.base_pth", "/x"))] {
+    async fn bad_config_fails_launch(t: TestDb) -> TestDb {
+        for bad in [
+            figment(&t).merge(("sigra.session.idle_timeout_secs", 5)),
+            figment(&t).merge(("sigra.base_pth", "/x")),
+        ] {
             let rocket = rocket::custom(bad).attach(sigra_rocket::Sigra::fairing());
-            let Err(err) = rocket.ignite().await else { panic!("launch fails") };
-            assert!(matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f[0].name == "Sigra"), "{err:?}");
+            let Err(err) = rocket.ignite().await else {
+                panic!("launch fails")
+            };
+            assert!(
+                matches!(err.kind(), rocket::error::ErrorKind::FailedFairings(f) if f[0].name == "Sigra"),
+                "{err:?}"
+            );
         }
         t
     }
 
-    async fn the_dev_mailbox_lists_mail_as_json_and_html(t) {
+    async fn the_dev_mailbox_lists_mail_as_json_and_html(t: TestDb) -> TestDb {
         let app = app(&t).await;
-        assert_eq!(app.register("mb@example.com", PASSWORD).await.status(), Status::Ok);
+        assert_eq!(
+            app.register("mb@example.com", PASSWORD).await.status(),
+            Status::Ok
+        );
         app.mails_to("mb@example.com").await;
         let r = app.client.get("/dev/mailbox/json").dispatch().await;
         assert_eq!(r.status(), Status::Ok);
@@ -211,7 +357,7 @@ conformance! {
         assert_eq!(off.body("/dev/mailbox/json").await.0, Status::NotFound);
         t
     }
-}
+);
 
 #[rocket::get("/needs-sigra")]
 fn needs_sigra(user: sigra_rocket::AuthenticatedUser) -> String {

@@ -4,10 +4,11 @@ use rocket::http::Status;
 use sigra_core::store::{audit, sessions, users};
 use time::Duration;
 
+use crate::common::TestDb;
 use crate::common::app::{PASSWORD, app, cookie, location};
 
-conformance! {
-    async fn log_in_issues_a_fresh_session_cookie_and_redirects(t) {
+conformance!(
+    async fn log_in_issues_a_fresh_session_cookie_and_redirects(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("li@example.com", PASSWORD).await;
         let r = app.log_in("li@example.com", PASSWORD, false).await;
@@ -16,7 +17,10 @@ conformance! {
         let first = app.cookie("sigra_session").expect("session cookie");
         assert!(app.cookie("sigra_remember_me").is_none());
         let (status, body) = app.body("/dashboard").await;
-        assert_eq!((status, body.as_str()), (Status::Ok, "dashboard of li@example.com"));
+        assert_eq!(
+            (status, body.as_str()),
+            (Status::Ok, "dashboard of li@example.com")
+        );
 
         // Logging in again (already logged in) replaces the session.
         let r = app.log_in("li@example.com", PASSWORD, false).await;
@@ -24,32 +28,47 @@ conformance! {
         let second = app.cookie("sigra_session").unwrap();
         assert_ne!(first, second, "the session cookie changes on log-in");
         let old = sigra_core::crypto::TokenHash::of_encoded(&first).unwrap();
-        assert!(sessions::find_by_hash(&t.db, &old).await.unwrap().is_none(), "old session ended");
+        assert!(
+            sessions::find_by_hash(&t.db, &old).await.unwrap().is_none(),
+            "old session ended"
+        );
         t
     }
 
-    async fn wrong_password_and_unknown_email_answer_alike(t) {
+    async fn wrong_password_and_unknown_email_answer_alike(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("wp@example.com", PASSWORD).await;
-        let wrong = app.log_in("wp@example.com", "not the password at all", false).await;
+        let wrong = app
+            .log_in("wp@example.com", "not the password at all", false)
+            .await;
         assert_eq!(wrong.status(), Status::Unauthorized);
         let wrong_body = wrong.into_string().await.unwrap();
         assert!(wrong_body.contains("Invalid email or password."));
-        let unknown = app.log_in("nobody@example.com", "not the password at all", false).await;
+        let unknown = app
+            .log_in("nobody@example.com", "not the password at all", false)
+            .await;
         assert_eq!(unknown.status(), Status::Unauthorized);
         let unknown_body = unknown.into_string().await.unwrap();
         assert_eq!(unknown_body.replace("nobody@", "wp@"), wrong_body);
         assert!(app.cookie("sigra_session").is_none());
 
-        let user = users::find_by_email(&t.db, "wp@example.com").await.unwrap().unwrap();
+        let user = users::find_by_email(&t.db, "wp@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(user.failed_login_count, 1);
-        let failures = audit::list(&t.db, &audit::AuditFilter::default().action("login.failure")).await.unwrap();
+        let failures = audit::list(
+            &t.db,
+            &audit::AuditFilter::default().action("login.failure"),
+        )
+        .await
+        .unwrap();
         assert_eq!(failures.len(), 2);
         assert!(failures.iter().all(|e| e.ip.is_some()));
         t
     }
 
-    async fn log_out_ends_the_session_and_its_cookie(t) {
+    async fn log_out_ends_the_session_and_its_cookie(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.signed_up("lo@example.com").await;
         let token = app.cookie("sigra_session").unwrap();
@@ -58,16 +77,23 @@ conformance! {
         assert_eq!(location(&r), "/");
         assert!(app.cookie("sigra_session").is_none());
         let hash = sigra_core::crypto::TokenHash::of_encoded(&token).unwrap();
-        assert!(sessions::find_by_hash(&t.db, &hash).await.unwrap().is_none());
+        assert!(
+            sessions::find_by_hash(&t.db, &hash)
+                .await
+                .unwrap()
+                .is_none()
+        );
         let r = app.client.get("/dashboard").dispatch().await;
         assert_eq!(r.status(), Status::SeeOther);
         assert!(location(&r).starts_with("/users/log_in"));
-        let logouts = audit::list(&t.db, &audit::AuditFilter::default().action("logout")).await.unwrap();
+        let logouts = audit::list(&t.db, &audit::AuditFilter::default().action("logout"))
+            .await
+            .unwrap();
         assert_eq!(logouts.len(), 1);
         t
     }
 
-    async fn remember_me_restores_a_session_after_the_session_cookie_is_gone(t) {
+    async fn remember_me_restores_a_session_after_the_session_cookie_is_gone(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("rm@example.com", PASSWORD).await;
         app.confirm_email("rm@example.com").await;
@@ -77,7 +103,12 @@ conformance! {
 
         // The browser was closed: only the remember-me cookie is left.
         let later = app.other_browser().await;
-        let r = later.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        let r = later
+            .client
+            .get("/dashboard")
+            .cookie(cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::Ok);
         drop(r);
         let restored = later.cookie("sigra_session").expect("a new session cookie");
@@ -95,12 +126,17 @@ conformance! {
 
         // The old remember-me token is spent (its replay ends the family: tests/remember_me.rs).
         let thief = app.other_browser().await;
-        let r = thief.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        let r = thief
+            .client
+            .get("/dashboard")
+            .cookie(cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::SeeOther);
         t
     }
 
-    async fn remember_me_expires_after_its_lifetime(t) {
+    async fn remember_me_expires_after_its_lifetime(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("rx@example.com", PASSWORD).await;
         app.confirm_email("rx@example.com").await;
@@ -108,63 +144,134 @@ conformance! {
         let remember = app.cookie("sigra_remember_me").unwrap();
         app.clock.advance(Duration::days(30));
         let later = app.other_browser().await;
-        let r = later.client.get("/dashboard").cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        let r = later
+            .client
+            .get("/dashboard")
+            .cookie(cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::SeeOther);
         drop(r);
-        assert!(later.cookie("sigra_remember_me").is_none(), "a dead remember-me cookie is cleared");
+        assert!(
+            later.cookie("sigra_remember_me").is_none(),
+            "a dead remember-me cookie is cleared"
+        );
         t
     }
-}
+);
 
-conformance! {
-    async fn a_return_to_that_no_location_header_can_carry_falls_back_safely(t) {
+conformance!(
+    async fn a_return_to_that_no_location_header_can_carry_falls_back_safely(t: TestDb) -> TestDb {
         let app = crate::common::app::app(&t).await;
-        app.register("rt@example.com", crate::common::app::PASSWORD).await;
+        app.register("rt@example.com", crate::common::app::PASSWORD)
+            .await;
         for bad in ["/dash\"board", "/caf\u{e9}", "/a<b>", "/a{b}"] {
-            let (status, html) = app.body(&format!("/users/log_in?return_to={}", crate::common::app::form(&[("x", bad)]).trim_start_matches("x="))).await;
+            let (status, html) = app
+                .body(&format!(
+                    "/users/log_in?return_to={}",
+                    crate::common::app::form(&[("x", bad)]).trim_start_matches("x=")
+                ))
+                .await;
             assert_eq!(status, rocket::http::Status::Ok, "{bad}");
             assert!(!html.contains("name=\"return_to\""), "{bad} is not echoed");
-            let r = app.submit("/users/log_in", &[("email", "rt@example.com"), ("password", crate::common::app::PASSWORD), ("return_to", bad)]).await;
-            assert_eq!(r.status(), rocket::http::Status::SeeOther, "{bad}");
-            assert_eq!(crate::common::app::location(&r), "/", "{bad}");
-            drop(r);
-            assert_eq!(app.body("/dashboard").await.0, rocket::http::Status::Ok, "{bad}: logged in");
+            let r = app
+                .submit_owned(
+                    "/users/log_in",
+                    &[
+                        ("email", "rt@example.com"),
+                        ("password", crate::common::app::PASSWORD),
+                        ("return_to", bad),
+                    ],
+                )
+                .await;
+            assert_eq!(r.status, rocket::http::Status::SeeOther, "{bad}");
+            assert_eq!(r.location, "/", "{bad}");
+            assert_eq!(
+                app.body("/dashboard").await.0,
+                rocket::http::Status::Ok,
+                "{bad}: logged in"
+            );
             app.log_out().await;
         }
-        let r = app.submit("/users/log_in", &[("email", "rt@example.com"), ("password", crate::common::app::PASSWORD), ("return_to", "/caf%C3%A9?q=%22")]).await;
-        assert_eq!(crate::common::app::location(&r), "/caf%C3%A9?q=%22", "percent-encoded is kept");
+        let r = app
+            .submit(
+                "/users/log_in",
+                &[
+                    ("email", "rt@example.com"),
+                    ("password", crate::common::app::PASSWORD),
+                    ("return_to", "/caf%C3%A9?q=%22"),
+                ],
+            )
+            .await;
+        assert_eq!(
+            crate::common::app::location(&r),
+            "/caf%C3%A9?q=%22",
+            "percent-encoded is kept"
+        );
         t
     }
-}
+);
 
-conformance! {
-    async fn failed_log_ins_audit_only_a_valid_address_or_a_keyed_digest_never_the_typed_text(t) {
+conformance!(
+    async fn failed_log_ins_audit_only_a_valid_address_or_a_keyed_digest_never_the_typed_text(
+        t: TestDb,
+    ) -> TestDb {
         let app = app(&t).await;
         app.register("typed@example.com", PASSWORD).await;
         let typed_password = "my secret passphrase 77";
         let long_address = format!("{}@example.com", "a".repeat(250));
         let huge = "x".repeat(30_000);
-        for typed in [" Typed@Example.com ", typed_password, long_address.as_str(), huge.as_str(), typed_password] {
+        for typed in [
+            " Typed@Example.com ",
+            typed_password,
+            long_address.as_str(),
+            huge.as_str(),
+            typed_password,
+        ] {
             let r = app.log_in(typed, "not the password at all", false).await;
             assert_eq!(r.status(), Status::Unauthorized);
         }
         // Forgot password and magic link audit the address typed there the same way.
-        app.submit("/users/reset-password", &[("email", typed_password)]).await;
-        app.submit("/users/magic-link", &[("email", typed_password)]).await;
+        app.submit("/users/reset-password", &[("email", typed_password)])
+            .await;
+        app.submit("/users/magic-link", &[("email", typed_password)])
+            .await;
 
         let mut recorded = Vec::new();
-        for action in ["login.failure", "reset_password.requested", "magic_link.requested"] {
-            let events = audit::list(&t.db, &audit::AuditFilter::default().action(action)).await.unwrap();
-            recorded.extend(events.into_iter().map(|e| e.metadata.0["email"].as_str().unwrap().to_owned()));
+        for action in [
+            "login.failure",
+            "reset_password.requested",
+            "magic_link.requested",
+        ] {
+            let events = audit::list(&t.db, &audit::AuditFilter::default().action(action))
+                .await
+                .unwrap();
+            recorded.extend(
+                events
+                    .into_iter()
+                    .map(|e| e.metadata.0["email"].as_str().unwrap().to_owned()),
+            );
         }
         assert_eq!(recorded.len(), 7, "{recorded:?}");
-        assert!(recorded.contains(&"typed@example.com".to_owned()), "a valid address is kept, normalized");
+        assert!(
+            recorded.contains(&"typed@example.com".to_owned()),
+            "a valid address is kept, normalized"
+        );
         for value in &recorded {
-            assert!(!value.contains("secret passphrase"), "typed text never stored: {value}");
+            assert!(
+                !value.contains("secret passphrase"),
+                "typed text never stored: {value}"
+            );
             assert!(value.len() <= 254, "{} characters stored", value.len());
-            assert!(value == "typed@example.com" || value.starts_with("hmac:"), "{value}");
+            assert!(
+                value == "typed@example.com" || value.starts_with("hmac:"),
+                "{value}"
+            );
         }
-        assert_eq!(recorded.iter().filter(|v| v.starts_with("hmac:")).count(), 6);
+        assert_eq!(
+            recorded.iter().filter(|v| v.starts_with("hmac:")).count(),
+            6
+        );
         // The same typed text gives the same digest (audit is newest first: the last two
         // are the forgot-password and magic-link requests).
         let password_digest = &recorded[recorded.len() - 1];
@@ -173,14 +280,20 @@ conformance! {
         t
     }
 
-    async fn debug_output_of_a_user_never_shows_the_password_hash(t) {
+    async fn debug_output_of_a_user_never_shows_the_password_hash(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("dbg@example.com", PASSWORD).await;
-        let user = users::find_by_email(&t.db, "dbg@example.com").await.unwrap().unwrap();
+        let user = users::find_by_email(&t.db, "dbg@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         let hash = user.hashed_password().unwrap().to_owned();
         let dbg = format!("{user:?} {user:#?}");
         assert!(!dbg.contains(&hash) && !dbg.contains("$argon2"), "{dbg}");
-        assert!(dbg.contains("dbg@example.com") && dbg.contains("[redacted]"), "{dbg}");
+        assert!(
+            dbg.contains("dbg@example.com") && dbg.contains("[redacted]"),
+            "{dbg}"
+        );
         t
     }
-}
+);

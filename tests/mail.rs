@@ -187,14 +187,16 @@ async fn next_call(calls: &mut tokio::sync::mpsc::UnboundedReceiver<&'static str
     calls.recv().await.expect("the worker holds the mailer")
 }
 
-conformance! {
-    async fn worker_delivers_a_queued_mail_once_and_marks_it_done(t) {
+conformance!(
+    async fn worker_delivers_a_queued_mail_once_and_marks_it_done(t: TestDb) -> TestDb {
         let c = clock();
         let dev = DevMailbox::new(Arc::new(c.clone()));
         let delivery = Arc::new(Delivery::new(None, Some(dev.clone())));
         let w = worker(&t.db, delivery, &c, 8);
 
-        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-a")).await.unwrap();
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-a"))
+            .await
+            .unwrap();
         assert_eq!(w.run_once().await.unwrap(), report(1, 0, 0));
         assert_eq!(w.run_once().await.unwrap(), report(0, 0, 0));
 
@@ -217,20 +219,34 @@ conformance! {
         t
     }
 
-    async fn a_failing_mailer_is_retried_on_the_backoff_schedule_then_delivers_once(t) {
+    async fn a_failing_mailer_is_retried_on_the_backoff_schedule_then_delivers_once(
+        t: TestDb,
+    ) -> TestDb {
         let c = clock();
         let flaky = FlakyMailer::new(3, &c);
         let w = worker(&t.db, flaky.clone(), &c, 8);
-        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-b")).await.unwrap();
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-b"))
+            .await
+            .unwrap();
 
         for (failed_before, expected_wait) in [(0, 30), (1, 60), (2, 120)] {
-            assert_eq!(w.run_once().await.unwrap(), report(0, 1, 0), "attempt {}", failed_before + 1);
+            assert_eq!(
+                w.run_once().await.unwrap(),
+                report(0, 1, 0),
+                "attempt {}",
+                failed_before + 1
+            );
             let job = outbox::find(&t.db, id).await.unwrap().unwrap();
             assert_eq!(job.attempts, failed_before + 1);
             assert_eq!(job.run_at, c.now() + Duration::seconds(expected_wait));
             assert_eq!(job.run_at, c.now() + backoff(failed_before));
             assert!(job.done_at.is_none());
-            assert!(job.last_error.as_deref().unwrap().contains("connection refused"));
+            assert!(
+                job.last_error
+                    .as_deref()
+                    .unwrap()
+                    .contains("connection refused")
+            );
 
             // Not due one second early.
             c.advance(Duration::seconds(expected_wait - 1));
@@ -250,11 +266,13 @@ conformance! {
         t
     }
 
-    async fn a_mail_is_given_up_after_max_attempts(t) {
+    async fn a_mail_is_given_up_after_max_attempts(t: TestDb) -> TestDb {
         let c = clock();
         let flaky = FlakyMailer::new(usize::MAX, &c);
         let w = worker(&t.db, flaky.clone(), &c, 3);
-        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-c")).await.unwrap();
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("tok-c"))
+            .await
+            .unwrap();
 
         assert_eq!(w.run_once().await.unwrap(), report(0, 1, 0));
         c.advance(backoff(0));
@@ -273,21 +291,27 @@ conformance! {
         t
     }
 
-    async fn a_mail_queued_in_a_rolled_back_transaction_is_never_sent(t) {
+    async fn a_mail_queued_in_a_rolled_back_transaction_is_never_sent(t: TestDb) -> TestDb {
         let c = clock();
         let dev = DevMailbox::new(Arc::new(c.clone()));
         let w = worker(&t.db, Arc::new(dev.clone()), &c, 8);
 
         let tx = t.db.begin().await.unwrap();
-        mail::enqueue(&tx, &cipher(), &c, &mail_with("rolled-back")).await.unwrap();
+        mail::enqueue(&tx, &cipher(), &c, &mail_with("rolled-back"))
+            .await
+            .unwrap();
         tx.rollback().await.unwrap();
         {
             let tx = t.db.begin().await.unwrap();
-            mail::enqueue(&tx, &cipher(), &c, &mail_with("dropped")).await.unwrap();
+            mail::enqueue(&tx, &cipher(), &c, &mail_with("dropped"))
+                .await
+                .unwrap();
             // Dropped without commit: rolled back too.
         }
         let tx = t.db.begin().await.unwrap();
-        mail::enqueue(&tx, &cipher(), &c, &mail_with("committed")).await.unwrap();
+        mail::enqueue(&tx, &cipher(), &c, &mail_with("committed"))
+            .await
+            .unwrap();
         tx.commit().await.unwrap();
 
         assert_eq!(w.run_once().await.unwrap(), report(1, 0, 0));
@@ -299,7 +323,7 @@ conformance! {
         t
     }
 
-    async fn the_outbox_never_holds_a_mail_in_clear(t) {
+    async fn the_outbox_never_holds_a_mail_in_clear(t: TestDb) -> TestDb {
         let c = clock();
         let token = random_token();
         let m = mail_with(&token);
@@ -308,7 +332,10 @@ conformance! {
         let raw = raw_payload(&t.db, id).await;
         assert!(raw.contains("sealed"), "{raw}");
         for clear in [token.as_str(), "magic-link", "ada@example.com", "Log in"] {
-            assert!(!raw.contains(clear), "payload holds {clear:?} in clear: {raw}");
+            assert!(
+                !raw.contains(clear),
+                "payload holds {clear:?} in clear: {raw}"
+            );
         }
         let job = outbox::find(&t.db, id).await.unwrap().unwrap();
         assert_eq!(job.kind, "mail");
@@ -316,7 +343,10 @@ conformance! {
 
         // Another key cannot open it, and a worker holding one gives the job up.
         let other = FieldCipher::new(&Keys::new(&[8u8; 32], &[]).unwrap());
-        assert!(matches!(mail::unseal(&other, id, &job.payload.0), Err(MailError::Sealed)));
+        assert!(matches!(
+            mail::unseal(&other, id, &job.payload.0),
+            Err(MailError::Sealed)
+        ));
         let dev = DevMailbox::new(Arc::new(c.clone()));
         let wrong_key = Worker::new(
             t.db.clone(),
@@ -332,28 +362,43 @@ conformance! {
         t
     }
 
-    async fn last_error_never_keeps_the_recipient_address(t) {
+    async fn last_error_never_keeps_the_recipient_address(t: TestDb) -> TestDb {
         let c = clock();
         let w = worker(&t.db, Arc::new(RejectsRecipient), &c, 2);
-        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("x")).await.unwrap();
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("x"))
+            .await
+            .unwrap();
         assert_eq!(w.run_once().await.unwrap(), report(0, 1, 0));
         let job = outbox::find(&t.db, id).await.unwrap().unwrap();
         let error = job.last_error.unwrap();
-        assert!(!error.contains("ada@example.com") && !error.contains("example.com"), "{error}");
-        assert!(error.contains("550 5.1.1") && error.contains("[address]"), "{error}");
+        assert!(
+            !error.contains("ada@example.com") && !error.contains("example.com"),
+            "{error}"
+        );
+        assert!(
+            error.contains("550 5.1.1") && error.contains("[address]"),
+            "{error}"
+        );
         c.advance(Duration::hours(2));
         assert_eq!(w.run_once().await.unwrap(), report(0, 0, 1));
-        let error = outbox::find(&t.db, id).await.unwrap().unwrap().last_error.unwrap();
+        let error = outbox::find(&t.db, id)
+            .await
+            .unwrap()
+            .unwrap()
+            .last_error
+            .unwrap();
         assert!(!error.contains("ada@"), "given up, still scrubbed: {error}");
         t
     }
 
-    async fn unknown_job_kinds_are_given_up(t) {
+    async fn unknown_job_kinds_are_given_up(t: TestDb) -> TestDb {
         let c = clock();
         let dev = DevMailbox::new(Arc::new(c.clone()));
         let w = worker(&t.db, Arc::new(dev.clone()), &c, 8);
         let id = new_id_at(c.now());
-        outbox::enqueue(&t.db, id, "webhook", serde_json::json!({}), c.now()).await.unwrap();
+        outbox::enqueue(&t.db, id, "webhook", serde_json::json!({}), c.now())
+            .await
+            .unwrap();
         assert_eq!(w.run_once().await.unwrap(), report(0, 0, 1));
         let job = outbox::find(&t.db, id).await.unwrap().unwrap();
         assert!(job.done_at.is_some());
@@ -362,7 +407,7 @@ conformance! {
         t
     }
 
-    async fn enqueue_rejects_bad_addresses_and_writes_nothing(t) {
+    async fn enqueue_rejects_bad_addresses_and_writes_nothing(t: TestDb) -> TestDb {
         let c = clock();
         let mut m = mail_with("x");
         m.to = vec!["not an address".into()];
@@ -370,22 +415,36 @@ conformance! {
         assert_eq!(err.reason(), "mail_invalid_address");
         m.to = Vec::new();
         assert!(mail::enqueue(&t.db, &cipher(), &c, &m).await.is_err());
-        assert!(outbox::claim_due(&t.db, c.now(), Duration::minutes(1), 10).await.unwrap().is_empty());
+        assert!(
+            outbox::claim_due(&t.db, c.now(), Duration::minutes(1), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         t
     }
 
-    async fn without_a_transport_mail_stays_queued(t) {
+    async fn without_a_transport_mail_stays_queued(t: TestDb) -> TestDb {
         let c = clock();
         let w = worker(&t.db, Arc::new(Delivery::new(None, None)), &c, 8);
-        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("queued")).await.unwrap();
+        let id = mail::enqueue(&t.db, &cipher(), &c, &mail_with("queued"))
+            .await
+            .unwrap();
         assert_eq!(w.run_once().await.unwrap(), report(0, 1, 0));
         let job = outbox::find(&t.db, id).await.unwrap().unwrap();
         assert!(job.done_at.is_none());
-        assert!(job.last_error.as_deref().unwrap().contains("no mail transport"));
+        assert!(
+            job.last_error
+                .as_deref()
+                .unwrap()
+                .contains("no mail transport")
+        );
         t
     }
 
-    async fn a_spawned_worker_sends_when_woken_survives_a_panicking_mailer_and_shuts_down(t) {
+    async fn a_spawned_worker_sends_when_woken_survives_a_panicking_mailer_and_shuts_down(
+        t: TestDb,
+    ) -> TestDb {
         let c = clock();
         let (calls_tx, mut calls) = tokio::sync::mpsc::unbounded_channel();
         let mailer = Arc::new(PanicsOnceMailer {
@@ -398,10 +457,18 @@ conformance! {
             poll_interval: std::time::Duration::from_secs(3600),
             ..WorkerConfig::default()
         };
-        let handle = Worker::new(t.db.clone(), mailer.clone(), cipher(), Arc::new(c.clone()), config)
-            .spawn();
+        let handle = Worker::new(
+            t.db.clone(),
+            mailer.clone(),
+            cipher(),
+            Arc::new(c.clone()),
+            config,
+        )
+        .spawn();
 
-        mail::enqueue(&t.db, &cipher(), &c, &mail_with("first")).await.unwrap();
+        mail::enqueue(&t.db, &cipher(), &c, &mail_with("first"))
+            .await
+            .unwrap();
         handle.wake();
         assert_eq!(next_call(&mut calls).await, "panic");
 
@@ -411,7 +478,9 @@ conformance! {
         assert_eq!(next_call(&mut calls).await, "sent");
         assert_eq!(mailer.delivered.list().len(), 1);
 
-        mail::enqueue(&t.db, &cipher(), &c, &mail_with("second")).await.unwrap();
+        mail::enqueue(&t.db, &cipher(), &c, &mail_with("second"))
+            .await
+            .unwrap();
         handle.wake();
         assert_eq!(next_call(&mut calls).await, "sent");
         assert_eq!(mailer.delivered.list().len(), 2);
@@ -425,7 +494,7 @@ conformance! {
         assert!(handle.is_stopped());
         t
     }
-}
+);
 
 /// A child process killed when the guard goes, also when the test panics.
 struct KillOnDrop(Child);

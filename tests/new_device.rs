@@ -10,6 +10,7 @@ use sigra_core::mail::StoredMail;
 use sigra_core::store::{audit, sessions, users};
 use time::Duration;
 
+use crate::common::TestDb;
 use crate::common::app::{PASSWORD, TestApp, app, app_with, cookie, figment};
 
 const EMAIL: &str = "nd@example.com";
@@ -42,12 +43,17 @@ async fn log_in_from(app: &TestApp, ip: &str, user_agent: &str) {
     assert_eq!(r.status(), Status::SeeOther);
 }
 
-conformance! {
-    async fn a_sign_in_from_a_new_device_mails_the_owner_but_not_the_first_or_a_known_one(t) {
+conformance!(
+    async fn a_sign_in_from_a_new_device_mails_the_owner_but_not_the_first_or_a_known_one(
+        t: TestDb,
+    ) -> TestDb {
         let app = app(&t).await;
         app.register(EMAIL, PASSWORD).await;
         log_in_from(&app, "203.0.113.7", FIREFOX_LINUX).await;
-        assert!(alerts(&app).await.is_empty(), "the first log-in after registration is not news");
+        assert!(
+            alerts(&app).await.is_empty(),
+            "the first log-in after registration is not news"
+        );
         // The same browser family and OS from the same /24, in a fresh cookie jar.
         log_in_from(&app, "203.0.113.99", FIREFOX_LINUX_NEWER).await;
         assert!(alerts(&app).await.is_empty(), "a known device");
@@ -58,12 +64,22 @@ conformance! {
         assert_eq!(mails.len(), 1);
         let when = human_time(app.clock.now());
         let html = mails[0].html.as_deref().unwrap();
-        for part in ["Safari on iOS", "198.51.100.23", when.as_str(), "http://127.0.0.1:8000/users/settings"] {
+        for part in [
+            "Safari on iOS",
+            "198.51.100.23",
+            when.as_str(),
+            "http://127.0.0.1:8000/users/settings",
+        ] {
             assert!(mails[0].text.contains(part), "{part} in {}", mails[0].text);
             assert!(html.contains(part), "{part} in {html}");
         }
         let user = users::find_by_email(&t.db, EMAIL).await.unwrap().unwrap();
-        let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id).action(actions::LOGIN_NEW_DEVICE)).await.unwrap();
+        let events = audit::list(
+            &t.db,
+            &audit::AuditFilter::for_user(user.id).action(actions::LOGIN_NEW_DEVICE),
+        )
+        .await
+        .unwrap();
         assert_eq!(events.len(), 1);
         assert_eq!(events[0].metadata.0["network"], "198.51.100.0/24");
         assert_eq!(events[0].ip.as_deref(), Some("198.51.100.23"));
@@ -83,16 +99,24 @@ conformance! {
         app.submit("/users/magic-link", &[("email", EMAIL)]).await;
         let link = app.link_for(EMAIL, "/users/magic-link/").await;
         let browser = app.other_browser().await;
-        let r = browser.form_from("2001:db8:1:2::5", EDGE_WINDOWS, &link, &[]).await.dispatch().await;
+        let r = browser
+            .form_from("2001:db8:1:2::5", EDGE_WINDOWS, &link, &[])
+            .await
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::SeeOther);
         drop(r);
         let mails = alerts(&app).await;
         assert_eq!(mails.len(), 4);
-        assert!(mails[0].text.contains("Edge on Windows") && mails[0].text.contains("2001:db8:1:2::5"), "{}", mails[0].text);
+        assert!(
+            mails[0].text.contains("Edge on Windows") && mails[0].text.contains("2001:db8:1:2::5"),
+            "{}",
+            mails[0].text
+        );
         t
     }
 
-    async fn a_trusted_browser_cookie_means_no_new_device_alert(t) {
+    async fn a_trusted_browser_cookie_means_no_new_device_alert(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register(EMAIL, PASSWORD).await;
         log_in_from(&app, "203.0.113.7", FIREFOX_LINUX).await;
@@ -109,27 +133,41 @@ conformance! {
             .await;
         assert_eq!(r.status(), Status::SeeOther);
         drop(r);
-        assert!(alerts(&app).await.is_empty(), "a browser the owner trusted is not new");
+        assert!(
+            alerts(&app).await.is_empty(),
+            "a browser the owner trusted is not new"
+        );
         // Without the cookie, a new device is reported.
         log_in_from(&app, "192.0.2.10", EDGE_WINDOWS).await;
         assert_eq!(alerts(&app).await.len(), 1);
         t
     }
 
-    async fn new_device_alert_off_sends_no_mail(t) {
+    async fn new_device_alert_off_sends_no_mail(t: TestDb) -> TestDb {
         let app = app_with(figment(&t).merge(("sigra.new_device_alert", false))).await;
         app.register(EMAIL, PASSWORD).await;
         log_in_from(&app, "203.0.113.7", FIREFOX_LINUX).await;
         log_in_from(&app, "198.51.100.23", SAFARI_IOS).await;
         assert!(alerts(&app).await.is_empty());
         let user = users::find_by_email(&t.db, EMAIL).await.unwrap().unwrap();
-        let events = audit::list(&t.db, &audit::AuditFilter::for_user(user.id).action(actions::LOGIN_NEW_DEVICE)).await.unwrap();
+        let events = audit::list(
+            &t.db,
+            &audit::AuditFilter::for_user(user.id).action(actions::LOGIN_NEW_DEVICE),
+        )
+        .await
+        .unwrap();
         assert!(events.is_empty());
-        assert!(sessions::known_devices(&t.db, user.id).await.unwrap().is_empty(), "nothing recorded either");
+        assert!(
+            sessions::known_devices(&t.db, user.id)
+                .await
+                .unwrap()
+                .is_empty(),
+            "nothing recorded either"
+        );
         t
     }
 
-    async fn a_device_unused_for_91_days_is_new_again(t) {
+    async fn a_device_unused_for_91_days_is_new_again(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register(EMAIL, PASSWORD).await;
         log_in_from(&app, "203.0.113.7", FIREFOX_LINUX).await;
@@ -147,18 +185,32 @@ conformance! {
         t
     }
 
-    async fn deleting_an_account_removes_its_known_devices(t) {
+    async fn deleting_an_account_removes_its_known_devices(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.signed_up(EMAIL).await;
         log_in_from(&app, "198.51.100.23", SAFARI_IOS).await;
         let user = users::find_by_email(&t.db, EMAIL).await.unwrap().unwrap();
-        assert_eq!(sessions::known_devices(&t.db, user.id).await.unwrap().len(), 2);
+        assert_eq!(
+            sessions::known_devices(&t.db, user.id).await.unwrap().len(),
+            2
+        );
         let auth = &app.state().auth;
-        let me = session_flows::authenticate(auth, &app.cookie("sigra_session").unwrap()).await.unwrap().unwrap();
-        deletion::schedule_deletion(auth, &me, &RequestMeta::default()).await.unwrap();
+        let me = session_flows::authenticate(auth, &app.cookie("sigra_session").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        deletion::schedule_deletion(auth, &me, &RequestMeta::default())
+            .await
+            .unwrap();
         app.clock.advance(Duration::days(15));
         assert_eq!(deletion::execute_due(auth).await.unwrap(), 1);
-        assert!(sessions::known_devices(&t.db, user.id).await.unwrap().is_empty(), "anonymized accounts keep no devices");
+        assert!(
+            sessions::known_devices(&t.db, user.id)
+                .await
+                .unwrap()
+                .is_empty(),
+            "anonymized accounts keep no devices"
+        );
         t
     }
-}
+);

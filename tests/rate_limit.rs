@@ -362,38 +362,70 @@ mod http {
     use rocket::http::{ContentType, Header, Method, Status};
     use time::Duration;
 
+    use crate::common::TestDb;
     use crate::common::app::{app_with, figment, json_accept};
 
-    conformance! {
-        async fn every_auth_post_is_limited_per_client_ip_with_retry_after(t) {
+    conformance!(
+        async fn every_auth_post_is_limited_per_client_ip_with_retry_after(t: TestDb) -> TestDb {
             let app = app_with(figment(&t).merge(("sigra.rate_limit.enabled", true))).await;
-            let routes: Vec<(Method, String)> = app
+            let mounted: Vec<_> = app
                 .client
                 .rocket()
                 .routes()
                 .filter(|r| r.method != Method::Get && r.method != Method::Head)
                 .filter(|r| r.uri.path().starts_with("/users"))
-                .map(|r| (r.method, r.uri.path().to_string()
-                    .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
-                    .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA")))
                 .collect();
-            assert!(routes.len() >= 12, "{routes:?}");
+            crate::common::app::assert_exact_routes(
+                mounted
+                    .iter()
+                    .map(|r| (r.method.to_string(), r.uri.path().to_string())),
+                crate::common::app::SIGRA_STATE_CHANGING_ROUTES,
+            );
+            let routes: Vec<(Method, String)> = mounted
+                .iter()
+                .map(|r| {
+                    (
+                        r.method,
+                        r.uri
+                            .path()
+                            .to_string()
+                            .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                            .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
+                    )
+                })
+                .collect();
             // Logged in (from another address), so routes behind AuthenticatedUser count too.
             app.signed_up("rl-http@example.com").await;
             let attacker = std::net::SocketAddr::from(([192, 0, 2, 50], 5000));
             for (method, path) in &routes {
-                let body = if *method == Method::Delete { "_method=DELETE" } else { "email=a%40example.com" };
+                let body = if *method == Method::Delete {
+                    "_method=DELETE"
+                } else {
+                    "email=a%40example.com"
+                };
                 let send = |spoof: bool| {
-                    let mut req = app.client.post(path.clone()).remote(attacker).header(ContentType::Form).body(body);
+                    let mut req = app
+                        .client
+                        .post(path.clone())
+                        .remote(attacker)
+                        .header(ContentType::Form)
+                        .body(body);
                     if spoof {
                         // Not a trusted proxy: these headers change nothing.
-                        req = req.header(Header::new("X-Forwarded-For", "198.51.100.1")).header(Header::new("X-Real-IP", "198.51.100.2"));
+                        req = req
+                            .header(Header::new("X-Forwarded-For", "198.51.100.1"))
+                            .header(Header::new("X-Real-IP", "198.51.100.2"));
                     }
                     req
                 };
                 for i in 0..10 {
                     let status = send(i % 2 == 0).dispatch().await.status();
-                    assert_ne!(status, Status::TooManyRequests, "{method} {path} request {}", i + 1);
+                    assert_ne!(
+                        status,
+                        Status::TooManyRequests,
+                        "{method} {path} request {}",
+                        i + 1
+                    );
                 }
                 let r = send(true).dispatch().await;
                 assert_eq!(r.status(), Status::TooManyRequests, "{method} {path} 11th");
@@ -402,40 +434,87 @@ mod http {
                 let html = r.into_string().await.unwrap();
                 assert!(html.contains("Too many attempts"), "{html}");
             }
-            let r = app.client.post("/users/log_in").remote(attacker).header(ContentType::Form).header(json_accept()).body("x=1").dispatch().await;
+            let r = app
+                .client
+                .post("/users/log_in")
+                .remote(attacker)
+                .header(ContentType::Form)
+                .header(json_accept())
+                .body("x=1")
+                .dispatch()
+                .await;
             assert_eq!(r.status(), Status::TooManyRequests);
-            assert_eq!(r.into_json::<serde_json::Value>().await.unwrap()["error"], "too_many_attempts");
+            assert_eq!(
+                r.into_json::<serde_json::Value>().await.unwrap()["error"],
+                "too_many_attempts"
+            );
             // Another client is not affected; the next window lets the first one in again.
             let other = std::net::SocketAddr::from(([203, 0, 113, 8], 4000));
-            let r = app.client.post("/users/log_in").remote(other).header(ContentType::Form).body("x=1").dispatch().await;
+            let r = app
+                .client
+                .post("/users/log_in")
+                .remote(other)
+                .header(ContentType::Form)
+                .body("x=1")
+                .dispatch()
+                .await;
             assert_ne!(r.status(), Status::TooManyRequests);
             drop(r);
             app.clock.advance(Duration::seconds(60));
-            let r = app.client.post("/users/log_in").remote(attacker).header(ContentType::Form).body("x=1").dispatch().await;
+            let r = app
+                .client
+                .post("/users/log_in")
+                .remote(attacker)
+                .header(ContentType::Form)
+                .body("x=1")
+                .dispatch()
+                .await;
             assert_ne!(r.status(), Status::TooManyRequests);
             t
         }
 
-        async fn every_x_forwarded_for_line_is_read_before_choosing_the_client(t) {
+        async fn every_x_forwarded_for_line_is_read_before_choosing_the_client(
+            t: TestDb,
+        ) -> TestDb {
             // The proxy at 10.0.0.2 appends its own header line rather than extending the
             // one the client sent: the client's line must not decide who the client is.
-            let app = app_with(figment(&t).merge(("sigra.rate_limit.trusted_proxies", ["10.0.0.2"]))).await;
-            app.register("xff@example.com", crate::common::app::PASSWORD).await;
+            let app =
+                app_with(figment(&t).merge(("sigra.rate_limit.trusted_proxies", ["10.0.0.2"])))
+                    .await;
+            app.register("xff@example.com", crate::common::app::PASSWORD)
+                .await;
             let proxy = std::net::SocketAddr::from(([10, 0, 0, 2], 443));
             let csrf = app.csrf().await;
-            let r = app.client.post("/users/log_in").remote(proxy)
+            let r = app
+                .client
+                .post("/users/log_in")
+                .remote(proxy)
                 .header(ContentType::Form)
                 .header(Header::new("X-Forwarded-For", "198.51.100.9"))
                 .header(Header::new("X-Forwarded-For", "203.0.113.50"))
-                .body(crate::common::app::form(&[("_csrf", &csrf), ("email", "xff@example.com"), ("password", crate::common::app::PASSWORD)]))
-                .dispatch().await;
+                .body(crate::common::app::form(&[
+                    ("_csrf", &csrf),
+                    ("email", "xff@example.com"),
+                    ("password", crate::common::app::PASSWORD),
+                ]))
+                .dispatch()
+                .await;
             assert_eq!(r.status(), Status::SeeOther);
             drop(r);
-            let user = sigra_core::store::users::find_by_email(&t.db, "xff@example.com").await.unwrap().unwrap();
+            let user = sigra_core::store::users::find_by_email(&t.db, "xff@example.com")
+                .await
+                .unwrap()
+                .unwrap();
             let now = sigra_core::Clock::now(&app.clock);
-            let ips: Vec<Option<String>> = sigra_core::store::sessions::list_for_user(&t.db, user.id, now).await.unwrap().into_iter().map(|s| s.ip).collect();
+            let ips: Vec<Option<String>> =
+                sigra_core::store::sessions::list_for_user(&t.db, user.id, now)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|s| s.ip)
+                    .collect();
             assert_eq!(ips, vec![Some("203.0.113.50".to_owned())]);
             t
         }
-    }
+    );
 }

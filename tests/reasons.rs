@@ -14,6 +14,7 @@ use sigra_rocket::guards::GuardFailure;
 use time::Duration;
 use time::macros::datetime;
 
+use crate::common::TestDb;
 use crate::common::app::{CLIENT, PASSWORD, app, app_with, figment, form, json_accept};
 use crate::mfa_totp::enrolled;
 
@@ -63,75 +64,195 @@ fn every_guard_failure_is_in_the_reason_table_with_its_status() {
     }
 }
 
-conformance! {
-    async fn every_reason_in_the_table_is_answered_as_json_with_its_status(t) {
+conformance!(
+    async fn every_reason_in_the_table_is_answered_as_json_with_its_status(t: TestDb) -> TestDb {
         let mut seen: Vec<(String, u16)> = Vec::new();
         let app = app(&t).await;
 
         // Not logged in.
-        seen.push(reason_of(app.client.get("/dashboard").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/dashboard")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
         // Logged in and unconfirmed; no second factor on.
         app.signed_up("reasons@example.com").await;
-        seen.push(reason_of(app.client.get("/confirmed").header(json_accept()).dispatch().await).await);
-        seen.push(reason_of(app.client.get("/mfa-only").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/confirmed")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/mfa-only")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
         // A forged form.
-        let r = app.client.post("/danger").remote(CLIENT).header(ContentType::Form).header(json_accept())
-            .body(form(&[("_csrf", "forged"), ("note", "x")])).dispatch().await;
+        let r = app
+            .client
+            .post("/danger")
+            .remote(CLIENT)
+            .header(ContentType::Form)
+            .header(json_accept())
+            .body(form(&[("_csrf", "forged"), ("note", "x")]))
+            .dispatch()
+            .await;
         seen.push(reason_of(r).await);
         // Sudo window closed.
         app.clock.advance(Duration::minutes(15));
-        seen.push(reason_of(app.client.get("/danger").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/danger")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
         // Deletion pending.
         app.log_in("reasons@example.com", PASSWORD, false).await;
-        assert_eq!(app.submit("/users/settings/delete", &[]).await.status(), Status::Ok);
+        assert_eq!(
+            app.submit("/users/settings/delete", &[]).await.status(),
+            Status::Ok
+        );
         app.log_in("reasons@example.com", PASSWORD, false).await;
-        seen.push(reason_of(app.client.get("/dashboard").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/dashboard")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
         // Second factor owed.
         let mfa = app.other_browser().await;
         enrolled(&mfa, "reasons-mfa@example.com").await;
         mfa.log_out().await;
         mfa.clock.advance(Duration::seconds(30));
         mfa.log_in("reasons-mfa@example.com", PASSWORD, false).await;
-        seen.push(reason_of(mfa.client.get("/dashboard").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                mfa.client
+                    .get("/dashboard")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
         // Not found under the base path.
-        seen.push(reason_of(app.client.get("/users/no-such-page").header(json_accept()).dispatch().await).await);
+        seen.push(
+            reason_of(
+                app.client
+                    .get("/users/no-such-page")
+                    .header(json_accept())
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
 
         // Rate limited: the eleventh POST in a minute, with Retry-After.
         let limited = app_with(figment(&t).merge(("sigra.rate_limit.enabled", true))).await;
         for _ in 0..10 {
-            let r = limited.client.post("/users/log_in").remote(CLIENT).header(ContentType::Form).body("x=1").dispatch().await;
+            let r = limited
+                .client
+                .post("/users/log_in")
+                .remote(CLIENT)
+                .header(ContentType::Form)
+                .body("x=1")
+                .dispatch()
+                .await;
             assert_ne!(r.status(), Status::TooManyRequests);
         }
-        let r = limited.client.post("/users/log_in").remote(CLIENT).header(ContentType::Form).header(json_accept()).body("x=1").dispatch().await;
-        assert!(r.headers().get_one("Retry-After").is_some_and(|s| s.parse::<u64>().is_ok()));
+        let r = limited
+            .client
+            .post("/users/log_in")
+            .remote(CLIENT)
+            .header(ContentType::Form)
+            .header(json_accept())
+            .body("x=1")
+            .dispatch()
+            .await;
+        assert!(
+            r.headers()
+                .get_one("Retry-After")
+                .is_some_and(|s| s.parse::<u64>().is_ok())
+        );
         seen.push(reason_of(r).await);
 
         // Statuses a route answers, through the same catchers.
         let rocket = rocket::custom(figment(&t))
-            .attach(Sigra::with_clock(Arc::new(FixedClock::new(datetime!(2026-06-01 09:00 UTC)))))
+            .attach(Sigra::with_clock(Arc::new(FixedClock::new(
+                datetime!(2026-06-01 09:00 UTC),
+            ))))
             .mount("/users", routes![answer]);
         let client = Client::tracked(rocket).await.unwrap();
         for code in [400, 403, 413, 422, 500, 503, 418] {
-            let r = client.get(format!("/users/answer/{code}")).header(json_accept()).dispatch().await;
+            let r = client
+                .get(format!("/users/answer/{code}"))
+                .header(json_accept())
+                .dispatch()
+                .await;
             if code == 503 {
                 assert_eq!(r.headers().get_one("Retry-After"), Some("5"));
             }
             seen.push(reason_of(r).await);
         }
-        let r = client.get("/users/answer/418").header(Header::new("Accept", "text/html")).dispatch().await;
-        assert_eq!(r.status(), Status::ImATeapot, "HTML gets a page with the same status");
+        let r = client
+            .get("/users/answer/418")
+            .header(Header::new("Accept", "text/html"))
+            .dispatch()
+            .await;
+        assert_eq!(
+            r.status(),
+            Status::ImATeapot,
+            "HTML gets a page with the same status"
+        );
 
         let table = table();
         for (reason, status) in &seen {
-            let listed = table.get(reason).unwrap_or_else(|| panic!("{reason} ({status}) is not in docs/reasons.md"));
-            assert!(*listed == status.to_string() || (reason == "error" && listed == "any other"), "{reason}: answered {status}, table says {listed}");
+            let listed = table
+                .get(reason)
+                .unwrap_or_else(|| panic!("{reason} ({status}) is not in docs/reasons.md"));
+            assert!(
+                *listed == status.to_string() || (reason == "error" && listed == "any other"),
+                "{reason}: answered {status}, table says {listed}"
+            );
         }
-        let answered: std::collections::BTreeSet<&str> = seen.iter().map(|(r, _)| r.as_str()).collect();
+        let answered: std::collections::BTreeSet<&str> =
+            seen.iter().map(|(r, _)| r.as_str()).collect();
         let listed: std::collections::BTreeSet<&str> = table.keys().map(String::as_str).collect();
-        assert_eq!(answered, listed, "every reason in the table is answered by some request");
+        assert_eq!(
+            answered, listed,
+            "every reason in the table is answered by some request"
+        );
         for failure in GuardFailure::ALL {
-            assert!(seen.contains(&(failure.reason().to_owned(), failure.status().code)), "{failure:?} answered {} {}", failure.reason(), failure.status().code);
+            assert!(
+                seen.contains(&(failure.reason().to_owned(), failure.status().code)),
+                "{failure:?} answered {} {}",
+                failure.reason(),
+                failure.status().code
+            );
         }
         t
     }
-}
+);

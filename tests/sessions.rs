@@ -4,11 +4,12 @@
 use rocket::http::Status;
 use time::Duration;
 
+use crate::common::TestDb;
 use crate::common::app::{CLIENT, PASSWORD, app, app_with, cookie, figment, location};
 use crate::mfa_totp::{code, enrolled};
 
-conformance! {
-    async fn remember_me_cookies_survive_an_error_answer(t) {
+conformance!(
+    async fn remember_me_cookies_survive_an_error_answer(t: TestDb) -> TestDb {
         // An account with a second factor: a restored session owes it, so the first
         // request answers with the guard's 401 (a redirect to the challenge). Rocket
         // drops cookies set before a catcher runs; Sigra sets them again.
@@ -19,18 +20,40 @@ conformance! {
         app.clock.advance(Duration::seconds(30));
         app.log_in("rm@example.com", PASSWORD, true).await;
         let remember = app.cookie("sigra_remember_me").expect("remember-me cookie");
-        assert_eq!(app.submit("/users/mfa", &[("code", &code(&app, &secret, 0))]).await.status(), Status::SeeOther);
+        assert_eq!(
+            app.submit("/users/mfa", &[("code", &code(&app, &secret, 0))])
+                .await
+                .status(),
+            Status::SeeOther
+        );
 
         let browser = app.other_browser().await;
-        let r = browser.client.get("/dashboard").remote(CLIENT).cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        let r = browser
+            .client
+            .get("/dashboard")
+            .remote(CLIENT)
+            .cookie(cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::SeeOther);
         assert_eq!(location(&r), "/users/mfa?return_to=%2Fdashboard");
         let set: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();
-        assert!(set.iter().any(|c| c.starts_with("sigra_session=")), "{set:?}");
-        assert!(set.iter().any(|c| c.starts_with("sigra_remember_me=") && !c.contains(&remember)), "{set:?}");
+        assert!(
+            set.iter().any(|c| c.starts_with("sigra_session=")),
+            "{set:?}"
+        );
+        assert!(
+            set.iter()
+                .any(|c| c.starts_with("sigra_remember_me=") && !c.contains(&remember)),
+            "{set:?}"
+        );
         drop(r);
         let (status, html) = browser.body("/users/mfa?return_to=%2Fdashboard").await;
-        assert_eq!(status, Status::Ok, "lands on the challenge, not the log-in page");
+        assert_eq!(
+            status,
+            Status::Ok,
+            "lands on the challenge, not the log-in page"
+        );
         assert!(html.contains("name=\"code\""), "{html}");
 
         // Without a second factor: the first request goes to a SudoUser route (403).
@@ -41,7 +64,13 @@ conformance! {
         plain.log_in("rs@example.com", PASSWORD, true).await;
         let remember = plain.cookie("sigra_remember_me").unwrap();
         let browser = plain.other_browser().await;
-        let r = browser.client.get("/danger").remote(CLIENT).cookie(cookie("sigra_remember_me", &remember)).dispatch().await;
+        let r = browser
+            .client
+            .get("/danger")
+            .remote(CLIENT)
+            .cookie(cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::SeeOther);
         assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
         drop(r);
@@ -52,22 +81,34 @@ conformance! {
         t
     }
 
-    async fn signed_in_responses_are_never_cached(t) {
+    async fn signed_in_responses_are_never_cached(t: TestDb) -> TestDb {
         let app = app(&t).await;
         let anonymous = app.client.get("/maybe").remote(CLIENT).dispatch().await;
-        assert_eq!(anonymous.headers().get_one("Cache-Control"), None, "nothing to protect");
+        assert_eq!(
+            anonymous.headers().get_one("Cache-Control"),
+            None,
+            "nothing to protect"
+        );
         drop(anonymous);
         app.signed_up("nc@example.com").await;
         for path in ["/dashboard", "/maybe"] {
             let r = app.client.get(path).remote(CLIENT).dispatch().await;
             assert_eq!(r.status(), Status::Ok);
-            assert_eq!(r.headers().get_one("Cache-Control"), Some("no-store"), "{path}");
+            assert_eq!(
+                r.headers().get_one("Cache-Control"),
+                Some("no-store"),
+                "{path}"
+            );
         }
         let off = app_with(figment(&t).merge(("sigra.session.no_store", false))).await;
         off.signed_up("nc2@example.com").await;
         let r = off.client.get("/dashboard").remote(CLIENT).dispatch().await;
         assert_eq!(r.status(), Status::Ok);
-        assert_eq!(r.headers().get_one("Cache-Control"), None, "configurable off");
+        assert_eq!(
+            r.headers().get_one("Cache-Control"),
+            None,
+            "configurable off"
+        );
         t
     }
-}
+);

@@ -5,6 +5,8 @@ use sigra_core::crypto::{Token, TokenKind};
 use sigra_core::store::{Executor, StoreError, audit, new_id_at, outbox, sessions, tokens, users};
 use time::{Duration, OffsetDateTime, macros::datetime};
 
+use crate::common::TestDb;
+
 fn clock() -> FixedClock {
     FixedClock::new(datetime!(2026-03-01 10:00 UTC))
 }
@@ -53,40 +55,67 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     }
 }
 
-conformance! {
-    async fn user_roundtrip_normalizes_email(t) {
+conformance!(
+    async fn user_roundtrip_normalizes_email(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "  Ada@Example.COM ").await;
         assert_eq!(u.email, "ada@example.com");
-        let found = users::find_by_email(&t.db, "ADA@example.com").await.unwrap().unwrap();
+        let found = users::find_by_email(&t.db, "ADA@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found, u);
-        assert_eq!(users::find_by_id(&t.db, u.id).await.unwrap().unwrap().email, "ada@example.com");
+        assert_eq!(
+            users::find_by_id(&t.db, u.id).await.unwrap().unwrap().email,
+            "ada@example.com"
+        );
         assert_eq!(found.created_at, datetime!(2026-03-01 10:00 UTC));
         assert!(found.confirmed_at.is_none());
         assert_eq!(found.hashed_password(), Some("$argon2id$fake"));
 
         c.advance(Duration::minutes(5));
         assert_eq!(users::confirm(&t.db, u.id, c.now()).await.unwrap(), 1);
-        assert_eq!(users::confirm(&t.db, u.id, c.now()).await.unwrap(), 0, "already confirmed");
-        users::set_password_hash(&t.db, u.id, None, c.now()).await.unwrap();
-        users::record_failed_login(&t.db, u.id, c.now()).await.unwrap();
-        users::record_failed_login(&t.db, u.id, c.now()).await.unwrap();
+        assert_eq!(
+            users::confirm(&t.db, u.id, c.now()).await.unwrap(),
+            0,
+            "already confirmed"
+        );
+        users::set_password_hash(&t.db, u.id, None, c.now())
+            .await
+            .unwrap();
+        users::record_failed_login(&t.db, u.id, c.now())
+            .await
+            .unwrap();
+        users::record_failed_login(&t.db, u.id, c.now())
+            .await
+            .unwrap();
         let u2 = users::find_by_id(&t.db, u.id).await.unwrap().unwrap();
         assert_eq!(u2.confirmed_at, Some(datetime!(2026-03-01 10:05 UTC)));
         assert!(!u2.has_password());
         assert_eq!(u2.failed_login_count, 2);
         users::reset_failed_logins(&t.db, u.id).await.unwrap();
-        assert_eq!(users::find_by_id(&t.db, u.id).await.unwrap().unwrap().failed_login_count, 0);
+        assert_eq!(
+            users::find_by_id(&t.db, u.id)
+                .await
+                .unwrap()
+                .unwrap()
+                .failed_login_count,
+            0
+        );
         t
     }
 
-    async fn concurrent_registrations_of_one_email_let_exactly_one_win(t) {
+    async fn concurrent_registrations_of_one_email_let_exactly_one_win(t: TestDb) -> TestDb {
         let c = clock();
         let mut handles = Vec::new();
         for i in 0..8 {
             let db = t.db.clone();
             let c = c.clone();
-            let email = if i % 2 == 0 { "race@example.com" } else { "RACE@example.com " };
+            let email = if i % 2 == 0 {
+                "race@example.com"
+            } else {
+                "RACE@example.com "
+            };
             handles.push(tokio::spawn(async move {
                 users::insert(&db, new_id_at(c.now()), email, None, c.now()).await
             }));
@@ -103,26 +132,33 @@ conformance! {
         t
     }
 
-    async fn a_token_consumed_concurrently_is_consumed_exactly_once(t) {
+    async fn a_token_consumed_concurrently_is_consumed_exactly_once(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "tok@example.com").await;
         let token = Token::generate().unwrap();
         let hash = token.hash();
-        tokens::insert(&t.db, &tokens::NewToken {
-            id: new_id_at(c.now()),
-            user_id: u.id,
-            hash: &hash,
-            kind: TokenKind::ResetPassword,
-            sent_to: Some("tok@example.com"),
-            expires_at: c.now() + Duration::hours(1),
-            created_at: c.now(),
-        }).await.unwrap();
+        tokens::insert(
+            &t.db,
+            &tokens::NewToken {
+                id: new_id_at(c.now()),
+                user_id: u.id,
+                hash: &hash,
+                kind: TokenKind::ResetPassword,
+                sent_to: Some("tok@example.com"),
+                expires_at: c.now() + Duration::hours(1),
+                created_at: c.now(),
+            },
+        )
+        .await
+        .unwrap();
         let mut handles = Vec::new();
         for _ in 0..8 {
             let db = t.db.clone();
             let now = c.now();
             handles.push(tokio::spawn(async move {
-                tokens::consume(&db, &hash, TokenKind::ResetPassword, now).await.unwrap()
+                tokens::consume(&db, &hash, TokenKind::ResetPassword, now)
+                    .await
+                    .unwrap()
             }));
         }
         let mut winners = Vec::new();
@@ -134,142 +170,255 @@ conformance! {
         assert_eq!(winners.len(), 1);
         assert_eq!(winners[0].user_id, u.id);
         assert_eq!(winners[0].sent_to.as_deref(), Some("tok@example.com"));
-        assert!(tokens::consume(&t.db, &hash, TokenKind::ResetPassword, c.now()).await.unwrap().is_none());
+        assert!(
+            tokens::consume(&t.db, &hash, TokenKind::ResetPassword, c.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
         t
     }
 
-    async fn tokens_are_bound_to_kind_and_expiry(t) {
+    async fn tokens_are_bound_to_kind_and_expiry(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "kind@example.com").await;
         let token = Token::generate().unwrap();
-        tokens::insert(&t.db, &tokens::NewToken {
-            id: new_id_at(c.now()),
-            user_id: u.id,
-            hash: &token.hash(),
-            kind: TokenKind::MagicLink,
-            sent_to: None,
-            expires_at: c.now() + Duration::minutes(15),
-            created_at: c.now(),
-        }).await.unwrap();
-        let wrong_kind = tokens::consume(&t.db, &token.hash(), TokenKind::ResetPassword, c.now()).await.unwrap();
+        tokens::insert(
+            &t.db,
+            &tokens::NewToken {
+                id: new_id_at(c.now()),
+                user_id: u.id,
+                hash: &token.hash(),
+                kind: TokenKind::MagicLink,
+                sent_to: None,
+                expires_at: c.now() + Duration::minutes(15),
+                created_at: c.now(),
+            },
+        )
+        .await
+        .unwrap();
+        let wrong_kind = tokens::consume(&t.db, &token.hash(), TokenKind::ResetPassword, c.now())
+            .await
+            .unwrap();
         assert!(wrong_kind.is_none());
         let other = Token::generate().unwrap();
-        assert!(tokens::find_valid(&t.db, &other.hash(), TokenKind::MagicLink, c.now()).await.unwrap().is_none());
+        assert!(
+            tokens::find_valid(&t.db, &other.hash(), TokenKind::MagicLink, c.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
         assert_eq!(
-            tokens::latest_created_at(&t.db, u.id, TokenKind::MagicLink).await.unwrap(),
+            tokens::latest_created_at(&t.db, u.id, TokenKind::MagicLink)
+                .await
+                .unwrap(),
             Some(c.now())
         );
         c.advance(Duration::minutes(15));
-        assert!(tokens::consume(&t.db, &token.hash(), TokenKind::MagicLink, c.now()).await.unwrap().is_none(),
-            "expired at exactly its expiry");
+        assert!(
+            tokens::consume(&t.db, &token.hash(), TokenKind::MagicLink, c.now())
+                .await
+                .unwrap()
+                .is_none(),
+            "expired at exactly its expiry"
+        );
         assert_eq!(tokens::delete_expired(&t.db, c.now()).await.unwrap(), 1);
         t
     }
 
-    async fn delete_for_user_removes_only_the_named_kinds(t) {
+    async fn delete_for_user_removes_only_the_named_kinds(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "kinds@example.com").await;
         let mut kept = None;
-        for kind in [TokenKind::Confirmation, TokenKind::ResetPassword, TokenKind::RememberMe] {
+        for kind in [
+            TokenKind::Confirmation,
+            TokenKind::ResetPassword,
+            TokenKind::RememberMe,
+        ] {
             let token = Token::generate().unwrap();
-            tokens::insert(&t.db, &tokens::NewToken {
-                id: new_id_at(c.now()),
-                user_id: u.id,
-                hash: &token.hash(),
-                kind,
-                sent_to: None,
-                expires_at: c.now() + Duration::hours(1),
-                created_at: c.now(),
-            }).await.unwrap();
+            tokens::insert(
+                &t.db,
+                &tokens::NewToken {
+                    id: new_id_at(c.now()),
+                    user_id: u.id,
+                    hash: &token.hash(),
+                    kind,
+                    sent_to: None,
+                    expires_at: c.now() + Duration::hours(1),
+                    created_at: c.now(),
+                },
+            )
+            .await
+            .unwrap();
             if kind == TokenKind::RememberMe {
                 kept = Some(token);
             }
         }
-        let removed = tokens::delete_for_user(&t.db, u.id, &[TokenKind::Confirmation, TokenKind::ResetPassword])
-            .await.unwrap();
+        let removed = tokens::delete_for_user(
+            &t.db,
+            u.id,
+            &[TokenKind::Confirmation, TokenKind::ResetPassword],
+        )
+        .await
+        .unwrap();
         assert_eq!(removed, 2);
         let kept = kept.unwrap();
-        assert!(tokens::find_valid(&t.db, &kept.hash(), TokenKind::RememberMe, c.now()).await.unwrap().is_some());
+        assert!(
+            tokens::find_valid(&t.db, &kept.hash(), TokenKind::RememberMe, c.now())
+                .await
+                .unwrap()
+                .is_some()
+        );
         assert_eq!(tokens::delete_for_user(&t.db, u.id, &[]).await.unwrap(), 1);
         t
     }
 
-    async fn a_failed_transaction_leaves_nothing_behind(t) {
+    async fn a_failed_transaction_leaves_nothing_behind(t: TestDb) -> TestDb {
         let c = clock();
         make_user(&t.db, &c, "taken@example.com").await;
         let tx = t.db.begin().await.unwrap();
         let u = make_user(&tx, &c, "new@example.com").await;
         let token = Token::generate().unwrap();
-        tokens::insert(&tx, &tokens::NewToken {
-            id: new_id_at(c.now()),
-            user_id: u.id,
-            hash: &token.hash(),
-            kind: TokenKind::Confirmation,
-            sent_to: Some("new@example.com"),
-            expires_at: c.now() + Duration::hours(24),
-            created_at: c.now(),
-        }).await.unwrap();
-        outbox::enqueue(&tx, new_id_at(c.now()), "mail", serde_json::json!({"to": "new@example.com"}), c.now())
-            .await.unwrap();
+        tokens::insert(
+            &tx,
+            &tokens::NewToken {
+                id: new_id_at(c.now()),
+                user_id: u.id,
+                hash: &token.hash(),
+                kind: TokenKind::Confirmation,
+                sent_to: Some("new@example.com"),
+                expires_at: c.now() + Duration::hours(24),
+                created_at: c.now(),
+            },
+        )
+        .await
+        .unwrap();
+        outbox::enqueue(
+            &tx,
+            new_id_at(c.now()),
+            "mail",
+            serde_json::json!({"to": "new@example.com"}),
+            c.now(),
+        )
+        .await
+        .unwrap();
         // The third write fails: the whole unit must vanish.
-        let err = users::insert(&tx, new_id_at(c.now()), "TAKEN@example.com", None, c.now()).await.unwrap_err();
+        let err = users::insert(&tx, new_id_at(c.now()), "TAKEN@example.com", None, c.now())
+            .await
+            .unwrap_err();
         assert!(matches!(err, StoreError::Conflict), "{err:?}");
         tx.rollback().await.unwrap();
-        assert!(users::find_by_email(&t.db, "new@example.com").await.unwrap().is_none());
-        assert!(tokens::find_valid(&t.db, &token.hash(), TokenKind::Confirmation, c.now()).await.unwrap().is_none());
-        assert!(outbox::claim_due(&t.db, c.now(), Duration::minutes(1), 10).await.unwrap().is_empty());
+        assert!(
+            users::find_by_email(&t.db, "new@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            tokens::find_valid(&t.db, &token.hash(), TokenKind::Confirmation, c.now())
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            outbox::claim_due(&t.db, c.now(), Duration::minutes(1), 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
 
         // Dropping an unfinished transaction rolls back too; committing keeps everything.
         {
             let tx = t.db.begin().await.unwrap();
             make_user(&tx, &c, "dropped@example.com").await;
         }
-        assert!(users::find_by_email(&t.db, "dropped@example.com").await.unwrap().is_none());
+        assert!(
+            users::find_by_email(&t.db, "dropped@example.com")
+                .await
+                .unwrap()
+                .is_none()
+        );
         let tx = t.db.begin().await.unwrap();
         make_user(&tx, &c, "kept@example.com").await;
         tx.commit().await.unwrap();
-        assert!(users::find_by_email(&t.db, "kept@example.com").await.unwrap().is_some());
+        assert!(
+            users::find_by_email(&t.db, "kept@example.com")
+                .await
+                .unwrap()
+                .is_some()
+        );
         t
     }
 
-    async fn sessions_join_their_user_and_touch_at_most_once_per_interval(t) {
+    async fn sessions_join_their_user_and_touch_at_most_once_per_interval(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "sess@example.com").await;
         let token = Token::generate().unwrap();
-        let s = sessions::insert(&t.db, &sessions::NewSession {
-            id: new_id_at(c.now()),
-            user_id: u.id,
-            hash: &token.hash(),
-            created_at: c.now(),
-            expires_at: c.now() + Duration::days(14),
-            remember_me: true,
-            sudo_at: Some(c.now()),
-            mfa_at: None,
-            ip: Some("203.0.113.9"),
-            user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
-        }).await.unwrap();
-        let (found, user) = sessions::find_by_hash(&t.db, &token.hash()).await.unwrap().unwrap();
+        let s = sessions::insert(
+            &t.db,
+            &sessions::NewSession {
+                id: new_id_at(c.now()),
+                user_id: u.id,
+                hash: &token.hash(),
+                created_at: c.now(),
+                expires_at: c.now() + Duration::days(14),
+                remember_me: true,
+                sudo_at: Some(c.now()),
+                mfa_at: None,
+                ip: Some("203.0.113.9"),
+                user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
+            },
+        )
+        .await
+        .unwrap();
+        let (found, user) = sessions::find_by_hash(&t.db, &token.hash())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(found, s);
         assert_eq!(user, u);
         assert!(found.remember_me);
 
         let minute = Duration::minutes(1);
         c.advance(Duration::seconds(30));
-        assert_eq!(sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(), 0);
+        assert_eq!(
+            sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(),
+            0
+        );
         c.advance(Duration::seconds(30));
-        assert_eq!(sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(), 1);
-        assert_eq!(sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(), 0);
+        assert_eq!(
+            sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(),
+            1
+        );
+        assert_eq!(
+            sessions::touch(&t.db, s.id, c.now(), minute).await.unwrap(),
+            0
+        );
 
         let fresh = Token::generate().unwrap();
-        assert_eq!(sessions::rotate(&t.db, s.id, &fresh.hash(), Some(c.now()), None).await.unwrap(), 1);
-        assert!(sessions::find_by_hash(&t.db, &token.hash()).await.unwrap().is_none(), "old token dead");
-        let (rotated, _) = sessions::find_by_hash(&t.db, &fresh.hash()).await.unwrap().unwrap();
+        assert_eq!(
+            sessions::rotate(&t.db, s.id, &fresh.hash(), Some(c.now()), None)
+                .await
+                .unwrap(),
+            1
+        );
+        assert!(
+            sessions::find_by_hash(&t.db, &token.hash())
+                .await
+                .unwrap()
+                .is_none(),
+            "old token dead"
+        );
+        let (rotated, _) = sessions::find_by_hash(&t.db, &fresh.hash())
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(rotated.sudo_at, Some(c.now()));
         assert_eq!(rotated.last_seen_at, datetime!(2026-03-01 10:01 UTC));
         t
     }
 
-    async fn sessions_list_revoke_one_and_all_but_one(t) {
+    async fn sessions_list_revoke_one_and_all_but_one(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "many@example.com").await;
         let other = make_user(&t.db, &c, "other@example.com").await;
@@ -277,68 +426,160 @@ conformance! {
         for i in 0..3 {
             c.advance(Duration::seconds(1));
             let token = Token::generate().unwrap();
-            let s = sessions::insert(&t.db, &sessions::NewSession {
-                id: new_id_at(c.now()),
-                user_id: u.id,
-                hash: &token.hash(),
-                created_at: c.now(),
-                expires_at: c.now() + Duration::days(1) * (i + 1),
-                remember_me: false,
-                sudo_at: None,
-                mfa_at: None,
-                ip: None,
-                user_agent: None,
-            }).await.unwrap();
+            let s = sessions::insert(
+                &t.db,
+                &sessions::NewSession {
+                    id: new_id_at(c.now()),
+                    user_id: u.id,
+                    hash: &token.hash(),
+                    created_at: c.now(),
+                    expires_at: c.now() + Duration::days(1) * (i + 1),
+                    remember_me: false,
+                    sudo_at: None,
+                    mfa_at: None,
+                    ip: None,
+                    user_agent: None,
+                },
+            )
+            .await
+            .unwrap();
             ids.push(s.id);
         }
-        let listed: Vec<_> = sessions::list_for_user(&t.db, u.id, c.now()).await.unwrap().iter().map(|s| s.id).collect();
+        let listed: Vec<_> = sessions::list_for_user(&t.db, u.id, c.now())
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(listed, vec![ids[2], ids[1], ids[0]], "newest first");
-        assert_eq!(sessions::delete(&t.db, other.id, ids[0]).await.unwrap(), 0, "not theirs");
+        assert_eq!(
+            sessions::delete(&t.db, other.id, ids[0]).await.unwrap(),
+            0,
+            "not theirs"
+        );
         assert_eq!(sessions::delete(&t.db, u.id, ids[0]).await.unwrap(), 1);
-        assert_eq!(sessions::delete_for_user(&t.db, u.id, Some(ids[2])).await.unwrap(), 1);
-        let listed: Vec<_> = sessions::list_for_user(&t.db, u.id, c.now()).await.unwrap().iter().map(|s| s.id).collect();
+        assert_eq!(
+            sessions::delete_for_user(&t.db, u.id, Some(ids[2]))
+                .await
+                .unwrap(),
+            1
+        );
+        let listed: Vec<_> = sessions::list_for_user(&t.db, u.id, c.now())
+            .await
+            .unwrap()
+            .iter()
+            .map(|s| s.id)
+            .collect();
         assert_eq!(listed, vec![ids[2]]);
         c.advance(Duration::days(4));
-        assert!(sessions::list_for_user(&t.db, u.id, c.now()).await.unwrap().is_empty(), "expired ones are not listed");
-        assert_eq!(sessions::delete_expired(&t.db, c.now(), c.now() - Duration::days(1)).await.unwrap(), 1);
+        assert!(
+            sessions::list_for_user(&t.db, u.id, c.now())
+                .await
+                .unwrap()
+                .is_empty(),
+            "expired ones are not listed"
+        );
+        assert_eq!(
+            sessions::delete_expired(&t.db, c.now(), c.now() - Duration::days(1))
+                .await
+                .unwrap(),
+            1
+        );
         t
     }
 
-    async fn audit_events_keep_json_metadata_and_filter_by_user(t) {
+    async fn audit_events_keep_json_metadata_and_filter_by_user(t: TestDb) -> TestDb {
         let c = clock();
         let u = make_user(&t.db, &c, "audit@example.com").await;
-        for (i, action) in ["register", "login.success", "login.failure"].into_iter().enumerate() {
+        for (i, action) in ["register", "login.success", "login.failure"]
+            .into_iter()
+            .enumerate()
+        {
             c.advance(Duration::seconds(1));
-            let mut e = audit::event(new_id_at(c.now()), action, Some(u.id), Some(u.id),
-                serde_json::json!({"n": i, "email": "audit@example.com"}), c.now());
+            let mut e = audit::event(
+                new_id_at(c.now()),
+                action,
+                Some(u.id),
+                Some(u.id),
+                serde_json::json!({"n": i, "email": "audit@example.com"}),
+                c.now(),
+            );
             e.ip = Some("127.0.0.1".into());
             e.user_agent = Some("test-agent".into());
             audit::insert(&t.db, &e).await.unwrap();
         }
-        audit::insert(&t.db, &audit::event(new_id_at(c.now()), "register", None, None, serde_json::json!({}), c.now()))
-            .await.unwrap();
-        let mine = audit::list(&t.db, &audit::AuditFilter::for_user(u.id)).await.unwrap();
-        assert_eq!(mine.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
-            ["login.failure", "login.success", "register"]);
+        audit::insert(
+            &t.db,
+            &audit::event(
+                new_id_at(c.now()),
+                "register",
+                None,
+                None,
+                serde_json::json!({}),
+                c.now(),
+            ),
+        )
+        .await
+        .unwrap();
+        let mine = audit::list(&t.db, &audit::AuditFilter::for_user(u.id))
+            .await
+            .unwrap();
+        assert_eq!(
+            mine.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+            ["login.failure", "login.success", "register"]
+        );
         assert_eq!(mine[0].metadata.0["n"], 2);
         assert_eq!(mine[0].ip.as_deref(), Some("127.0.0.1"));
-        let failures = audit::list(&t.db, &audit::AuditFilter::for_user(u.id).action("login.failure")).await.unwrap();
+        let failures = audit::list(
+            &t.db,
+            &audit::AuditFilter::for_user(u.id).action("login.failure"),
+        )
+        .await
+        .unwrap();
         assert_eq!(failures.len(), 1);
         t
     }
 
-    async fn outbox_jobs_are_claimed_once_retried_and_completed(t) {
+    async fn outbox_jobs_are_claimed_once_retried_and_completed(t: TestDb) -> TestDb {
         let c = clock();
         let id = new_id_at(c.now());
-        outbox::enqueue(&t.db, id, "mail", serde_json::json!({"to": ["a@example.com"]}), c.now()).await.unwrap();
+        outbox::enqueue(
+            &t.db,
+            id,
+            "mail",
+            serde_json::json!({"to": ["a@example.com"]}),
+            c.now(),
+        )
+        .await
+        .unwrap();
         let lease = Duration::minutes(5);
         let claimed = outbox::claim_due(&t.db, c.now(), lease, 10).await.unwrap();
         assert_eq!(claimed.len(), 1);
         assert_eq!(claimed[0].payload.0["to"][0], "a@example.com");
-        assert!(outbox::claim_due(&t.db, c.now(), lease, 10).await.unwrap().is_empty(), "leased");
+        assert!(
+            outbox::claim_due(&t.db, c.now(), lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "leased"
+        );
 
-        outbox::fail(&t.db, id, "smtp down", Some(c.now() + Duration::minutes(1)), c.now()).await.unwrap();
-        assert!(outbox::claim_due(&t.db, c.now(), lease, 10).await.unwrap().is_empty(), "not due yet");
+        outbox::fail(
+            &t.db,
+            id,
+            "smtp down",
+            Some(c.now() + Duration::minutes(1)),
+            c.now(),
+        )
+        .await
+        .unwrap();
+        assert!(
+            outbox::claim_due(&t.db, c.now(), lease, 10)
+                .await
+                .unwrap()
+                .is_empty(),
+            "not due yet"
+        );
         c.advance(Duration::minutes(1));
         let again = outbox::claim_due(&t.db, c.now(), lease, 10).await.unwrap();
         assert_eq!(again.len(), 1);
@@ -349,20 +590,39 @@ conformance! {
         assert_eq!(done.done_at, Some(c.now()));
         assert_eq!(done.attempts, 2);
         c.advance(Duration::hours(1));
-        assert!(outbox::claim_due(&t.db, c.now(), lease, 10).await.unwrap().is_empty());
+        assert!(
+            outbox::claim_due(&t.db, c.now(), lease, 10)
+                .await
+                .unwrap()
+                .is_empty()
+        );
         t
     }
 
-    async fn an_expired_lease_lets_another_worker_claim(t) {
+    async fn an_expired_lease_lets_another_worker_claim(t: TestDb) -> TestDb {
         let c = clock();
         let id = new_id_at(c.now());
-        outbox::enqueue(&t.db, id, "mail", serde_json::json!({}), c.now()).await.unwrap();
-        assert_eq!(outbox::claim_due(&t.db, c.now(), Duration::minutes(5), 10).await.unwrap().len(), 1);
+        outbox::enqueue(&t.db, id, "mail", serde_json::json!({}), c.now())
+            .await
+            .unwrap();
+        assert_eq!(
+            outbox::claim_due(&t.db, c.now(), Duration::minutes(5), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         c.advance(Duration::minutes(5));
-        assert_eq!(outbox::claim_due(&t.db, c.now(), Duration::minutes(5), 10).await.unwrap().len(), 1);
+        assert_eq!(
+            outbox::claim_due(&t.db, c.now(), Duration::minutes(5), 10)
+                .await
+                .unwrap()
+                .len(),
+            1
+        );
         t
     }
-}
+);
 
 #[test]
 fn new_ids_are_time_ordered() {

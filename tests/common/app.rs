@@ -22,6 +22,58 @@ pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
     50123,
 );
 
+/// Every state-changing (non-GET) route Sigra mounts under `/users`, exactly. A new route
+/// must be added here on purpose, so the CSRF and rate-limit sweeps cover it.
+pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
+    ("DELETE", "/users/log_out"),
+    ("DELETE", "/users/settings/mfa/totp"),
+    ("DELETE", "/users/settings/sessions/<id>"),
+    ("POST", "/users/confirm"),
+    ("POST", "/users/confirm/<token>"),
+    ("POST", "/users/confirm/resend"),
+    ("POST", "/users/log_in"),
+    ("POST", "/users/magic-link"),
+    ("POST", "/users/magic-link/<token>"),
+    ("POST", "/users/mfa"),
+    ("POST", "/users/register"),
+    ("POST", "/users/reset-password"),
+    ("POST", "/users/reset-password/<token>"),
+    ("POST", "/users/settings/confirm-email/<token>"),
+    ("POST", "/users/settings/delete"),
+    ("POST", "/users/settings/delete/cancel"),
+    ("POST", "/users/settings/email"),
+    ("POST", "/users/settings/email/cancel"),
+    ("POST", "/users/settings/mfa/backup-codes"),
+    ("POST", "/users/settings/mfa/totp"),
+    ("POST", "/users/settings/mfa/totp/setup"),
+    ("POST", "/users/settings/password"),
+    ("POST", "/users/settings/sessions/others"),
+    ("POST", "/users/settings/set-password"),
+    ("POST", "/users/sudo"),
+    ("POST", "/users/unlock/<token>"),
+];
+
+/// Asserts that the mounted `(method, path)` pairs are exactly `expected`, printing both
+/// sets (and their difference) when they are not.
+pub fn assert_exact_routes<'a>(
+    actual: impl IntoIterator<Item = (String, String)>,
+    expected: impl IntoIterator<Item = &'a (&'a str, &'a str)>,
+) {
+    use std::collections::BTreeSet;
+    let actual: BTreeSet<(String, String)> = actual.into_iter().collect();
+    let expected: BTreeSet<(String, String)> = expected
+        .into_iter()
+        .map(|(m, p)| (m.to_string(), p.to_string()))
+        .collect();
+    assert_eq!(
+        actual,
+        expected,
+        "mounted routes differ from the expected set\nunexpected: {:?}\nmissing: {:?}",
+        actual.difference(&expected).collect::<Vec<_>>(),
+        expected.difference(&actual).collect::<Vec<_>>()
+    );
+}
+
 pub const PASSWORD: &str = "correct horse battery staple";
 pub const SECRET: &str = "test-secret-test-secret-test-secret-0123456789";
 
@@ -199,6 +251,21 @@ impl TestApp {
         self.post(path, &all).await
     }
 
+    /// [`TestApp::post`], read to the end.
+    pub async fn post_owned(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        Answer::read(self.post(path, fields).await).await
+    }
+
+    /// [`TestApp::log_in`], read to the end.
+    pub async fn log_in_owned(&self, email: &str, password: &str, remember: bool) -> Answer {
+        Answer::read(self.log_in(email, password, remember).await).await
+    }
+
+    /// [`TestApp::submit`], read to the end.
+    pub async fn submit_owned(&self, path: &str, fields: &[(&str, &str)]) -> Answer {
+        Answer::read(self.submit(path, fields).await).await
+    }
+
     pub async fn register(&self, email: &str, password: &str) -> LocalResponse<'_> {
         self.submit(
             "/users/register",
@@ -293,6 +360,35 @@ pub fn location(r: &LocalResponse<'_>) -> String {
         .get_one("Location")
         .unwrap_or_default()
         .to_owned()
+}
+
+/// A response read to the end: owns everything, so it borrows nothing from the client and
+/// needs no `drop` before the next request.
+#[allow(dead_code)] // not every test reads every field
+#[derive(Debug)]
+pub struct Answer {
+    pub status: Status,
+    /// The `Location` header, empty when there is none.
+    pub location: String,
+    pub body: String,
+    /// The cookies the response set.
+    pub cookies: Vec<Cookie<'static>>,
+}
+
+impl Answer {
+    /// Reads `r` to the end.
+    pub async fn read(r: LocalResponse<'_>) -> Answer {
+        let status = r.status();
+        let location = location(&r);
+        let cookies = r.cookies().iter().map(|c| c.clone().into_owned()).collect();
+        let body = r.into_string().await.unwrap_or_default();
+        Answer {
+            status,
+            location,
+            body,
+            cookies,
+        }
+    }
 }
 
 pub fn json_accept() -> Header<'static> {

@@ -143,16 +143,28 @@ where
     }
 }
 
-/// Declares tests that run on every backend. Each body gets `t: TestDb` (migrated) and
-/// must end by handing it back (`t`) so its database is dropped.
+/// Declares tests that run on every backend, as plain items so rustfmt formats them:
+///
+/// ```ignore
+/// conformance!(
+///     async fn name(t: TestDb) -> TestDb {
+///         // ...
+///         t
+///     }
+/// );
+/// ```
+///
+/// Each body gets `t` (migrated) and must end by handing it back so its database is
+/// dropped. Each item becomes `<name>::sqlite`, `<name>::postgres` and `<name>::mysql`.
 macro_rules! conformance {
-    ($(async fn $name:ident($t:ident) $body:block)*) => {
+    ($($(#[$attr:meta])* async fn $name:ident($t:ident: $ty:ty $(,)?) -> $ret:ty $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
                 use super::*;
 
-                async fn body($t: $crate::common::TestDb) -> $crate::common::TestDb $body
+                $(#[$attr])*
+                async fn body($t: $ty) -> $ret $body
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
