@@ -31,39 +31,26 @@ pub(crate) struct Problem {
     message: &'static str,
 }
 
+impl Problem {
+    /// The answer to a guard failure: its reason, status and message, under `title`.
+    const fn of(failure: GuardFailure, title: &'static str) -> Problem {
+        Problem {
+            reason: failure.reason(),
+            status: failure.status(),
+            title,
+            message: failure.message(),
+        }
+    }
+}
+
 /// A 401 with no Sigra state to send the user to the log-in page (HTML only: JSON
 /// answers `not_authenticated`).
-const UNAUTHORIZED: Problem = Problem {
-    reason: GuardFailure::NotAuthenticated.reason(),
-    status: Status::Unauthorized,
-    title: "Unauthorized",
-    message: GuardFailure::NotAuthenticated.message(),
-};
+const UNAUTHORIZED: Problem = Problem::of(GuardFailure::NotAuthenticated, "Unauthorized");
 /// A 403 no guard explained.
-const FORBIDDEN: Problem = Problem {
-    reason: GuardFailure::None.reason(),
-    status: Status::Forbidden,
-    title: "Forbidden",
-    message: GuardFailure::None.message(),
-};
-const FORM_EXPIRED: Problem = Problem {
-    reason: GuardFailure::Csrf.reason(),
-    status: Status::Forbidden,
-    title: "Form expired",
-    message: GuardFailure::Csrf.message(),
-};
-const TOO_MANY_ATTEMPTS: Problem = Problem {
-    reason: GuardFailure::RateLimited.reason(),
-    status: Status::TooManyRequests,
-    title: "Too many attempts",
-    message: GuardFailure::RateLimited.message(),
-};
-const BUSY: Problem = Problem {
-    reason: GuardFailure::Unavailable.reason(),
-    status: Status::ServiceUnavailable,
-    title: "Busy",
-    message: GuardFailure::Unavailable.message(),
-};
+const FORBIDDEN: Problem = Problem::of(GuardFailure::None, "Forbidden");
+const FORM_EXPIRED: Problem = Problem::of(GuardFailure::Csrf, "Form expired");
+const TOO_MANY_ATTEMPTS: Problem = Problem::of(GuardFailure::RateLimited, "Too many attempts");
+const BUSY: Problem = Problem::of(GuardFailure::Unavailable, "Busy");
 const NOT_FOUND: Problem = Problem {
     reason: "not_found",
     status: Status::NotFound,
