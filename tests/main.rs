@@ -15,6 +15,7 @@ mod csrf;
 mod data_export;
 mod deletion;
 mod guards;
+mod json;
 mod lockout;
 mod login;
 mod magic_link;

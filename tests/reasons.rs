@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use rocket::http::{ContentType, Header, Status};
+use rocket::http::{ContentType, Header, Method, Status};
 use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, routes};
+use serde_json::json;
 use sigra_core::FixedClock;
 use sigra_rocket::Sigra;
 use sigra_rocket::guards::GuardFailure;
@@ -16,6 +17,7 @@ use time::macros::datetime;
 
 use crate::common::TestDb;
 use crate::common::app::{CLIENT, PASSWORD, app, app_with, figment, form, json_accept};
+use crate::common::json::JsonAnswer;
 use crate::mfa_totp::enrolled;
 
 const TABLE: &str = include_str!("../docs/reasons.md");
@@ -227,6 +229,80 @@ conformance!(
             Status::ImATeapot,
             "HTML gets a page with the same status"
         );
+
+        // What the routes refuse, in JSON.
+        let j = app.other_browser().await;
+        let refusal = |a: JsonAnswer| (a.reason().to_owned(), a.status.code);
+        let register = json!({ "email": "nope", "password": PASSWORD });
+        seen.push(refusal(
+            j.json(Method::Post, "/users/register", register).await,
+        ));
+        let log_in = json!({ "email": "x@example.com", "password": PASSWORD });
+        seen.push(refusal(j.json(Method::Post, "/users/log_in", log_in).await));
+        let confirm = json!({ "email": "x@example.com", "code": "000000" });
+        seen.push(refusal(
+            j.json(Method::Post, "/users/confirm", confirm).await,
+        ));
+        let dead = "/users/reset-password/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        seen.push(refusal(j.json_get(dead).await));
+        j.signed_up("refusals@example.com").await;
+        let sudo = json!({ "password": "not the password 1" });
+        seen.push(refusal(j.json(Method::Post, "/users/sudo", sudo).await));
+        // An email change whose new address another account takes meanwhile.
+        j.confirm_email("refusals@example.com").await;
+        let change = json!({ "email": "taken@example.com", "current_password": PASSWORD });
+        j.json(Method::Post, "/users/settings/email", change)
+            .await
+            .assert_ok(Status::Ok);
+        let link = j
+            .link_for("taken@example.com", "/users/settings/confirm-email/")
+            .await;
+        let taker = j.other_browser().await;
+        assert_eq!(
+            taker.register("taken@example.com", PASSWORD).await.status(),
+            Status::Ok
+        );
+        seen.push(refusal(j.json(Method::Post, &link, json!({})).await));
+        // A wrong first code of an authenticator being enrolled.
+        let fresh = j.other_browser().await;
+        fresh.signed_up("refusals-code@example.com").await;
+        let setup = "/users/settings/mfa/totp/setup";
+        fresh
+            .json(Method::Post, setup, json!({}))
+            .await
+            .assert_ok(Status::Ok);
+        let wrong = json!({ "code": "000000" });
+        let a = fresh
+            .json(Method::Post, "/users/settings/mfa/totp", wrong.clone())
+            .await;
+        seen.push(refusal(a));
+        // The challenge: a wrong code, then locked (with Retry-After).
+        let mfa = j.other_browser().await;
+        enrolled(&mfa, "refusals-mfa@example.com").await;
+        mfa.log_out().await;
+        mfa.clock.advance(Duration::seconds(30));
+        mfa.log_in("refusals-mfa@example.com", PASSWORD, false)
+            .await;
+        seen.push(refusal(
+            mfa.json(Method::Post, "/users/mfa", wrong.clone()).await,
+        ));
+        let mut locked = None;
+        for _ in 0..10 {
+            let a = mfa.json(Method::Post, "/users/mfa", wrong.clone()).await;
+            if a.status == Status::TooManyRequests {
+                locked = Some(a);
+                break;
+            }
+        }
+        let locked = locked.expect("the challenge locks after repeated wrong codes");
+        assert!(
+            locked
+                .retry_after
+                .as_deref()
+                .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)),
+            "{locked:?}"
+        );
+        seen.push(refusal(locked));
 
         let table = table();
         for (reason, status) in &seen {

@@ -3,7 +3,7 @@
 
 use rocket::http::{ContentType, Status};
 use rocket::response::{Redirect, Responder};
-use rocket::serde::json::{Json, json};
+use rocket::serde::json::Json;
 use rocket::{Catcher, Request, catch, catchers};
 use sigra_core::net::is_local_path;
 
@@ -18,7 +18,10 @@ fn json_error(
     reason: &str,
     message: &str,
 ) -> (Status, Json<rocket::serde::json::Value>) {
-    (status, Json(json!({ "error": reason, "message": message })))
+    (
+        status,
+        Json(crate::respond::json_error(reason, message, None)),
+    )
 }
 
 /// A catcher's answer: the stable JSON reason (DESIGN §4a), and the status, title and
@@ -128,7 +131,7 @@ impl RetryLater {
     fn after(secs: u64, answer: Answer) -> Self {
         RetryLater {
             answer,
-            retry_after: rocket::http::Header::new("Retry-After", secs.to_string()),
+            retry_after: crate::respond::retry_after_header(secs),
         }
     }
 }
@@ -238,6 +241,22 @@ async fn not_found(request: &Request<'_>) -> Answer {
 
 #[catch(422)]
 async fn unprocessable(request: &Request<'_>) -> Answer {
+    if wants_json(request) {
+        // Which fields did not fit, and why (recorded by the data guard).
+        let mut fields = serde_json::Map::new();
+        let problems = request.local_cache(crate::guards::FormProblems::default);
+        for (name, error) in &problems.0 {
+            let entry = fields
+                .entry(name.clone())
+                .or_insert_with(|| serde_json::Value::Array(Vec::new()));
+            if let (serde_json::Value::Array(list), Ok(e)) = (entry, serde_json::to_value(error)) {
+                list.push(e);
+            }
+        }
+        let body =
+            crate::respond::json_error(INVALID_FORM.reason, INVALID_FORM.message, Some(fields));
+        return Answer::Json((INVALID_FORM.status, Json(body)));
+    }
     // The header shows who is logged in: look the session up as a guard would.
     let _ = crate::guards::current_session(request).await;
     problem_page(INVALID_FORM, request)
@@ -332,12 +351,19 @@ mod tests {
                 "{p:?} missing from docs/reasons.md"
             );
         }
+        for r in crate::respond::REFUSALS {
+            assert!(
+                listed(r.reason, &r.status.code.to_string()),
+                "{r:?} missing from docs/reasons.md"
+            );
+        }
         assert!(listed(OTHER_REASON, "any other"));
         let known = table().len();
         let distinct: std::collections::BTreeSet<&str> = GuardFailure::ALL
             .iter()
             .map(|f| f.reason())
             .chain(PROBLEMS.iter().map(|p| p.reason))
+            .chain(crate::respond::REFUSALS.iter().map(|r| r.reason))
             .chain([OTHER_REASON])
             .collect();
         assert_eq!(

@@ -62,26 +62,212 @@ pub(crate) fn render(
     }
 }
 
-/// What a Sigra route answers.
+/// Why a route refused a request whose guards passed: a stable reason for JSON clients
+/// (DESIGN §4a; listed in `docs/reasons.md` and [`REFUSALS`]), the status, and the
+/// sentence a person reads. Pages show the sentence; rewording it never changes a reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Refusal {
+    /// Stable snake_case identifier.
+    pub(crate) reason: &'static str,
+    /// The status of the page and of the JSON answer.
+    pub(crate) status: Status,
+    /// What a person reads.
+    pub(crate) message: &'static str,
+}
+
+impl Refusal {
+    const fn new(reason: &'static str, status: Status, message: &'static str) -> Refusal {
+        Refusal {
+            reason,
+            status,
+            message,
+        }
+    }
+}
+
+/// A log-in whose email and password do not match an account.
+pub(crate) const INVALID_CREDENTIALS: Refusal = Refusal::new(
+    "invalid_credentials",
+    Status::Unauthorized,
+    "Invalid email or password.",
+);
+/// A log-in to an account whose email is not confirmed yet.
+pub(crate) const UNCONFIRMED_LOGIN: Refusal = Refusal::new(
+    "unconfirmed",
+    Status::Forbidden,
+    "Confirm your email address before logging in. We sent you a link and a code.",
+);
+/// A form whose fields did not pass validation (see `fields`).
+pub(crate) const INVALID_FIELDS: Refusal = Refusal::new(
+    "invalid_fields",
+    Status::UnprocessableEntity,
+    "Some fields need another look.",
+);
+/// An emailed link that is unknown, used or expired.
+pub(crate) const INVALID_LINK: Refusal = Refusal::new(
+    "invalid_link",
+    Status::NotFound,
+    "This link is invalid or has expired.",
+);
+/// A wrong password where the current one is asked for (sudo).
+pub(crate) const INVALID_PASSWORD: Refusal = Refusal::new(
+    "invalid_password",
+    Status::Unauthorized,
+    "That password is not right.",
+);
+/// A wrong or used one-time code (confirmation, second factor).
+pub(crate) const INVALID_CODE: Refusal = Refusal::new(
+    "invalid_code",
+    Status::UnprocessableEntity,
+    "That code is not right.",
+);
+/// A wrong or used code at the second-factor challenge.
+pub(crate) const INVALID_MFA_CODE: Refusal = Refusal::new(
+    "invalid_mfa_code",
+    Status::Unauthorized,
+    "That code is not right.",
+);
+/// Too many wrong second-factor codes: the codes are locked for a while.
+pub(crate) const MFA_LOCKED: Refusal = Refusal::new(
+    "mfa_locked",
+    Status::TooManyRequests,
+    "Too many wrong codes. Wait, then try again.",
+);
+/// An email change to an address that another account took meanwhile.
+pub(crate) const EMAIL_TAKEN: Refusal = Refusal::new(
+    "email_taken",
+    Status::Conflict,
+    "That address now belongs to another account.",
+);
+
+/// Every refusal a route can answer, for the reason table and its test.
+#[cfg(test)]
+pub(crate) const REFUSALS: [Refusal; 9] = [
+    INVALID_CREDENTIALS,
+    UNCONFIRMED_LOGIN,
+    INVALID_FIELDS,
+    INVALID_LINK,
+    INVALID_PASSWORD,
+    INVALID_CODE,
+    INVALID_MFA_CODE,
+    MFA_LOCKED,
+    EMAIL_TAKEN,
+];
+
+/// A page, and what a JSON client gets in its place.
+#[derive(Debug)]
+pub(crate) struct Page {
+    status: Status,
+    template: &'static str,
+    context: Context,
+    /// Success: merged into `{"ok": true}`.
+    data: serde_json::Map<String, serde_json::Value>,
+    /// Failure: the JSON error and the status.
+    refusal: Option<Refusal>,
+    /// Failure: what is wrong with each field.
+    fields: serde_json::Map<String, serde_json::Value>,
+    /// Seconds until trying again makes sense (`Retry-After`).
+    retry_after: Option<u64>,
+}
+
+/// What a Sigra route answers: to a page request a page or a 303; to a JSON request
+/// (DESIGN §4a) `{"ok": true, …}`, `{"ok": true, "next": "<path>"}` in place of the
+/// redirect, or `{"error", "message", "fields"}` with the refusal's status.
 #[derive(Debug)]
 pub enum Reply {
-    /// A page with a status, rendered with the route's context plus the common one.
-    Page(Status, &'static str, Box<Context>),
-    /// A 303 redirect.
-    Redirect(Box<Redirect>),
-    /// A failure: its status (503 adds `Retry-After`).
+    /// A page (with its JSON counterpart).
+    Page(Box<Page>),
+    /// A 303 to a local path (JSON: `next`, plus what [`with`](Self::with) adds).
+    Redirect(String, serde_json::Map<String, serde_json::Value>),
+    /// A failure the catchers answer (503 adds `Retry-After`).
     Error(Status),
 }
 
 impl Reply {
-    /// Renders `page` with `context`, answering `status`.
-    pub(crate) fn page(status: Status, page: &'static str, context: Context) -> Reply {
-        Reply::Page(status, page, Box::new(context))
+    /// Renders `template` with `context`, answering `status`; JSON gets `{"ok": true}`
+    /// plus what [`with`](Self::with) adds.
+    pub(crate) fn page(status: Status, template: &'static str, context: Context) -> Reply {
+        Reply::Page(Box::new(Page {
+            status,
+            template,
+            context,
+            data: serde_json::Map::new(),
+            refusal: None,
+            fields: serde_json::Map::new(),
+            retry_after: None,
+        }))
+    }
+
+    /// Renders `template` with `context` and the refusal's status; JSON gets the
+    /// refusal.
+    pub(crate) fn refused(refusal: Refusal, template: &'static str, context: Context) -> Reply {
+        Reply::Page(Box::new(Page {
+            status: refusal.status,
+            template,
+            context,
+            data: serde_json::Map::new(),
+            refusal: Some(refusal),
+            fields: serde_json::Map::new(),
+            retry_after: None,
+        }))
+    }
+
+    /// [`INVALID_FIELDS`] with the problems of each field (`errors`, as the page shows
+    /// them, a map of field name to [`FieldError`](sigra_core::form::FieldError)s).
+    pub(crate) fn invalid(
+        template: &'static str,
+        context: Context,
+        errors: &impl serde::Serialize,
+    ) -> Reply {
+        Reply::refused(INVALID_FIELDS, template, context).invalid_fields(errors)
+    }
+
+    /// This page as [`INVALID_FIELDS`] with `errors` (a map of field name to
+    /// [`FieldError`](sigra_core::form::FieldError)s; empty lists are left out).
+    pub(crate) fn invalid_fields(mut self, errors: &impl serde::Serialize) -> Reply {
+        if let Reply::Page(page) = &mut self {
+            page.status = INVALID_FIELDS.status;
+            page.refusal = Some(INVALID_FIELDS);
+            if let Ok(serde_json::Value::Object(fields)) = serde_json::to_value(errors) {
+                page.fields = fields
+                    .into_iter()
+                    .filter(|(_, v)| !v.is_null() && v.as_array().is_none_or(|a| !a.is_empty()))
+                    .map(|(k, v)| match v {
+                        serde_json::Value::Array(_) => (k, v),
+                        one => (k, serde_json::Value::Array(vec![one])),
+                    })
+                    .collect();
+            }
+        }
+        self
+    }
+
+    /// Adds `Retry-After: secs` to a page.
+    pub(crate) fn retry_after(mut self, secs: u64) -> Reply {
+        if let Reply::Page(page) = &mut self {
+            page.retry_after = Some(secs);
+        }
+        self
+    }
+
+    /// Adds `key: value` to a JSON client's success answer.
+    pub(crate) fn with(mut self, key: &str, value: impl serde::Serialize) -> Reply {
+        let value = serde_json::to_value(value).unwrap_or(serde_json::Value::Null);
+        match &mut self {
+            Reply::Page(page) => {
+                page.data.insert(key.to_owned(), value);
+            }
+            Reply::Redirect(_, data) => {
+                data.insert(key.to_owned(), value);
+            }
+            Reply::Error(_) => {}
+        }
+        self
     }
 
     /// A 303 to a local path.
     pub(crate) fn see_other(path: impl Into<String>) -> Reply {
-        Reply::Redirect(Box::new(Redirect::to(path.into())))
+        Reply::Redirect(path.into(), serde_json::Map::new())
     }
 
     /// Maps a flow failure: 503 when hashing is saturated, 500 otherwise (logged).
@@ -96,18 +282,78 @@ impl Reply {
     }
 }
 
+/// `Retry-After: secs`, on every 429 and 503 Sigra answers.
+pub(crate) fn retry_after_header(secs: u64) -> rocket::http::Header<'static> {
+    rocket::http::Header::new("Retry-After", secs.to_string())
+}
+
+/// The JSON error shape of DESIGN §4a.
+pub(crate) fn json_error(
+    reason: &str,
+    message: &str,
+    fields: Option<serde_json::Map<String, serde_json::Value>>,
+) -> serde_json::Value {
+    let mut body = serde_json::json!({ "error": reason, "message": message });
+    if let Some(fields) = fields.filter(|f| !f.is_empty()) {
+        body["fields"] = serde_json::Value::Object(fields);
+    }
+    body
+}
+
 impl<'r> Responder<'r, 'static> for Reply {
     fn respond_to(self, request: &'r Request<'_>) -> rocket::response::Result<'static> {
+        let json = wants_json(request);
         match self {
-            Reply::Page(status, page, context) => {
-                let mut full = base_context(request);
-                full.extend(*context);
-                let html = render(request, page, &full).ok_or(Status::InternalServerError)?;
-                let mut response = html.respond_to(request)?;
-                response.set_status(status);
+            Reply::Page(page) if json => {
+                let Page {
+                    status,
+                    data,
+                    refusal,
+                    fields,
+                    retry_after,
+                    ..
+                } = *page;
+                let body = match refusal {
+                    Some(r) => json_error(r.reason, r.message, Some(fields)),
+                    None => {
+                        let mut body = serde_json::Map::new();
+                        body.insert("ok".into(), true.into());
+                        body.extend(data);
+                        serde_json::Value::Object(body)
+                    }
+                };
+                let mut response = (status, rocket::serde::json::Json(body)).respond_to(request)?;
+                if let Some(secs) = retry_after {
+                    response.set_header(retry_after_header(secs));
+                }
                 Ok(response)
             }
-            Reply::Redirect(redirect) => redirect.respond_to(request),
+            Reply::Page(page) => {
+                let Page {
+                    status,
+                    template,
+                    context,
+                    retry_after,
+                    ..
+                } = *page;
+                let mut full = base_context(request);
+                full.extend(context);
+                let html = render(request, template, &full).ok_or(Status::InternalServerError)?;
+                let mut response = html.respond_to(request)?;
+                response.set_status(status);
+                if let Some(secs) = retry_after {
+                    response.set_header(retry_after_header(secs));
+                }
+                Ok(response)
+            }
+            Reply::Redirect(to, data) if json => {
+                let mut body = serde_json::Map::new();
+                body.insert("ok".into(), true.into());
+                body.insert("next".into(), to.into());
+                body.extend(data);
+                rocket::serde::json::Json(serde_json::Value::Object(body)).respond_to(request)
+            }
+            Reply::Redirect(to, _) => Redirect::to(to).respond_to(request),
             // The catcher renders the page (and adds `Retry-After` to a 503).
             Reply::Error(status) => Err(status),
         }
@@ -134,8 +380,11 @@ pub(crate) fn token_page(
     context.insert("token", token);
     context.insert("valid", &valid);
     context.insert("referrer_policy", "no-referrer");
-    let status = if valid { Status::Ok } else { Status::NotFound };
-    Reply::page(status, page, context)
+    if valid {
+        Reply::page(Status::Ok, page, context).with("valid", true)
+    } else {
+        Reply::refused(INVALID_LINK, page, context)
+    }
 }
 
 /// Whether `to` is a local path that a `Location` header can carry (checked before any

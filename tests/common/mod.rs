@@ -1,6 +1,7 @@
 //! Shared test helpers: a fresh database per test on each backend.
 
 pub mod app;
+pub mod json;
 
 use std::io::Write;
 use std::sync::Once;

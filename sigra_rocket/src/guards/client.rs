@@ -1,8 +1,8 @@
 //! Who is asking: the client's IP (behind trusted proxies only) and user agent, and the
-//! per-client-IP rate limit on state-changing requests.
+//! per-client-IP rate limit that Sigra's data guard applies to its state-changing requests.
 
 use rocket::Request;
-use rocket::http::{Method, Status};
+use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome};
 use sigra_core::features::RequestMeta;
 use sigra_core::rate_limit::Decision;
@@ -10,7 +10,9 @@ use sigra_core::rate_limit::Decision;
 use super::failure::{GuardFailure, record_failure};
 use crate::state::state;
 
-/// The client's IP (from the socket unless Rocket's `ip_header` is configured) and user agent.
+/// The client's IP (from the socket unless Rocket's `ip_header` is configured) and user
+/// agent, as audit events and sessions record them. Reading it has no side effect: a host
+/// route may take it freely (Sigra's own POSTs are rate-limited by their data guard).
 #[derive(Debug, Clone)]
 pub struct ClientMeta(pub RequestMeta);
 
@@ -18,34 +20,39 @@ pub struct ClientMeta(pub RequestMeta);
 impl<'r> FromRequest<'r> for ClientMeta {
     type Error = GuardFailure;
 
-    /// Also enforces the per-client-IP rate limit on every state-changing request
-    /// (each Sigra POST takes this guard): over the limit, 429 with `Retry-After`.
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
-        let meta = meta(request);
-        let Some(state) = state(request) else {
-            return Outcome::Success(ClientMeta(meta));
-        };
-        let writes = !matches!(
-            request.method(),
-            Method::Get | Method::Head | Method::Options
-        );
-        if writes && state.auth.config.rate_limit.enabled {
-            let endpoint = request
-                .route()
-                .map(|r| format!("{} {}", r.method, r.uri.path()))
-                .unwrap_or_default();
-            let client = client_key(client_ip(request));
-            if let Decision::Limited { retry_after_secs } = state
-                .rate_limiter
-                .check(&format!("{client}|{endpoint}"))
-                .await
-            {
-                request.local_cache(|| RetryAfter(retry_after_secs));
-                record_failure(request, GuardFailure::RateLimited);
-                return Outcome::Error((Status::TooManyRequests, GuardFailure::RateLimited));
-            }
+        Outcome::Success(ClientMeta(meta(request)))
+    }
+}
+
+/// The per-client-IP rate limit on Sigra's state-changing requests (`sigra.rate_limit`):
+/// counts this request against its client and route, and answers the seconds to wait
+/// when it is over the limit (recorded for the 429 catcher's `Retry-After`).
+pub(crate) async fn rate_limited(request: &Request<'_>) -> Option<u64> {
+    let state = state(request)?;
+    let writes = !matches!(
+        request.method(),
+        Method::Get | Method::Head | Method::Options
+    );
+    if !writes || !state.auth.config.rate_limit.enabled {
+        return None;
+    }
+    let endpoint = request
+        .route()
+        .map(|r| format!("{} {}", r.method, r.uri.path()))
+        .unwrap_or_default();
+    let client = client_key(client_ip(request));
+    match state
+        .rate_limiter
+        .check(&format!("{client}|{endpoint}"))
+        .await
+    {
+        Decision::Limited { retry_after_secs } => {
+            request.local_cache(|| RetryAfter(retry_after_secs));
+            record_failure(request, GuardFailure::RateLimited);
+            Some(retry_after_secs)
         }
-        Outcome::Success(ClientMeta(meta))
+        _ => None,
     }
 }
 

@@ -1,6 +1,12 @@
 //! CSRF protection: an HMAC token bound to the session (or, before log-in, to a random
-//! pre-session cookie), checked on every state-changing form together with the `Origin`
-//! and `Sec-Fetch-Site` headers.
+//! pre-session cookie), checked on every state-changing request together with the
+//! `Origin` and `Sec-Fetch-Site` headers. The token travels in the `_csrf` field of a
+//! form or the `X-CSRF-Token` header (JSON clients read it from `GET <base>/csrf`).
+//!
+//! Bodies are url-encoded forms or JSON objects with the same field names (DESIGN §4a):
+//! both are read into the same `FromForm` type, so a JSON client and a page can never
+//! drift apart. A JSON body cannot be sent cross-site without a CORS preflight, and the
+//! token is checked for it all the same.
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -12,6 +18,10 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
 use sigra_core::crypto::Purpose;
 
+use sigra_core::features::RequestMeta;
+use sigra_core::form::FieldError;
+
+use super::client::{meta, rate_limited};
 use super::failure::{GuardFailure, record_failure};
 use super::session::current_session;
 use crate::state::{SigraState, sentinel_abort, state};
@@ -144,8 +154,11 @@ pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> bo
     }
 }
 
-/// A url-encoded form whose `_csrf` field and origin were checked. Fails with 403
-/// otherwise (422 when the form itself does not parse).
+/// A submitted form whose CSRF token and origin were checked: a url-encoded body with
+/// the token in `_csrf`, or a JSON object (DESIGN §4a) with the token in the
+/// `X-CSRF-Token` header (which a url-encoded form may send too). Fails with 403
+/// `form_expired` otherwise, and 422 `invalid_form` (with the fields at fault) when the
+/// body does not fit `T`.
 #[derive(Debug)]
 pub struct CsrfForm<T>(T);
 
@@ -164,6 +177,9 @@ impl<T> std::ops::Deref for CsrfForm<T> {
     }
 }
 
+/// The header that carries the CSRF token of a JSON (or script-sent) request.
+pub(crate) const HEADER: &str = "X-CSRF-Token";
+
 fn decode_fields(body: &str) -> Vec<(String, String)> {
     body.split('&')
         .filter(|s| !s.is_empty())
@@ -177,6 +193,116 @@ fn decode_fields(body: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// A JSON object as form fields: strings as they are, numbers and booleans as their
+/// text, `null` as absent, an array as the same field repeated. A nested object, or a
+/// body that is not an object, is refused (`None`).
+fn json_fields(body: &str) -> Option<Vec<(String, String)>> {
+    use serde_json::Value;
+    fn scalar(value: &Value) -> Option<Option<String>> {
+        match value {
+            Value::Null => Some(None),
+            Value::String(s) => Some(Some(s.clone())),
+            Value::Bool(b) => Some(Some(b.to_string())),
+            Value::Number(n) => Some(Some(n.to_string())),
+            Value::Array(_) | Value::Object(_) => None,
+        }
+    }
+    if body.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    let Ok(Value::Object(object)) = serde_json::from_str::<Value>(body) else {
+        return None;
+    };
+    let mut fields = Vec::new();
+    for (name, value) in object {
+        let items = match &value {
+            Value::Array(items) => items.iter().collect(),
+            other => vec![other],
+        };
+        for item in items {
+            if let Some(text) = scalar(item)? {
+                fields.push((name.clone(), text));
+            }
+        }
+    }
+    Some(fields)
+}
+
+/// Why a submitted form did not fit its type, field by field, for the 422 answer.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct FormProblems(pub Vec<(String, FieldError)>);
+
+/// A stable reason and a sentence for one of Rocket's form errors.
+fn field_error(error: &rocket::form::Error<'_>) -> (String, FieldError) {
+    use rocket::form::error::ErrorKind;
+    let name = error
+        .name
+        .as_ref()
+        .map(|n| n.to_string())
+        .unwrap_or_default();
+    let reason = match &error.kind {
+        ErrorKind::Missing => "missing",
+        ErrorKind::InvalidLength { .. } => "invalid_length",
+        ErrorKind::Duplicate => "duplicate",
+        ErrorKind::Unexpected => "unexpected",
+        _ => "invalid",
+    };
+    (name, FieldError::new(reason, error.kind.to_string()))
+}
+
+/// Reads the body's fields (url-encoded or JSON), checks the CSRF token and the origin,
+/// and parses the fields as `T`; on failure records why for the catchers.
+async fn checked_form<'r, T>(
+    request: &'r Request<'_>,
+    data: Data<'r>,
+) -> Result<T, (Status, GuardFailure)>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    let content_type = request.content_type();
+    let is_form = content_type.is_some_and(|ct| ct.is_form());
+    let is_json = content_type.is_some_and(|ct| ct.is_json());
+    let limit = if is_json {
+        request.limits().get("json").unwrap_or(32.kibibytes())
+    } else {
+        request.limits().get("form").unwrap_or(32.kibibytes())
+    };
+    let body = match data.open(limit).into_string().await {
+        Ok(body) if body.is_complete() => body.into_inner(),
+        Ok(_) => return Err((Status::PayloadTooLarge, GuardFailure::Csrf)),
+        Err(_) => return Err((Status::BadRequest, GuardFailure::Csrf)),
+    };
+    let fields = if is_form {
+        decode_fields(&body)
+    } else if is_json {
+        match json_fields(&body) {
+            Some(fields) => fields,
+            None => return Err((Status::BadRequest, GuardFailure::None)),
+        }
+    } else {
+        Vec::new()
+    };
+    let submitted = request.headers().get_one(HEADER).or_else(|| {
+        fields
+            .iter()
+            .find(|(name, _)| name == FIELD)
+            .map(|(_, v)| v.as_str())
+    });
+    if !verify(request, submitted).await {
+        record_failure(request, GuardFailure::Csrf);
+        return Err((Status::Forbidden, GuardFailure::Csrf));
+    }
+    let values = fields.iter().map(|(name, value)| ValueField {
+        name: NameView::new(name),
+        value,
+    });
+    Form::<T>::parse_iter(values).map_err(|errors| {
+        let problems = errors.iter().map(field_error).collect();
+        request.local_cache(|| FormProblems(problems));
+        (Status::UnprocessableEntity, GuardFailure::None)
+    })
+}
+
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for CsrfForm<T>
 where
@@ -185,33 +311,9 @@ where
     type Error = GuardFailure;
 
     async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
-        let is_form = request.content_type().is_some_and(|ct| ct.is_form());
-        let limit = request.limits().get("form").unwrap_or(32.kibibytes());
-        let body = match data.open(limit).into_string().await {
-            Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => return data::Outcome::Error((Status::PayloadTooLarge, GuardFailure::Csrf)),
-            Err(_) => return data::Outcome::Error((Status::BadRequest, GuardFailure::Csrf)),
-        };
-        let fields = if is_form {
-            decode_fields(&body)
-        } else {
-            Vec::new()
-        };
-        let submitted = fields
-            .iter()
-            .find(|(name, _)| name == FIELD)
-            .map(|(_, v)| v.as_str());
-        if !verify(request, submitted).await {
-            record_failure(request, GuardFailure::Csrf);
-            return data::Outcome::Error((Status::Forbidden, GuardFailure::Csrf));
-        }
-        let values = fields.iter().map(|(name, value)| ValueField {
-            name: NameView::new(name),
-            value,
-        });
-        match Form::<T>::parse_iter(values) {
+        match checked_form(request, data).await {
             Ok(form) => data::Outcome::Success(CsrfForm(form)),
-            Err(_) => data::Outcome::Error((Status::UnprocessableEntity, GuardFailure::None)),
+            Err(failed) => data::Outcome::Error(failed),
         }
     }
 }
@@ -219,6 +321,64 @@ where
 impl<T> Sentinel for CsrfForm<T> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         sentinel_abort(rocket, "CsrfForm")
+    }
+}
+
+/// The data guard of every Sigra route that changes state: the per-client rate limit
+/// first (429 with `Retry-After`, before any other work, so floods of forged or
+/// malformed requests are counted too), then everything [`CsrfForm`] checks, and who is
+/// asking. One guard, so no Sigra POST can forget a check and no host route pays for
+/// one by taking [`ClientMeta`](super::ClientMeta).
+#[derive(Debug)]
+pub(crate) struct SigraForm<T> {
+    form: T,
+    meta: RequestMeta,
+}
+
+impl<T> SigraForm<T> {
+    /// Who sent the form.
+    pub(crate) fn meta(&self) -> &RequestMeta {
+        &self.meta
+    }
+
+    /// The form and who sent it.
+    pub(crate) fn into_parts(self) -> (T, RequestMeta) {
+        (self.form, self.meta)
+    }
+}
+
+impl<T> std::ops::Deref for SigraForm<T> {
+    type Target = T;
+
+    fn deref(&self) -> &T {
+        &self.form
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for SigraForm<T>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = GuardFailure;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        if rate_limited(request).await.is_some() {
+            return data::Outcome::Error((Status::TooManyRequests, GuardFailure::RateLimited));
+        }
+        match checked_form(request, data).await {
+            Ok(form) => data::Outcome::Success(SigraForm {
+                form,
+                meta: meta(request),
+            }),
+            Err(failed) => data::Outcome::Error(failed),
+        }
+    }
+}
+
+impl<T> Sentinel for SigraForm<T> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "SigraForm")
     }
 }
 

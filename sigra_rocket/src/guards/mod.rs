@@ -1,5 +1,6 @@
 //! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], the CSRF guards,
-//! and [`ClientMeta`].
+//! and [`ClientMeta`]; and the data guard of every Sigra route that changes state
+//! (rate limit, CSRF, the form or JSON body, who is asking).
 //!
 //! A guard that cannot authenticate fails with a status (401 or 403), never a Forward;
 //! Sigra's catchers turn that into a 303 to the log-in (or sudo) page for HTML requests
@@ -44,6 +45,7 @@ mod user;
 pub use client::ClientMeta;
 pub(crate) use client::RetryAfter;
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
+pub(crate) use csrf::{FormProblems, HEADER as CSRF_HEADER, SigraForm};
 pub(crate) use failure::failure;
 pub use failure::{GuardFailure, HtmlAnswer};
 pub(crate) use session::{LiveSession, RestoredCookies, SecondFactorPassed, current_session};

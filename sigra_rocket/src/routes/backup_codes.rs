@@ -5,19 +5,14 @@ use rocket::{Route, State, post, routes};
 use sigra_core::features::backup_codes;
 use tera::Context;
 
-use crate::guards::{ClientMeta, CsrfForm, NoFields, SudoUser};
+use crate::guards::{NoFields, SigraForm, SudoUser};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
-#[post("/settings/mfa/backup-codes", data = "<_form>")]
-async fn regenerate(
-    state: &State<SigraState>,
-    user: SudoUser,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
-) -> Reply {
+#[post("/settings/mfa/backup-codes", data = "<form>")]
+async fn regenerate(state: &State<SigraState>, user: SudoUser, form: SigraForm<NoFields>) -> Reply {
     let me = user.authenticated();
-    match backup_codes::regenerate(&state.auth, me, &meta.0).await {
+    match backup_codes::regenerate(&state.auth, me, form.meta()).await {
         Ok(Some(codes)) => {
             let mut context = Context::new();
             context.insert(

@@ -7,8 +7,8 @@ use sigra_core::features::change_email::{self, ConfirmOutcome};
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
-use crate::respond::{Reply, token_page};
+use crate::guards::{AuthenticatedUser, CsrfToken, NoFields, SigraForm};
+use crate::respond::{EMAIL_TAKEN, Reply, token_page};
 use crate::state::SigraState;
 
 /// The change-email form.
@@ -23,17 +23,16 @@ pub struct ChangeEmailForm {
 async fn request(
     state: &State<SigraState>,
     user: AuthenticatedUser,
-    form: CsrfForm<ChangeEmailForm>,
-    meta: ClientMeta,
+    form: SigraForm<ChangeEmailForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let password = form.current_password.into();
     match change_email::request(
         &state.auth,
         user.authenticated(),
         &form.email,
         &password,
-        &meta.0,
+        &meta,
     )
     .await
     {
@@ -49,7 +48,9 @@ async fn request(
                 &serde_json::json!({ "email": form.email.trim() }),
             );
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra).await
+            super::sessions::settings_page(state, &user, status, None, extra)
+                .await
+                .invalid_fields(&errors)
         }
         Err(e) => Reply::failed(e),
     }
@@ -63,15 +64,14 @@ async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply
     }
 }
 
-#[post("/settings/confirm-email/<token>", data = "<_form>")]
+#[post("/settings/confirm-email/<token>", data = "<form>")]
 async fn confirm(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     token: &str,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
-    match change_email::confirm(&state.auth, token, &meta.0).await {
+    match change_email::confirm(&state.auth, token, form.meta()).await {
         Ok(ConfirmOutcome::Changed) => {
             state.cookies.clear_auth(jar);
             let base = &state.auth.config.base_path;
@@ -83,21 +83,20 @@ async fn confirm(
             context.insert("token", token);
             context.insert("valid", &false);
             context.insert("referrer_policy", "no-referrer");
-            Reply::page(Status::Conflict, "change_email", context)
+            Reply::refused(EMAIL_TAKEN, "change_email", context)
         }
         Ok(_) => token_page("change_email", token, false, Context::new()),
         Err(e) => Reply::failed(e),
     }
 }
 
-#[post("/settings/email/cancel", data = "<_form>")]
+#[post("/settings/email/cancel", data = "<form>")]
 async fn cancel(
     state: &State<SigraState>,
     user: AuthenticatedUser,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
-    match change_email::cancel(&state.auth, user.authenticated(), &meta.0).await {
+    match change_email::cancel(&state.auth, user.authenticated(), form.meta()).await {
         Ok(()) => {
             let base = &state.auth.config.base_path;
             Reply::see_other(format!("{base}/settings?notice=email_change_cancelled"))

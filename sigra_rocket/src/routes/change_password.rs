@@ -6,7 +6,7 @@ use sigra_core::features::change_password::{ChangePasswordInput, change_password
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm};
+use crate::guards::{AuthenticatedUser, SigraForm};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
@@ -23,16 +23,15 @@ async fn change(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: AuthenticatedUser,
-    form: CsrfForm<ChangePasswordForm>,
-    meta: ClientMeta,
+    form: SigraForm<ChangePasswordForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let input = ChangePasswordInput {
         current_password: form.current_password.into(),
         password: form.password.into(),
         password_confirmation: form.password_confirmation.into(),
     };
-    match change_password(&state.auth, user.authenticated(), &input, &meta.0).await {
+    match change_password(&state.auth, user.authenticated(), &input, &meta).await {
         Ok(Ok(token)) => {
             state.cookies.set_session(jar, &token);
             let base = &state.auth.config.base_path;
@@ -42,7 +41,9 @@ async fn change(
             let mut extra = Context::new();
             extra.insert("password_errors", &errors);
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra).await
+            super::sessions::settings_page(state, &user, status, None, extra)
+                .await
+                .invalid_fields(&errors)
         }
         Err(e) => Reply::failed(e),
     }

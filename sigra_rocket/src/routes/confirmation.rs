@@ -6,8 +6,8 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::confirmation;
 use tera::Context;
 
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields};
-use crate::respond::{Reply, email_sent, token_page};
+use crate::guards::{CsrfToken, LiveSession, NoFields, SigraForm};
+use crate::respond::{INVALID_CODE, Reply, email_sent, token_page};
 use crate::state::SigraState;
 
 /// The confirm-by-code form.
@@ -26,16 +26,19 @@ pub struct ResendForm {
     email: String,
 }
 
-fn code_page(status: Status, email: &str, error: Option<&str>) -> Reply {
+fn code_page(email: &str, error: Option<&str>) -> Reply {
     let mut context = Context::new();
     context.insert("form", &serde_json::json!({ "email": email }));
     context.insert("error", &error);
-    Reply::page(status, "confirmation", context)
+    match error {
+        Some(_) => Reply::refused(INVALID_CODE, "confirmation", context),
+        None => Reply::page(Status::Ok, "confirmation", context),
+    }
 }
 
 #[get("/confirm?<email>")]
 fn page(_csrf: CsrfToken, email: Option<String>) -> Reply {
-    code_page(Status::Ok, email.as_deref().unwrap_or_default(), None)
+    code_page(email.as_deref().unwrap_or_default(), None)
 }
 
 #[post("/confirm", data = "<form>")]
@@ -43,17 +46,14 @@ async fn by_code(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: LiveSession,
-    form: CsrfForm<CodeForm>,
-    meta: ClientMeta,
+    form: SigraForm<CodeForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let current = session.0.as_ref();
-    match confirmation::confirm_by_code(&state.auth, &form.email, &form.code, current, &meta.0)
-        .await
+    match confirmation::confirm_by_code(&state.auth, &form.email, &form.code, current, &meta).await
     {
         Ok(Some(confirmed)) => after_confirmation(state, jar, confirmed),
         Ok(None) => code_page(
-            Status::UnprocessableEntity,
             form.email.trim(),
             Some(
                 "That code is not right, or it has expired. Check the latest mail or send a new code.",
@@ -88,16 +88,15 @@ async fn link_page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> 
     }
 }
 
-#[post("/confirm/<token>", data = "<_form>", rank = 2)]
+#[post("/confirm/<token>", data = "<form>", rank = 2)]
 async fn by_link(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: LiveSession,
     token: &str,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
-    match confirmation::confirm_by_link(&state.auth, token, session.0.as_ref(), &meta.0).await {
+    match confirmation::confirm_by_link(&state.auth, token, session.0.as_ref(), form.meta()).await {
         Ok(Some(confirmed)) => after_confirmation(state, jar, confirmed),
         Ok(None) => token_page("confirmation_link", token, false, Context::new()),
         Err(e) => Reply::failed(e),
@@ -105,10 +104,10 @@ async fn by_link(
 }
 
 #[post("/confirm/resend", data = "<form>", rank = 1)]
-async fn resend(state: &State<SigraState>, form: CsrfForm<ResendForm>, meta: ClientMeta) -> Reply {
-    let email = form.into_inner().email;
-    match confirmation::resend(&state.auth, &email, &meta.0).await {
-        Ok(()) => email_sent(&email, "confirmation"),
+async fn resend(state: &State<SigraState>, form: SigraForm<ResendForm>) -> Reply {
+    let (form, meta) = form.into_parts();
+    match confirmation::resend(&state.auth, &form.email, &meta).await {
+        Ok(()) => email_sent(&form.email, "confirmation"),
         Err(e) => Reply::failed(e),
     }
 }

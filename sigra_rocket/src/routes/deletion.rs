@@ -8,7 +8,7 @@ use rocket::{Route, State, get, post, routes};
 use sigra_core::features::{deletion, human_time};
 use tera::Context;
 
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields, SecondFactorPassed, SudoUser};
+use crate::guards::{CsrfToken, NoFields, SecondFactorPassed, SigraForm, SudoUser};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
@@ -16,18 +16,20 @@ fn page(delete_at: time::OffsetDateTime, logged_in: bool) -> Reply {
     let mut context = Context::new();
     context.insert("delete_at", &human_time(delete_at));
     context.insert("logged_in", &logged_in);
-    Reply::page(Status::Ok, "deletion", context)
+    let at = delete_at
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default();
+    Reply::page(Status::Ok, "deletion", context).with("delete_at", at)
 }
 
-#[post("/settings/delete", data = "<_form>")]
+#[post("/settings/delete", data = "<form>")]
 async fn schedule(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: SudoUser,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
-    match deletion::schedule_deletion(&state.auth, user.authenticated(), &meta.0).await {
+    match deletion::schedule_deletion(&state.auth, user.authenticated(), form.meta()).await {
         Ok(delete_at) => {
             state.cookies.clear_auth(jar);
             page(delete_at, false)
@@ -45,16 +47,15 @@ fn pending(state: &State<SigraState>, session: SecondFactorPassed, _csrf: CsrfTo
     }
 }
 
-#[post("/settings/delete/cancel", data = "<_form>")]
+#[post("/settings/delete/cancel", data = "<form>")]
 async fn cancel(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: SecondFactorPassed,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
     let base = &state.auth.config.base_path;
-    match deletion::cancel_deletion(&state.auth, session.authenticated(), &meta.0).await {
+    match deletion::cancel_deletion(&state.auth, session.authenticated(), form.meta()).await {
         Ok(rotated) => {
             if let Some(token) = rotated {
                 state.cookies.set_session(jar, &token);

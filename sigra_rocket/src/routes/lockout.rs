@@ -4,7 +4,7 @@ use rocket::{Route, State, get, post, routes};
 use sigra_core::features::lockout;
 use tera::Context;
 
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::guards::{CsrfToken, NoFields, SigraForm};
 use crate::respond::{Reply, token_page};
 use crate::state::SigraState;
 
@@ -16,14 +16,9 @@ async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply
     }
 }
 
-#[post("/unlock/<token>", data = "<_form>")]
-async fn unlock(
-    state: &State<SigraState>,
-    token: &str,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
-) -> Reply {
-    match lockout::unlock(&state.auth, token, &meta.0).await {
+#[post("/unlock/<token>", data = "<form>")]
+async fn unlock(state: &State<SigraState>, token: &str, form: SigraForm<NoFields>) -> Reply {
+    match lockout::unlock(&state.auth, token, form.meta()).await {
         Ok(true) => Reply::see_other(format!(
             "{}/log_in?notice=unlocked",
             state.auth.config.base_path

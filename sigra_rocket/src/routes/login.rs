@@ -7,8 +7,10 @@ use sigra_core::features::sessions::IssuedSession;
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession, OptionalUser};
-use crate::respond::{Reply, clean_return_to, safe_return_to};
+use crate::guards::{CsrfToken, LiveSession, OptionalUser, SigraForm};
+use crate::respond::{
+    INVALID_CREDENTIALS, Reply, UNCONFIRMED_LOGIN, clean_return_to, safe_return_to,
+};
 use crate::state::SigraState;
 
 /// The log-in form.
@@ -63,12 +65,15 @@ pub(crate) fn logged_in(
         }
         LoginOutcome::DeletionScheduled { issued, .. } => {
             set_login_cookies(state, jar, issued);
-            Some(Reply::see_other(format!("{base}/settings/delete")))
+            Some(
+                Reply::see_other(format!("{base}/settings/delete"))
+                    .with("deletion_scheduled", true),
+            )
         }
         LoginOutcome::MfaRequired(issued) => {
             set_login_cookies(state, jar, issued);
             let to = crate::respond::with_return_to(base, "mfa", Some(&next));
-            Some(Reply::see_other(to))
+            Some(Reply::see_other(to).with("mfa_required", true))
         }
         _ => None,
     }
@@ -82,24 +87,19 @@ pub(crate) fn unconfirmed_page(email: &str) -> Reply {
         &serde_json::json!({ "email": email, "remember_me": false }),
     );
     context.insert("unconfirmed_email", email);
-    Reply::page(Status::Forbidden, "login", context)
+    Reply::refused(UNCONFIRMED_LOGIN, "login", context)
 }
 
-fn form_page(
-    status: Status,
-    email: &str,
-    remember_me: bool,
-    error: Option<&str>,
-    return_to: Option<String>,
-) -> Reply {
+/// The log-in page after a failed attempt: the form as sent, and why.
+fn refused_page(email: &str, remember_me: bool, return_to: Option<String>) -> Reply {
     let mut context = Context::new();
     context.insert(
         "form",
         &serde_json::json!({ "email": email, "remember_me": remember_me }),
     );
-    context.insert("error", &error);
+    context.insert("error", INVALID_CREDENTIALS.message);
     context.insert("return_to", &clean_return_to(return_to));
-    Reply::page(status, "login", context)
+    Reply::refused(INVALID_CREDENTIALS, "login", context)
 }
 
 #[get("/log_in?<return_to>&<notice>")]
@@ -129,17 +129,16 @@ async fn log_in(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: LiveSession,
-    form: CsrfForm<LoginForm>,
-    meta: ClientMeta,
+    form: SigraForm<LoginForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let input = LoginInput {
         email: form.email.clone(),
         password: form.password.into(),
         remember_me: form.remember_me,
         trusted_browser: state.cookies.trusted_browser(jar).map(Into::into),
     };
-    let outcome = match login::log_in(&state.auth, &input, session.0.as_ref(), &meta.0).await {
+    let outcome = match login::log_in(&state.auth, &input, session.0.as_ref(), &meta).await {
         Ok(outcome) => outcome,
         Err(e) => return Reply::failed(e),
     };
@@ -152,13 +151,7 @@ async fn log_in(
     }
     match outcome {
         LoginOutcome::Unconfirmed { email } => unconfirmed_page(&email),
-        _ => form_page(
-            Status::Unauthorized,
-            form.email.trim(),
-            form.remember_me,
-            Some("Invalid email or password."),
-            form.return_to,
-        ),
+        _ => refused_page(form.email.trim(), form.remember_me, form.return_to),
     }
 }
 

@@ -4,23 +4,24 @@ use rocket::http::CookieJar;
 use rocket::{Route, State, delete, routes};
 use sigra_core::features::logout;
 
-use crate::guards::{ClientMeta, CsrfForm, LiveSession, NoFields};
+use crate::guards::{LiveSession, NoFields, SigraForm};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
-#[delete("/log_out", data = "<_form>")]
+#[delete("/log_out", data = "<form>")]
 async fn log_out(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: LiveSession,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
     let remember = jar
         .get(&state.cookies.remember)
         .map(|c| c.value().to_owned());
     let result = match &session.0 {
-        Some(current) => logout::log_out(&state.auth, current, remember.as_deref(), &meta.0).await,
+        Some(current) => {
+            logout::log_out(&state.auth, current, remember.as_deref(), form.meta()).await
+        }
         None => match &remember {
             Some(cookie) => logout::forget(&state.auth, cookie).await,
             None => Ok(()),

@@ -6,7 +6,7 @@ use sigra_core::features::login::LoginOutcome;
 use sigra_core::features::magic_link;
 use tera::Context;
 
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, LiveSession};
+use crate::guards::{CsrfToken, LiveSession, SigraForm};
 use crate::respond::{Reply, email_sent, token_page};
 use crate::state::SigraState;
 
@@ -25,13 +25,10 @@ pub struct UseForm {
 }
 
 #[post("/magic-link", data = "<form>")]
-async fn request(
-    state: &State<SigraState>,
-    form: CsrfForm<RequestForm>,
-    meta: ClientMeta,
-) -> Reply {
-    let email = form.into_inner().email;
-    match magic_link::request(&state.auth, &email, &meta.0).await {
+async fn request(state: &State<SigraState>, form: SigraForm<RequestForm>) -> Reply {
+    let (form, meta) = form.into_parts();
+    let email = form.email;
+    match magic_link::request(&state.auth, &email, &meta).await {
         Ok(()) => email_sent(&email, "magic_link"),
         Err(e) => Reply::failed(e),
     }
@@ -51,10 +48,10 @@ async fn log_in(
     jar: &CookieJar<'_>,
     session: LiveSession,
     token: &str,
-    form: CsrfForm<UseForm>,
-    meta: ClientMeta,
+    form: SigraForm<UseForm>,
 ) -> Reply {
-    let remember_me = form.into_inner().remember_me;
+    let (form, meta) = form.into_parts();
+    let remember_me = form.remember_me;
     let previous = session.0.as_ref();
     let trusted = state.cookies.trusted_browser(jar);
     let outcome = match magic_link::log_in(
@@ -63,7 +60,7 @@ async fn log_in(
         remember_me,
         previous,
         trusted.as_deref(),
-        &meta.0,
+        &meta,
     )
     .await
     {

@@ -19,10 +19,10 @@ use sigra_core::features::{backup_codes, deletion, human_time};
 use sigra_core::secret::SecretString;
 use tera::Context;
 
-use crate::guards::{
-    AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, LiveSession, NoFields, SudoUser,
+use crate::guards::{AuthenticatedUser, CsrfToken, LiveSession, NoFields, SigraForm, SudoUser};
+use crate::respond::{
+    INVALID_CODE, INVALID_MFA_CODE, MFA_LOCKED, Refusal, Reply, clean_return_to, safe_return_to,
 };
-use crate::respond::{Reply, clean_return_to, safe_return_to};
 use crate::state::SigraState;
 
 /// A form with one code.
@@ -60,10 +60,17 @@ pub(crate) async fn settings_page(
     codes: Option<&[SecretString]>,
     mut context: Context,
 ) -> Reply {
+    // What a JSON client gets: the same facts as the page, secrets only where the page
+    // shows them (the enrollment key once, fresh backup codes once).
+    let mut data = serde_json::Map::new();
     context.insert("enabled", &enabled);
+    data.insert("enabled".into(), enabled.into());
     if enabled {
         match backup_codes::remaining(&state.auth, user_id).await {
-            Ok(left) => context.insert("backup_codes_left", &left),
+            Ok(left) => {
+                context.insert("backup_codes_left", &left);
+                data.insert("backup_codes_left".into(), left.into());
+            }
             Err(e) => return Reply::failed(e),
         }
     }
@@ -71,12 +78,21 @@ pub(crate) async fn settings_page(
         context.insert("secret", e.secret.expose());
         context.insert("otpauth_uri", e.otpauth_uri.expose());
         context.insert("qr_svg", &e.qr_svg);
+        data.insert("secret".into(), e.secret.expose().into());
+        data.insert("otpauth_uri".into(), e.otpauth_uri.expose().into());
     }
     if let Some(codes) = codes {
         let shown: Vec<&str> = codes.iter().map(SecretString::expose).collect();
         context.insert("backup_codes", &shown);
+        data.insert("backup_codes".into(), shown.into());
     }
-    Reply::page(status, "mfa_totp", context)
+    let reply = if status == Status::Ok {
+        Reply::page(status, "mfa_totp", context)
+    } else {
+        Reply::refused(INVALID_CODE, "mfa_totp", context)
+    };
+    data.into_iter()
+        .fold(reply, |reply, (k, v)| reply.with(&k, v))
 }
 
 #[get("/settings/mfa?<notice>")]
@@ -94,12 +110,7 @@ async fn page(
 }
 
 #[post("/settings/mfa/totp/setup", data = "<_form>")]
-async fn setup(
-    state: &State<SigraState>,
-    user: SudoUser,
-    _form: CsrfForm<NoFields>,
-    _meta: ClientMeta,
-) -> Reply {
+async fn setup(state: &State<SigraState>, user: SudoUser, _form: SigraForm<NoFields>) -> Reply {
     let me = user.authenticated();
     match mfa_totp::start_enrollment(&state.auth, me).await {
         Ok(Some(enrollment)) => {
@@ -125,12 +136,12 @@ async fn enable(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: SudoUser,
-    form: CsrfForm<CodeForm>,
-    meta: ClientMeta,
+    form: SigraForm<CodeForm>,
 ) -> Reply {
     let me = user.authenticated();
-    let code = form.into_inner().code;
-    match mfa_totp::confirm_enrollment(&state.auth, me, &code, &meta.0).await {
+    let (form, meta) = form.into_parts();
+    let code = form.code;
+    match mfa_totp::confirm_enrollment(&state.auth, me, &code, &meta).await {
         Ok(EnrollmentOutcome::Enabled {
             session_token,
             backup_codes,
@@ -168,14 +179,9 @@ async fn enable(
     }
 }
 
-#[delete("/settings/mfa/totp", data = "<_form>")]
-async fn disable(
-    state: &State<SigraState>,
-    user: SudoUser,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
-) -> Reply {
-    match mfa_totp::disable(&state.auth, user.authenticated(), &meta.0).await {
+#[delete("/settings/mfa/totp", data = "<form>")]
+async fn disable(state: &State<SigraState>, user: SudoUser, form: SigraForm<NoFields>) -> Reply {
+    match mfa_totp::disable(&state.auth, user.authenticated(), form.meta()).await {
         Ok(_) => Reply::see_other(format!(
             "{}/settings/mfa?notice=disabled",
             state.auth.config.base_path
@@ -186,15 +192,17 @@ async fn disable(
 
 fn challenge_page(
     state: &SigraState,
-    status: Status,
-    error: Option<String>,
+    refused: Option<(Refusal, String)>,
     return_to: Option<String>,
 ) -> Reply {
     let mut context = Context::new();
-    context.insert("error", &error);
+    context.insert("error", &refused.as_ref().map(|(_, message)| message));
     context.insert("return_to", &clean_return_to(return_to));
     context.insert("trust_days", &state.auth.config.mfa.trust_browser_days);
-    Reply::page(status, "mfa_challenge", context)
+    match refused {
+        Some((refusal, _)) => Reply::refused(refusal, "mfa_challenge", context),
+        None => Reply::page(Status::Ok, "mfa_challenge", context),
+    }
 }
 
 /// Where a session that needs no challenge goes instead.
@@ -221,7 +229,7 @@ fn challenge(
     return_to: Option<String>,
 ) -> Reply {
     match session.0.as_ref() {
-        Some(s) if s.mfa_pending() => challenge_page(state, Status::Ok, None, return_to),
+        Some(s) if s.mfa_pending() => challenge_page(state, None, return_to),
         other => past_challenge(state, other, return_to.as_deref()),
     }
 }
@@ -231,22 +239,13 @@ async fn verify(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     session: LiveSession,
-    form: CsrfForm<ChallengeForm>,
-    meta: ClientMeta,
+    form: SigraForm<ChallengeForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
         return past_challenge(state, session.0.as_ref(), form.return_to.as_deref());
     };
-    match mfa_totp::verify(
-        &state.auth,
-        current,
-        &form.code,
-        form.trust_browser,
-        &meta.0,
-    )
-    .await
-    {
+    match mfa_totp::verify(&state.auth, current, &form.code, form.trust_browser, &meta).await {
         Ok(ChallengeOutcome::Verified(verified)) => {
             state.cookies.set_session(jar, &verified.session_token);
             if let Some(cookie) = &verified.trusted_browser {
@@ -259,23 +258,20 @@ async fn verify(
                 "Too many wrong codes. Try again after {}.",
                 human_time(until)
             );
-            challenge_page(
-                state,
-                Status::TooManyRequests,
-                Some(message),
-                form.return_to,
-            )
+            let wait = (until - state.auth.clock.now()).whole_seconds().max(1);
+            challenge_page(state, Some((MFA_LOCKED, message)), form.return_to)
+                .retry_after(wait.unsigned_abs())
         }
         Ok(ChallengeOutcome::NotRequired) => {
             past_challenge(state, Some(current), form.return_to.as_deref())
         }
         Ok(_) => challenge_page(
             state,
-            Status::Unauthorized,
-            Some(
+            Some((
+                INVALID_MFA_CODE,
                 "That code is not right. Enter the newest code from your app, or a backup code."
                     .into(),
-            ),
+            )),
             form.return_to,
         ),
         Err(e) => Reply::failed(e),

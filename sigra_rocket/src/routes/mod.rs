@@ -8,6 +8,7 @@ pub mod confirmation;
 pub mod data_export;
 pub mod deletion;
 pub mod dev_mailbox;
+pub mod json;
 pub mod lockout;
 pub mod login;
 pub mod logout;
@@ -41,6 +42,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(logout::routes());
     all.extend(sudo::routes());
     all.extend(sessions::routes());
+    all.extend(json::routes());
     all
 }
 

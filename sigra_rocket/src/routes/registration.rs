@@ -6,7 +6,7 @@ use sigra_core::features::registration::{self, RegistrationErrors, RegistrationI
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken, OptionalUser};
+use crate::guards::{CsrfToken, OptionalUser, SigraForm};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
@@ -18,18 +18,17 @@ pub struct RegistrationForm {
     password: SecretField,
 }
 
-fn form_page(
-    state: &SigraState,
-    status: Status,
-    email: &str,
-    errors: &RegistrationErrors,
-) -> Reply {
+fn form_page(state: &SigraState, email: &str, errors: &RegistrationErrors) -> Reply {
     let mut context = Context::new();
     context.insert("form", &serde_json::json!({ "email": email }));
     context.insert("errors", errors);
     context.insert("password_min", &state.auth.config.password.min_length);
     context.insert("password_max", &state.auth.config.password.max_length);
-    Reply::page(status, "registration", context)
+    if errors.is_empty() {
+        Reply::page(Status::Ok, "registration", context)
+    } else {
+        Reply::invalid("registration", context, errors)
+    }
 }
 
 #[get("/register")]
@@ -37,32 +36,24 @@ fn page(state: &State<SigraState>, user: OptionalUser, _csrf: CsrfToken) -> Repl
     if user.0.is_some() {
         return Reply::see_other(state.auth.config.after_login_path.clone());
     }
-    form_page(state, Status::Ok, "", &RegistrationErrors::default())
+    form_page(state, "", &RegistrationErrors::default())
 }
 
 #[post("/register", data = "<form>")]
-async fn register(
-    state: &State<SigraState>,
-    form: CsrfForm<RegistrationForm>,
-    meta: ClientMeta,
-) -> Reply {
-    let form = form.into_inner();
+async fn register(state: &State<SigraState>, form: SigraForm<RegistrationForm>) -> Reply {
+    let (form, meta) = form.into_parts();
     let input = RegistrationInput {
         email: form.email.clone(),
         password: form.password.into(),
     };
-    match registration::register(&state.auth, &input, &meta.0).await {
+    match registration::register(&state.auth, &input, &meta).await {
         Ok(Ok(sent)) => {
             let mut context = Context::new();
             context.insert("email", &sent.email);
             Reply::page(Status::Ok, "registration_sent", context)
+                .with("next", format!("{}/confirm", state.auth.config.base_path))
         }
-        Ok(Err(errors)) => form_page(
-            state,
-            Status::UnprocessableEntity,
-            form.email.trim(),
-            &errors,
-        ),
+        Ok(Err(errors)) => form_page(state, form.email.trim(), &errors),
         Err(e) => Reply::failed(e),
     }
 }

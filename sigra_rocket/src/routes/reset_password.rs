@@ -6,7 +6,7 @@ use sigra_core::features::reset_password::{self, ResetErrors, ResetOutcome};
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{ClientMeta, CsrfForm, CsrfToken};
+use crate::guards::{CsrfToken, SigraForm};
 use crate::respond::{Reply, email_sent, token_page};
 use crate::state::SigraState;
 
@@ -32,43 +32,30 @@ fn page(_csrf: CsrfToken) -> Reply {
 }
 
 #[post("/reset-password", data = "<form>")]
-async fn request(
-    state: &State<SigraState>,
-    form: CsrfForm<RequestForm>,
-    meta: ClientMeta,
-) -> Reply {
-    let email = form.into_inner().email;
-    match reset_password::request(&state.auth, &email, &meta.0).await {
+async fn request(state: &State<SigraState>, form: SigraForm<RequestForm>) -> Reply {
+    let (form, meta) = form.into_parts();
+    let email = form.email;
+    match reset_password::request(&state.auth, &email, &meta).await {
         Ok(()) => email_sent(&email, "reset_password"),
         Err(e) => Reply::failed(e),
     }
 }
 
-fn edit_page(
-    state: &SigraState,
-    status: Status,
-    token: &str,
-    email: Option<&str>,
-    errors: &ResetErrors,
-) -> Reply {
+/// The new-password page of a reset link: 404 `invalid_link` when the link is dead
+/// (`email` is `None`), 422 `invalid_fields` when `errors` has any.
+fn edit_page(state: &SigraState, token: &str, email: Option<&str>, errors: &ResetErrors) -> Reply {
     let mut context = Context::new();
     context.insert("email", &email);
     context.insert("errors", errors);
     context.insert("password_min", &state.auth.config.password.min_length);
     context.insert("password_max", &state.auth.config.password.max_length);
-    let page = token_page("reset_password_edit", token, email.is_some(), context);
-    match page {
-        Reply::Page(_, name, context) => Reply::Page(
-            if email.is_some() {
-                status
-            } else {
-                Status::NotFound
-            },
-            name,
-            context,
-        ),
-        other => other,
+    if email.is_some() && !errors.is_empty() {
+        context.insert("token", token);
+        context.insert("valid", &true);
+        context.insert("referrer_policy", "no-referrer");
+        return Reply::invalid("reset_password_edit", context, errors);
     }
+    token_page("reset_password_edit", token, email.is_some(), context)
 }
 
 #[get("/reset-password/<token>")]
@@ -76,7 +63,6 @@ async fn edit(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply
     match reset_password::find(&state.auth, token).await {
         Ok(user) => edit_page(
             state,
-            Status::Ok,
             token,
             user.as_ref().map(|u| u.email.as_str()),
             &ResetErrors::default(),
@@ -86,15 +72,10 @@ async fn edit(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply
 }
 
 #[post("/reset-password/<token>", data = "<form>")]
-async fn reset(
-    state: &State<SigraState>,
-    token: &str,
-    form: CsrfForm<ResetForm>,
-    meta: ClientMeta,
-) -> Reply {
-    let form = form.into_inner();
+async fn reset(state: &State<SigraState>, token: &str, form: SigraForm<ResetForm>) -> Reply {
+    let (form, meta) = form.into_parts();
     let (password, confirmation) = (form.password.into(), form.password_confirmation.into());
-    match reset_password::reset(&state.auth, token, &password, &confirmation, &meta.0).await {
+    match reset_password::reset(&state.auth, token, &password, &confirmation, &meta).await {
         Ok(ResetOutcome::Done) => Reply::see_other(format!(
             "{}/log_in?notice=password_reset",
             state.auth.config.base_path
@@ -105,21 +86,9 @@ async fn reset(
                 .ok()
                 .flatten()
                 .map(|u| u.email);
-            edit_page(
-                state,
-                Status::UnprocessableEntity,
-                token,
-                email.as_deref(),
-                &errors,
-            )
+            edit_page(state, token, email.as_deref(), &errors)
         }
-        Ok(_) => edit_page(
-            state,
-            Status::NotFound,
-            token,
-            None,
-            &ResetErrors::default(),
-        ),
+        Ok(_) => edit_page(state, token, None, &ResetErrors::default()),
         Err(e) => Reply::failed(e),
     }
 }

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use tera::Context;
 
-use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken, NoFields};
+use crate::guards::{AuthenticatedUser, CsrfToken, NoFields, SigraForm};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
@@ -96,19 +96,18 @@ async fn settings(
     settings_page(state, &user, Status::Ok, notice.as_deref(), Context::new()).await
 }
 
-#[delete("/settings/sessions/<id>", data = "<_form>")]
+#[delete("/settings/sessions/<id>", data = "<form>")]
 async fn revoke(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: AuthenticatedUser,
     id: &str,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
     let Ok(id) = Uuid::parse_str(id) else {
         return Reply::Error(Status::NotFound);
     };
-    match sessions::revoke(&state.auth, user.authenticated(), id, &meta.0).await {
+    match sessions::revoke(&state.auth, user.authenticated(), id, form.meta()).await {
         Ok(_) if id == user.session_id() => {
             state.cookies.clear_auth(jar);
             Reply::see_other(state.auth.config.after_logout_path.clone())
@@ -122,14 +121,13 @@ async fn revoke(
     }
 }
 
-#[post("/settings/sessions/others", data = "<_form>")]
+#[post("/settings/sessions/others", data = "<form>")]
 async fn revoke_others(
     state: &State<SigraState>,
     user: AuthenticatedUser,
-    _form: CsrfForm<NoFields>,
-    meta: ClientMeta,
+    form: SigraForm<NoFields>,
 ) -> Reply {
-    match sessions::revoke_others(&state.auth, user.authenticated(), &meta.0).await {
+    match sessions::revoke_others(&state.auth, user.authenticated(), form.meta()).await {
         Ok(_) => Reply::see_other(format!(
             "{}/settings?notice=others_revoked",
             state.auth.config.base_path

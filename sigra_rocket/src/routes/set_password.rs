@@ -6,7 +6,7 @@ use sigra_core::features::set_password::set_password;
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{ClientMeta, CsrfForm, SudoUser};
+use crate::guards::{SigraForm, SudoUser};
 use crate::respond::Reply;
 use crate::state::SigraState;
 
@@ -22,17 +22,16 @@ async fn set(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: SudoUser,
-    form: CsrfForm<SetPasswordForm>,
-    meta: ClientMeta,
+    form: SigraForm<SetPasswordForm>,
 ) -> Reply {
-    let form = form.into_inner();
+    let (form, meta) = form.into_parts();
     let (password, confirmation) = (form.password.into(), form.password_confirmation.into());
     match set_password(
         &state.auth,
         user.authenticated(),
         &password,
         &confirmation,
-        &meta.0,
+        &meta,
     )
     .await
     {
@@ -51,7 +50,9 @@ async fn set(
                 );
             }
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra).await
+            super::sessions::settings_page(state, &user, status, None, extra)
+                .await
+                .invalid_fields(&errors)
         }
         Err(e) => Reply::failed(e),
     }

@@ -6,8 +6,8 @@ use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
 use crate::SecretField;
-use crate::guards::{AuthenticatedUser, ClientMeta, CsrfForm, CsrfToken};
-use crate::respond::{Reply, clean_return_to, safe_return_to};
+use crate::guards::{AuthenticatedUser, CsrfToken, SigraForm};
+use crate::respond::{INVALID_PASSWORD, Refusal, Reply, clean_return_to, safe_return_to};
 use crate::state::SigraState;
 
 /// The sudo form.
@@ -18,20 +18,22 @@ pub struct SudoForm {
 
 fn form_page(
     user: &AuthenticatedUser,
-    status: Status,
-    error: Option<&str>,
+    refusal: Option<Refusal>,
     return_to: Option<String>,
 ) -> Reply {
     let mut context = Context::new();
     context.insert("email", user.email());
-    context.insert("error", &error);
+    context.insert("error", &refusal.map(|r| r.message));
     context.insert("return_to", &clean_return_to(return_to));
-    Reply::page(status, "sudo", context)
+    match refusal {
+        Some(refusal) => Reply::refused(refusal, "sudo", context),
+        None => Reply::page(Status::Ok, "sudo", context),
+    }
 }
 
 #[get("/sudo?<return_to>")]
 fn page(user: AuthenticatedUser, _csrf: CsrfToken, return_to: Option<String>) -> Reply {
-    form_page(&user, Status::Ok, None, return_to)
+    form_page(&user, None, return_to)
 }
 
 #[post("/sudo?<return_to>", data = "<form>")]
@@ -39,23 +41,18 @@ async fn confirm(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
     user: AuthenticatedUser,
-    form: CsrfForm<SudoForm>,
-    meta: ClientMeta,
+    form: SigraForm<SudoForm>,
     return_to: Option<String>,
 ) -> Reply {
-    let password = form.into_inner().password.into();
-    match sudo::confirm(&state.auth, user.authenticated(), &password, &meta.0).await {
+    let (form, meta) = form.into_parts();
+    let password = form.password.into();
+    match sudo::confirm(&state.auth, user.authenticated(), &password, &meta).await {
         Ok(SudoOutcome::Confirmed(token)) => {
             state.cookies.set_session(jar, &token);
             let settings = format!("{}/settings", state.auth.config.base_path);
             Reply::see_other(safe_return_to(return_to.as_deref(), &settings))
         }
-        Ok(_) => form_page(
-            &user,
-            Status::Unauthorized,
-            Some("That password is not right."),
-            return_to,
-        ),
+        Ok(_) => form_page(&user, Some(INVALID_PASSWORD), return_to),
         Err(e) => Reply::failed(e),
     }
 }

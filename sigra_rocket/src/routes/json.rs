@@ -1,0 +1,665 @@
+//! JSON mode's own endpoints (DESIGN §4a): `GET <base>/csrf`, the token a script sends in
+//! `X-CSRF-Token`, and `GET <base>/openapi.json`, an OpenAPI 3.1 document of every
+//! route Sigra mounted.
+//!
+//! The document is built from Rocket's route table at request time, so it cannot list a
+//! route that is not mounted nor miss one that is: paths, methods, path and query
+//! parameters come from the routes themselves. What a route cannot say about itself (a
+//! summary, who may call it, the fields of its body) comes from [`OPERATIONS`]; a unit
+//! test fails when a route has no entry there.
+
+use rocket::http::{Method, Status};
+use rocket::request::{FromRequest, Outcome};
+use rocket::serde::json::Json;
+use rocket::{Orbit, Request, Rocket, Route, State, get, routes};
+use serde_json::{Map, Value, json};
+
+use crate::guards::CsrfToken;
+use crate::state::SigraState;
+
+/// Who may call an operation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// Anyone (a form still needs its CSRF token).
+    Public,
+    /// A live session, both factors done.
+    Session,
+    /// A session whose password was confirmed within the sudo window.
+    Sudo,
+}
+
+/// The type of a body field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Text,
+    Email,
+    Password,
+    Flag,
+}
+
+/// One body field: name, type, required.
+type Field = (&'static str, Kind, bool);
+
+/// What the route table cannot tell about one of Sigra's routes.
+#[derive(Debug)]
+struct Operation {
+    method: Method,
+    /// The route's path as mounted under its base (`/confirm/<token>`).
+    path: &'static str,
+    summary: &'static str,
+    access: Access,
+    fields: &'static [Field],
+}
+
+const fn op(
+    method: Method,
+    path: &'static str,
+    summary: &'static str,
+    access: Access,
+    fields: &'static [Field],
+) -> Operation {
+    Operation {
+        method,
+        path,
+        summary,
+        access,
+        fields,
+    }
+}
+
+use Access::{Public, Session, Sudo};
+use Kind::{Email, Flag, Password, Text};
+use Method::{Delete, Get, Post};
+
+const EMAIL: Field = ("email", Email, true);
+const PASSWORD: Field = ("password", Password, true);
+const CONFIRMATION: Field = ("password_confirmation", Password, true);
+const CURRENT: Field = ("current_password", Password, true);
+const CODE: Field = ("code", Text, true);
+const RETURN_TO: Field = ("return_to", Text, false);
+
+/// Every Sigra route, described.
+const OPERATIONS: &[Operation] = &[
+    op(
+        Get,
+        "/csrf",
+        "The CSRF token for `X-CSRF-Token`.",
+        Public,
+        &[],
+    ),
+    op(Get, "/openapi.json", "This document.", Public, &[]),
+    op(
+        Get,
+        "/assets/sigra.css",
+        "The stylesheet of Sigra's pages.",
+        Public,
+        &[],
+    ),
+    op(Get, "/register", "The registration page.", Public, &[]),
+    op(
+        Post,
+        "/register",
+        "Create an account; a confirmation code and link are mailed.",
+        Public,
+        &[EMAIL, PASSWORD],
+    ),
+    op(Get, "/confirm", "The confirm-by-code page.", Public, &[]),
+    op(
+        Post,
+        "/confirm",
+        "Confirm the email address with the mailed code.",
+        Public,
+        &[EMAIL, CODE],
+    ),
+    op(
+        Post,
+        "/confirm/resend",
+        "Mail a new confirmation code and link.",
+        Public,
+        &[EMAIL],
+    ),
+    op(
+        Get,
+        "/confirm/<token>",
+        "Whether a confirmation link is valid.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/confirm/<token>",
+        "Confirm the email address with the mailed link.",
+        Public,
+        &[],
+    ),
+    op(Get, "/log_in", "The log-in page.", Public, &[]),
+    op(
+        Post,
+        "/log_in",
+        "Log in; answers `mfa_required` when a second factor is owed.",
+        Public,
+        &[EMAIL, PASSWORD, ("remember_me", Flag, false), RETURN_TO],
+    ),
+    op(Delete, "/log_out", "Log out this session.", Public, &[]),
+    op(
+        Post,
+        "/magic-link",
+        "Mail a single-use log-in link.",
+        Public,
+        &[EMAIL],
+    ),
+    op(
+        Get,
+        "/magic-link/<token>",
+        "Whether a log-in link is valid.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/magic-link/<token>",
+        "Log in with a mailed link.",
+        Public,
+        &[],
+    ),
+    op(
+        Get,
+        "/reset-password",
+        "The forgot-password page.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/reset-password",
+        "Mail a password reset link.",
+        Public,
+        &[EMAIL],
+    ),
+    op(
+        Get,
+        "/reset-password/<token>",
+        "Whether a reset link is valid.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/reset-password/<token>",
+        "Set a new password with a reset link.",
+        Public,
+        &[PASSWORD, CONFIRMATION],
+    ),
+    op(
+        Get,
+        "/unlock/<token>",
+        "Whether an unlock link is valid.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/unlock/<token>",
+        "Unlock a locked account with the mailed link.",
+        Public,
+        &[],
+    ),
+    op(
+        Get,
+        "/mfa",
+        "The second-factor challenge page.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/mfa",
+        "Answer the second-factor challenge (authenticator or backup code).",
+        Public,
+        &[CODE, ("trust_browser", Flag, false), RETURN_TO],
+    ),
+    op(
+        Get,
+        "/sudo",
+        "The password confirmation page.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/sudo",
+        "Confirm the password to open the sudo window.",
+        Session,
+        &[PASSWORD],
+    ),
+    op(
+        Get,
+        "/settings",
+        "The account: email, sessions, second factor.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/email",
+        "Ask to change the email address (a link goes to the new one).",
+        Session,
+        &[EMAIL, CURRENT],
+    ),
+    op(
+        Post,
+        "/settings/email/cancel",
+        "Cancel a pending email change.",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/confirm-email/<token>",
+        "Whether an email change link is valid.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/confirm-email/<token>",
+        "Confirm an email change with the mailed link.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/password",
+        "Change the password; other sessions end.",
+        Session,
+        &[CURRENT, PASSWORD, CONFIRMATION],
+    ),
+    op(
+        Post,
+        "/settings/set-password",
+        "Set a first password on an account without one.",
+        Sudo,
+        &[PASSWORD, CONFIRMATION],
+    ),
+    op(
+        Delete,
+        "/settings/sessions/<id>",
+        "End one session of this account.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/sessions/others",
+        "End every other session of this account.",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/export",
+        "Everything stored about the account, as JSON.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/delete",
+        "The scheduled deletion of this account.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/delete",
+        "Schedule the deletion of this account; every session ends.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/delete/cancel",
+        "Cancel the scheduled deletion.",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/mfa",
+        "The second factor: on or off, backup codes left.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/mfa/totp/setup",
+        "Start enrolling an authenticator app: a new secret.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/mfa/totp",
+        "Turn the second factor on with a code from the app.",
+        Sudo,
+        &[CODE],
+    ),
+    op(
+        Delete,
+        "/settings/mfa/totp",
+        "Turn the second factor off.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/mfa/backup-codes",
+        "A new set of backup codes, shown once.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Get,
+        "/mailbox",
+        "The development mailbox page (debug profile only).",
+        Public,
+        &[],
+    ),
+    op(
+        Get,
+        "/mailbox/json",
+        "The development mailbox, newest first (debug profile only).",
+        Public,
+        &[],
+    ),
+];
+
+/// `{"token": "…"}`: the CSRF token of this session (or pre-session cookie).
+#[get("/csrf")]
+fn csrf(token: CsrfToken) -> Json<Value> {
+    Json(json!({ "token": token.as_str() }))
+}
+
+/// The OpenAPI document of every Sigra route mounted on this Rocket.
+#[get("/openapi.json")]
+fn openapi(state: &State<SigraState>, table: RouteTable<'_>) -> (Status, Json<Value>) {
+    let mounted = table.0.routes().filter(|r| is_sigra(r));
+    (Status::Ok, Json(document(state, mounted)))
+}
+
+/// The running Rocket, whose route table the document describes.
+struct RouteTable<'r>(&'r Rocket<Orbit>);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for RouteTable<'r> {
+    type Error = std::convert::Infallible;
+
+    async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
+        Outcome::Success(RouteTable(request.rocket()))
+    }
+}
+
+/// Whether a mounted route is one of Sigra's (the same handler name, method and path as
+/// a route Sigra mounts, under Sigra's base path or `/dev`).
+fn is_sigra(route: &Route) -> bool {
+    let ours = crate::routes::routes()
+        .into_iter()
+        .chain(super::dev_mailbox::routes());
+    ours.into_iter().any(|s| {
+        s.name == route.name
+            && s.method == route.method
+            && s.uri.unmounted_origin.path().as_str() == route.uri.unmounted_origin.path().as_str()
+    })
+}
+
+/// `/confirm/<token>` → `/confirm/{token}`, and the names of its path parameters.
+fn openapi_path(path: &str) -> (String, Vec<String>) {
+    let mut names = Vec::new();
+    let segments: Vec<String> = path
+        .split('/')
+        .map(
+            |segment| match segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                Some(name) => {
+                    let name = name.trim_end_matches("..");
+                    names.push(name.to_owned());
+                    format!("{{{name}}}")
+                }
+                None => segment.to_owned(),
+            },
+        )
+        .collect();
+    (segments.join("/"), names)
+}
+
+fn field_schema(kind: Kind) -> Value {
+    match kind {
+        Kind::Text => json!({ "type": "string" }),
+        Kind::Email => json!({ "type": "string", "format": "email" }),
+        Kind::Password => json!({ "type": "string", "format": "password" }),
+        Kind::Flag => json!({ "type": "boolean" }),
+    }
+}
+
+fn body_schema(fields: &[Field], form: bool) -> Value {
+    let mut properties = Map::new();
+    let mut required = Vec::new();
+    for (name, kind, needed) in fields {
+        let schema = match (form, kind) {
+            // A form sends `true` as text; JSON a boolean (or the text).
+            (true, Kind::Flag) => json!({ "type": "string", "enum": ["true", "false"] }),
+            _ => field_schema(*kind),
+        };
+        properties.insert((*name).to_owned(), schema);
+        if *needed {
+            required.push(Value::from(*name));
+        }
+    }
+    if form {
+        properties.insert("_csrf".into(), json!({ "type": "string" }));
+    }
+    json!({ "type": "object", "properties": properties, "required": required })
+}
+
+fn operation(route: &Route, described: Option<&Operation>) -> Value {
+    let (_, path_params) = openapi_path(route.uri.unmounted_origin.path().as_str());
+    let mut parameters: Vec<Value> = path_params
+        .iter()
+        .map(|name| {
+            json!({ "name": name, "in": "path", "required": true, "schema": { "type": "string" } })
+        })
+        .collect();
+    if let Some(query) = route.uri.unmounted_origin.query() {
+        for segment in query.as_str().split('&') {
+            if let Some(name) = segment.strip_prefix('<').and_then(|s| s.strip_suffix('>')) {
+                parameters.push(
+                    json!({ "name": name, "in": "query", "required": false, "schema": { "type": "string" } }),
+                );
+            }
+        }
+    }
+    let changes = !matches!(route.method, Method::Get | Method::Head);
+    let mut op = Map::new();
+    let summary = described.map_or("Undocumented.", |d| d.summary);
+    op.insert("summary".into(), summary.into());
+    op.insert(
+        "operationId".into(),
+        format!(
+            "{}_{}",
+            route.method.as_str().to_lowercase(),
+            route
+                .uri
+                .as_str()
+                .trim_start_matches('/')
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_")
+        )
+        .into(),
+    );
+    if !parameters.is_empty() {
+        op.insert("parameters".into(), parameters.into());
+    }
+    if changes {
+        let fields = described.map_or(&[][..], |d| d.fields);
+        op.insert(
+            "requestBody".into(),
+            json!({
+                "required": false,
+                "content": {
+                    "application/json": { "schema": body_schema(fields, false) },
+                    "application/x-www-form-urlencoded": { "schema": body_schema(fields, true) },
+                }
+            }),
+        );
+    }
+    let access = described.map_or(Access::Public, |d| d.access);
+    let security = match (access, changes) {
+        (Access::Public, false) => json!([{}]),
+        (Access::Public, true) => json!([{ "csrf": [] }]),
+        (_, false) => json!([{ "session": [] }]),
+        (_, true) => json!([{ "session": [], "csrf": [] }]),
+    };
+    op.insert("security".into(), security);
+    let error = json!({ "$ref": "#/components/responses/Error" });
+    let mut responses = Map::new();
+    responses.insert("200".into(), json!({ "$ref": "#/components/responses/Ok" }));
+    for status in ["400", "401", "403", "404", "409", "422", "429", "503"] {
+        responses.insert(status.into(), error.clone());
+    }
+    op.insert("responses".into(), responses.into());
+    op.into()
+}
+
+/// The document for `routes`.
+fn document<'a>(state: &SigraState, routes: impl Iterator<Item = &'a Route>) -> Value {
+    let mut paths = Map::new();
+    for route in routes {
+        let (path, _) = openapi_path(route.uri.path());
+        let unmounted = route.uri.unmounted_origin.path().as_str();
+        let described = OPERATIONS
+            .iter()
+            .find(|o| o.method == route.method && o.path == unmounted);
+        let item = paths
+            .entry(path)
+            .or_insert_with(|| Value::Object(Map::new()));
+        if let Value::Object(item) = item {
+            item.insert(
+                route.method.as_str().to_lowercase(),
+                operation(route, described),
+            );
+        }
+    }
+    let config = &state.auth.config;
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": format!("{} accounts (Sigra)", config.app_name),
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Every route answers JSON to `Accept: application/json` and reads JSON bodies with the same fields as its form. Failures answer `{\"error\": reason, \"message\": sentence, \"fields\": {…}}`; the reasons are stable.",
+        },
+        "servers": [{ "url": config.public_url }],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "session": { "type": "apiKey", "in": "cookie", "name": state.cookies.session },
+                "csrf": { "type": "apiKey", "in": "header", "name": crate::guards::CSRF_HEADER },
+            },
+            "schemas": {
+                "Ok": {
+                    "type": "object",
+                    "properties": {
+                        "ok": { "type": "boolean", "const": true },
+                        "next": { "type": "string", "description": "Where a page would redirect." },
+                    },
+                    "required": ["ok"],
+                },
+                "Error": {
+                    "type": "object",
+                    "properties": {
+                        "error": { "type": "string", "description": "A stable reason (docs/reasons.md)." },
+                        "message": { "type": "string" },
+                        "fields": {
+                            "type": "object",
+                            "additionalProperties": {
+                                "type": "array",
+                                "items": {
+                                    "type": "object",
+                                    "properties": {
+                                        "reason": { "type": "string" },
+                                        "message": { "type": "string" },
+                                    },
+                                    "required": ["reason", "message"],
+                                },
+                            },
+                        },
+                    },
+                    "required": ["error", "message"],
+                },
+            },
+            "responses": {
+                "Ok": {
+                    "description": "Done (JSON), or the page (HTML).",
+                    "content": {
+                        "application/json": { "schema": { "$ref": "#/components/schemas/Ok" } },
+                        "text/html": { "schema": { "type": "string" } },
+                    },
+                },
+                "Error": {
+                    "description": "Refused; `error` says why.",
+                    "content": {
+                        "application/json": { "schema": { "$ref": "#/components/schemas/Error" } },
+                        "text/html": { "schema": { "type": "string" } },
+                    },
+                },
+            },
+        },
+    })
+}
+
+pub(crate) fn routes() -> Vec<Route> {
+    routes![csrf, openapi]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_sigra_route_is_described_once() {
+        let ours: Vec<Route> = crate::routes::routes()
+            .into_iter()
+            .chain(crate::routes::dev_mailbox::routes())
+            .collect();
+        for route in &ours {
+            let path = route.uri.unmounted_origin.path().as_str();
+            let found = OPERATIONS
+                .iter()
+                .filter(|o| o.method == route.method && o.path == path)
+                .count();
+            assert_eq!(found, 1, "{} {path} in OPERATIONS", route.method);
+        }
+        for o in OPERATIONS {
+            assert!(
+                ours.iter()
+                    .any(|r| r.method == o.method
+                        && r.uri.unmounted_origin.path().as_str() == o.path),
+                "{} {} is described but not a route",
+                o.method,
+                o.path
+            );
+        }
+    }
+
+    #[test]
+    fn paths_use_openapi_parameters() {
+        assert_eq!(
+            openapi_path("/users/confirm/<token>"),
+            (
+                "/users/confirm/{token}".to_owned(),
+                vec!["token".to_owned()]
+            )
+        );
+        assert_eq!(
+            openapi_path("/users/log_in"),
+            ("/users/log_in".to_owned(), vec![])
+        );
+    }
+}
