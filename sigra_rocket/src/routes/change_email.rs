@@ -49,7 +49,7 @@ async fn request(
                 &serde_json::json!({ "email": form.email.trim() }),
             );
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra).await
+            super::settings::settings_page(state, &user, status, None, extra).await
         }
         Err(e) => Reply::failed(e),
     }

@@ -51,7 +51,7 @@ async fn set(
                 );
             }
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra).await
+            super::settings::settings_page(state, &user, status, None, extra).await
         }
         Err(e) => Reply::failed(e),
     }
