@@ -1,7 +1,9 @@
-//! Sessions: what a remember-me restore issues survives error answers, signed-in
-//! responses are never cached, and the sessions a flow replaces end everywhere.
+//! Sessions: idle and absolute expiry, last-seen writes, revoking one or all but this
+//! one, what a remember-me restore issues survives error answers, signed-in responses
+//! are never cached.
 
 use rocket::http::Status;
+use sigra_core::store::sessions;
 use time::Duration;
 
 use crate::common::TestDb;
@@ -109,6 +111,132 @@ conformance!(
             None,
             "configurable off"
         );
+        t
+    }
+);
+
+conformance!(
+    async fn sessions_expire_when_idle_and_at_their_absolute_limit(t: TestDb) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("e@example.com").await;
+        app.clock.advance(Duration::hours(23));
+        assert_eq!(
+            app.body("/dashboard").await.0,
+            Status::Ok,
+            "23 h idle is fine"
+        );
+        app.clock.advance(Duration::hours(24));
+        assert_eq!(
+            app.body("/dashboard").await.0,
+            Status::SeeOther,
+            "24 h idle ends it"
+        );
+
+        app.log_in("e@example.com", PASSWORD, false).await;
+        // Active every 23 hours: fine until 14 days after log-in (14 × 23 h = 322 h < 336 h).
+        for _ in 0..14 {
+            app.clock.advance(Duration::hours(23));
+            assert_eq!(app.body("/dashboard").await.0, Status::Ok);
+        }
+        app.clock.advance(Duration::hours(23));
+        assert_eq!(
+            app.body("/dashboard").await.0,
+            Status::SeeOther,
+            "14 days is the absolute limit"
+        );
+        t
+    }
+
+    async fn last_seen_is_written_at_most_once_a_minute(t: TestDb) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("ls@example.com").await;
+        let hash = sigra_core::crypto::TokenHash::of_encoded(&app.cookie("sigra_session").unwrap())
+            .unwrap();
+        let seen = || async {
+            sessions::find_by_hash(&t.db, &hash)
+                .await
+                .unwrap()
+                .unwrap()
+                .0
+                .last_seen_at
+        };
+        let start = seen().await;
+        app.clock.advance(Duration::seconds(59));
+        app.body("/dashboard").await;
+        assert_eq!(seen().await, start);
+        app.clock.advance(Duration::seconds(1));
+        app.body("/dashboard").await;
+        assert_eq!(seen().await, start + Duration::seconds(60));
+        t
+    }
+
+    async fn a_revoked_session_is_refused_on_its_next_request(t: TestDb) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("rv@example.com").await;
+        let phone = app.other_browser().await;
+        phone.log_in("rv@example.com", PASSWORD, false).await;
+        assert_eq!(phone.body("/dashboard").await.0, Status::Ok);
+
+        let (_, html) = app.body("/users/settings").await;
+        assert!(html.contains("This device"));
+        let phone_id = sessions::find_by_hash(
+            &t.db,
+            &sigra_core::crypto::TokenHash::of_encoded(&phone.cookie("sigra_session").unwrap())
+                .unwrap(),
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .0
+        .id;
+        assert!(html.contains(&phone_id.to_string()));
+        let r = app
+            .submit_owned(
+                &format!("/users/settings/sessions/{phone_id}"),
+                &[("_method", "DELETE")],
+            )
+            .await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/settings?notice=revoked");
+        assert_eq!(
+            phone.body("/dashboard").await.0,
+            Status::SeeOther,
+            "revoked on the very next request"
+        );
+        assert_eq!(
+            app.body("/dashboard").await.0,
+            Status::Ok,
+            "this device stays"
+        );
+        t
+    }
+
+    async fn sign_out_everywhere_else_keeps_only_this_session(t: TestDb) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("ev@example.com").await;
+        app.confirm_email("ev@example.com").await;
+        let laptop = app.other_browser().await;
+        laptop.log_in("ev@example.com", PASSWORD, true).await;
+        let remember = laptop.cookie("sigra_remember_me").unwrap();
+        let r = app
+            .submit_owned("/users/settings/sessions/others", &[])
+            .await;
+        assert_eq!(r.location, "/users/settings?notice=others_revoked");
+        assert_eq!(laptop.body("/dashboard").await.0, Status::SeeOther);
+        let again = app.other_browser().await;
+        let r = again
+            .client
+            .get("/dashboard")
+            .cookie(crate::common::app::cookie("sigra_remember_me", &remember))
+            .dispatch()
+            .await;
+        assert_eq!(
+            r.status(),
+            Status::SeeOther,
+            "its remember-me cookie died with it"
+        );
+        drop(r);
+        assert_eq!(app.body("/dashboard").await.0, Status::Ok);
         t
     }
 );

@@ -1,4 +1,4 @@
-//! CSRF on every state-changing route, open redirects, escaping, headers, config,
+//! Security across features: CSRF on every state-changing route, open redirects, escaping, headers, config,
 //! sentinels and the dev mailbox.
 
 use rocket::http::{ContentType, Header, Method, Status};
