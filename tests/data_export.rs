@@ -4,7 +4,7 @@ use rocket::http::{ContentType, Status};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, location};
+use crate::common::app::{Answer, PASSWORD, app};
 
 conformance!(
     async fn data_export_is_a_sudo_gated_json_download_without_secrets(t: TestDb) -> TestDb {
@@ -40,13 +40,12 @@ conformance!(
         );
 
         app.clock.advance(Duration::minutes(16));
-        let r = app.client.get("/users/settings/export").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
+        let r = Answer::read(app.client.get("/users/settings/export").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
         assert_eq!(
-            location(&r),
+            r.location,
             "/users/sudo?return_to=%2Fusers%2Fsettings%2Fexport"
         );
-        drop(r);
         let r = app
             .submit_owned(
                 "/users/sudo?return_to=/users/settings/export",

@@ -4,18 +4,14 @@
 use rocket::http::Status;
 
 use crate::common::TestDb;
-use crate::common::app::{app, json_accept, location};
+use crate::common::app::{Answer, app, json_accept};
 
 conformance!(
     async fn authenticated_user_redirects_html_and_answers_json_with_401(t: TestDb) -> TestDb {
         let app = app(&t).await;
-        let r = app.client.get("/dashboard?tab=2").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(
-            location(&r),
-            "/users/log_in?return_to=%2Fdashboard%3Ftab%3D2"
-        );
-        drop(r);
+        let r = Answer::read(app.client.get("/dashboard?tab=2").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/log_in?return_to=%2Fdashboard%3Ftab%3D2");
         let r = app
             .client
             .get("/dashboard")

@@ -5,7 +5,7 @@ use sigra_core::store::{audit, sessions, users};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, cookie, location};
+use crate::common::app::{Answer, PASSWORD, app, cookie, location};
 
 conformance!(
     async fn log_in_issues_a_fresh_session_cookie_and_redirects(t: TestDb) -> TestDb {
@@ -78,14 +78,16 @@ conformance!(
 
         // The browser was closed: only the remember-me cookie is left.
         let later = app.other_browser().await;
-        let r = later
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::Ok);
-        drop(r);
+        let r = Answer::read(
+            later
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::Ok);
         let restored = later.cookie("sigra_session").expect("a new session cookie");
         assert_ne!(restored, session);
         let rotated = later.cookie("sigra_remember_me").unwrap();
@@ -94,10 +96,9 @@ conformance!(
         assert_eq!(status, Status::Ok, "the restored session works on its own");
 
         // A restored session is not a fresh authentication: no sudo.
-        let r = later.client.get("/danger").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
-        drop(r);
+        let r = Answer::read(later.client.get("/danger").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert!(r.location.starts_with("/users/sudo"), "{}", r.location);
 
         // The old remember-me token is spent (its replay ends the family: tests/remember_me.rs).
         let thief = app.other_browser().await;
@@ -119,14 +120,16 @@ conformance!(
         let remember = app.cookie("sigra_remember_me").unwrap();
         app.clock.advance(Duration::days(30));
         let later = app.other_browser().await;
-        let r = later
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        drop(r);
+        let r = Answer::read(
+            later
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
         assert!(
             later.cookie("sigra_remember_me").is_none(),
             "a dead remember-me cookie is cleared"

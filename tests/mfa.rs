@@ -6,7 +6,7 @@ use sigra_core::features::audit::{self, AuditFilter};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, TestApp, app, cookie, json_accept, location};
+use crate::common::app::{Answer, PASSWORD, TestApp, app, cookie, json_accept, location};
 use crate::mfa_totp::{code, enrolled, user_id};
 
 /// Logs out, moves to the next time step (a step is usable once) and logs in again with
@@ -38,13 +38,11 @@ conformance!(
                 .status(),
             Status::SeeOther
         );
-        let r = phone.client.get("/dashboard").dispatch().await;
+        let r = Answer::read(phone.client.get("/dashboard").dispatch().await).await;
         assert_eq!(
-            location(&r),
-            "/users/mfa?return_to=%2Fdashboard",
+            r.location, "/users/mfa?return_to=%2Fdashboard",
             "a partial session is not logged in"
         );
-        drop(r);
         let r = phone
             .client
             .get("/dashboard")
@@ -55,12 +53,11 @@ conformance!(
         assert!(r.into_string().await.unwrap().contains("mfa_required"));
         assert_eq!(phone.body("/maybe").await.1, "hello stranger");
         assert_eq!(phone.body("/users/settings").await.0, Status::SeeOther);
-        let r = phone.client.get("/users/sudo").dispatch().await;
+        let r = Answer::read(phone.client.get("/users/sudo").dispatch().await).await;
         assert!(
-            location(&r).starts_with("/users/mfa"),
+            r.location.starts_with("/users/mfa"),
             "no sudo before the second factor"
         );
-        drop(r);
         let (status, html) = phone.body("/users/mfa?return_to=/dashboard").await;
         assert_eq!(status, Status::Ok);
         assert!(html.contains("Trust this browser for 30 days"));
@@ -232,18 +229,20 @@ conformance!(
         challenge(&app, &code(&app, &secret, 0)).await;
         let remember = app.cookie("sigra_remember_me").unwrap();
         let later = app.other_browser().await;
-        let r = later
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &remember))
-            .header(Header::new("Accept", "text/html"))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            later
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &remember))
+                .header(Header::new("Accept", "text/html"))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert!(
-            location(&r).starts_with("/users/mfa"),
+            r.location.starts_with("/users/mfa"),
             "restored, but partial"
         );
-        drop(r);
         t
     }
 );

@@ -9,7 +9,7 @@ use time::Duration;
 use totp_rs::{Builder, Secret};
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, TestApp, app, cookie, json_accept, location};
+use crate::common::app::{Answer, PASSWORD, TestApp, app, cookie, json_accept};
 use crate::mfa::partial;
 
 /// The code an authenticator app shows at `offset_steps` from the app's clock.
@@ -368,24 +368,25 @@ conformance!(
         )
         .await;
         app.log_out().await;
-        let r = app
-            .client
-            .post("/users/log_in")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .cookie(cookie("sigra_trusted_browser", &trust))
-            .body(crate::common::app::form(&[
-                ("_csrf", &app.csrf().await),
-                ("email", "off@example.com"),
-                ("password", PASSWORD),
-            ]))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            app.client
+                .post("/users/log_in")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .cookie(cookie("sigra_trusted_browser", &trust))
+                .body(crate::common::app::form(&[
+                    ("_csrf", &app.csrf().await),
+                    ("email", "off@example.com"),
+                    ("password", PASSWORD),
+                ]))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert!(
-            location(&r).starts_with("/users/mfa"),
+            r.location.starts_with("/users/mfa"),
             "void after the settings changed"
         );
-        drop(r);
         let actions: Vec<String> = audit::list(&t.db, &AuditFilter::for_user(id))
             .await
             .unwrap()

@@ -7,7 +7,7 @@ use sigra_core::store::sessions;
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{CLIENT, PASSWORD, app, app_with, cookie, figment, location};
+use crate::common::app::{Answer, CLIENT, PASSWORD, app, app_with, cookie, figment};
 use crate::mfa_totp::{code, enrolled};
 
 conformance!(
@@ -30,16 +30,19 @@ conformance!(
         );
 
         let browser = app.other_browser().await;
-        let r = browser
-            .client
-            .get("/dashboard")
-            .remote(CLIENT)
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/users/mfa?return_to=%2Fdashboard");
-        let set: Vec<String> = r.headers().get("Set-Cookie").map(str::to_owned).collect();
+        let r = Answer::read(
+            browser
+                .client
+                .get("/dashboard")
+                .remote(CLIENT)
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/mfa?return_to=%2Fdashboard");
+        let set: Vec<String> = r.cookies.iter().map(ToString::to_string).collect();
         assert!(
             set.iter().any(|c| c.starts_with("sigra_session=")),
             "{set:?}"
@@ -49,7 +52,6 @@ conformance!(
                 .any(|c| c.starts_with("sigra_remember_me=") && !c.contains(&remember)),
             "{set:?}"
         );
-        drop(r);
         let (status, html) = browser.body("/users/mfa?return_to=%2Fdashboard").await;
         assert_eq!(
             status,
@@ -66,16 +68,18 @@ conformance!(
         plain.log_in("rs@example.com", PASSWORD, true).await;
         let remember = plain.cookie("sigra_remember_me").unwrap();
         let browser = plain.other_browser().await;
-        let r = browser
-            .client
-            .get("/danger")
-            .remote(CLIENT)
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
-        drop(r);
+        let r = Answer::read(
+            browser
+                .client
+                .get("/danger")
+                .remote(CLIENT)
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert!(r.location.starts_with("/users/sudo"), "{}", r.location);
         let (status, html) = browser.body("/users/sudo?return_to=%2Fdanger").await;
         assert_eq!(status, Status::Ok, "still signed in");
         assert!(html.contains("name=\"password\""));
@@ -224,18 +228,20 @@ conformance!(
         assert_eq!(r.location, "/users/settings?notice=others_revoked");
         assert_eq!(laptop.body("/dashboard").await.0, Status::SeeOther);
         let again = app.other_browser().await;
-        let r = again
-            .client
-            .get("/dashboard")
-            .cookie(crate::common::app::cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            again
+                .client
+                .get("/dashboard")
+                .cookie(crate::common::app::cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert_eq!(
-            r.status(),
+            r.status,
             Status::SeeOther,
             "its remember-me cookie died with it"
         );
-        drop(r);
         assert_eq!(app.body("/dashboard").await.0, Status::Ok);
         t
     }

@@ -5,7 +5,7 @@ use rocket::http::Status;
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, json_accept, location};
+use crate::common::app::{Answer, PASSWORD, app, json_accept};
 
 conformance!(
     async fn sudo_user_lasts_fifteen_minutes_after_log_in_then_asks_again(t: TestDb) -> TestDb {
@@ -16,10 +16,9 @@ conformance!(
             (Status::Ok, "sudo page for s@example.com".into())
         );
         app.clock.advance(Duration::minutes(15));
-        let r = app.client.get("/danger").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/users/sudo?return_to=%2Fdanger");
-        drop(r);
+        let r = Answer::read(app.client.get("/danger").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/sudo?return_to=%2Fdanger");
         let r = app
             .client
             .get("/danger")

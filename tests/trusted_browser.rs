@@ -5,7 +5,7 @@ use rocket::http::Status;
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, cookie, location};
+use crate::common::app::{Answer, PASSWORD, app, cookie};
 use crate::mfa::{challenge, partial};
 use crate::mfa_totp::{code, enrolled};
 
@@ -40,25 +40,26 @@ conformance!(
         let other = app.other_browser().await;
         let (other_secret, _) = enrolled(&other, "tb2@example.com").await;
         other.log_out().await;
-        let r = other
-            .client
-            .post("/users/log_in")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .cookie(cookie("sigra_trusted_browser", &trust))
-            .body(crate::common::app::form(&[
-                ("_csrf", &other.csrf().await),
-                ("email", "tb2@example.com"),
-                ("password", PASSWORD),
-            ]))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            other
+                .client
+                .post("/users/log_in")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .cookie(cookie("sigra_trusted_browser", &trust))
+                .body(crate::common::app::form(&[
+                    ("_csrf", &other.csrf().await),
+                    ("email", "tb2@example.com"),
+                    ("password", PASSWORD),
+                ]))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert_eq!(
-            location(&r),
-            "/users/mfa?return_to=%2F",
+            r.location, "/users/mfa?return_to=%2F",
             "bound to its own account"
         );
-        drop(r);
         other.clock.advance(Duration::seconds(30));
         assert_eq!(
             challenge(&other, &code(&other, &other_secret, 0))
@@ -70,21 +71,22 @@ conformance!(
         // A tampered cookie is refused.
         app.log_out().await;
         let tampered = format!("{}x", trust);
-        let r = app
-            .client
-            .post("/users/log_in")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .cookie(cookie("sigra_trusted_browser", &tampered))
-            .body(crate::common::app::form(&[
-                ("_csrf", &app.csrf().await),
-                ("email", "tb@example.com"),
-                ("password", PASSWORD),
-            ]))
-            .dispatch()
-            .await;
-        assert!(location(&r).starts_with("/users/mfa"));
-        drop(r);
+        let r = Answer::read(
+            app.client
+                .post("/users/log_in")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .cookie(cookie("sigra_trusted_browser", &tampered))
+                .body(crate::common::app::form(&[
+                    ("_csrf", &app.csrf().await),
+                    ("email", "tb@example.com"),
+                    ("password", PASSWORD),
+                ]))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert!(r.location.starts_with("/users/mfa"));
         app.clock.advance(Duration::seconds(30));
         assert_eq!(
             challenge(&app, &code(&app, &secret, 0)).await.status(),
@@ -103,24 +105,25 @@ conformance!(
         )
         .await;
         app.log_out().await;
-        let r = app
-            .client
-            .post("/users/log_in")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .cookie(cookie("sigra_trusted_browser", &trust))
-            .body(crate::common::app::form(&[
-                ("_csrf", &app.csrf().await),
-                ("email", "tb@example.com"),
-                ("password", new),
-            ]))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            app.client
+                .post("/users/log_in")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .cookie(cookie("sigra_trusted_browser", &trust))
+                .body(crate::common::app::form(&[
+                    ("_csrf", &app.csrf().await),
+                    ("email", "tb@example.com"),
+                    ("password", new),
+                ]))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert!(
-            location(&r).starts_with("/users/mfa"),
+            r.location.starts_with("/users/mfa"),
             "void after a password change"
         );
-        drop(r);
 
         // Expiry after 30 days (a fresh cookie, then the clock).
         app.clock.advance(Duration::seconds(30));
@@ -132,24 +135,25 @@ conformance!(
         let fresh = app.cookie("sigra_trusted_browser").unwrap();
         app.log_out().await;
         app.clock.advance(Duration::days(30));
-        let r = app
-            .client
-            .post("/users/log_in")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .cookie(cookie("sigra_trusted_browser", &fresh))
-            .body(crate::common::app::form(&[
-                ("_csrf", &app.csrf().await),
-                ("email", "tb@example.com"),
-                ("password", new),
-            ]))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            app.client
+                .post("/users/log_in")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .cookie(cookie("sigra_trusted_browser", &fresh))
+                .body(crate::common::app::form(&[
+                    ("_csrf", &app.csrf().await),
+                    ("email", "tb@example.com"),
+                    ("password", new),
+                ]))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert!(
-            location(&r).starts_with("/users/mfa"),
+            r.location.starts_with("/users/mfa"),
             "expired after 30 days"
         );
-        drop(r);
         t
     }
 );
