@@ -5,7 +5,7 @@ use sigra_core::crypto::TokenHash;
 use sigra_core::store::sessions;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, cookie};
+use crate::common::app::{Answer, PASSWORD, app, cookie};
 
 const NEW: &str = "the second long passphrase";
 
@@ -60,18 +60,20 @@ conformance!(
             "other sessions end"
         );
         let thief = app.other_browser().await;
-        let r = thief
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &phone_remember))
-            .dispatch()
-            .await;
+        let r = Answer::read(
+            thief
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &phone_remember))
+                .dispatch()
+                .await,
+        )
+        .await;
         assert_eq!(
-            r.status(),
+            r.status,
             Status::SeeOther,
             "other devices' remember-me cookies end"
         );
-        drop(r);
         assert_eq!(
             app.body(&reset).await.0,
             Status::NotFound,

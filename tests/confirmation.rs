@@ -7,7 +7,7 @@ use sigra_core::store::users;
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, app_with, code_in, figment, link_in, location};
+use crate::common::app::{Answer, PASSWORD, app, app_with, code_in, figment, link_in};
 
 conformance!(
     async fn the_link_opens_a_page_whose_button_confirms(t: TestDb) -> TestDb {
@@ -227,18 +227,18 @@ conformance!(
     ) -> TestDb {
         let app = app(&t).await;
         app.signed_up("cg@example.com").await;
-        let r = app.client.get("/confirmed").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/users/confirm");
-        drop(r);
-        let r = app
-            .client
-            .get("/confirmed")
-            .header(crate::common::app::json_accept())
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::Forbidden);
-        drop(r);
+        let r = Answer::read(app.client.get("/confirmed").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/confirm");
+        let r = Answer::read(
+            app.client
+                .get("/confirmed")
+                .header(crate::common::app::json_accept())
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::Forbidden);
         let code = code_in(&app.mails_to("cg@example.com").await.remove(0).text);
         app.submit(
             "/users/confirm",

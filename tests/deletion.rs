@@ -10,9 +10,7 @@ use sigra_core::store::{User, sessions, users};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{
-    PASSWORD, TestApp, app, app_with, cookie, figment, json_accept, location,
-};
+use crate::common::app::{Answer, PASSWORD, TestApp, app, app_with, cookie, figment, json_accept};
 
 async fn user(t: &TestDb, email: &str) -> User {
     users::find_by_email(&t.db, email).await.unwrap().unwrap()
@@ -80,25 +78,25 @@ conformance!(
 
         app.clock.advance(Duration::minutes(16));
         let token = app.csrf().await;
-        let r = app
-            .client
-            .post("/users/settings/delete")
-            .remote(crate::common::app::CLIENT)
-            .header(rocket::http::ContentType::Form)
-            .header(rocket::http::Header::new(
-                "Referer",
-                "http://127.0.0.1:8000/users/settings",
-            ))
-            .body(crate::common::app::form(&[("_csrf", &token)]))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
+        let r = Answer::read(
+            app.client
+                .post("/users/settings/delete")
+                .remote(crate::common::app::CLIENT)
+                .header(rocket::http::ContentType::Form)
+                .header(rocket::http::Header::new(
+                    "Referer",
+                    "http://127.0.0.1:8000/users/settings",
+                ))
+                .body(crate::common::app::form(&[("_csrf", &token)]))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
         assert_eq!(
-            location(&r),
-            "/users/sudo?return_to=%2Fusers%2Fsettings",
+            r.location, "/users/sudo?return_to=%2Fusers%2Fsettings",
             "sudo first, then back to settings"
         );
-        drop(r);
         assert!(
             user(&t, "del@example.com")
                 .await
@@ -139,14 +137,16 @@ conformance!(
             "the other device is logged out"
         );
         let thief = app.other_browser().await;
-        let r = thief
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &phone_remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther, "remember-me cookies end too");
-        drop(r);
+        let r = Answer::read(
+            thief
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &phone_remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther, "remember-me cookies end too");
         assert_eq!(
             app.body(&reset).await.0,
             Status::NotFound,
@@ -186,10 +186,9 @@ conformance!(
             "{html}"
         );
         // Every other page refuses the session until the deletion is cancelled.
-        let r = app.client.get("/dashboard").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/users/settings/delete");
-        drop(r);
+        let r = Answer::read(app.client.get("/dashboard").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert_eq!(r.location, "/users/settings/delete");
         let r = app
             .client
             .get("/dashboard")
@@ -252,13 +251,12 @@ conformance!(
         let link = app.link_for("ml@example.com", "/users/magic-link/").await;
         let r = app.submit_owned(&link, &[]).await;
         assert_eq!(r.location, "/users/settings/delete");
-        let r = app.log_out().await;
+        let r = Answer::read(app.log_out().await).await;
         assert_eq!(
-            r.status(),
+            r.status,
             Status::SeeOther,
             "a restricted session can log out"
         );
-        drop(r);
         assert_eq!(app.body("/users/settings/delete").await.0, Status::SeeOther);
         assert!(app.cookie("sigra_session").is_none());
         t
@@ -509,15 +507,16 @@ conformance!(
         // A stolen password alone: the first factor, not the second.
         let r = app.log_in_owned("pd@example.com", PASSWORD, false).await;
         assert!(r.location.starts_with("/users/mfa"), "{}", r.location);
-        let r = app
-            .client
-            .get("/users/settings/delete")
-            .remote(crate::common::app::CLIENT)
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert!(location(&r).starts_with("/users/mfa"), "{}", location(&r));
-        drop(r);
+        let r = Answer::read(
+            app.client
+                .get("/users/settings/delete")
+                .remote(crate::common::app::CLIENT)
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert!(r.location.starts_with("/users/mfa"), "{}", r.location);
         let r = app.submit_owned("/users/settings/delete/cancel", &[]).await;
         assert_eq!(r.status, Status::SeeOther);
         assert!(r.location.starts_with("/users/mfa"), "{}", r.location);

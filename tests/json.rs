@@ -93,7 +93,13 @@ conformance!(
             .await;
         assert_eq!(r.assert_ok(Status::Ok)["next"], "/");
         let r = app.json_get("/users/settings").await;
-        r.assert_ok(Status::Ok);
+        let body = r.assert_ok(Status::Ok);
+        assert_eq!(body["email"], email);
+        assert_eq!(body["mfa_enabled"], false);
+        let listed = body["sessions"].as_array().unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0]["current"], true);
+        assert_eq!(listed[0]["remember_me"], true);
 
         // Sudo: a wrong password is refused.
         let r = app

@@ -1,11 +1,11 @@
-//! Log-in, log-out and remember-me.
+//! Log-in and remember-me.
 
 use rocket::http::Status;
 use sigra_core::store::{audit, sessions, users};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, cookie, location};
+use crate::common::app::{Answer, PASSWORD, app, cookie, location};
 
 conformance!(
     async fn log_in_issues_a_fresh_session_cookie_and_redirects(t: TestDb) -> TestDb {
@@ -68,31 +68,6 @@ conformance!(
         t
     }
 
-    async fn log_out_ends_the_session_and_its_cookie(t: TestDb) -> TestDb {
-        let app = app(&t).await;
-        app.signed_up("lo@example.com").await;
-        let token = app.cookie("sigra_session").unwrap();
-        let r = app.log_out().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert_eq!(location(&r), "/");
-        assert!(app.cookie("sigra_session").is_none());
-        let hash = sigra_core::crypto::TokenHash::of_encoded(&token).unwrap();
-        assert!(
-            sessions::find_by_hash(&t.db, &hash)
-                .await
-                .unwrap()
-                .is_none()
-        );
-        let r = app.client.get("/dashboard").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert!(location(&r).starts_with("/users/log_in"));
-        let logouts = audit::list(&t.db, &audit::AuditFilter::default().action("logout"))
-            .await
-            .unwrap();
-        assert_eq!(logouts.len(), 1);
-        t
-    }
-
     async fn remember_me_restores_a_session_after_the_session_cookie_is_gone(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("rm@example.com", PASSWORD).await;
@@ -103,14 +78,16 @@ conformance!(
 
         // The browser was closed: only the remember-me cookie is left.
         let later = app.other_browser().await;
-        let r = later
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::Ok);
-        drop(r);
+        let r = Answer::read(
+            later
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::Ok);
         let restored = later.cookie("sigra_session").expect("a new session cookie");
         assert_ne!(restored, session);
         let rotated = later.cookie("sigra_remember_me").unwrap();
@@ -119,10 +96,9 @@ conformance!(
         assert_eq!(status, Status::Ok, "the restored session works on its own");
 
         // A restored session is not a fresh authentication: no sudo.
-        let r = later.client.get("/danger").dispatch().await;
-        assert_eq!(r.status(), Status::SeeOther);
-        assert!(location(&r).starts_with("/users/sudo"), "{}", location(&r));
-        drop(r);
+        let r = Answer::read(later.client.get("/danger").dispatch().await).await;
+        assert_eq!(r.status, Status::SeeOther);
+        assert!(r.location.starts_with("/users/sudo"), "{}", r.location);
 
         // The old remember-me token is spent (its replay ends the family: tests/remember_me.rs).
         let thief = app.other_browser().await;
@@ -144,14 +120,16 @@ conformance!(
         let remember = app.cookie("sigra_remember_me").unwrap();
         app.clock.advance(Duration::days(30));
         let later = app.other_browser().await;
-        let r = later
-            .client
-            .get("/dashboard")
-            .cookie(cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        drop(r);
+        let r = Answer::read(
+            later
+                .client
+                .get("/dashboard")
+                .cookie(cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
         assert!(
             later.cookie("sigra_remember_me").is_none(),
             "a dead remember-me cookie is cleared"
@@ -213,73 +191,6 @@ conformance!(
 );
 
 conformance!(
-    async fn failed_log_ins_audit_only_a_valid_address_or_a_keyed_digest_never_the_typed_text(
-        t: TestDb,
-    ) -> TestDb {
-        let app = app(&t).await;
-        app.register("typed@example.com", PASSWORD).await;
-        let typed_password = "my secret passphrase 77";
-        let long_address = format!("{}@example.com", "a".repeat(250));
-        let huge = "x".repeat(30_000);
-        for typed in [
-            " Typed@Example.com ",
-            typed_password,
-            long_address.as_str(),
-            huge.as_str(),
-            typed_password,
-        ] {
-            let r = app.log_in(typed, "not the password at all", false).await;
-            assert_eq!(r.status(), Status::Unauthorized);
-        }
-        // Forgot password and magic link audit the address typed there the same way.
-        app.submit("/users/reset-password", &[("email", typed_password)])
-            .await;
-        app.submit("/users/magic-link", &[("email", typed_password)])
-            .await;
-
-        let mut recorded = Vec::new();
-        for action in [
-            "login.failure",
-            "reset_password.requested",
-            "magic_link.requested",
-        ] {
-            let events = audit::list(&t.db, &audit::AuditFilter::default().action(action))
-                .await
-                .unwrap();
-            recorded.extend(
-                events
-                    .into_iter()
-                    .map(|e| e.metadata.0["email"].as_str().unwrap().to_owned()),
-            );
-        }
-        assert_eq!(recorded.len(), 7, "{recorded:?}");
-        assert!(
-            recorded.contains(&"typed@example.com".to_owned()),
-            "a valid address is kept, normalized"
-        );
-        for value in &recorded {
-            assert!(
-                !value.contains("secret passphrase"),
-                "typed text never stored: {value}"
-            );
-            assert!(value.len() <= 254, "{} characters stored", value.len());
-            assert!(
-                value == "typed@example.com" || value.starts_with("hmac:"),
-                "{value}"
-            );
-        }
-        assert_eq!(
-            recorded.iter().filter(|v| v.starts_with("hmac:")).count(),
-            6
-        );
-        // The same typed text gives the same digest (audit is newest first: the last two
-        // are the forgot-password and magic-link requests).
-        let password_digest = &recorded[recorded.len() - 1];
-        assert_eq!(&recorded[recorded.len() - 2], password_digest);
-        assert_eq!(recorded.iter().filter(|v| *v == password_digest).count(), 4);
-        t
-    }
-
     async fn debug_output_of_a_user_never_shows_the_password_hash(t: TestDb) -> TestDb {
         let app = app(&t).await;
         app.register("dbg@example.com", PASSWORD).await;

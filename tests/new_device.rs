@@ -11,7 +11,7 @@ use sigra_core::store::{audit, sessions, users};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, TestApp, app, app_with, cookie, figment};
+use crate::common::app::{Answer, PASSWORD, TestApp, app, app_with, cookie, figment};
 
 const EMAIL: &str = "nd@example.com";
 const FIREFOX_LINUX: &str =
@@ -99,13 +99,15 @@ conformance!(
         app.submit("/users/magic-link", &[("email", EMAIL)]).await;
         let link = app.link_for(EMAIL, "/users/magic-link/").await;
         let browser = app.other_browser().await;
-        let r = browser
-            .form_from("2001:db8:1:2::5", EDGE_WINDOWS, &link, &[])
-            .await
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        drop(r);
+        let r = Answer::read(
+            browser
+                .form_from("2001:db8:1:2::5", EDGE_WINDOWS, &link, &[])
+                .await
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
         let mails = alerts(&app).await;
         assert_eq!(mails.len(), 4);
         assert!(
@@ -125,14 +127,16 @@ conformance!(
 
         let trusted = app.other_browser().await;
         let fields = [("email", EMAIL), ("password", PASSWORD)];
-        let r = trusted
-            .form_from("198.51.100.23", SAFARI_IOS, "/users/log_in", &fields)
-            .await
-            .cookie(cookie("sigra_trusted_browser", trust.expose()))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::SeeOther);
-        drop(r);
+        let r = Answer::read(
+            trusted
+                .form_from("198.51.100.23", SAFARI_IOS, "/users/log_in", &fields)
+                .await
+                .cookie(cookie("sigra_trusted_browser", trust.expose()))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther);
         assert!(
             alerts(&app).await.is_empty(),
             "a browser the owner trusted is not new"

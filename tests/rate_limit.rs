@@ -363,7 +363,7 @@ mod http {
     use time::Duration;
 
     use crate::common::TestDb;
-    use crate::common::app::{app_with, figment, json_accept};
+    use crate::common::app::{Answer, app_with, figment, json_accept};
 
     conformance!(
         async fn every_auth_post_is_limited_per_client_ip_with_retry_after(t: TestDb) -> TestDb {
@@ -450,16 +450,17 @@ mod http {
             );
             // Another client is not affected; the next window lets the first one in again.
             let other = std::net::SocketAddr::from(([203, 0, 113, 8], 4000));
-            let r = app
-                .client
-                .post("/users/log_in")
-                .remote(other)
-                .header(ContentType::Form)
-                .body("x=1")
-                .dispatch()
-                .await;
-            assert_ne!(r.status(), Status::TooManyRequests);
-            drop(r);
+            let r = Answer::read(
+                app.client
+                    .post("/users/log_in")
+                    .remote(other)
+                    .header(ContentType::Form)
+                    .body("x=1")
+                    .dispatch()
+                    .await,
+            )
+            .await;
+            assert_ne!(r.status, Status::TooManyRequests);
             app.clock.advance(Duration::seconds(60));
             let r = app
                 .client
@@ -485,22 +486,23 @@ mod http {
                 .await;
             let proxy = std::net::SocketAddr::from(([10, 0, 0, 2], 443));
             let csrf = app.csrf().await;
-            let r = app
-                .client
-                .post("/users/log_in")
-                .remote(proxy)
-                .header(ContentType::Form)
-                .header(Header::new("X-Forwarded-For", "198.51.100.9"))
-                .header(Header::new("X-Forwarded-For", "203.0.113.50"))
-                .body(crate::common::app::form(&[
-                    ("_csrf", &csrf),
-                    ("email", "xff@example.com"),
-                    ("password", crate::common::app::PASSWORD),
-                ]))
-                .dispatch()
-                .await;
-            assert_eq!(r.status(), Status::SeeOther);
-            drop(r);
+            let r = Answer::read(
+                app.client
+                    .post("/users/log_in")
+                    .remote(proxy)
+                    .header(ContentType::Form)
+                    .header(Header::new("X-Forwarded-For", "198.51.100.9"))
+                    .header(Header::new("X-Forwarded-For", "203.0.113.50"))
+                    .body(crate::common::app::form(&[
+                        ("_csrf", &csrf),
+                        ("email", "xff@example.com"),
+                        ("password", crate::common::app::PASSWORD),
+                    ]))
+                    .dispatch()
+                    .await,
+            )
+            .await;
+            assert_eq!(r.status, Status::SeeOther);
             let user = sigra_core::store::users::find_by_email(&t.db, "xff@example.com")
                 .await
                 .unwrap()

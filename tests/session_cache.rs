@@ -6,7 +6,7 @@ use sigra_core::store::sessions;
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app_with, figment};
+use crate::common::app::{Answer, PASSWORD, app_with, figment};
 
 conformance!(
     async fn a_revocation_on_another_instance_is_in_force_when_it_answers(t: TestDb) -> TestDb {
@@ -93,14 +93,15 @@ conformance!(
             "cached on B"
         );
         let c = a.other_browser().await;
-        let r = c
-            .client
-            .get("/dashboard")
-            .cookie(crate::common::app::cookie("sigra_remember_me", &remember))
-            .dispatch()
-            .await;
-        assert_eq!(r.status(), Status::Ok);
-        drop(r);
+        let r = Answer::read(
+            c.client
+                .get("/dashboard")
+                .cookie(crate::common::app::cookie("sigra_remember_me", &remember))
+                .dispatch()
+                .await,
+        )
+        .await;
+        assert_eq!(r.status, Status::Ok);
         assert_eq!(
             stolen(&b.client, replaced).await,
             Status::SeeOther,

@@ -265,6 +265,16 @@ impl Reply {
         self
     }
 
+    /// Adds every field of `value` (a struct or map) to a JSON client's success answer.
+    pub(crate) fn with_fields_of(self, value: &impl serde::Serialize) -> Reply {
+        match serde_json::to_value(value) {
+            Ok(serde_json::Value::Object(fields)) => fields
+                .into_iter()
+                .fold(self, |reply, (key, value)| reply.with(&key, value)),
+            _ => self,
+        }
+    }
+
     /// A 303 to a local path.
     pub(crate) fn see_other(path: impl Into<String>) -> Reply {
         Reply::Redirect(path.into(), serde_json::Map::new())

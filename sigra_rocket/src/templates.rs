@@ -54,10 +54,7 @@ pub const PAGES: &[(&str, &str)] = &[
         "mfa_totp",
         include_str!("../../templates/sigra/mfa_totp.html.tera"),
     ),
-    (
-        "mfa_challenge",
-        include_str!("../../templates/sigra/mfa_challenge.html.tera"),
-    ),
+    ("mfa", include_str!("../../templates/sigra/mfa.html.tera")),
     (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),

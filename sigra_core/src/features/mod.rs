@@ -34,6 +34,7 @@ pub mod registration;
 pub mod reset_password;
 pub mod sessions;
 pub mod set_password;
+pub mod settings;
 pub mod sudo;
 pub mod trusted_browser;
 

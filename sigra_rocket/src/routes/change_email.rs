@@ -48,7 +48,7 @@ async fn request(
                 &serde_json::json!({ "email": form.email.trim() }),
             );
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra)
+            super::settings::settings_page(state, &user, status, None, extra)
                 .await
                 .invalid_fields(&errors)
         }

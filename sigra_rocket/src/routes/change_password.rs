@@ -41,7 +41,7 @@ async fn change(
             let mut extra = Context::new();
             extra.insert("password_errors", &errors);
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra)
+            super::settings::settings_page(state, &user, status, None, extra)
                 .await
                 .invalid_fields(&errors)
         }

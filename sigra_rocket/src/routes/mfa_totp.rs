@@ -1,4 +1,4 @@
-//! The second factor.
+//! The second factor's settings: enrolling an authenticator app, turning it off.
 //!
 //! - `GET <base>/settings/mfa`: the button that starts enrolling an authenticator app, or,
 //!   when on, the backup-code count and the regenerate and turn-off buttons. It changes
@@ -8,21 +8,18 @@
 //!   otherwise enroll their own authenticator and lock the owner out.
 //! - `POST <base>/settings/mfa/totp` (sudo): confirm enrollment with a `code`.
 //! - `DELETE <base>/settings/mfa/totp` (a POST with `_method=DELETE`, sudo): turn it off.
-//! - `GET/POST <base>/mfa?return_to=`: the challenge after the first factor (`code`: an
-//!   authenticator or backup code; `trust_browser`).
+//!
+//! The challenge after the first factor is `super::mfa`.
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, get, post, routes};
-use sigra_core::features::mfa_totp::{self, ChallengeOutcome, Enrollment, EnrollmentOutcome};
-use sigra_core::features::sessions::Authenticated;
-use sigra_core::features::{backup_codes, deletion, human_time};
+use sigra_core::features::backup_codes;
+use sigra_core::features::mfa_totp::{self, Enrollment, EnrollmentOutcome};
 use sigra_core::secret::SecretString;
 use tera::Context;
 
-use crate::guards::{AuthenticatedUser, CsrfToken, LiveSession, NoFields, SigraForm, SudoUser};
-use crate::respond::{
-    INVALID_CODE, INVALID_MFA_CODE, MFA_LOCKED, Refusal, Reply, clean_return_to, safe_return_to,
-};
+use crate::guards::{AuthenticatedUser, CsrfToken, NoFields, SigraForm, SudoUser};
+use crate::respond::{INVALID_CODE, Reply};
 use crate::state::SigraState;
 
 /// A form with one code.
@@ -30,16 +27,6 @@ use crate::state::SigraState;
 pub struct CodeForm {
     #[field(default = String::new())]
     code: String,
-}
-
-/// The challenge form.
-#[derive(Debug, FromForm)]
-pub struct ChallengeForm {
-    #[field(default = String::new())]
-    code: String,
-    #[field(default = false)]
-    trust_browser: bool,
-    return_to: Option<String>,
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
@@ -190,94 +177,6 @@ async fn disable(state: &State<SigraState>, user: SudoUser, form: SigraForm<NoFi
     }
 }
 
-fn challenge_page(
-    state: &SigraState,
-    refused: Option<(Refusal, String)>,
-    return_to: Option<String>,
-) -> Reply {
-    let mut context = Context::new();
-    context.insert("error", &refused.as_ref().map(|(_, message)| message));
-    context.insert("return_to", &clean_return_to(return_to));
-    context.insert("trust_days", &state.auth.config.mfa.trust_browser_days);
-    match refused {
-        Some((refusal, _)) => Reply::refused(refusal, "mfa_challenge", context),
-        None => Reply::page(Status::Ok, "mfa_challenge", context),
-    }
-}
-
-/// Where a session that needs no challenge goes instead.
-fn past_challenge(
-    state: &SigraState,
-    session: Option<&Authenticated>,
-    return_to: Option<&str>,
-) -> Reply {
-    let config = &state.auth.config;
-    match session {
-        None => Reply::see_other(format!("{}/log_in", config.base_path)),
-        Some(s) if deletion::is_pending(&s.user) => {
-            Reply::see_other(format!("{}/settings/delete", config.base_path))
-        }
-        Some(_) => Reply::see_other(safe_return_to(return_to, &config.after_login_path)),
-    }
-}
-
-#[get("/mfa?<return_to>")]
-fn challenge(
-    state: &State<SigraState>,
-    session: LiveSession,
-    _csrf: CsrfToken,
-    return_to: Option<String>,
-) -> Reply {
-    match session.0.as_ref() {
-        Some(s) if s.mfa_pending() => challenge_page(state, None, return_to),
-        other => past_challenge(state, other, return_to.as_deref()),
-    }
-}
-
-#[post("/mfa", data = "<form>")]
-async fn verify(
-    state: &State<SigraState>,
-    jar: &CookieJar<'_>,
-    session: LiveSession,
-    form: SigraForm<ChallengeForm>,
-) -> Reply {
-    let (form, meta) = form.into_parts();
-    let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
-        return past_challenge(state, session.0.as_ref(), form.return_to.as_deref());
-    };
-    match mfa_totp::verify(&state.auth, current, &form.code, form.trust_browser, &meta).await {
-        Ok(ChallengeOutcome::Verified(verified)) => {
-            state.cookies.set_session(jar, &verified.session_token);
-            if let Some(cookie) = &verified.trusted_browser {
-                state.cookies.set_trusted_browser(jar, cookie.expose());
-            }
-            past_challenge(state, Some(current), form.return_to.as_deref())
-        }
-        Ok(ChallengeOutcome::Locked { until }) => {
-            let message = format!(
-                "Too many wrong codes. Try again after {}.",
-                human_time(until)
-            );
-            let wait = (until - state.auth.clock.now()).whole_seconds().max(1);
-            challenge_page(state, Some((MFA_LOCKED, message)), form.return_to)
-                .retry_after(wait.unsigned_abs())
-        }
-        Ok(ChallengeOutcome::NotRequired) => {
-            past_challenge(state, Some(current), form.return_to.as_deref())
-        }
-        Ok(_) => challenge_page(
-            state,
-            Some((
-                INVALID_MFA_CODE,
-                "That code is not right. Enter the newest code from your app, or a backup code."
-                    .into(),
-            )),
-            form.return_to,
-        ),
-        Err(e) => Reply::failed(e),
-    }
-}
-
 pub(crate) fn routes() -> Vec<Route> {
-    routes![page, setup, enable, disable, challenge, verify]
+    routes![page, setup, enable, disable]
 }

@@ -13,11 +13,13 @@ pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+pub mod mfa;
 pub mod mfa_totp;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
 pub mod set_password;
+pub mod settings;
 pub mod sudo;
 
 use rocket::Route;
@@ -36,11 +38,13 @@ pub fn routes() -> Vec<Route> {
     all.extend(set_password::routes());
     all.extend(data_export::routes());
     all.extend(deletion::routes());
+    all.extend(mfa::routes());
     all.extend(mfa_totp::routes());
     all.extend(backup_codes::routes());
     all.extend(login::routes());
     all.extend(logout::routes());
     all.extend(sudo::routes());
+    all.extend(settings::routes());
     all.extend(sessions::routes());
     all.extend(json::routes());
     all

@@ -50,7 +50,7 @@ async fn set(
                 );
             }
             let status = Status::UnprocessableEntity;
-            super::sessions::settings_page(state, &user, status, None, extra)
+            super::settings::settings_page(state, &user, status, None, extra)
                 .await
                 .invalid_fields(&errors)
         }

@@ -1,11 +1,11 @@
-//! CSRF on every state-changing route, open redirects, escaping, headers, config,
+//! Security across features: CSRF on every state-changing route, open redirects, escaping, headers, config,
 //! sentinels and the dev mailbox.
 
 use rocket::http::{ContentType, Header, Method, Status};
 use sigra_core::store::users;
 
 use crate::common::TestDb;
-use crate::common::app::{PASSWORD, app, app_with, figment, form, location};
+use crate::common::app::{Answer, PASSWORD, app, app_with, figment, form, location};
 
 /// Every state-changing route Sigra mounts, with a concrete path.
 fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, String)> {
@@ -155,16 +155,17 @@ conformance!(
                 .await;
             assert_eq!(r.status, Status::SeeOther, "{evil}");
             assert_eq!(r.location, "/", "{evil}");
-            let r = app
-                .client
-                .get(format!(
-                    "/users/log_in?return_to={}",
-                    form(&[("x", evil)]).trim_start_matches("x=")
-                ))
-                .dispatch()
-                .await;
-            assert_eq!(location(&r), "/", "already logged in: {evil}");
-            drop(r);
+            let r = Answer::read(
+                app.client
+                    .get(format!(
+                        "/users/log_in?return_to={}",
+                        form(&[("x", evil)]).trim_start_matches("x=")
+                    ))
+                    .dispatch()
+                    .await,
+            )
+            .await;
+            assert_eq!(r.location, "/", "already logged in: {evil}");
             let r = app
                 .submit_owned(
                     &format!(
