@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The release binary of example_app runs in Rocket's `release` profile, which Sigra treats
 # as production: without SIGRA_SECRET_KEY it must refuse to start; with one it must serve
-# no dev mailbox and send only `Secure`, `__Host-` cookies.
+# no dev mailbox and send only `Secure`, `__Host-` cookies. Its OpenAPI document must
+# validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[release] %s\n' "$*"; }
@@ -35,3 +36,9 @@ if echo "$headers" | grep -qi '^set-cookie: sigra_'; then echo "$headers"; log "
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/dev/mailbox/json")
 [ "$code" = 404 ] || { log "FAIL: /dev/mailbox/json answered $code"; exit 1; }
 log "with a secret: serves, cookies are __Host- and Secure, /dev/mailbox/json is 404"
+
+# The OpenAPI document the deployed app serves must be a valid OpenAPI 3.1 document.
+curl -fsS "http://127.0.0.1:$port/users/openapi.json" >"$work/openapi.json"
+python3 -m openapi_spec_validator "$work/openapi.json" || { log "FAIL: /users/openapi.json is not a valid OpenAPI document"; exit 1; }
+paths=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len(v) for v in d["paths"].values()))' "$work/openapi.json")
+log "/users/openapi.json validates (openapi-spec-validator): $paths operations"
