@@ -458,6 +458,47 @@ conformance!(
         t
     }
 
+    async fn every_sigra_route_answers_a_json_request_in_json(t: TestDb) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("sweep@example.com").await;
+        let mut routes: Vec<(Method, String)> = app
+            .client
+            .rocket()
+            .routes()
+            .filter(|r| r.uri.path().starts_with("/users") || r.uri.path().starts_with("/dev/"))
+            .filter(|r| r.uri.path() != "/users/assets/sigra.css")
+            .map(|r| {
+                let path = r
+                    .uri
+                    .path()
+                    .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                    .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
+                (r.method, path)
+            })
+            .collect();
+        // Reads first; the writes that end the session last.
+        let last = |p: &str| p.ends_with("/log_out") || p.ends_with("/settings/delete");
+        routes.sort_by_key(|(m, p)| (*m != Method::Get, last(p), p.clone()));
+        assert!(routes.len() >= 40, "{routes:?}");
+        for (method, path) in routes {
+            let r = if method == Method::Get {
+                app.json_get(&path).await
+            } else {
+                app.json(method, &path, json!({})).await
+            };
+            assert_eq!(
+                r.content_type.as_deref(),
+                Some("application/json"),
+                "{method} {path}: {r:?}"
+            );
+            assert!(
+                r.status.code < 300 || (400..500).contains(&r.status.code),
+                "{method} {path}: {r:?}"
+            );
+        }
+        t
+    }
+
     async fn a_field_that_does_not_parse_answers_invalid_form_with_the_field(t: TestDb) -> TestDb {
         #[derive(rocket::FromForm)]
         struct Count {
