@@ -13,7 +13,8 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, get, post, routes};
-use sigra_core::features::mfa_totp::{self, ChallengeOutcome, Enrollment, EnrollmentOutcome};
+use sigra_core::features::mfa::{self, ChallengeOutcome};
+use sigra_core::features::mfa_totp::{self, Enrollment, EnrollmentOutcome};
 use sigra_core::features::sessions::Authenticated;
 use sigra_core::features::{backup_codes, deletion, human_time};
 use sigra_core::secret::SecretString;
@@ -238,7 +239,7 @@ async fn verify(
     let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
         return past_challenge(state, session.0.as_ref(), form.return_to.as_deref());
     };
-    match mfa_totp::verify(
+    match mfa::verify(
         &state.auth,
         current,
         &form.code,
