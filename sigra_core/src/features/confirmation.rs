@@ -138,48 +138,41 @@ pub async fn confirm_by_code(
     current: Option<&Authenticated>,
     meta: &RequestMeta,
 ) -> Result<Option<Confirmed>, FlowError> {
-    auth.retrying(|| confirm_by_code_once(auth, email, code, current, meta))
-        .await
-}
-
-async fn confirm_by_code_once(
-    auth: &Auth,
-    email: &str,
-    code: &str,
-    current: Option<&Authenticated>,
-    meta: &RequestMeta,
-) -> Result<Option<Confirmed>, FlowError> {
-    let code = code.trim();
-    let now = auth.clock.now();
-    let change = auth.change(meta).await?;
-    let ex = change.tx();
-    let user = users::find_by_email(ex, email).await?;
-    let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
-    let kind = TokenKind::ConfirmationCode;
-    let per_code = tokens::count_attempt(ex, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
-    let per_day = users::count_code_attempt(ex, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
-    let counted = per_code && per_day;
-    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    let hash = code_hash(auth, user_id, code);
-    let used = if counted && well_formed {
-        tokens::consume(ex, &hash, kind, now).await?
-    } else {
-        None
-    };
-    if used.is_some() {
-        let confirmed = mark_confirmed(auth, &change, user_id, "code", current).await?;
-        change.commit(Revocation::EndSessions).await?;
-        return Ok(Some(confirmed));
-    }
-    tokens::void_spent(ex, user_id, kind, MAX_CODE_ATTEMPTS).await?;
-    let target = user.map(|u| u.id);
-    // `judged`: the try was counted and compared (not refused as out of tries).
-    let details = json!({ "judged": counted });
-    change
-        .audit_by(audit::CONFIRMATION_FAILURE, None, target, details)
-        .await?;
-    change.commit(Revocation::None).await?;
-    Ok(None)
+    auth.retrying(|| async move {
+        let code = code.trim();
+        let now = auth.clock.now();
+        let change = auth.change(meta).await?;
+        let ex = change.tx();
+        let user = users::find_by_email(ex, email).await?;
+        let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
+        let kind = TokenKind::ConfirmationCode;
+        let per_code = tokens::count_attempt(ex, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
+        let per_day =
+            users::count_code_attempt(ex, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
+        let counted = per_code && per_day;
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        let hash = code_hash(auth, user_id, code);
+        let used = if counted && well_formed {
+            tokens::consume(ex, &hash, kind, now).await?
+        } else {
+            None
+        };
+        if used.is_some() {
+            let confirmed = mark_confirmed(auth, &change, user_id, "code", current).await?;
+            change.commit(Revocation::EndSessions).await?;
+            return Ok(Some(confirmed));
+        }
+        tokens::void_spent(ex, user_id, kind, MAX_CODE_ATTEMPTS).await?;
+        let target = user.map(|u| u.id);
+        // `judged`: the try was counted and compared (not refused as out of tries).
+        let details = json!({ "judged": counted });
+        change
+            .audit_by(audit::CONFIRMATION_FAILURE, None, target, details)
+            .await?;
+        change.commit(Revocation::None).await?;
+        Ok(None)
+    })
+    .await
 }
 
 /// Sends a new link and code to an unconfirmed account, at most once per throttle window.

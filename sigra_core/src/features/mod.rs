@@ -167,15 +167,11 @@ pub enum BuildError {
     /// A master secret cannot derive keys.
     #[error(transparent)]
     Keys(#[from] crate::crypto::KeysError),
-    /// The database could not be migrated.
+    /// The database could not be migrated ([`FlowError::Store`]), the password hashing
+    /// pool could not start ([`FlowError::Password`]), or a mail template (an override)
+    /// does not parse ([`FlowError::Mail`]).
     #[error(transparent)]
-    Store(#[from] StoreError),
-    /// The password hashing pool could not start.
-    #[error(transparent)]
-    Password(#[from] PasswordError),
-    /// A mail template (an override) does not parse.
-    #[error(transparent)]
-    Mail(#[from] MailError),
+    Setup(#[from] FlowError),
 }
 
 impl BuildError {
@@ -185,9 +181,7 @@ impl BuildError {
             BuildError::Config(e) => e.reason(),
             BuildError::NoSecretKey => "secret_key_missing",
             BuildError::Keys(e) => e.reason(),
-            BuildError::Store(e) => e.reason(),
-            BuildError::Password(e) => e.reason(),
-            BuildError::Mail(e) => e.reason(),
+            BuildError::Setup(e) => e.reason(),
         }
     }
 }
@@ -213,15 +207,17 @@ impl Auth {
             .collect();
         let keys = Keys::new(secret.expose().as_bytes(), &old)?;
         if config.run_migrations {
-            db.migrate().await?;
+            db.migrate().await.map_err(FlowError::from)?;
         }
         let workers = match config.password.hashing_workers {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
         };
         let params = config.argon2_params();
-        let hasher = PasswordHasher::new(params, workers, config.password.hashing_queue)?;
-        let mail = MailTemplates::new(template_dir)?.with_app_name(config.app_name.clone());
+        let queue = config.password.hashing_queue;
+        let hasher = PasswordHasher::new(params, workers, queue).map_err(FlowError::from)?;
+        let mail = MailTemplates::new(template_dir).map_err(FlowError::from)?;
+        let mail = mail.with_app_name(config.app_name.clone());
         let cipher = Arc::new(FieldCipher::new(&keys));
         let session_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
