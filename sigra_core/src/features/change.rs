@@ -39,7 +39,8 @@ use crate::store::{Tx, UserToken, audit as audit_store, new_id, tokens};
 /// or their privileges (log-out, revocation, a rotated token, a new password or email, a
 /// second factor turned on or off); use [`RefreshCache`](Revocation::RefreshCache) when a
 /// live session stays valid but what it shows changed; use [`None`](Revocation::None)
-/// when sessions are not concerned.
+/// when sessions are not concerned. Variants are ordered by strength, so the `max` of
+/// two policies honours both.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 #[non_exhaustive]
 pub enum Revocation {
