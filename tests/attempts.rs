@@ -7,7 +7,8 @@ use serde_json::json;
 use sigra_core::Clock;
 use sigra_core::features::audit::{self, AuditFilter};
 use sigra_core::features::login::{LoginInput, LoginOutcome, log_in};
-use sigra_core::features::mfa_totp::{self, ChallengeOutcome, EnrollmentOutcome};
+use sigra_core::features::mfa::{ChallengeOutcome, verify};
+use sigra_core::features::mfa_totp::{self, EnrollmentOutcome};
 use sigra_core::features::{RequestMeta, confirmation, sessions};
 use sigra_core::store::{mfa, users};
 use tokio::task::JoinSet;
@@ -85,7 +86,7 @@ conformance!(
         for _ in 0..GUESSES {
             let (auth, partial, wrong) = (auth.clone(), partial.clone(), wrong.clone());
             guesses.spawn(async move {
-                mfa_totp::verify(&auth, &partial, &wrong, false, &RequestMeta::default())
+                verify(&auth, &partial, &wrong, false, &RequestMeta::default())
                     .await
                     .unwrap()
             });
@@ -127,7 +128,7 @@ conformance!(
         let code = totp
             .generate(app.clock.now().unix_timestamp() as u64 + 30)
             .to_string();
-        let outcome = mfa_totp::verify(&auth, &partial, &code, false, &RequestMeta::default())
+        let outcome = verify(&auth, &partial, &code, false, &RequestMeta::default())
             .await
             .unwrap();
         assert!(

@@ -49,11 +49,6 @@ const EXEMPT: &[(&str, &[Part], &str)] = &[
         "the cookie the MFA challenge sets (routes/mfa.rs); no page of its own",
     ),
     (
-        "mfa",
-        &[Core],
-        "the challenge's flow is mfa_totp::verify until the core split adds features/mfa.rs",
-    ),
-    (
         "json",
         &[Core],
         "JSON mode's own endpoints (GET csrf, GET openapi.json) for every feature; tested in tests/json.rs",

@@ -650,3 +650,57 @@ async fn smtp_delivery_to_a_real_server_after_an_outage() {
     drop(server);
     t.cleanup().await;
 }
+
+conformance!(
+    async fn a_change_dropped_without_commit_writes_nothing(t: TestDb) -> TestDb {
+        use sigra_core::features::{RequestMeta, Revocation};
+        use sigra_core::store::{audit, users};
+
+        let app = crate::common::app::app(&t).await;
+        let auth = &app.state().auth;
+        let meta = RequestMeta::default();
+        let email = "unit@example.com";
+        let digest = auth.recipient_digest(email);
+        let tag = outbox::MailTag {
+            mail_kind: "account_deleted",
+            recipient_digest: &digest,
+        };
+        let since = app.clock.now() - Duration::minutes(1);
+        let id = new_id_at(app.clock.now());
+        let (meta, clock) = (&meta, &app.clock);
+        let steps = |commit: bool| async move {
+            let mut change = auth.change(meta).await.unwrap();
+            let now = clock.now();
+            users::insert(change.tx(), id, email, None, now)
+                .await
+                .unwrap();
+            change
+                .mail("account_deleted", email, serde_json::json!({}))
+                .await
+                .unwrap();
+            change
+                .audit("registration", id, serde_json::json!({}))
+                .await
+                .unwrap();
+            if commit {
+                change.commit(Revocation::None).await.unwrap();
+            }
+            // Otherwise dropped here, uncommitted.
+        };
+
+        steps(false).await;
+        assert!(users::find_by_id(&t.db, id).await.unwrap().is_none());
+        assert!(!outbox::queued_since(&t.db, tag, since).await.unwrap());
+        let events = audit::list(&t.db, &audit::AuditFilter::for_user(id)).await;
+        assert!(events.unwrap().is_empty());
+
+        // The same steps committed are all there: the checks above can see them.
+        steps(true).await;
+        assert!(users::find_by_id(&t.db, id).await.unwrap().is_some());
+        assert!(outbox::queued_since(&t.db, tag, since).await.unwrap());
+        let events = audit::list(&t.db, &audit::AuditFilter::for_user(id)).await;
+        assert_eq!(events.unwrap().len(), 1);
+        assert_eq!(app.mails_to(email).await.len(), 1);
+        t
+    }
+);

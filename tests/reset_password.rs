@@ -159,3 +159,51 @@ conformance!(
         t
     }
 );
+
+conformance!(
+    async fn the_reset_mail_states_the_configured_lifetime_and_the_link_keeps_it(
+        t: TestDb,
+    ) -> TestDb {
+        use crate::common::app::{app_with, figment};
+
+        let two_hours = figment(&t).merge(("sigra.tokens.reset_password_secs", 2 * 3600));
+        let app = app_with(two_hours).await;
+        app.register("rl@example.com", PASSWORD).await;
+        let page = app
+            .submit_owned("/users/reset-password", &[("email", "rl@example.com")])
+            .await;
+        assert!(
+            page.body.contains("It expires in 2 hours."),
+            "{}",
+            page.body
+        );
+        let mails = app.mails_to("rl@example.com").await;
+        let reset = mails
+            .iter()
+            .find(|m| m.text.contains("/users/reset-password/"))
+            .expect("a reset mail");
+        assert!(
+            reset.text.contains("It is valid for 2 hours."),
+            "{}",
+            reset.text
+        );
+        let html = reset.html.as_deref().unwrap_or_default();
+        assert!(html.contains("It is valid for 2 hours."), "{html}");
+
+        let link = app
+            .link_for("rl@example.com", "/users/reset-password/")
+            .await;
+        // Past the default hour, within the two the mail promised: still good.
+        app.clock.advance(Duration::minutes(119));
+        let (_, html) = app.body(&link).await;
+        assert!(
+            html.contains("rl@example.com"),
+            "the link works for 2 hours"
+        );
+        app.clock.advance(Duration::minutes(2));
+        let (_, html) = app.body(&link).await;
+        assert!(!html.contains("rl@example.com"), "and no longer");
+        assert!(html.contains("work once and for 2 hours"), "{html}");
+        t
+    }
+);

@@ -483,11 +483,9 @@ impl SigraConfig {
         Ok(config)
     }
 
-    /// Checks every value; the first bad one becomes an error naming its key and range.
+    /// Checks every value, section by section; the first bad one becomes an error naming
+    /// its key and range.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        let p = &self.password;
-        let s = &self.session;
-        let t = &self.tokens;
         check_base_path(&self.base_path)?;
         check_url("sigra.public_url", &self.public_url)?;
         check_local_path("sigra.after_login_path", &self.after_login_path)?;
@@ -498,134 +496,16 @@ impl SigraConfig {
         for secret in &self.old_secret_keys {
             check_secret("sigra.old_secret_keys", secret)?;
         }
-        check_range("sigra.password.min_length", p.min_length, 8..=64)?;
-        check_range(
-            "sigra.password.max_length",
-            p.max_length,
-            p.min_length.max(64)..=4096,
-        )?;
-        check_range(
-            "sigra.password.argon2_memory_kib",
-            p.argon2_memory_kib,
-            8..=1_048_576,
-        )?;
-        check_range(
-            "sigra.password.argon2_iterations",
-            p.argon2_iterations,
-            1..=16,
-        )?;
-        check_range(
-            "sigra.password.argon2_parallelism",
-            p.argon2_parallelism,
-            1..=16,
-        )?;
-        check_range("sigra.password.hashing_workers", p.hashing_workers, 0..=256)?;
-        check_range("sigra.password.hashing_queue", p.hashing_queue, 1..=100_000)?;
-        check_range(
-            "sigra.session.idle_timeout_secs",
-            s.idle_timeout_secs,
-            60..=2_592_000,
-        )?;
-        check_range(
-            "sigra.session.absolute_timeout_secs",
-            s.absolute_timeout_secs,
-            s.idle_timeout_secs.max(60)..=31_536_000,
-        )?;
-        check_range(
-            "sigra.session.remember_me_secs",
-            s.remember_me_secs,
-            60..=31_536_000,
-        )?;
-        check_range(
-            "sigra.session.touch_interval_secs",
-            s.touch_interval_secs,
-            1..=3600,
-        )?;
-        check_range("sigra.session.cache_ms", s.cache_ms, 0..=5000)?;
-        check_cookie_name("sigra.session.cookie_name", &s.cookie_name)?;
-        check_cookie_name(
-            "sigra.session.remember_cookie_name",
-            &s.remember_cookie_name,
-        )?;
-        check_range(
-            "sigra.tokens.confirmation_secs",
-            t.confirmation_secs,
-            300..=604_800,
-        )?;
-        check_range("sigra.tokens.magic_link_secs", t.magic_link_secs, 60..=3600)?;
-        check_range(
-            "sigra.tokens.reset_password_secs",
-            t.reset_password_secs,
-            300..=86_400,
-        )?;
-        check_range(
-            "sigra.tokens.change_email_secs",
-            t.change_email_secs,
-            300..=604_800,
-        )?;
-        check_range(
-            "sigra.tokens.resend_throttle_secs",
-            t.resend_throttle_secs,
-            0..=86_400,
-        )?;
-        check_range("sigra.sudo.ttl_secs", self.sudo.ttl_secs, 60..=86_400)?;
-        check_range("sigra.lockout.max_failed", self.lockout.max_failed, 1..=100)?;
-        check_range(
-            "sigra.deletion.grace_days",
-            self.deletion.grace_days,
-            0..=365,
-        )?;
-        check_range("sigra.mfa.max_failed", self.mfa.max_failed, 1..=100)?;
-        check_range("sigra.mfa.lock_secs", self.mfa.lock_secs, 60..=86_400)?;
-        check_range(
-            "sigra.mfa.trust_browser_days",
-            self.mfa.trust_browser_days,
-            0..=365,
-        )?;
-        check_range(
-            "sigra.lockout.lock_secs",
-            self.lockout.lock_secs,
-            60..=86_400,
-        )?;
-        check_range("sigra.mail.max_attempts", self.mail.max_attempts, 1..=50)?;
-        let r = &self.retention;
-        check_range("sigra.retention.outbox_days", r.outbox_days, 1..=365)?;
-        check_range("sigra.retention.expired_days", r.expired_days, 0..=365)?;
-        check_range(
-            "sigra.retention.interval_secs",
-            r.interval_secs,
-            60..=604_800,
-        )?;
-        let rl = &self.rate_limit;
-        check_range("sigra.rate_limit.max_requests", rl.max_requests, 1..=10_000)?;
-        check_range("sigra.rate_limit.window_secs", rl.window_secs, 1..=86_400)?;
-        if let Some(url) = &rl.redis_url
-            && !crate::rate_limit::redis_url_is_usable(url.expose())
-        {
-            let scheme = url.expose().split_once("://").map_or("", |(s, _)| s);
-            return Err(invalid(
-                "sigra.rate_limit.redis_url",
-                "a redis:// or redis+unix:// URL (TLS is not built in)",
-                format_args!("an unusable {scheme:?} URL"),
-            ));
-        }
-        for proxy in &rl.trusted_proxies {
-            if crate::net::parse_proxy(proxy).is_none() {
-                return Err(invalid(
-                    "sigra.rate_limit.trusted_proxies",
-                    "IP addresses or CIDR ranges like \"10.0.0.0/8\"",
-                    format_args!("{proxy:?}"),
-                ));
-            }
-        }
-        if !self.mail.from.contains('@') {
-            return Err(invalid(
-                "sigra.mail.from",
-                "an email address",
-                &self.mail.from,
-            ));
-        }
-        Ok(())
+        self.password.validate()?;
+        self.session.validate()?;
+        self.tokens.validate()?;
+        self.sudo.validate()?;
+        self.lockout.validate()?;
+        self.deletion.validate()?;
+        self.mfa.validate()?;
+        self.mail.validate()?;
+        self.retention.validate()?;
+        self.rate_limit.validate()
     }
 
     /// The Argon2id parameters new hashes use.
@@ -674,6 +554,197 @@ impl SigraConfig {
             (true, _) => Ok(true),
             (false, on) => Ok(on.unwrap_or(tls)),
         }
+    }
+}
+
+impl PasswordConfig {
+    /// Checks `sigra.password`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.password.min_length", self.min_length, 8..=64)?;
+        check_range(
+            "sigra.password.max_length",
+            self.max_length,
+            self.min_length.max(64)..=4096,
+        )?;
+        check_range(
+            "sigra.password.argon2_memory_kib",
+            self.argon2_memory_kib,
+            8..=1_048_576,
+        )?;
+        check_range(
+            "sigra.password.argon2_iterations",
+            self.argon2_iterations,
+            1..=16,
+        )?;
+        check_range(
+            "sigra.password.argon2_parallelism",
+            self.argon2_parallelism,
+            1..=16,
+        )?;
+        check_range(
+            "sigra.password.hashing_workers",
+            self.hashing_workers,
+            0..=256,
+        )?;
+        check_range(
+            "sigra.password.hashing_queue",
+            self.hashing_queue,
+            1..=100_000,
+        )
+    }
+}
+
+impl SessionConfig {
+    /// Checks `sigra.session`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "sigra.session.idle_timeout_secs",
+            self.idle_timeout_secs,
+            60..=2_592_000,
+        )?;
+        check_range(
+            "sigra.session.absolute_timeout_secs",
+            self.absolute_timeout_secs,
+            self.idle_timeout_secs.max(60)..=31_536_000,
+        )?;
+        check_range(
+            "sigra.session.remember_me_secs",
+            self.remember_me_secs,
+            60..=31_536_000,
+        )?;
+        check_range(
+            "sigra.session.touch_interval_secs",
+            self.touch_interval_secs,
+            1..=3600,
+        )?;
+        check_range("sigra.session.cache_ms", self.cache_ms, 0..=5000)?;
+        check_cookie_name("sigra.session.cookie_name", &self.cookie_name)?;
+        check_cookie_name(
+            "sigra.session.remember_cookie_name",
+            &self.remember_cookie_name,
+        )
+    }
+}
+
+impl TokenConfig {
+    /// Checks `sigra.tokens`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "sigra.tokens.confirmation_secs",
+            self.confirmation_secs,
+            300..=604_800,
+        )?;
+        check_range(
+            "sigra.tokens.magic_link_secs",
+            self.magic_link_secs,
+            60..=3600,
+        )?;
+        check_range(
+            "sigra.tokens.reset_password_secs",
+            self.reset_password_secs,
+            300..=86_400,
+        )?;
+        check_range(
+            "sigra.tokens.change_email_secs",
+            self.change_email_secs,
+            300..=604_800,
+        )?;
+        check_range(
+            "sigra.tokens.resend_throttle_secs",
+            self.resend_throttle_secs,
+            0..=86_400,
+        )
+    }
+}
+
+impl SudoConfig {
+    /// Checks `sigra.sudo`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.sudo.ttl_secs", self.ttl_secs, 60..=86_400)
+    }
+}
+
+impl LockoutConfig {
+    /// Checks `sigra.lockout`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.lockout.max_failed", self.max_failed, 1..=100)?;
+        check_range("sigra.lockout.lock_secs", self.lock_secs, 60..=86_400)
+    }
+}
+
+impl DeletionConfig {
+    /// Checks `sigra.deletion`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.deletion.grace_days", self.grace_days, 0..=365)
+    }
+}
+
+impl MfaConfig {
+    /// Checks `sigra.mfa`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.mfa.max_failed", self.max_failed, 1..=100)?;
+        check_range("sigra.mfa.lock_secs", self.lock_secs, 60..=86_400)?;
+        check_range(
+            "sigra.mfa.trust_browser_days",
+            self.trust_browser_days,
+            0..=365,
+        )
+    }
+}
+
+impl MailConfig {
+    /// Checks `sigra.mail`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.mail.max_attempts", self.max_attempts, 1..=50)?;
+        if !self.from.contains('@') {
+            return Err(invalid("sigra.mail.from", "an email address", &self.from));
+        }
+        Ok(())
+    }
+}
+
+impl RetentionConfig {
+    /// Checks `sigra.retention`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.retention.outbox_days", self.outbox_days, 1..=365)?;
+        check_range("sigra.retention.expired_days", self.expired_days, 0..=365)?;
+        check_range(
+            "sigra.retention.interval_secs",
+            self.interval_secs,
+            60..=604_800,
+        )
+    }
+}
+
+impl RateLimitConfig {
+    /// Checks `sigra.rate_limit`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "sigra.rate_limit.max_requests",
+            self.max_requests,
+            1..=10_000,
+        )?;
+        check_range("sigra.rate_limit.window_secs", self.window_secs, 1..=86_400)?;
+        if let Some(url) = &self.redis_url
+            && !crate::rate_limit::redis_url_is_usable(url.expose())
+        {
+            let scheme = url.expose().split_once("://").map_or("", |(s, _)| s);
+            return Err(invalid(
+                "sigra.rate_limit.redis_url",
+                "a redis:// or redis+unix:// URL (TLS is not built in)",
+                format_args!("an unusable {scheme:?} URL"),
+            ));
+        }
+        for proxy in &self.trusted_proxies {
+            if crate::net::parse_proxy(proxy).is_none() {
+                return Err(invalid(
+                    "sigra.rate_limit.trusted_proxies",
+                    "IP addresses or CIDR ranges like \"10.0.0.0/8\"",
+                    format_args!("{proxy:?}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -4,9 +4,9 @@
 //! memory; expiry (idle and absolute) is still checked against the clock on every
 //! request, and the database is visited whenever `last_seen_at` is due.
 //!
-//! Revocation: every flow that ends or replaces sessions calls
-//! [`Auth::sessions_revoked`](crate::features::Auth::sessions_revoked), which empties this
-//! instance's cache at once and then waits `cache_ms` before the flow answers. Entries
+//! Revocation: every flow that ends or replaces sessions commits with
+//! [`Revocation::EndSessions`](crate::features::Revocation::EndSessions), which empties
+//! this instance's cache at once and then waits `cache_ms` before the flow answers. Entries
 //! on other instances are at most `cache_ms` old, so by the time the revoking request
 //! is answered, no instance accepts the revoked session any more. An entry read from
 //! the database before a local revocation is never stored after it (an epoch guards

@@ -1,20 +1,20 @@
-//! The Sigra fairing: configuration, pool, migrations, state, routes, catchers, pages,
-//! security headers and the background worker.
+//! The Sigra fairing: Rocket staging only. It reads the configuration from Rocket's
+//! figment, settles the secret key for the profile, opens (or shares) the pool, hands
+//! both to [`Auth::build`], and then mounts routes, registers catchers and pages, sets
+//! security headers and runs the background worker.
 
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 use rocket::fairing::{self, Fairing, Info, Kind};
 use rocket::http::Header;
 use rocket::{Build, Orbit, Request, Response, Rocket};
 use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
-use sigra_core::crypto::{FieldCipher, Keys, PasswordHasher};
 use sigra_core::features::Auth;
 use sigra_core::jobs::WorkerHandle;
-use sigra_core::mail::{Delivery, DevMailbox, MailTemplates, SmtpMailer};
+use sigra_core::mail::{Delivery, DevMailbox, SmtpMailer};
 use sigra_core::rate_limit::RateLimiter;
-use sigra_core::session_cache::SessionCache;
 
 use crate::cookies::CookieSettings;
 use rocket_db_pools::Database;
@@ -91,39 +91,26 @@ impl Fairing for Sigra {
             .figment()
             .extract::<rocket::Config>()
             .is_ok_and(|c| c.tls_enabled());
-        let config = match SigraConfig::from_figment(rocket.figment()) {
+        let mut config = match SigraConfig::from_figment(rocket.figment()) {
             Ok(config) => config,
             Err(e) => return fail(rocket, e),
         };
-
-        let master = match (&config.secret_key, production) {
-            (Some(secret), _) => secret.expose().as_bytes().to_vec(),
-            (None, true) => {
+        if config.secret_key.is_none() {
+            if production {
                 return fail(
                     rocket,
                     "`sigra.secret_key` (or SIGRA_SECRET_KEY, 32+ characters) is required in every \
                      profile but debug",
                 );
             }
-            (None, false) => {
-                log::warn!(
-                    "sigra.secret_key is not set: using a random one; sessions end when the process does"
-                );
-                match sigra_core::crypto::random_bytes::<32>() {
-                    Ok(bytes) => bytes.to_vec(),
-                    Err(e) => return fail(rocket, e),
-                }
+            log::warn!(
+                "sigra.secret_key is not set: using a random one; sessions end when the process does"
+            );
+            match sigra_core::crypto::random_secret_key() {
+                Ok(secret) => config.secret_key = Some(secret),
+                Err(e) => return fail(rocket, e),
             }
-        };
-        let old: Vec<&[u8]> = config
-            .old_secret_keys
-            .iter()
-            .map(|s| s.expose().as_bytes())
-            .collect();
-        let keys = match Keys::new(&master, &old) {
-            Ok(keys) => keys,
-            Err(e) => return fail(rocket, e),
-        };
+        }
 
         // The pool: shared with the host when it attached `SigraDb::init()` itself.
         let rocket = if rocket.state::<SigraDb>().is_some() {
@@ -142,23 +129,6 @@ impl Fairing for Sigra {
         let Some(db) = rocket.state::<SigraDb>().map(|d| d.db().clone()) else {
             return fail(rocket, "the `sigra` database is not configured");
         };
-        if config.run_migrations
-            && let Err(e) = db.migrate().await
-        {
-            return fail(rocket, e);
-        }
-
-        let params = config.argon2_params();
-        let workers = match config.password.hashing_workers {
-            0 => std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(1),
-            n => n,
-        };
-        let hasher = match PasswordHasher::new(params, workers, config.password.hashing_queue) {
-            Ok(h) => h,
-            Err(e) => return fail(rocket, e),
-        };
 
         let template_dir: Option<PathBuf> = config
             .template_dir
@@ -176,11 +146,6 @@ impl Fairing for Sigra {
             Ok(p) => p,
             Err(e) => return fail(rocket, format!("templates: {e}")),
         };
-        let mail = match MailTemplates::new(template_dir.as_deref()) {
-            Ok(m) => m.with_app_name(config.app_name.clone()),
-            Err(e) => return fail(rocket, e),
-        };
-
         let clock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
         let dev_mailbox = match config.dev_mailbox_enabled(production) {
             Ok(on) => on.then(|| DevMailbox::new(clock.clone())),
@@ -219,18 +184,9 @@ impl Fairing for Sigra {
         }
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
-        let cipher = Arc::new(FieldCipher::new(&keys));
-        let session_cache = Arc::new(SessionCache::new(config.session.cache_ms));
-        let auth = Auth {
-            db,
-            clock,
-            config: Arc::new(config),
-            hasher,
-            keys,
-            cipher,
-            mail: Arc::new(mail),
-            worker: Arc::new(OnceLock::new()),
-            session_cache,
+        let auth = match Auth::build(config, db, clock, template_dir.as_deref()).await {
+            Ok(auth) => auth,
+            Err(e) => return fail(rocket, e),
         };
         let with_mailbox = dev_mailbox.is_some();
         let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;

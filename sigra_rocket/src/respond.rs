@@ -9,7 +9,7 @@ use rocket::http::{
     uri::fmt::{Query, UriDisplay},
 };
 use rocket::response::{Redirect, Responder};
-use sigra_core::features::FlowError;
+use sigra_core::features::{FlowError, valid_for};
 use sigra_core::net::is_local_path;
 use tera::Context;
 
@@ -23,6 +23,7 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
         return context;
     };
     let config = &state.auth.config;
+    let tokens = &config.tokens;
     let token = csrf_token_for_cached(request, state).unwrap_or_default();
     let user = cached_session(request).map(|a| serde_json::json!({ "email": a.user.email }));
     context.insert(
@@ -34,6 +35,13 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
             "current_user": user,
             "dev_mailbox": state.dev_mailbox.is_some(),
             "features": { "reset_password": true, "magic_link": true },
+            // How long each emailed link lasts, in the words the mails use.
+            "valid_for": {
+                "confirmation": valid_for(tokens.confirmation_secs),
+                "magic_link": valid_for(tokens.magic_link_secs),
+                "reset_password": valid_for(tokens.reset_password_secs),
+                "change_email": valid_for(tokens.change_email_secs),
+            },
         }),
     );
     context

@@ -48,6 +48,13 @@ pub fn random_bytes<const N: usize>() -> Result<[u8; N], RandomError> {
     Ok(bytes)
 }
 
+/// A fresh master secret (`sigra.secret_key`) for a process that has none configured
+/// (development): 32 random bytes as 64 hex characters.
+pub fn random_secret_key() -> Result<crate::secret::SecretString, RandomError> {
+    let bytes: [u8; 32] = random_bytes()?;
+    Ok(crate::secret::SecretString::new(to_hex(&bytes)))
+}
+
 /// Compares two byte strings in time that depends only on their lengths.
 ///
 /// Use it whenever one side is a secret (a tag, a hash, a code), so the time

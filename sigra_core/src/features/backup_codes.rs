@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::crypto::random_bytes;
 use crate::secret::SecretString;
 use crate::store::{Executor, mfa, new_id};
@@ -111,22 +111,15 @@ pub async fn regenerate(
     if user.mfa_enabled_at.is_none() {
         return Ok(None);
     }
-    let tx = auth.db.begin().await?;
-    let codes = replace(auth, &tx, user.id).await?;
-    mfa::bump_epoch(&tx, user.id).await?;
-    auth.queue_mail(&tx, "backup_codes_regenerated", &user.email, json!({}))
+    let mut change = auth.change(meta).await?;
+    let codes = replace(auth, change.tx(), user.id).await?;
+    mfa::bump_epoch(change.tx(), user.id).await?;
+    change
+        .mail("backup_codes_regenerated", &user.email, json!({}))
         .await?;
-    auth.audit(
-        &tx,
-        audit::MFA_BACKUP_CODES_REGENERATED,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
+    let action = audit::MFA_BACKUP_CODES_REGENERATED;
+    change.audit(action, user.id, json!({})).await?;
+    change.commit(Revocation::None).await?;
     Ok(Some(codes))
 }
 

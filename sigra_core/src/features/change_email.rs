@@ -12,8 +12,8 @@ use serde_json::json;
 use crate::form::FieldError;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
-use crate::crypto::{TokenHash, TokenKind};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
+use crate::crypto::TokenKind;
 use crate::secret::SecretString;
 use crate::store::{StoreError, normalize_email, sessions, tokens, users};
 
@@ -62,11 +62,10 @@ pub async fn request(
             .verify(current_password, user.hashed_password())
             .await?;
         // Counted toward lockout first, then judged, like a log-in (see `lockout`).
-        let tx = auth.db.begin().await?;
+        let mut change = auth.change(meta).await?;
         let valid = verification.is_valid();
-        let checked = super::lockout::check(auth, &tx, user.id, valid, meta).await?;
-        tx.commit().await?;
-        auth.wake_worker();
+        let checked = super::lockout::check(auth, &mut change, user.id, valid).await?;
+        change.commit(Revocation::None).await?;
         if !matches!(checked, super::lockout::Checked::Right(_)) {
             errors.current_password.push(FieldError::new(
                 "current_password_wrong",
@@ -77,44 +76,35 @@ pub async fn request(
     if !errors.email.is_empty() || !errors.current_password.is_empty() {
         return Ok(Err(errors));
     }
-    let tx = auth.db.begin().await?;
+    let mut change = auth.change(meta).await?;
     // The pending change is stored either way, so the settings page shows the same
     // "waiting for confirmation" for a taken address as for a free one; a taken one gets
     // no link and can never be confirmed (the address is unique). At most one link goes
     // to an address per throttle window (the form must not become a way to flood any
     // inbox): a repeat within it keeps the link already sent.
     let now = auth.clock.now();
-    let already = tokens::latest_valid(&tx, user.id, TokenKind::ChangeEmail, now)
+    let ex = change.tx();
+    let kind = TokenKind::ChangeEmail;
+    let already = tokens::latest_valid(ex, user.id, kind, now)
         .await?
         .and_then(|t| t.sent_to);
-    let due = auth.mail_due(&tx, "change_email", &email).await?;
-    let free = users::find_by_email(&tx, &email).await?.is_none();
+    let due = auth.mail_due(ex, "change_email", &email).await?;
+    let free = users::find_by_email(ex, &email).await?.is_none();
     if already.as_deref() != Some(email.as_str()) || due {
         let ttl = auth.config.tokens.change_email_secs;
-        let token = auth
-            .emailed_token(&tx, user.id, TokenKind::ChangeEmail, &email, ttl)
-            .await?;
+        let token = auth.emailed_token(ex, user.id, kind, &email, ttl).await?;
         if free && due {
-            let context = json!({
-                "url": auth.route_url(&format!("/settings/confirm-email/{}", token.as_str())),
-                "valid_for": "24 hours",
-            });
-            auth.queue_mail(&tx, "change_email", &email, context)
+            let path = format!("/settings/confirm-email/{}", token.as_str());
+            change
+                .mail_link("change_email", &email, ttl, &path, json!({}))
                 .await?;
         }
     }
     let details = json!({ "new_email": email });
-    auth.audit(
-        &tx,
-        audit::CHANGE_EMAIL_REQUESTED,
-        Some(user.id),
-        Some(user.id),
-        details,
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
+    change
+        .audit(audit::CHANGE_EMAIL_REQUESTED, user.id, details)
+        .await?;
+    change.commit(Revocation::None).await?;
     Ok(Ok(email))
 }
 
@@ -123,19 +113,6 @@ pub async fn pending(auth: &Auth, user_id: uuid::Uuid) -> Result<Option<String>,
     let now = auth.clock.now();
     let token = tokens::latest_valid(&auth.db, user_id, TokenKind::ChangeEmail, now).await?;
     Ok(token.and_then(|t| t.sent_to))
-}
-
-/// Whether a change-email link is still good (uses nothing up).
-pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
-    };
-    let now = auth.clock.now();
-    Ok(
-        tokens::find_valid(&auth.db, &hash, TokenKind::ChangeEmail, now)
-            .await?
-            .is_some(),
-    )
 }
 
 /// How confirming an email change ended.
@@ -158,52 +135,35 @@ pub async fn confirm(
     token: &str,
     meta: &RequestMeta,
 ) -> Result<ConfirmOutcome, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(ConfirmOutcome::InvalidLink);
-    };
     let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::ChangeEmail, now).await? else {
+    let mut change = auth.change(meta).await?;
+    let ex = change.tx();
+    let Some(used) = change.use_link(TokenKind::ChangeEmail, token).await? else {
         return Ok(ConfirmOutcome::InvalidLink);
     };
-    let (Some(user), Some(new_email)) = (users::find_by_id(&tx, used.user_id).await?, used.sent_to)
+    let (Some(user), Some(new_email)) = (users::find_by_id(ex, used.user_id).await?, used.sent_to)
     else {
         return Ok(ConfirmOutcome::InvalidLink);
     };
-    if users::find_by_email(&tx, &new_email).await?.is_some() {
+    if users::find_by_email(ex, &new_email).await?.is_some() {
         // Taken since the request: nothing changes but the used-up link.
-        tx.commit().await?;
+        change.commit(Revocation::None).await?;
         return Ok(ConfirmOutcome::AddressTaken);
     }
-    match users::set_email(&tx, user.id, &new_email, now).await {
+    match users::set_email(ex, user.id, &new_email, now).await {
         Ok(_) => {}
         // Taken by a registration racing this one: nothing changes.
         Err(StoreError::Conflict) => return Ok(ConfirmOutcome::AddressTaken),
         Err(e) => return Err(e.into()),
     }
-    sessions::delete_for_user(&tx, user.id, None).await?;
-    tokens::delete_for_user(&tx, user.id, &[]).await?;
-    users::confirm(&tx, user.id, now).await?;
-    auth.queue_mail(
-        &tx,
-        "email_changed",
-        &user.email,
-        json!({ "new_email": new_email }),
-    )
-    .await?;
+    sessions::delete_for_user(ex, user.id, None).await?;
+    tokens::delete_for_user(ex, user.id, &[]).await?;
+    users::confirm(ex, user.id, now).await?;
+    let data = json!({ "new_email": new_email });
+    change.mail("email_changed", &user.email, data).await?;
     let details = json!({ "old_email": user.email, "new_email": new_email });
-    auth.audit(
-        &tx,
-        audit::CHANGE_EMAIL,
-        Some(user.id),
-        Some(user.id),
-        details,
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.sessions_revoked().await;
+    change.audit(audit::CHANGE_EMAIL, user.id, details).await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(ConfirmOutcome::Changed)
 }
 
@@ -214,17 +174,9 @@ pub async fn cancel(
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
     let user_id = current.user.id;
-    let tx = auth.db.begin().await?;
-    tokens::delete_for_user(&tx, user_id, &[TokenKind::ChangeEmail]).await?;
-    auth.audit(
-        &tx,
-        audit::CHANGE_EMAIL_CANCELLED,
-        Some(user_id),
-        Some(user_id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    let change = auth.change(meta).await?;
+    tokens::delete_for_user(change.tx(), user_id, &[TokenKind::ChangeEmail]).await?;
+    let action = audit::CHANGE_EMAIL_CANCELLED;
+    change.audit(action, user_id, json!({})).await?;
+    change.commit(Revocation::None).await
 }

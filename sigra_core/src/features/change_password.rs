@@ -9,11 +9,11 @@ use serde_json::json;
 use crate::form::FieldError;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit, lockout};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit, lockout};
 use crate::crypto::{Token, TokenKind};
 use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
-use crate::store::{Tx, sessions, tokens, users};
+use crate::store::{sessions, tokens, users};
 
 /// What the change-password form sent.
 #[derive(Debug, Clone)]
@@ -83,43 +83,33 @@ pub async fn change_password(
         .verify(&input.current_password, user.hashed_password())
         .await?;
     // Counted toward lockout first, then judged, like a log-in.
-    let tx = auth.db.begin().await?;
+    let mut change = auth.change(meta).await?;
     let valid = verification.is_valid();
-    let checked = lockout::check(auth, &tx, user.id, valid, meta).await?;
+    let checked = lockout::check(auth, &mut change, user.id, valid).await?;
     if !matches!(checked, lockout::Checked::Right(_)) {
         errors.current_password.push(FieldError::new(
             "current_password_wrong",
             "That is not your current password.",
         ));
-        auth.audit(
-            &tx,
-            audit::CHANGE_PASSWORD_FAILURE,
-            Some(user.id),
-            Some(user.id),
-            json!({}),
-            meta,
-        )
-        .await?;
+        let action = audit::CHANGE_PASSWORD_FAILURE;
+        change.audit(action, user.id, json!({})).await?;
     }
-    tx.commit().await?;
-    auth.wake_worker();
+    change.commit(Revocation::None).await?;
     if !errors.is_empty() {
         return Ok(Err(errors));
     }
     let hashed = auth.hasher.hash(&input.password).await?;
-    let tx = auth.db.begin().await?;
-    let fresh = replace(auth, tx, current, hashed, audit::CHANGE_PASSWORD, meta).await?;
+    let fresh = replace(auth, current, hashed, audit::CHANGE_PASSWORD, meta).await?;
     Ok(Ok(fresh))
 }
 
 /// Puts a new password hash in place for `current`'s account, as change password and
-/// set password do: in one transaction (`tx`, committed here) every other session and
+/// set password do: in one transaction every other session and
 /// every other device's remember-me cookie ends, every emailed token dies, the current
 /// session gets a fresh token (answered) and a notice is mailed; then the revocation is
 /// made to hold on every instance.
 pub(crate) async fn replace(
     auth: &Auth,
-    tx: Tx,
     current: &Authenticated,
     hashed: String,
     action: &str,
@@ -128,22 +118,22 @@ pub(crate) async fn replace(
     let user = &current.user;
     let now = auth.clock.now();
     let fresh = Token::generate()?;
-    users::set_password_hash(&tx, user.id, Some(hashed), now).await?;
-    sessions::delete_for_user(&tx, user.id, Some(current.session.id)).await?;
+    let mut change = auth.change(meta).await?;
+    let tx = change.tx();
+    users::set_password_hash(tx, user.id, Some(hashed), now).await?;
+    sessions::delete_for_user(tx, user.id, Some(current.session.id)).await?;
     let emailed: Vec<TokenKind> = TokenKind::ALL
         .into_iter()
         .filter(|kind| *kind != TokenKind::RememberMe)
         .collect();
-    tokens::delete_for_user(&tx, user.id, &emailed).await?;
+    tokens::delete_for_user(tx, user.id, &emailed).await?;
     let keep = format!("session:{}", current.session.id);
-    tokens::delete_by_recipient(&tx, user.id, TokenKind::RememberMe, &keep, false).await?;
-    sessions::rotate(&tx, current.session.id, &fresh.hash(), Some(now), None).await?;
-    auth.queue_mail(&tx, "password_changed", &user.email, json!({}))
+    tokens::delete_by_recipient(tx, user.id, TokenKind::RememberMe, &keep, false).await?;
+    sessions::rotate(tx, current.session.id, &fresh.hash(), Some(now), None).await?;
+    change
+        .mail("password_changed", &user.email, json!({}))
         .await?;
-    auth.audit(&tx, action, Some(user.id), Some(user.id), json!({}), meta)
-        .await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.sessions_revoked().await;
+    change.audit(action, user.id, json!({})).await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(fresh)
 }

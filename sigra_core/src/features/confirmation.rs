@@ -9,9 +9,9 @@
 use serde_json::json;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit};
 use crate::crypto::{Purpose, Token, TokenHash, TokenKind};
-use crate::store::{Executor, User, tokens, users};
+use crate::store::{User, tokens, users};
 
 /// Wrong codes before the code is void.
 pub const MAX_CODE_ATTEMPTS: i32 = 5;
@@ -25,46 +25,28 @@ fn code_hash(auth: &Auth, user_id: uuid::Uuid, code: &str) -> TokenHash {
     TokenHash::from_bytes(auth.keys.sign(Purpose::Signing, message.as_bytes()))
 }
 
-/// Queues the confirmation mail (link and code) for `user` in `ex`'s transaction,
-/// replacing any earlier link and code.
-pub(crate) async fn send(auth: &Auth, ex: &impl Executor, user: &User) -> Result<(), FlowError> {
+/// Queues the confirmation mail (link and code) for `user` with `change`, replacing any
+/// earlier link and code.
+pub(crate) async fn send(
+    auth: &Auth,
+    change: &mut Change<'_>,
+    user: &User,
+) -> Result<(), FlowError> {
     let ttl = auth.config.tokens.confirmation_secs;
+    let kind = TokenKind::Confirmation;
     let token = auth
-        .emailed_token(ex, user.id, TokenKind::Confirmation, &user.email, ttl)
+        .emailed_token(change.tx(), user.id, kind, &user.email, ttl)
         .await?;
     let code = crate::crypto::token::numeric_code(6)?;
     let hash = code_hash(auth, user.id, code.expose());
-    auth.store_token(
-        ex,
-        user.id,
-        TokenKind::ConfirmationCode,
-        &hash,
-        &user.email,
-        ttl,
-    )
-    .await?;
-    let context = json!({
-        "email": user.email,
-        "url": auth.route_url(&format!("/confirm/{}", token.as_str())),
-        "code": code.expose(),
-        "valid_for": "24 hours",
-    });
-    auth.queue_mail(ex, "confirmation", &user.email, context)
+    let kind = TokenKind::ConfirmationCode;
+    auth.store_token(change.tx(), user.id, kind, &hash, &user.email, ttl)
         .await?;
-    Ok(())
-}
-
-/// Whether a confirmation link is still good (for its landing page; uses nothing up).
-pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
-    };
-    let now = auth.clock.now();
-    Ok(
-        tokens::find_valid(&auth.db, &hash, TokenKind::Confirmation, now)
-            .await?
-            .is_some(),
-    )
+    let path = format!("/confirm/{}", token.as_str());
+    let data = json!({ "email": user.email, "code": code.expose() });
+    change
+        .mail_link("confirmation", &user.email, ttl, &path, data)
+        .await
 }
 
 /// The owner proved they hold the account's address: a confirmation link or code, or a
@@ -73,16 +55,17 @@ pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
 /// cookie: every session and remember-me token of the account ends but `keep` (the
 /// proving browser's own session, when it has one), and with `drop_password` the password
 /// set before the proof goes too (the owner sets their own). Later proofs change nothing.
-/// Answers whether this was the first proof. The caller calls
-/// [`Auth::sessions_revoked`] after committing when it was.
+/// Answers whether this was the first proof: the caller then commits with
+/// [`Revocation::EndSessions`].
 pub(crate) async fn address_proven(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &Change<'_>,
     user_id: uuid::Uuid,
     keep: Option<uuid::Uuid>,
     drop_password: bool,
 ) -> Result<bool, FlowError> {
     let now = auth.clock.now();
+    let ex = change.tx();
     if users::confirm(ex, user_id, now).await? != 1 {
         return Ok(false);
     }
@@ -104,30 +87,19 @@ pub struct Confirmed {
 
 async fn mark_confirmed(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &Change<'_>,
     user_id: uuid::Uuid,
     how: &str,
     current: Option<&Authenticated>,
-    meta: &RequestMeta,
 ) -> Result<Confirmed, FlowError> {
     let current = current.filter(|c| c.user.id == user_id);
     let keep = current.map(|c| c.session.id);
-    let first = address_proven(auth, ex, user_id, keep, false).await?;
-    tokens::delete_for_user(
-        ex,
-        user_id,
-        &[TokenKind::Confirmation, TokenKind::ConfirmationCode],
-    )
-    .await?;
-    auth.audit(
-        ex,
-        audit::CONFIRMATION,
-        Some(user_id),
-        Some(user_id),
-        json!({ "by": how, "first": first }),
-        meta,
-    )
-    .await?;
+    let first = address_proven(auth, change, user_id, keep, false).await?;
+    let ex = change.tx();
+    let kinds = [TokenKind::Confirmation, TokenKind::ConfirmationCode];
+    tokens::delete_for_user(ex, user_id, &kinds).await?;
+    let details = json!({ "by": how, "first": first });
+    change.audit(audit::CONFIRMATION, user_id, details).await?;
     let session_token = match current {
         Some(c) => Some(super::sessions::rotate_token(ex, &c.session, None, None).await?),
         None => None,
@@ -143,17 +115,12 @@ pub async fn confirm_by_link(
     current: Option<&Authenticated>,
     meta: &RequestMeta,
 ) -> Result<Option<Confirmed>, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
+    let change = auth.change(meta).await?;
+    let Some(used) = change.use_link(TokenKind::Confirmation, token).await? else {
         return Ok(None);
     };
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::Confirmation, auth.clock.now()).await?
-    else {
-        return Ok(None);
-    };
-    let confirmed = mark_confirmed(auth, &tx, used.user_id, "link", current, meta).await?;
-    tx.commit().await?;
-    auth.sessions_revoked().await;
+    let confirmed = mark_confirmed(auth, &change, used.user_id, "link", current).await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(Some(confirmed))
 }
 
@@ -171,87 +138,65 @@ pub async fn confirm_by_code(
     current: Option<&Authenticated>,
     meta: &RequestMeta,
 ) -> Result<Option<Confirmed>, FlowError> {
-    let confirmed = auth
-        .retrying(|| confirm_by_code_once(auth, email, code, current, meta))
-        .await?;
-    if confirmed.is_some() {
-        auth.sessions_revoked().await;
-    }
-    Ok(confirmed)
-}
-
-async fn confirm_by_code_once(
-    auth: &Auth,
-    email: &str,
-    code: &str,
-    current: Option<&Authenticated>,
-    meta: &RequestMeta,
-) -> Result<Option<Confirmed>, FlowError> {
-    let code = code.trim();
-    let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let user = users::find_by_email(&tx, email).await?;
-    let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
-    let kind = TokenKind::ConfirmationCode;
-    let per_code = tokens::count_attempt(&tx, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
-    let per_day = users::count_code_attempt(&tx, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
-    let counted = per_code && per_day;
-    let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
-    let hash = code_hash(auth, user_id, code);
-    let used = if counted && well_formed {
-        tokens::consume(&tx, &hash, kind, now).await?
-    } else {
-        None
-    };
-    let confirmed = if used.is_some() {
-        Some(mark_confirmed(auth, &tx, user_id, "code", current, meta).await?)
-    } else {
-        tokens::void_spent(&tx, user_id, kind, MAX_CODE_ATTEMPTS).await?;
+    auth.retrying(|| async move {
+        let code = code.trim();
+        let now = auth.clock.now();
+        let change = auth.change(meta).await?;
+        let ex = change.tx();
+        let user = users::find_by_email(ex, email).await?;
+        let user_id = user.as_ref().map_or(uuid::Uuid::nil(), |u| u.id);
+        let kind = TokenKind::ConfirmationCode;
+        let per_code = tokens::count_attempt(ex, user_id, kind, MAX_CODE_ATTEMPTS, now).await?;
+        let per_day =
+            users::count_code_attempt(ex, user_id, MAX_CODE_ATTEMPTS_PER_DAY, now).await?;
+        let counted = per_code && per_day;
+        let well_formed = code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit());
+        let hash = code_hash(auth, user_id, code);
+        let used = if counted && well_formed {
+            tokens::consume(ex, &hash, kind, now).await?
+        } else {
+            None
+        };
+        if used.is_some() {
+            let confirmed = mark_confirmed(auth, &change, user_id, "code", current).await?;
+            change.commit(Revocation::EndSessions).await?;
+            return Ok(Some(confirmed));
+        }
+        tokens::void_spent(ex, user_id, kind, MAX_CODE_ATTEMPTS).await?;
         let target = user.map(|u| u.id);
         // `judged`: the try was counted and compared (not refused as out of tries).
-        auth.audit(
-            &tx,
-            audit::CONFIRMATION_FAILURE,
-            None,
-            target,
-            json!({ "judged": counted }),
-            meta,
-        )
-        .await?;
-        None
-    };
-    tx.commit().await?;
-    Ok(confirmed)
+        let details = json!({ "judged": counted });
+        change
+            .audit_by(audit::CONFIRMATION_FAILURE, None, target, details)
+            .await?;
+        change.commit(Revocation::None).await?;
+        Ok(None)
+    })
+    .await
 }
 
 /// Sends a new link and code to an unconfirmed account, at most once per throttle window.
 /// Answers nothing: the caller's response is the same for every address.
 pub async fn resend(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(), FlowError> {
-    let tx = auth.db.begin().await?;
-    let user = users::find_by_email(&tx, email).await?;
+    let mut change = auth.change(meta).await?;
+    let user = users::find_by_email(change.tx(), email).await?;
     let due = match &user {
         Some(u) if u.confirmed_at.is_none() => {
-            !auth.throttled(&tx, u.id, TokenKind::Confirmation).await?
+            !auth
+                .throttled(change.tx(), u.id, TokenKind::Confirmation)
+                .await?
         }
         _ => false,
     };
     match user {
         Some(user) if due => {
-            send(auth, &tx, &user).await?;
-            auth.audit(
-                &tx,
-                audit::CONFIRMATION_RESENT,
-                Some(user.id),
-                Some(user.id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
-            auth.wake_worker();
+            send(auth, &mut change, &user).await?;
+            let action = audit::CONFIRMATION_RESENT;
+            change.audit(action, user.id, json!({})).await?;
+            change.commit(Revocation::None).await?;
         }
         _ => {
-            tx.rollback().await?;
+            change.rollback().await?;
             auth.decoy_mail(
                 "confirmation",
                 email,

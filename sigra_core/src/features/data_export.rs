@@ -6,7 +6,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::store::{audit as audit_store, sessions};
 
 fn rfc3339(t: Option<OffsetDateTime>) -> Value {
@@ -47,17 +47,9 @@ pub async fn export(
     let mut filter = audit_store::AuditFilter::for_user(user.id);
     filter.limit = Some(1000);
     let events = audit_store::list(&auth.db, &filter).await?;
-    let tx = auth.db.begin().await?;
-    auth.audit(
-        &tx,
-        audit::DATA_EXPORT,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
+    let change = auth.change(meta).await?;
+    change.audit(audit::DATA_EXPORT, user.id, json!({})).await?;
+    change.commit(Revocation::None).await?;
     Ok(json!({
         "exported_at": rfc3339(Some(now)),
         "account": {

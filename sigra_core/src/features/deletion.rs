@@ -24,7 +24,7 @@ use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit, human_time};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit, human_time};
 use crate::config::DeletionStrategy;
 use crate::crypto::Token;
 use crate::store::{audit as audit_store, sessions, tokens, users};
@@ -52,35 +52,29 @@ pub async fn schedule_deletion(
     let user = &current.user;
     let now = auth.clock.now();
     let delete_at = now + Duration::days(auth.config.deletion.grace_days);
-    let tx = auth.db.begin().await?;
-    let delete_at = if users::schedule_deletion(&tx, user.id, delete_at, now).await? == 1 {
+    let mut change = auth.change(meta).await?;
+    let delete_at = if users::schedule_deletion(change.tx(), user.id, delete_at, now).await? == 1 {
         let context = json!({
             "delete_at": human_time(delete_at),
             "log_in_url": auth.route_url("/log_in"),
         });
-        auth.queue_mail(&tx, "deletion_scheduled", &user.email, context)
+        change
+            .mail("deletion_scheduled", &user.email, context)
             .await?;
-        auth.audit(
-            &tx,
-            audit::DELETION_SCHEDULED,
-            Some(user.id),
-            Some(user.id),
-            json!({ "delete_at": delete_at.unix_timestamp() }),
-            meta,
-        )
-        .await?;
+        let details = json!({ "delete_at": delete_at.unix_timestamp() });
+        change
+            .audit(audit::DELETION_SCHEDULED, user.id, details)
+            .await?;
         delete_at
     } else {
-        users::find_by_id(&tx, user.id)
+        users::find_by_id(change.tx(), user.id)
             .await?
             .and_then(|u| u.deletion_scheduled_at)
             .unwrap_or(delete_at)
     };
-    sessions::delete_for_user(&tx, user.id, None).await?;
-    tokens::delete_for_user(&tx, user.id, &[]).await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.sessions_revoked().await;
+    sessions::delete_for_user(change.tx(), user.id, None).await?;
+    tokens::delete_for_user(change.tx(), user.id, &[]).await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(delete_at)
 }
 
@@ -100,41 +94,54 @@ pub async fn cancel_deletion(
     meta: &RequestMeta,
 ) -> Result<Option<Token>, FlowError> {
     let user = &current.user;
-    let tx = auth.db.begin().await?;
-    if users::cancel_deletion(&tx, user.id, auth.clock.now()).await? != 1 {
-        tx.rollback().await?;
+    let mut change = auth.change(meta).await?;
+    if users::cancel_deletion(change.tx(), user.id, auth.clock.now()).await? != 1 {
+        change.rollback().await?;
         return Ok(None);
     }
     // The session gains full rights: a privilege change gets a new token.
-    let token = super::sessions::rotate_token(&tx, &current.session, None, None).await?;
+    let token = super::sessions::rotate_token(change.tx(), &current.session, None, None).await?;
     let context = json!({ "log_in_url": auth.route_url("/log_in") });
-    auth.queue_mail(&tx, "deletion_cancelled", &user.email, context)
+    change
+        .mail("deletion_cancelled", &user.email, context)
         .await?;
-    auth.audit(
-        &tx,
-        audit::DELETION_CANCELLED,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.sessions_revoked().await;
+    let action = audit::DELETION_CANCELLED;
+    change.audit(action, user.id, json!({})).await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(Some(token))
 }
 
+/// How carrying out one deletion ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ExecutionOutcome {
+    /// This call deleted the account with the configured strategy.
+    Executed,
+    /// Nothing to do: the account is gone, not scheduled, not due, its deletion was
+    /// cancelled, or another worker carried it out already.
+    NotDue,
+}
+
+impl ExecutionOutcome {
+    /// A stable machine-readable reason for a failure; `None` for success.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            ExecutionOutcome::Executed => None,
+            ExecutionOutcome::NotDue => Some("deletion_not_due"),
+        }
+    }
+}
+
 /// Carries out the deletion of one account if it is due, with the configured strategy.
-/// Answers whether this call did it (false: not scheduled, not due, cancelled, or
-/// already done by another worker).
-pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowError> {
+pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOutcome, FlowError> {
     let now = auth.clock.now();
     let strategy = auth.config.deletion.strategy;
-    let tx = auth.db.begin().await?;
-    let Some(user) = users::find_by_id(&tx, user_id).await? else {
-        tx.rollback().await?;
-        return Ok(false);
+    let meta = RequestMeta::default();
+    let mut change = auth.change(&meta).await?;
+    let tx = change.tx();
+    let Some(user) = users::find_by_id(tx, user_id).await? else {
+        change.rollback().await?;
+        return Ok(ExecutionOutcome::NotDue);
     };
     let placeholder = format!("deleted-{}@deleted.invalid", user.id.simple());
     let removal = match strategy {
@@ -144,21 +151,21 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowEr
         DeletionStrategy::SoftDelete => users::Removal::MarkDeleted,
         DeletionStrategy::HardDelete => users::Removal::Delete,
     };
-    if users::execute_deletion(&tx, user.id, removal, now).await? != 1 {
-        tx.rollback().await?;
-        return Ok(false);
+    if users::execute_deletion(tx, user.id, removal, now).await? != 1 {
+        change.rollback().await?;
+        return Ok(ExecutionOutcome::NotDue);
     }
-    sessions::delete_for_user(&tx, user.id, None).await?;
-    tokens::delete_for_user(&tx, user.id, &[]).await?;
-    crate::store::mfa::delete_all(&tx, user.id).await?;
-    sessions::delete_known_devices(&tx, user.id).await?;
+    sessions::delete_for_user(tx, user.id, None).await?;
+    tokens::delete_for_user(tx, user.id, &[]).await?;
+    crate::store::mfa::delete_all(tx, user.id).await?;
+    sessions::delete_known_devices(tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {
-            audit_store::scrub_for_user(&tx, user.id).await?;
+            audit_store::scrub_for_user(tx, user.id).await?;
         }
         DeletionStrategy::SoftDelete => {}
         DeletionStrategy::HardDelete => {
-            audit_store::delete_for_user(&tx, user.id).await?;
+            audit_store::delete_for_user(tx, user.id).await?;
         }
     }
     let strategy_name = match strategy {
@@ -166,25 +173,21 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<bool, FlowEr
         DeletionStrategy::SoftDelete => "soft_delete",
         DeletionStrategy::HardDelete => "hard_delete",
     };
-    auth.audit(
-        &tx,
-        audit::DELETION_EXECUTED,
-        None,
-        Some(user.id),
-        json!({ "strategy": strategy_name }),
-        &RequestMeta::default(),
-    )
-    .await?;
+    let details = json!({ "strategy": strategy_name });
+    change
+        .audit_by(audit::DELETION_EXECUTED, None, Some(user.id), details)
+        .await?;
     // Earlier mail to the account (sent or not) goes with it. The last notice is sealed in
     // the outbox and deleted with the done rows (`sigra.retention.outbox_days`).
     let digest = auth.recipient_digest(&user.email);
-    crate::store::outbox::delete_for_recipient(&tx, &digest).await?;
-    auth.queue_mail(&tx, "account_deleted", &user.email, json!({}))
+    crate::store::outbox::delete_for_recipient(change.tx(), &digest).await?;
+    change
+        .mail("account_deleted", &user.email, json!({}))
         .await?;
-    tx.commit().await?;
-    auth.wake_worker();
+    // The worker runs outside any request: its sessions ended with the scheduling.
+    change.commit(Revocation::None).await?;
     log::info!("account {} deleted ({strategy_name})", user.id);
-    Ok(true)
+    Ok(ExecutionOutcome::Executed)
 }
 
 /// Carries out every deletion that is due (the background worker calls this on each
@@ -193,7 +196,7 @@ pub async fn execute_due(auth: &Auth) -> Result<usize, FlowError> {
     let due = users::due_for_deletion(&auth.db, auth.clock.now(), BATCH).await?;
     let mut done = 0;
     for user_id in due {
-        if execute_deletion(auth, user_id).await? {
+        if execute_deletion(auth, user_id).await? == ExecutionOutcome::Executed {
             done += 1;
         }
     }

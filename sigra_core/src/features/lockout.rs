@@ -18,9 +18,9 @@
 use serde_json::json;
 use time::Duration;
 
-use super::{Auth, FlowError, RequestMeta, audit};
-use crate::crypto::{TokenHash, TokenKind};
-use crate::store::{Executor, User, tokens, users};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit};
+use crate::crypto::TokenKind;
+use crate::store::{User, users};
 
 /// Locks never grow past this many doublings (15 min · 2⁶ = 16 h with the defaults).
 const MAX_DOUBLINGS: i32 = 6;
@@ -48,97 +48,92 @@ pub(crate) enum Checked {
     Locked,
 }
 
-/// Counts a password check on `user_id` first, in `ex`'s transaction, then judges it by
-/// `valid` (the verification, done before and outside the transaction): a wrong
-/// password that reaches the limit locks the account and queues the unlock mail.
+/// Counts a password check on `user_id` first, with `change`, then judges it by `valid`
+/// (the verification, done before and outside the transaction): a wrong password that
+/// reaches the limit locks the account and queues the unlock mail.
 pub(crate) async fn check(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &mut Change<'_>,
     user_id: uuid::Uuid,
     valid: bool,
-    meta: &RequestMeta,
 ) -> Result<Checked, FlowError> {
     let now = auth.clock.now();
     let max = auth.config.lockout.max_failed;
-    let Some(user) = users::count_password_attempt(ex, user_id, max, now).await? else {
+    let Some(user) = users::count_password_attempt(change.tx(), user_id, max, now).await? else {
         // Out of tries but unlocked (the limit was lowered since): lock now, once.
-        if let Some(user) = users::find_by_id(ex, user_id).await?
+        if let Some(user) = users::find_by_id(change.tx(), user_id).await?
             && user.failed_login_count >= max
             && !is_locked(auth, &user)
         {
-            lock(auth, ex, &user, meta).await?;
+            lock(auth, change, &user).await?;
         }
         return Ok(Checked::Locked);
     };
     if valid {
-        users::reset_failed_logins(ex, user.id).await?;
+        users::reset_failed_logins(change.tx(), user.id).await?;
         return Ok(Checked::Right(Box::new(user)));
     }
     if user.failed_login_count >= max {
-        lock(auth, ex, &user, meta).await?;
+        lock(auth, change, &user).await?;
     }
     Ok(Checked::Wrong)
 }
 
-/// Locks `user` (its row as counted in `ex`'s transaction) if it is out of tries and
+/// Locks `user` (its row as counted in `change`'s transaction) if it is out of tries and
 /// unlocked, and then queues the unlock mail.
-async fn lock(
-    auth: &Auth,
-    ex: &impl Executor,
-    user: &User,
-    meta: &RequestMeta,
-) -> Result<(), FlowError> {
+async fn lock(auth: &Auth, change: &mut Change<'_>, user: &User) -> Result<(), FlowError> {
     let now = auth.clock.now();
     let until = now + next_lock_duration(auth, user);
     let max = auth.config.lockout.max_failed;
-    if users::lock(ex, user.id, until, max, now).await? != 1 {
+    if users::lock(change.tx(), user.id, until, max, now).await? != 1 {
         return Ok(());
     }
     let ttl = TokenKind::Unlock.default_ttl().whole_seconds();
     let token = auth
-        .emailed_token(ex, user.id, TokenKind::Unlock, &user.email, ttl)
+        .emailed_token(change.tx(), user.id, TokenKind::Unlock, &user.email, ttl)
         .await?;
-    let context = json!({
-        "url": auth.route_url(&format!("/unlock/{}", token.as_str())),
-        "valid_for": "24 hours",
-    });
-    auth.queue_mail(ex, "unlock", &user.email, context).await?;
+    let path = format!("/unlock/{}", token.as_str());
+    change
+        .mail_link("unlock", &user.email, ttl, &path, json!({}))
+        .await?;
     let details = json!({ "until": until.unix_timestamp(), "lock_count": user.lock_count + 1 });
-    auth.audit(ex, audit::LOCKOUT, None, Some(user.id), details, meta)
+    change
+        .audit_by(audit::LOCKOUT, None, Some(user.id), details)
         .await
 }
 
-/// Whether an unlock link is still good (uses nothing up).
-pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
-    };
-    Ok(
-        tokens::find_valid(&auth.db, &hash, TokenKind::Unlock, auth.clock.now())
-            .await?
-            .is_some(),
-    )
+/// How following an unlock link ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UnlockOutcome {
+    /// The account is unlocked and its failed attempts forgotten.
+    Unlocked,
+    /// The link is unknown, used or expired.
+    InvalidLink,
 }
 
-/// Unlocks the account an unlock link was mailed for. Answers whether the link was good.
-pub async fn unlock(auth: &Auth, token: &str, meta: &RequestMeta) -> Result<bool, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
+impl UnlockOutcome {
+    /// A stable machine-readable reason for a failure; `None` for success.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            UnlockOutcome::Unlocked => None,
+            UnlockOutcome::InvalidLink => Some("invalid_link"),
+        }
+    }
+}
+
+/// Unlocks the account an unlock link was mailed for.
+pub async fn unlock(
+    auth: &Auth,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<UnlockOutcome, FlowError> {
+    let change = auth.change(meta).await?;
+    let Some(used) = change.use_link(TokenKind::Unlock, token).await? else {
+        return Ok(UnlockOutcome::InvalidLink);
     };
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::Unlock, auth.clock.now()).await? else {
-        return Ok(false);
-    };
-    users::unlock(&tx, used.user_id, false).await?;
-    auth.audit(
-        &tx,
-        audit::UNLOCK,
-        Some(used.user_id),
-        Some(used.user_id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(true)
+    users::unlock(change.tx(), used.user_id, false).await?;
+    change.audit(audit::UNLOCK, used.user_id, json!({})).await?;
+    change.commit(Revocation::None).await?;
+    Ok(UnlockOutcome::Unlocked)
 }

@@ -9,9 +9,9 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, audit, lockout, new_device};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit, lockout, new_device};
 use crate::secret::SecretString;
-use crate::store::{Tx, User, normalize_email, users};
+use crate::store::{User, normalize_email, users};
 
 /// What the log-in form sent.
 #[derive(Debug, Clone)]
@@ -47,7 +47,7 @@ pub enum LoginOutcome {
     InvalidCredentials,
     /// The first factor was proven; the account has a second factor, so the session is
     /// only partial until the challenge at `/users/mfa` is passed (see
-    /// [`super::mfa_totp`]). Set these cookies and show the challenge.
+    /// [`super::mfa`]). Set these cookies and show the challenge.
     MfaRequired(Box<IssuedSession>),
     /// Logged in to an account whose deletion is pending: the session may only cancel
     /// the deletion or log out (see [`super::deletion`]). Set these cookies and show the
@@ -86,19 +86,19 @@ pub async fn log_in(
 
     // Counted first, then judged (see `lockout`). A locked account answers like a wrong
     // password, after the same work.
-    let tx = auth.db.begin().await?;
+    let mut change = auth.change(meta).await?;
     let checked = match &user {
-        Some(u) => lockout::check(auth, &tx, u.id, verification.is_valid(), meta).await?,
+        Some(u) => lockout::check(auth, &mut change, u.id, verification.is_valid()).await?,
         None => lockout::Checked::Wrong,
     };
     let lockout::Checked::Right(user) = checked else {
         let locked = matches!(checked, lockout::Checked::Locked);
         let details = json!({ "email": auth.typed_email_for_audit(&email), "locked": locked });
         let target = user.map(|u| u.id);
-        auth.audit(&tx, audit::LOGIN_FAILURE, None, target, details, meta)
+        change
+            .audit_by(audit::LOGIN_FAILURE, None, target, details)
             .await?;
-        tx.commit().await?;
-        auth.wake_worker();
+        change.commit(Revocation::None).await?;
         return Ok(LoginOutcome::InvalidCredentials);
     };
 
@@ -106,27 +106,28 @@ pub async fn log_in(
         rehash: Some(new_hash),
     } = verification
     {
-        users::set_password_hash(&tx, user.id, Some(new_hash), now).await?;
+        users::set_password_hash(change.tx(), user.id, Some(new_hash), now).await?;
     }
     let browser = Browser {
         remember_me: input.remember_me,
         previous,
         trusted_browser: input.trusted_browser.as_ref().map(SecretString::expose),
     };
-    let outcome = complete(auth, tx, &user, browser, audit::LOGIN_SUCCESS, meta).await?;
-    Ok(outcome)
+    let action = audit::LOGIN_SUCCESS;
+    complete(auth, change, &user, browser, action, Revocation::None).await
 }
 
-/// Finishes a log-in whose first factor was proven (in `tx`): checks confirmation,
+/// Finishes a log-in whose first factor was proven (in `change`): checks confirmation,
 /// ends the previous session, starts a new one (partial when a second factor is owed),
-/// records `action`, commits.
+/// records `action`, commits with at least `revocation` (with
+/// [`Revocation::EndSessions`] when a previous session ended).
 pub(crate) async fn complete(
     auth: &Auth,
-    tx: Tx,
+    mut change: Change<'_>,
     user: &User,
     browser: Browser<'_>,
     action: &str,
-    meta: &RequestMeta,
+    revocation: Revocation,
 ) -> Result<LoginOutcome, FlowError> {
     let Browser {
         remember_me,
@@ -134,20 +135,22 @@ pub(crate) async fn complete(
         trusted_browser,
     } = browser;
     if auth.config.require_confirmation && user.confirmed_at.is_none() {
-        tx.commit().await?;
+        change.commit(revocation).await?;
         return Ok(LoginOutcome::Unconfirmed {
             email: user.email.clone(),
         });
     }
-    users::unlock(&tx, user.id, true).await?;
+    users::unlock(change.tx(), user.id, true).await?;
     // An unconfirmed account may be a squatter's (pre-hijacking): no long-lived cookie.
     let remember_me = remember_me && user.confirmed_at.is_some();
-    let alerted = new_device::on_sign_in(auth, &tx, user, trusted_browser, meta).await?;
+    new_device::on_sign_in(auth, &mut change, user, trusted_browser).await?;
+    let mut revocation = revocation;
     if let Some(previous) = previous {
-        sessions::end(&tx, previous).await?;
+        sessions::end(change.tx(), previous).await?;
+        revocation = revocation.max(Revocation::EndSessions);
     }
     let mfa_at = super::trusted_browser::passed_at_start(auth, user, trusted_browser);
-    let issued = sessions::issue(auth, &tx, user.id, remember_me, true, mfa_at, meta).await?;
+    let issued = sessions::issue(auth, &change, user.id, remember_me, true, mfa_at).await?;
     let mfa = match (user.mfa_enabled_at, mfa_at) {
         (None, _) => "none",
         (Some(_), None) => "pending",
@@ -155,15 +158,8 @@ pub(crate) async fn complete(
     };
     let details =
         json!({ "remember_me": remember_me, "session_id": issued.session.id, "mfa": mfa });
-    auth.audit(&tx, action, Some(user.id), Some(user.id), details, meta)
-        .await?;
-    tx.commit().await?;
-    if alerted {
-        auth.wake_worker();
-    }
-    if previous.is_some() {
-        auth.sessions_revoked().await;
-    }
+    change.audit(action, user.id, details).await?;
+    change.commit(revocation).await?;
     if user.mfa_enabled_at.is_some() && mfa_at.is_none() {
         return Ok(LoginOutcome::MfaRequired(Box::new(issued)));
     }

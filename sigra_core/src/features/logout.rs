@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::sessions::{self, Authenticated};
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::crypto::TokenHash;
 use crate::store::tokens;
 
@@ -16,23 +16,14 @@ pub async fn log_out(
     meta: &RequestMeta,
 ) -> Result<(), FlowError> {
     let user_id = current.user.id;
-    let tx = auth.db.begin().await?;
-    sessions::end(&tx, current).await?;
+    let change = auth.change(meta).await?;
+    sessions::end(change.tx(), current).await?;
     if let Some(hash) = remember_cookie.and_then(|c| TokenHash::of_encoded(c).ok()) {
-        tokens::delete_by_hash(&tx, &hash).await?;
+        tokens::delete_by_hash(change.tx(), &hash).await?;
     }
-    auth.audit(
-        &tx,
-        audit::LOGOUT,
-        Some(user_id),
-        Some(user_id),
-        json!({ "session_id": current.session.id }),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.sessions_revoked().await;
-    Ok(())
+    let details = json!({ "session_id": current.session.id });
+    change.audit(audit::LOGOUT, user_id, details).await?;
+    change.commit(Revocation::EndSessions).await
 }
 
 /// Revokes a stray remember-me cookie from a browser that has no live session.

@@ -6,9 +6,9 @@
 
 use super::login::{self, LoginOutcome};
 use super::sessions::Authenticated;
-use super::{Auth, EmailedLink, FlowError, RequestMeta, audit, confirmation};
-use crate::crypto::{TokenHash, TokenKind};
-use crate::store::{tokens, users};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, Revocation, audit, confirmation};
+use crate::crypto::TokenKind;
+use crate::store::users;
 
 /// Mails a sign-in link to `email` if it has an account (at most once per throttle
 /// window). Answers nothing: the response is the same for every address.
@@ -18,22 +18,9 @@ pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(),
         ttl_secs: auth.config.tokens.magic_link_secs,
         path: "/magic-link/",
         mail: "magic_link",
-        valid_for: "15 minutes",
         action: audit::MAGIC_LINK_REQUESTED,
     };
     auth.mail_link_if_known(email, &link, meta).await
-}
-
-/// Whether a magic link is still good (for its landing page; uses nothing up).
-pub async fn link_valid(auth: &Auth, token: &str) -> Result<bool, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(false);
-    };
-    Ok(
-        tokens::find_valid(&auth.db, &hash, TokenKind::MagicLink, auth.clock.now())
-            .await?
-            .is_some(),
-    )
 }
 
 /// Logs in with a magic link, using it up. Following the link proves the address, so
@@ -46,18 +33,14 @@ pub async fn log_in(
     trusted_browser: Option<&str>,
     meta: &RequestMeta,
 ) -> Result<LoginOutcome, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(LoginOutcome::InvalidCredentials);
-    };
-    let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::MagicLink, now).await? else {
+    let change = auth.change(meta).await?;
+    let Some(used) = change.use_link(TokenKind::MagicLink, token).await? else {
         return Ok(LoginOutcome::InvalidCredentials);
     };
     // The link proves the address. On an account that never proved it, whoever set the
     // password and holds the sessions may not be its owner: all of them go.
-    let first_proof = confirmation::address_proven(auth, &tx, used.user_id, None, true).await?;
-    let Some(user) = users::find_by_id(&tx, used.user_id).await? else {
+    let first_proof = confirmation::address_proven(auth, &change, used.user_id, None, true).await?;
+    let Some(user) = users::find_by_id(change.tx(), used.user_id).await? else {
         return Ok(LoginOutcome::InvalidCredentials);
     };
     let browser = login::Browser {
@@ -65,9 +48,11 @@ pub async fn log_in(
         previous,
         trusted_browser,
     };
-    let outcome = login::complete(auth, tx, &user, browser, audit::LOGIN_MAGIC_LINK, meta).await?;
-    if first_proof {
-        auth.sessions_revoked().await;
-    }
-    Ok(outcome)
+    let revocation = if first_proof {
+        Revocation::EndSessions
+    } else {
+        Revocation::None
+    };
+    let action = audit::LOGIN_MAGIC_LINK;
+    login::complete(auth, change, &user, browser, action, revocation).await
 }

@@ -1,32 +1,27 @@
-//! The second factor: an authenticator app (TOTP, RFC 6238), backup codes as the fallback
-//! (see [`super::backup_codes`]), and "trust this browser".
+//! The authenticator app (TOTP, RFC 6238) as a second factor: enrollment, and turning it
+//! off. The challenge after the password, which accepts these codes, is [`super::mfa`].
 //!
-//! Partial authentication. When an account has the second factor on, every log-in method
-//! (password, magic link, a remember-me cookie) ends in a session that is only partially
-//! authenticated: [`Authenticated::mfa_pending`] is true until [`verify`] accepts a code,
-//! or the browser holds a valid trusted-browser cookie (see [`super::trusted_browser`]). The web layer's guards refuse
-//! such a session everywhere but the challenge page and log-out.
-//!
-//! Codes: SHA-1, 6 digits, 30-second steps, one step of drift either way. A step is
-//! accepted once per account: accepting it is a conditional update of the last accepted
-//! step, so a code replayed on another instance is refused too. `sigra.mfa.max_failed`
-//! wrong codes (5) refuse codes for `sigra.mfa.lock_secs` (15 minutes) and mail the user.
-//! Each code is counted before it is judged (a conditional update that fails while locked
-//! or out of tries), so concurrent guesses never get more than the limit.
-//!
-//! The secret is sealed with the field cipher (AES-256-GCM, bound to the account).
+//! Algorithm: SHA-1, 6 digits, 30-second steps, one step of drift either way. Enrollment
+//! stores a fresh 160-bit secret, sealed with the field cipher (AES-256-GCM, bound to the
+//! account), pending until the user enters a valid code from it; then the second factor
+//! is on, backup codes are issued (see [`super::backup_codes`]) and every other session
+//! owes the challenge again. Trade-off: the secret must be readable by the server to
+//! check codes, so it is sealed rather than hashed; losing the master secret (and its
+//! `old_secret_keys`) makes it unusable. Failure mode: a secret that cannot be opened or
+//! built fails the flow ([`FlowError::Cipher`], [`FlowError::TotpSecret`]) rather than
+//! accepting any code.
 
 use std::fmt::Write as _;
 
 use serde_json::json;
-use time::{Duration, OffsetDateTime};
+use time::OffsetDateTime;
 use totp_rs::{Builder, Totp};
 
-use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit, backup_codes, human_time, trusted_browser};
+use super::sessions::{Authenticated, rotate_token};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit, backup_codes};
 use crate::crypto::{Token, random_bytes};
 use crate::secret::SecretString;
-use crate::store::{Executor, User, mfa, sessions};
+use crate::store::{User, mfa};
 
 /// Bytes of a new authenticator secret (160 bits, as RFC 4226 recommends).
 const SECRET_BYTES: usize = 20;
@@ -48,18 +43,18 @@ impl std::fmt::Debug for Enrollment {
     }
 }
 
-fn totp(secret: &[u8]) -> Result<Totp, FlowError> {
+pub(super) fn totp(secret: &[u8]) -> Result<Totp, FlowError> {
     Builder::new()
         .with_secret(secret.to_vec())
         .build()
         .map_err(|_| FlowError::TotpSecret)
 }
 
-fn aad(user: &User) -> Vec<u8> {
+pub(super) fn aad(user: &User) -> Vec<u8> {
     [b"sigra/mfa_totp\0".as_slice(), user.id.as_bytes()].concat()
 }
 
-fn unix(t: OffsetDateTime) -> u64 {
+pub(super) fn unix(t: OffsetDateTime) -> u64 {
     u64::try_from(t.unix_timestamp()).unwrap_or(0)
 }
 
@@ -207,37 +202,19 @@ pub async fn confirm_enrollment(
     let Some(step) = totp(&secret)?.check(&code, unix(now)) else {
         return Ok(EnrollmentOutcome::InvalidCode);
     };
-    let tx = auth.db.begin().await?;
-    if mfa::confirm_totp(&tx, user.id, i64::try_from(step).unwrap_or(i64::MAX), now).await? != 1 {
-        tx.rollback().await?;
+    let mut change = auth.change(meta).await?;
+    let tx = change.tx();
+    if mfa::confirm_totp(tx, user.id, i64::try_from(step).unwrap_or(i64::MAX), now).await? != 1 {
+        change.rollback().await?;
         return Ok(EnrollmentOutcome::NotPending);
     }
-    mfa::set_enabled(&tx, user.id, Some(now), now).await?;
-    let backup_codes = backup_codes::replace(auth, &tx, user.id).await?;
-    let session_token = Token::generate()?;
-    sessions::rotate(
-        &tx,
-        current.session.id,
-        &session_token.hash(),
-        None,
-        Some(now),
-    )
-    .await?;
-    auth.queue_mail(&tx, "mfa_enabled", &user.email, json!({}))
-        .await?;
-    auth.audit(
-        &tx,
-        audit::MFA_ENABLED,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
+    mfa::set_enabled(tx, user.id, Some(now), now).await?;
+    let backup_codes = backup_codes::replace(auth, tx, user.id).await?;
+    let session_token = rotate_token(tx, &current.session, None, Some(now)).await?;
+    change.mail("mfa_enabled", &user.email, json!({})).await?;
+    change.audit(audit::MFA_ENABLED, user.id, json!({})).await?;
     // Other sessions now owe the second factor: no instance may keep accepting them.
-    auth.sessions_revoked().await;
+    change.commit(Revocation::EndSessions).await?;
     Ok(EnrollmentOutcome::Enabled {
         session_token,
         backup_codes,
@@ -246,223 +223,53 @@ pub async fn confirm_enrollment(
 
 /// Turns the second factor off (the web layer asks for sudo first): the authenticator
 /// secret and backup codes are deleted and trusted browsers forgotten. Mails the user.
-/// Answers whether it was on.
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
 /// use sigra_core::features::{RequestMeta, mfa_totp};
-/// let was_on = mfa_totp::disable(auth, me, &RequestMeta::default()).await?;
+/// let outcome = mfa_totp::disable(auth, me, &RequestMeta::default()).await?;
+/// let was_on = outcome == mfa_totp::DisableOutcome::Disabled;
 /// # Ok(()) }
 /// ```
 pub async fn disable(
     auth: &Auth,
     current: &Authenticated,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<DisableOutcome, FlowError> {
     let user = &current.user;
     if user.mfa_enabled_at.is_none() {
-        return Ok(false);
+        return Ok(DisableOutcome::NotEnabled);
     }
     let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    mfa::delete_all(&tx, user.id).await?;
-    mfa::set_enabled(&tx, user.id, None, now).await?;
-    auth.queue_mail(&tx, "mfa_disabled", &user.email, json!({}))
+    let mut change = auth.change(meta).await?;
+    mfa::delete_all(change.tx(), user.id).await?;
+    mfa::set_enabled(change.tx(), user.id, None, now).await?;
+    change.mail("mfa_disabled", &user.email, json!({})).await?;
+    change
+        .audit(audit::MFA_DISABLED, user.id, json!({}))
         .await?;
-    auth.audit(
-        &tx,
-        audit::MFA_DISABLED,
-        Some(user.id),
-        Some(user.id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.sessions_revoked().await;
-    Ok(true)
+    change.commit(Revocation::EndSessions).await?;
+    Ok(DisableOutcome::Disabled)
 }
 
-/// A session that passed the second factor.
-#[derive(Debug)]
-pub struct Verified {
-    /// The session's new cookie value.
-    pub session_token: Token,
-    /// A trusted-browser cookie value, when asked for.
-    pub trusted_browser: Option<SecretString>,
-    /// Whether a backup code was used (and how many are left).
-    pub backup_codes_left: Option<i64>,
-}
-
-/// How a second-factor challenge ended.
-#[derive(Debug)]
+/// How turning the second factor off ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
-pub enum ChallengeOutcome {
-    /// Passed: set the new session cookie (and the trusted-browser cookie).
-    Verified(Box<Verified>),
-    /// Wrong, replayed or used-up code.
-    Invalid,
-    /// Too many wrong codes: none is accepted until then.
-    Locked {
-        /// When codes are accepted again.
-        until: OffsetDateTime,
-    },
-    /// This session owes no second factor.
-    NotRequired,
+pub enum DisableOutcome {
+    /// It was on and is off now.
+    Disabled,
+    /// It was not on: nothing changed.
+    NotEnabled,
 }
 
-/// Checks a code from the challenge page: an authenticator code (6 digits) or a backup
-/// code. `trust_browser` asks for a cookie that skips the step on this browser for
-/// `sigra.mfa.trust_browser_days`.
-///
-/// ```no_run
-/// # async fn demo(auth: &sigra_core::features::Auth, partial: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
-/// use sigra_core::features::{RequestMeta, mfa_totp};
-/// match mfa_totp::verify(auth, partial, "123456", false, &RequestMeta::default()).await? {
-///     mfa_totp::ChallengeOutcome::Verified(v) => { /* set v.session_token as the cookie */ }
-///     _ => { /* show the form again */ }
-/// }
-/// # Ok(()) }
-/// ```
-pub async fn verify(
-    auth: &Auth,
-    current: &Authenticated,
-    code: &str,
-    trust_browser: bool,
-    meta: &RequestMeta,
-) -> Result<ChallengeOutcome, FlowError> {
-    let user = &current.user;
-    if !current.mfa_pending() {
-        return Ok(ChallengeOutcome::NotRequired);
-    }
-    let now = auth.clock.now();
-    let max = auth.config.mfa.max_failed;
-    let tx = auth.db.begin().await?;
-    // Counted first, then judged: the conditional count admits at most `max_failed`
-    // codes per lock, however many arrive at once on however many instances.
-    let Some(row) = mfa::count_attempt(&tx, user.id, max, now).await? else {
-        let row = mfa::find_totp(&tx, user.id).await?;
-        let outcome = match row.as_ref().map(|r| (r.locked_until, r.failed_count)) {
-            None => ChallengeOutcome::NotRequired,
-            Some((Some(until), _)) if now < until => ChallengeOutcome::Locked { until },
-            // Out of tries but unlocked (the limit was lowered since): lock now, once.
-            Some(_) => match lock_codes(auth, &tx, user, meta).await? {
-                Some(until) => ChallengeOutcome::Locked { until },
-                None => ChallengeOutcome::Invalid,
-            },
-        };
-        tx.commit().await?;
-        auth.wake_worker();
-        return Ok(outcome);
-    };
-    let code = backup_codes::normalize(code);
-    let method = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
-        let secret = auth.cipher.decrypt(&row.secret, &aad(user))?;
-        match totp(&secret)?.check(&code, unix(now)) {
-            Some(step) => {
-                let step = i64::try_from(step).unwrap_or(i64::MAX);
-                (mfa::accept_step(&tx, user.id, step, now).await? == 1).then_some("totp")
-            }
-            None => None,
+impl DisableOutcome {
+    /// A stable machine-readable reason for a failure; `None` for success.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            DisableOutcome::Disabled => None,
+            DisableOutcome::NotEnabled => Some("mfa_not_enabled"),
         }
-    } else if backup_codes::looks_like_code(&code) {
-        backup_codes::consume(auth, &tx, user.id, &code)
-            .await?
-            .then_some("backup_code")
-    } else {
-        None
-    };
-
-    let Some(method) = method else {
-        // This attempt's count stays; reaching the limit locks.
-        let locked = if row.failed_count >= max {
-            lock_codes(auth, &tx, user, meta).await?
-        } else {
-            None
-        };
-        let outcome = match locked {
-            Some(until) => ChallengeOutcome::Locked { until },
-            None => ChallengeOutcome::Invalid,
-        };
-        auth.audit(
-            &tx,
-            audit::MFA_FAILURE,
-            None,
-            Some(user.id),
-            json!({}),
-            meta,
-        )
-        .await?;
-        tx.commit().await?;
-        auth.wake_worker();
-        return Ok(outcome);
-    };
-
-    mfa::reset_failures(&tx, user.id).await?;
-    let session_token = Token::generate()?;
-    sessions::rotate(
-        &tx,
-        current.session.id,
-        &session_token.hash(),
-        None,
-        Some(now),
-    )
-    .await?;
-    let backup_codes_left = if method == "backup_code" {
-        let left = mfa::unused_backup_codes(&tx, user.id).await?;
-        let context = json!({ "remaining": left });
-        auth.queue_mail(&tx, "backup_code_used", &user.email, context)
-            .await?;
-        Some(left)
-    } else {
-        None
-    };
-    let trusted_browser = if trust_browser && auth.config.mfa.trust_browser_days > 0 {
-        Some(trusted_browser::trust_cookie(auth, user))
-    } else {
-        None
-    };
-    let details = json!({ "method": method, "trusted_browser": trusted_browser.is_some() });
-    auth.audit(
-        &tx,
-        audit::MFA_SUCCESS,
-        Some(user.id),
-        Some(user.id),
-        details,
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.wake_worker();
-    auth.session_cache.clear();
-    Ok(ChallengeOutcome::Verified(Box::new(Verified {
-        session_token,
-        trusted_browser,
-        backup_codes_left,
-    })))
-}
-
-/// Refuses codes for `sigra.mfa.lock_secs` if the account is out of tries and not
-/// locked yet (a conditional update: of racing callers one locks), mails the user.
-/// Answers until when, if this call locked.
-async fn lock_codes(
-    auth: &Auth,
-    tx: &impl Executor,
-    user: &User,
-    meta: &RequestMeta,
-) -> Result<Option<OffsetDateTime>, FlowError> {
-    let now = auth.clock.now();
-    let until = now + Duration::seconds(auth.config.mfa.lock_secs);
-    if mfa::lock(tx, user.id, until, auth.config.mfa.max_failed, now).await? != 1 {
-        return Ok(None);
     }
-    let context = json!({ "until": human_time(until) });
-    auth.queue_mail(tx, "mfa_locked", &user.email, context)
-        .await?;
-    auth.audit(tx, audit::MFA_LOCKED, None, Some(user.id), json!({}), meta)
-        .await?;
-    Ok(Some(until))
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 
 use std::sync::{Arc, OnceLock};
 
-use serde::Serialize;
 use uuid::Uuid;
 
 use crate::clock::SharedClock;
@@ -14,10 +13,11 @@ use crate::config::SigraConfig;
 use crate::crypto::{FieldCipher, Keys, PasswordError, PasswordHasher, RandomError, TokenError};
 use crate::jobs::WorkerHandle;
 use crate::mail::{MailError, MailTemplates};
-use crate::store::{Db, Executor, StoreError, audit as audit_store, new_id};
+use crate::store::{Db, Executor, StoreError, new_id};
 
 pub mod audit;
 pub mod backup_codes;
+pub mod change;
 pub mod change_email;
 pub mod change_password;
 pub mod confirmation;
@@ -27,6 +27,7 @@ pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+pub mod mfa;
 pub mod mfa_totp;
 pub mod new_device;
 pub mod password_upgrade;
@@ -37,6 +38,8 @@ pub mod set_password;
 pub mod settings;
 pub mod sudo;
 pub mod trusted_browser;
+
+pub use change::{Change, Revocation, valid_for};
 
 /// Domain separation for [`Auth::typed_email_for_audit`]'s digests under the general
 /// signing subkey. Changing it changes every digest.
@@ -80,8 +83,6 @@ pub(crate) struct EmailedLink<'a> {
     pub path: &'a str,
     /// The mail template.
     pub mail: &'a str,
-    /// The lifetime as the mail words it.
-    pub valid_for: &'a str,
     /// The audit action of the request.
     pub action: &'a str,
 }
@@ -154,6 +155,88 @@ pub fn human_time(t: time::OffsetDateTime) -> String {
     t.format(&format).unwrap_or_default()
 }
 
+/// Why [`Auth::build`] could not make an [`Auth`].
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// A setting is out of range.
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    /// `sigra.secret_key` is not set (the web layer makes a random one in development).
+    #[error("`sigra.secret_key` (or SIGRA_SECRET_KEY, 32+ characters) is required")]
+    NoSecretKey,
+    /// A master secret cannot derive keys.
+    #[error(transparent)]
+    Keys(#[from] crate::crypto::KeysError),
+    /// The database could not be migrated ([`FlowError::Store`]), the password hashing
+    /// pool could not start ([`FlowError::Password`]), or a mail template (an override)
+    /// does not parse ([`FlowError::Mail`]).
+    #[error(transparent)]
+    Setup(#[from] FlowError),
+}
+
+impl BuildError {
+    /// A stable machine-readable reason.
+    pub fn reason(&self) -> &'static str {
+        match self {
+            BuildError::Config(e) => e.reason(),
+            BuildError::NoSecretKey => "secret_key_missing",
+            BuildError::Keys(e) => e.reason(),
+            BuildError::Setup(e) => e.reason(),
+        }
+    }
+}
+
+impl Auth {
+    /// Everything a flow needs, from validated settings: keys derived from
+    /// `sigra.secret_key` (and `old_secret_keys`), the database migrated (unless
+    /// `run_migrations = false`), the password hashing pool started, the mail templates
+    /// loaded (overrides from `template_dir/sigra/email/`). The background worker is not
+    /// started: the caller does that once it serves.
+    pub async fn build(
+        config: SigraConfig,
+        db: Db,
+        clock: SharedClock,
+        template_dir: Option<&std::path::Path>,
+    ) -> Result<Auth, BuildError> {
+        config.validate()?;
+        let secret = config.secret_key.as_ref().ok_or(BuildError::NoSecretKey)?;
+        let old: Vec<&[u8]> = config
+            .old_secret_keys
+            .iter()
+            .map(|s| s.expose().as_bytes())
+            .collect();
+        let keys = Keys::new(secret.expose().as_bytes(), &old)?;
+        if config.run_migrations {
+            db.migrate().await.map_err(FlowError::from)?;
+        }
+        let workers = match config.password.hashing_workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let params = config.argon2_params();
+        let queue = config.password.hashing_queue;
+        let hasher = PasswordHasher::new(params, workers, queue).map_err(FlowError::from)?;
+        let mail = MailTemplates::new(template_dir).map_err(FlowError::from)?;
+        let mail = mail.with_app_name(config.app_name.clone());
+        let cipher = Arc::new(FieldCipher::new(&keys));
+        let session_cache = Arc::new(crate::session_cache::SessionCache::new(
+            config.session.cache_ms,
+        ));
+        Ok(Auth {
+            db,
+            clock,
+            config: Arc::new(config),
+            hasher,
+            keys,
+            cipher,
+            mail: Arc::new(mail),
+            worker: Arc::new(OnceLock::new()),
+            session_cache,
+        })
+    }
+}
+
 /// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.
 const CONFLICT_TRIES: usize = 3;
 
@@ -177,17 +260,6 @@ impl Auth {
                 }
                 other => return other,
             }
-        }
-    }
-
-    /// Call after committing a change that ends or replaces sessions (log-out, revoke,
-    /// sudo, password change or reset, and every later flow that does so): empties this
-    /// instance's session cache and, when the cache is on, waits its TTL, so that when
-    /// the caller answers, no instance still accepts the ended sessions.
-    pub async fn sessions_revoked(&self) {
-        self.session_cache.clear();
-        if self.session_cache.enabled() {
-            tokio::time::sleep(self.session_cache.ttl()).await;
         }
     }
 
@@ -257,37 +329,29 @@ impl Auth {
         meta: &RequestMeta,
     ) -> Result<(), FlowError> {
         let email = crate::store::normalize_email(email);
-        let tx = self.db.begin().await?;
-        let user = crate::store::users::find_by_email(&tx, &email).await?;
+        let mut change = self.change(meta).await?;
+        let user = crate::store::users::find_by_email(change.tx(), &email).await?;
         let due = match &user {
-            Some(u) => !self.throttled(&tx, u.id, link.kind).await?,
+            Some(u) => !self.throttled(change.tx(), u.id, link.kind).await?,
             None => false,
         };
         match user {
             Some(user) if due => {
                 let token = self
-                    .emailed_token(&tx, user.id, link.kind, &user.email, link.ttl_secs)
+                    .emailed_token(change.tx(), user.id, link.kind, &user.email, link.ttl_secs)
                     .await?;
-                let context = serde_json::json!({
-                    "url": self.route_url(&format!("{}{}", link.path, token.as_str())),
-                    "valid_for": link.valid_for,
-                });
-                self.queue_mail(&tx, link.mail, &user.email, context)
+                let path = format!("{}{}", link.path, token.as_str());
+                let data = serde_json::json!({});
+                change
+                    .mail_link(link.mail, &user.email, link.ttl_secs, &path, data)
                     .await?;
-                self.audit(
-                    &tx,
-                    link.action,
-                    None,
-                    Some(user.id),
-                    serde_json::json!({}),
-                    meta,
-                )
-                .await?;
-                tx.commit().await?;
-                self.wake_worker();
+                change
+                    .audit_by(link.action, None, Some(user.id), serde_json::json!({}))
+                    .await?;
+                change.commit(Revocation::None).await?;
             }
             _ => {
-                tx.rollback().await?;
+                change.rollback().await?;
                 let context = serde_json::json!({ "url": "" });
                 self.decoy_mail(link.mail, &email, context, link.action, meta)
                     .await?;
@@ -296,6 +360,7 @@ impl Auth {
         Ok(())
     }
 
+    /// What a request about an address without an account does in place of mailing it, on
     /// enumeration-sensitive routes: the same template rendering and a committed write
     /// (the audit event of the request), so all addresses answer in similar time.
     pub(crate) async fn decoy_mail(
@@ -307,11 +372,10 @@ impl Auth {
         meta: &RequestMeta,
     ) -> Result<(), FlowError> {
         let _ = self.mail.render(kind, to, &context);
-        let tx = self.db.begin().await?;
+        let change = self.change(meta).await?;
         let details = serde_json::json!({ "email": self.typed_email_for_audit(to), "sent": false });
-        self.audit(&tx, action, None, None, details, meta).await?;
-        tx.commit().await?;
-        Ok(())
+        change.audit_by(action, None, None, details).await?;
+        change.commit(Revocation::None).await
     }
 
     /// What an audit event records of an address someone typed (log-in, magic link,
@@ -330,25 +394,6 @@ impl Auth {
         message.extend_from_slice(email.as_bytes());
         let tag = self.keys.sign(crate::crypto::Purpose::Signing, &message);
         format!("hmac:{}", crate::crypto::to_hex(&tag))
-    }
-
-    /// Renders a mail from its templates and queues it in `ex`'s transaction, tagged
-    /// with its kind and [`recipient_digest`](Self::recipient_digest).
-    pub(crate) async fn queue_mail(
-        &self,
-        ex: &impl Executor,
-        kind: &str,
-        to: &str,
-        context: serde_json::Value,
-    ) -> Result<Uuid, FlowError> {
-        let mail = self.mail.render(kind, to, &context)?;
-        let digest = self.recipient_digest(to);
-        let tag = crate::store::outbox::MailTag {
-            mail_kind: kind,
-            recipient_digest: &digest,
-        };
-        let clock = self.clock.as_ref();
-        Ok(crate::mail::enqueue_tagged(ex, &self.cipher, clock, &mail, Some(tag)).await?)
     }
 
     /// The digest an outbox row keeps of its recipient: HMAC-SHA256 of the normalized
@@ -383,13 +428,6 @@ impl Auth {
         Ok(!crate::store::outbox::queued_since(ex, tag, since).await?)
     }
 
-    /// Tells the worker that mail is waiting (after the transaction committed).
-    pub(crate) fn wake_worker(&self) {
-        if let Some(worker) = self.worker.get() {
-            worker.wake();
-        }
-    }
-
     /// A link to `path` (starting with `/`) under the public URL.
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.config.public_url, path)
@@ -400,32 +438,27 @@ impl Auth {
         self.url(&format!("{}{}", self.config.base_path, path))
     }
 
-    /// Records an audit event in `ex`'s transaction.
-    pub(crate) async fn audit(
+    /// Whether an emailed link of `kind` is still good (for its landing page; uses
+    /// nothing up).
+    pub async fn link_valid(
         &self,
-        ex: &impl Executor,
-        action: &str,
-        actor: Option<Uuid>,
-        target: Option<Uuid>,
-        metadata: impl Serialize,
-        meta: &RequestMeta,
-    ) -> Result<(), FlowError> {
-        let metadata = serde_json::to_value(metadata).unwrap_or(serde_json::Value::Null);
+        kind: crate::crypto::TokenKind,
+        token: &str,
+    ) -> Result<bool, FlowError> {
+        Ok(self.valid_link(kind, token).await?.is_some())
+    }
+
+    /// The stored token behind an emailed link of `kind`, if the link is still good (uses
+    /// nothing up).
+    pub(crate) async fn valid_link(
+        &self,
+        kind: crate::crypto::TokenKind,
+        token: &str,
+    ) -> Result<Option<crate::store::UserToken>, FlowError> {
+        let Ok(hash) = crate::crypto::TokenHash::of_encoded(token) else {
+            return Ok(None);
+        };
         let now = self.clock.now();
-        let mut event = audit_store::event(
-            new_id(self.clock.as_ref()),
-            action,
-            actor,
-            target,
-            metadata,
-            now,
-        );
-        event.ip = meta.ip.clone();
-        event.user_agent = meta
-            .user_agent
-            .as_ref()
-            .map(|ua| ua.chars().take(512).collect());
-        audit_store::insert(ex, &event).await?;
-        Ok(())
+        Ok(crate::store::tokens::find_valid(&self.db, &hash, kind, now).await?)
     }
 }

@@ -31,8 +31,8 @@ use std::net::IpAddr;
 use serde_json::json;
 use time::Duration;
 
-use super::{Auth, FlowError, RequestMeta, audit, human_time};
-use crate::store::{Executor, User, new_id, sessions};
+use super::{Auth, Change, FlowError, audit, human_time};
+use crate::store::{User, new_id, sessions};
 use crate::user_agent;
 
 /// How long a device stays known without a sign-in from it.
@@ -69,16 +69,16 @@ pub fn network_of(ip: Option<&str>) -> String {
 
 /// Checks the sign-in of `user` against the account's devices, mails and audits when the
 /// device is new, and records it. Runs in the log-in's transaction `ex`, before its new
-/// session exists. Answers whether a mail was queued (wake the worker after commit).
+/// session exists.
 pub(crate) async fn on_sign_in(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &mut Change<'_>,
     user: &User,
     trusted_browser: Option<&str>,
-    meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<(), FlowError> {
+    let meta = change.meta();
     if !auth.config.new_device_alert {
-        return Ok(false);
+        return Ok(());
     }
     let now = auth.clock.now();
     let recent = now - Duration::days(RECENT_DAYS);
@@ -88,8 +88,8 @@ pub(crate) async fn on_sign_in(
         user_agent::parse(user_agent) == device && network_of(ip) == network
     };
 
-    let live = sessions::list_for_user(ex, user.id, now).await?;
-    let known = sessions::known_devices(ex, user.id).await?;
+    let live = sessions::list_for_user(change.tx(), user.id, now).await?;
+    let known = sessions::known_devices(change.tx(), user.id).await?;
     let signed_in_before = !live.is_empty() || !known.is_empty();
     let seen = live
         .iter()
@@ -113,24 +113,17 @@ pub(crate) async fn on_sign_in(
             "time": human_time(now),
             "sessions_url": auth.route_url("/settings"),
         });
-        auth.queue_mail(ex, "new_device", &user.email, context)
-            .await?;
+        change.mail("new_device", &user.email, context).await?;
         let details = json!({ "browser": device.browser, "os": device.os, "network": network });
-        auth.audit(
-            ex,
-            audit::LOGIN_NEW_DEVICE,
-            Some(user.id),
-            Some(user.id),
-            details,
-            meta,
-        )
-        .await?;
+        change
+            .audit(audit::LOGIN_NEW_DEVICE, user.id, details)
+            .await?;
     }
     let id = new_id(auth.clock.as_ref());
     let key = (device.browser, device.os, network.as_str());
-    sessions::record_known_device(ex, id, user.id, key, now).await?;
-    sessions::delete_stale_known_devices(ex, user.id, recent).await?;
-    Ok(alert)
+    sessions::record_known_device(change.tx(), id, user.id, key, now).await?;
+    sessions::delete_stale_known_devices(change.tx(), user.id, recent).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use serde_json::json;
 
 use crate::form::FieldError;
 
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::password_policy;
 use crate::secret::SecretString;
 use crate::store::{StoreError, new_id, normalize_email, users};
@@ -113,49 +113,36 @@ pub async fn register(
         "reset_password_url": auth.route_url("/reset-password"),
     });
 
-    let tx = auth.db.begin().await?;
-    match users::insert(&tx, new_id(auth.clock.as_ref()), &email, Some(hashed), now).await {
+    let mut change = auth.change(meta).await?;
+    let id = new_id(auth.clock.as_ref());
+    match users::insert(change.tx(), id, &email, Some(hashed), now).await {
         Ok(user) => {
-            super::confirmation::send(auth, &tx, &user).await?;
-            auth.audit(
-                &tx,
-                audit::REGISTRATION,
-                Some(user.id),
-                Some(user.id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
+            super::confirmation::send(auth, &mut change, &user).await?;
+            change
+                .audit(audit::REGISTRATION, user.id, json!({}))
+                .await?;
         }
         Err(StoreError::Conflict) => {
             // The failed insert may have aborted the transaction (PostgreSQL): start over.
-            tx.rollback().await?;
-            let tx = auth.db.begin().await?;
-            let existing = users::find_by_email(&tx, &email).await?;
+            change.rollback().await?;
+            change = auth.change(meta).await?;
+            let existing = users::find_by_email(change.tx(), &email).await?;
             // One notice per address per throttle window: registering the same address
             // over and over must not flood its owner. The answer is the same either way.
-            let due = auth.mail_due(&tx, "account_exists", &email).await?;
+            let due = auth.mail_due(change.tx(), "account_exists", &email).await?;
             if due {
-                auth.queue_mail(&tx, "account_exists", &email, links)
-                    .await?;
+                change.mail("account_exists", &email, links).await?;
             } else {
                 let _ = auth.mail.render("account_exists", &email, &links);
             }
             let id = existing.map(|u| u.id);
-            auth.audit(
-                &tx,
-                audit::REGISTRATION_EXISTING_EMAIL,
-                None,
-                id,
-                json!({ "sent": due }),
-                meta,
-            )
-            .await?;
-            tx.commit().await?;
+            let details = json!({ "sent": due });
+            change
+                .audit_by(audit::REGISTRATION_EXISTING_EMAIL, None, id, details)
+                .await?;
         }
         Err(e) => return Err(e.into()),
     }
-    auth.wake_worker();
+    change.commit(Revocation::None).await?;
     Ok(Ok(RegistrationSent { email }))
 }

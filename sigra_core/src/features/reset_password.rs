@@ -6,8 +6,8 @@
 
 use serde_json::json;
 
-use super::{Auth, EmailedLink, FlowError, RequestMeta, audit};
-use crate::crypto::{TokenHash, TokenKind};
+use super::{Auth, EmailedLink, FlowError, RequestMeta, Revocation, audit};
+use crate::crypto::TokenKind;
 use crate::password_policy::{self, NewPasswordErrors};
 use crate::secret::SecretString;
 use crate::store::{User, sessions, tokens, users};
@@ -20,7 +20,6 @@ pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(),
         ttl_secs: auth.config.tokens.reset_password_secs,
         path: "/reset-password/",
         mail: "reset_password",
-        valid_for: "60 minutes",
         action: audit::RESET_PASSWORD_REQUESTED,
     };
     auth.mail_link_if_known(email, &link, meta).await
@@ -28,12 +27,7 @@ pub async fn request(auth: &Auth, email: &str, meta: &RequestMeta) -> Result<(),
 
 /// The account a reset link is for, if the link is still good (uses nothing up).
 pub async fn find(auth: &Auth, token: &str) -> Result<Option<User>, FlowError> {
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(None);
-    };
-    let Some(found) =
-        tokens::find_valid(&auth.db, &hash, TokenKind::ResetPassword, auth.clock.now()).await?
-    else {
+    let Some(found) = auth.valid_link(TokenKind::ResetPassword, token).await? else {
         return Ok(None);
     };
     Ok(users::find_by_id(&auth.db, found.user_id).await?)
@@ -75,31 +69,22 @@ pub async fn reset(
         return Ok(ResetOutcome::Invalid(errors));
     }
     let hashed = auth.hasher.hash(password).await?;
-    let Ok(hash) = TokenHash::of_encoded(token) else {
-        return Ok(ResetOutcome::InvalidToken);
-    };
     let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::consume(&tx, &hash, TokenKind::ResetPassword, now).await? else {
+    let mut change = auth.change(meta).await?;
+    let ex = change.tx();
+    let Some(used) = change.use_link(TokenKind::ResetPassword, token).await? else {
         return Ok(ResetOutcome::InvalidToken);
     };
-    users::set_password_hash(&tx, used.user_id, Some(hashed), now).await?;
-    users::unlock(&tx, used.user_id, false).await?;
-    sessions::delete_for_user(&tx, used.user_id, None).await?;
-    tokens::delete_for_user(&tx, used.user_id, &[]).await?;
-    auth.queue_mail(&tx, "password_changed", &user.email, json!({}))
+    users::set_password_hash(ex, used.user_id, Some(hashed), now).await?;
+    users::unlock(ex, used.user_id, false).await?;
+    sessions::delete_for_user(ex, used.user_id, None).await?;
+    tokens::delete_for_user(ex, used.user_id, &[]).await?;
+    change
+        .mail("password_changed", &user.email, json!({}))
         .await?;
-    auth.audit(
-        &tx,
-        audit::RESET_PASSWORD,
-        Some(used.user_id),
-        Some(used.user_id),
-        json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.sessions_revoked().await;
-    auth.wake_worker();
+    change
+        .audit(audit::RESET_PASSWORD, used.user_id, json!({}))
+        .await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(ResetOutcome::Done)
 }

@@ -22,7 +22,7 @@
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit};
 use crate::crypto::{Token, TokenKind};
 use crate::store::{Executor, Session, User, new_id, sessions, tokens};
 use crate::user_agent;
@@ -38,7 +38,7 @@ pub struct Authenticated {
 
 impl Authenticated {
     /// Whether this session still owes the second factor: the account has one and the
-    /// session has not passed it (see [`super::mfa_totp`]).
+    /// session has not passed it (see [`super::mfa`]).
     pub fn mfa_pending(&self) -> bool {
         self.user.mfa_enabled_at.is_some() && self.session.mfa_at.is_none()
     }
@@ -77,36 +77,35 @@ struct Family {
     expires_at: OffsetDateTime,
 }
 
-/// Starts a session for `user_id` in `ex`'s transaction. `interactive` marks a fresh
+/// Starts a session for `user_id` with `change`. `interactive` marks a fresh
 /// authentication (password, magic link …), which opens the sudo window. `remember_me`
 /// starts a new remember-me family.
 pub(crate) async fn issue(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &Change<'_>,
     user_id: Uuid,
     remember_me: bool,
     interactive: bool,
     mfa_at: Option<OffsetDateTime>,
-    meta: &RequestMeta,
 ) -> Result<IssuedSession, FlowError> {
     let family = remember_me.then(|| Family {
         id: new_id(auth.clock.as_ref()),
         expires_at: auth.clock.now() + Duration::seconds(auth.config.session.remember_me_secs),
     });
-    start(auth, ex, user_id, family, interactive, mfa_at, meta).await
+    start(auth, change, user_id, family, interactive, mfa_at).await
 }
 
 /// Starts a session, in `family` when given (with its next remember-me token); the
 /// session ends no later than the family.
 async fn start(
     auth: &Auth,
-    ex: &impl Executor,
+    change: &Change<'_>,
     user_id: Uuid,
     family: Option<Family>,
     interactive: bool,
     mfa_at: Option<OffsetDateTime>,
-    meta: &RequestMeta,
 ) -> Result<IssuedSession, FlowError> {
+    let (ex, meta) = (change.tx(), change.meta());
     let now = auth.clock.now();
     let token = Token::generate()?;
     let mut expires_at = now + Duration::seconds(auth.config.session.absolute_timeout_secs);
@@ -228,21 +227,22 @@ pub async fn restore(
         return Ok(None);
     };
     let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let Some(used) = tokens::find_remember(&tx, &hash).await? else {
-        tx.rollback().await?;
+    let change = auth.change(meta).await?;
+    let ex = change.tx();
+    let Some(used) = tokens::find_remember(ex, &hash).await? else {
+        change.rollback().await?;
         return Ok(None);
     };
     if now >= used.expires_at {
-        tx.rollback().await?;
+        change.rollback().await?;
         return Ok(None);
     }
     let family = Family {
         id: used.family_id.unwrap_or(used.id),
         expires_at: used.expires_at,
     };
-    if used.used_at.is_some() || tokens::mark_remember_used(&tx, used.id, now).await? != 1 {
-        end_family(auth, tx, used.user_id, family.id, meta).await?;
+    if used.used_at.is_some() || tokens::mark_remember_used(ex, used.id, now).await? != 1 {
+        end_family(change, used.user_id, family.id).await?;
         return Ok(None);
     }
     // The session this cookie belonged to is replaced by the new one.
@@ -252,50 +252,37 @@ pub async fn restore(
         .and_then(|s| s.strip_prefix("session:"))
         .and_then(|id| Uuid::parse_str(id).ok());
     if let Some(old_id) = old_session {
-        sessions::delete(&tx, used.user_id, old_id).await?;
+        sessions::delete(ex, used.user_id, old_id).await?;
     }
-    let Some(user) = crate::store::users::find_by_id(&tx, used.user_id).await? else {
-        tx.rollback().await?;
+    let Some(user) = crate::store::users::find_by_id(ex, used.user_id).await? else {
+        change.rollback().await?;
         return Ok(None);
     };
     let mfa_at = super::trusted_browser::passed_at_start(auth, &user, trusted_browser);
-    let issued = start(auth, &tx, used.user_id, Some(family), false, mfa_at, meta).await?;
-    auth.audit(
-        &tx,
-        audit::SESSION_RESTORED,
-        Some(used.user_id),
-        Some(used.user_id),
-        serde_json::json!({}),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.sessions_revoked().await;
+    let issued = start(auth, &change, used.user_id, Some(family), false, mfa_at).await?;
+    let action = audit::SESSION_RESTORED;
+    change
+        .audit(action, used.user_id, serde_json::json!({}))
+        .await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(Some(issued))
 }
 
 /// A spent remember-me token came back: ends every session and token of its family.
-async fn end_family(
-    auth: &Auth,
-    tx: crate::store::Tx,
-    user_id: Uuid,
-    family: Uuid,
-    meta: &RequestMeta,
-) -> Result<(), FlowError> {
-    let ended = sessions::delete_remember_family(&tx, user_id, family).await?;
-    tokens::delete_remember_family(&tx, user_id, family).await?;
-    auth.audit(
-        &tx,
-        audit::SESSION_REMEMBER_ME_REUSE,
-        None,
-        Some(user_id),
-        serde_json::json!({ "family": family, "sessions_ended": ended }),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
+async fn end_family(change: Change<'_>, user_id: Uuid, family: Uuid) -> Result<(), FlowError> {
+    let ended = sessions::delete_remember_family(change.tx(), user_id, family).await?;
+    tokens::delete_remember_family(change.tx(), user_id, family).await?;
+    let details = serde_json::json!({ "family": family, "sessions_ended": ended });
+    change
+        .audit_by(
+            audit::SESSION_REMEMBER_ME_REUSE,
+            None,
+            Some(user_id),
+            details,
+        )
+        .await?;
+    change.commit(Revocation::EndSessions).await?;
     log::warn!("a spent remember-me token of account {user_id} was replayed; its family ended");
-    auth.sessions_revoked().await;
     Ok(())
 }
 
@@ -346,39 +333,50 @@ pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionVie
         .collect())
 }
 
-/// Revokes one of the user's sessions (and its remember-me cookie). Answers whether
-/// there was such a session.
+/// How revoking one session ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RevokeOutcome {
+    /// The session ended, with its remember-me cookie.
+    Revoked,
+    /// The account has no such live session.
+    NotFound,
+}
+
+impl RevokeOutcome {
+    /// A stable machine-readable reason for a failure; `None` for success.
+    pub fn reason(&self) -> Option<&'static str> {
+        match self {
+            RevokeOutcome::Revoked => None,
+            RevokeOutcome::NotFound => Some("session_not_found"),
+        }
+    }
+}
+
+/// Revokes one of the user's sessions (and its remember-me cookie).
 pub async fn revoke(
     auth: &Auth,
     current: &Authenticated,
     session_id: Uuid,
     meta: &RequestMeta,
-) -> Result<bool, FlowError> {
+) -> Result<RevokeOutcome, FlowError> {
     let user_id = current.user.id;
-    let tx = auth.db.begin().await?;
-    let removed = sessions::delete(&tx, user_id, session_id).await?;
-    tokens::delete_by_recipient(
-        &tx,
-        user_id,
-        TokenKind::RememberMe,
-        &remember_recipient(session_id),
-        true,
-    )
-    .await?;
-    if removed == 1 {
-        auth.audit(
-            &tx,
-            audit::SESSION_REVOKED,
-            Some(user_id),
-            Some(user_id),
-            serde_json::json!({ "session_id": session_id }),
-            meta,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    auth.sessions_revoked().await;
-    Ok(removed == 1)
+    let change = auth.change(meta).await?;
+    let removed = sessions::delete(change.tx(), user_id, session_id).await?;
+    let recipient = remember_recipient(session_id);
+    let kind = TokenKind::RememberMe;
+    tokens::delete_by_recipient(change.tx(), user_id, kind, &recipient, true).await?;
+    let outcome = if removed == 1 {
+        let details = serde_json::json!({ "session_id": session_id });
+        change
+            .audit(audit::SESSION_REVOKED, user_id, details)
+            .await?;
+        RevokeOutcome::Revoked
+    } else {
+        RevokeOutcome::NotFound
+    };
+    change.commit(Revocation::EndSessions).await?;
+    Ok(outcome)
 }
 
 /// Revokes every session of the user but the current one, with their remember-me
@@ -390,25 +388,19 @@ pub async fn revoke_others(
 ) -> Result<u64, FlowError> {
     let user_id = current.user.id;
     let keep = current.session.id;
-    let tx = auth.db.begin().await?;
-    let removed = end_others(&tx, user_id, Some(keep)).await?;
-    auth.audit(
-        &tx,
-        audit::SESSIONS_REVOKED_OTHERS,
-        Some(user_id),
-        Some(user_id),
-        serde_json::json!({ "count": removed }),
-        meta,
-    )
-    .await?;
-    tx.commit().await?;
-    auth.sessions_revoked().await;
+    let change = auth.change(meta).await?;
+    let removed = end_others(change.tx(), user_id, Some(keep)).await?;
+    let details = serde_json::json!({ "count": removed });
+    change
+        .audit(audit::SESSIONS_REVOKED_OTHERS, user_id, details)
+        .await?;
+    change.commit(Revocation::EndSessions).await?;
     Ok(removed)
 }
 
 /// Ends every session of the account but `keep`, with every remember-me token that could
 /// bring one back (the kept session's own excepted), in `ex`'s transaction. Answers how
-/// many sessions ended. The caller calls [`Auth::sessions_revoked`] after committing.
+/// many sessions ended. The caller commits with [`Revocation::EndSessions`].
 pub(crate) async fn end_others(
     ex: &impl Executor,
     user_id: Uuid,

@@ -48,7 +48,6 @@ pub async fn set_password(
         return Ok(Err(errors));
     }
     let hashed = auth.hasher.hash(password).await?;
-    let tx = auth.db.begin().await?;
-    let fresh = replace(auth, tx, current, hashed, audit::SET_PASSWORD, meta).await?;
+    let fresh = replace(auth, current, hashed, audit::SET_PASSWORD, meta).await?;
     Ok(Ok(fresh))
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::lockout::{self, Checked};
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, audit};
+use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::crypto::{Token, Verification};
 use crate::secret::SecretString;
 use crate::store::{sessions, users};
@@ -37,44 +37,27 @@ pub async fn confirm(
         .verify(password, current.user.hashed_password())
         .await?;
     let now = auth.clock.now();
-    let tx = auth.db.begin().await?;
-    let checked = lockout::check(auth, &tx, user_id, verification.is_valid(), meta).await?;
-    let outcome = match (verification, checked) {
+    let mut change = auth.change(meta).await?;
+    let checked = lockout::check(auth, &mut change, user_id, verification.is_valid()).await?;
+    match (verification, checked) {
         (Verification::Valid { rehash }, Checked::Right(_)) => {
+            let tx = change.tx();
             if let Some(new_hash) = rehash {
-                users::set_password_hash(&tx, user_id, Some(new_hash), now).await?;
+                users::set_password_hash(tx, user_id, Some(new_hash), now).await?;
             }
             let token = Token::generate()?;
-            sessions::rotate(&tx, current.session.id, &token.hash(), Some(now), None).await?;
-            auth.audit(
-                &tx,
-                audit::SUDO,
-                Some(user_id),
-                Some(user_id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            SudoOutcome::Confirmed(token)
+            sessions::rotate(tx, current.session.id, &token.hash(), Some(now), None).await?;
+            change.audit(audit::SUDO, user_id, json!({})).await?;
+            // The old session token is dead.
+            change.commit(Revocation::EndSessions).await?;
+            Ok(SudoOutcome::Confirmed(token))
         }
         _ => {
-            auth.audit(
-                &tx,
-                audit::SUDO_FAILURE,
-                Some(user_id),
-                Some(user_id),
-                json!({}),
-                meta,
-            )
-            .await?;
-            SudoOutcome::InvalidPassword
+            change
+                .audit(audit::SUDO_FAILURE, user_id, json!({}))
+                .await?;
+            change.commit(Revocation::None).await?;
+            Ok(SudoOutcome::InvalidPassword)
         }
-    };
-    tx.commit().await?;
-    auth.wake_worker();
-    if matches!(outcome, SudoOutcome::Confirmed(_)) {
-        // The old session token is dead.
-        auth.sessions_revoked().await;
     }
-    Ok(outcome)
 }

@@ -3,6 +3,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::crypto::TokenKind;
 use sigra_core::features::change_email::{self, ConfirmOutcome};
 use tera::Context;
 
@@ -58,7 +59,7 @@ async fn request(
 
 #[get("/settings/confirm-email/<token>")]
 async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
-    match change_email::link_valid(&state.auth, token).await {
+    match state.auth.link_valid(TokenKind::ChangeEmail, token).await {
         Ok(valid) => token_page("change_email", token, valid, Context::new()),
         Err(e) => Reply::failed(e),
     }

@@ -3,6 +3,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::crypto::TokenKind;
 use sigra_core::features::confirmation;
 use tera::Context;
 
@@ -82,7 +83,7 @@ fn after_confirmation(
 
 #[get("/confirm/<token>")]
 async fn link_page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
-    match confirmation::link_valid(&state.auth, token).await {
+    match state.auth.link_valid(TokenKind::Confirmation, token).await {
         Ok(valid) => token_page("confirmation_link", token, valid, Context::new()),
         Err(e) => Reply::failed(e),
     }

@@ -2,6 +2,7 @@
 
 use rocket::http::CookieJar;
 use rocket::{FromForm, Route, State, get, post, routes};
+use sigra_core::crypto::TokenKind;
 use sigra_core::features::login::LoginOutcome;
 use sigra_core::features::magic_link;
 use tera::Context;
@@ -36,7 +37,7 @@ async fn request(state: &State<SigraState>, form: SigraForm<RequestForm>) -> Rep
 
 #[get("/magic-link/<token>")]
 async fn page(state: &State<SigraState>, _csrf: CsrfToken, token: &str) -> Reply {
-    match magic_link::link_valid(&state.auth, token).await {
+    match state.auth.link_valid(TokenKind::MagicLink, token).await {
         Ok(valid) => token_page("magic_link", token, valid, Context::new()),
         Err(e) => Reply::failed(e),
     }

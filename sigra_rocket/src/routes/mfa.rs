@@ -3,7 +3,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, get, post, routes};
-use sigra_core::features::mfa_totp::{self, ChallengeOutcome};
+use sigra_core::features::mfa::{self, ChallengeOutcome};
 use sigra_core::features::sessions::Authenticated;
 use sigra_core::features::{deletion, human_time};
 use tera::Context;
@@ -79,7 +79,7 @@ async fn verify(
     let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
         return past_challenge(state, session.0.as_ref(), form.return_to.as_deref());
     };
-    match mfa_totp::verify(&state.auth, current, &form.code, form.trust_browser, &meta).await {
+    match mfa::verify(&state.auth, current, &form.code, form.trust_browser, &meta).await {
         Ok(ChallengeOutcome::Verified(verified)) => {
             state.cookies.set_session(jar, &verified.session_token);
             if let Some(cookie) = &verified.trusted_browser {

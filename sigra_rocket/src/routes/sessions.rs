@@ -2,7 +2,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{Route, State, delete, post, routes};
-use sigra_core::features::sessions;
+use sigra_core::features::sessions::{self, RevokeOutcome};
 use uuid::Uuid;
 
 use crate::guards::{AuthenticatedUser, NoFields, SigraForm};
@@ -25,11 +25,11 @@ async fn revoke(
             state.cookies.clear_auth(jar);
             Reply::see_other(state.auth.config.after_logout_path.clone())
         }
-        Ok(true) => Reply::see_other(format!(
+        Ok(RevokeOutcome::Revoked) => Reply::see_other(format!(
             "{}/settings?notice=revoked",
             state.auth.config.base_path
         )),
-        Ok(false) => Reply::Error(Status::NotFound),
+        Ok(_) => Reply::Error(Status::NotFound),
         Err(e) => Reply::failed(e),
     }
 }
