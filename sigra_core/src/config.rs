@@ -141,6 +141,8 @@ pub struct SigraConfig {
     pub mfa: MfaConfig,
     /// How long finished mail and expired sessions and tokens are kept.
     pub retention: RetentionConfig,
+    /// Personal API keys.
+    pub api_keys: ApiKeysConfig,
     /// Mail the owner when an account signs in from a browser it has not used before
     /// (see `sigra_core::features::new_device`). Default `true`.
     pub new_device_alert: bool,
@@ -196,6 +198,27 @@ impl Default for MfaConfig {
             max_failed: 5,
             lock_secs: 15 * 60,
             trust_browser_days: 30,
+        }
+    }
+}
+
+/// `sigra.api_keys`: personal API keys (see `sigra_core::features::api_keys`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiKeysConfig {
+    /// The scope names a key may carry; a key asking for another is refused. Each is 1..=64
+    /// characters of `a-z`, `0-9`, `_`, `:`, `.` or `-`. Default empty (keys carry no scope).
+    pub scopes: Vec<String>,
+    /// Live (unrevoked, unexpired) keys an account may hold. Default `50` (accepted 1..=1000).
+    pub max_per_user: i64,
+}
+
+impl Default for ApiKeysConfig {
+    fn default() -> Self {
+        Self {
+            scopes: Vec::new(),
+            max_per_user: 50,
         }
     }
 }
@@ -377,6 +400,7 @@ impl Default for SigraConfig {
             deletion: DeletionConfig::default(),
             mfa: MfaConfig::default(),
             retention: RetentionConfig::default(),
+            api_keys: ApiKeysConfig::default(),
             new_device_alert: true,
         }
     }
@@ -505,6 +529,7 @@ impl SigraConfig {
         self.mfa.validate()?;
         self.mail.validate()?;
         self.retention.validate()?;
+        self.api_keys.validate()?;
         self.rate_limit.validate()
     }
 
@@ -669,6 +694,27 @@ impl LockoutConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         check_range("sigra.lockout.max_failed", self.max_failed, 1..=100)?;
         check_range("sigra.lockout.lock_secs", self.lock_secs, 60..=86_400)
+    }
+}
+
+impl ApiKeysConfig {
+    /// Checks `sigra.api_keys`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.api_keys.max_per_user", self.max_per_user, 1..=1000)?;
+        for scope in &self.scopes {
+            let well_formed = (1..=64).contains(&scope.len())
+                && scope
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_:.-".contains(&b));
+            if !well_formed {
+                return Err(invalid(
+                    "sigra.api_keys.scopes",
+                    "names of 1..=64 characters from a-z, 0-9, `_`, `:`, `.`, `-`",
+                    format_args!("{scope:?}"),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 
@@ -913,6 +959,22 @@ mod tests {
         assert!(err.to_string().contains("60..=604800"), "{err}");
         assert!(from_toml("[sigra.retention]\nexpired_days = -1").is_err());
         assert!(from_toml("[sigra.retention]\nexpired_days = 90").is_ok());
+    }
+
+    #[test]
+    fn api_keys_values_are_checked() {
+        let c = from_toml("").unwrap();
+        assert!(c.api_keys.scopes.is_empty());
+        assert_eq!(c.api_keys.max_per_user, 50);
+        let err = from_toml("[sigra.api_keys]\nmax_per_user = 0").unwrap_err();
+        assert!(
+            err.to_string().contains("sigra.api_keys.max_per_user"),
+            "{err}"
+        );
+        let err = from_toml("[sigra.api_keys]\nscopes = [\"read\", \"Write All\"]").unwrap_err();
+        assert!(err.to_string().contains("sigra.api_keys.scopes"), "{err}");
+        let ok = from_toml("[sigra.api_keys]\nscopes = [\"read\", \"billing:write\"]").unwrap();
+        assert_eq!(ok.api_keys.scopes, ["read", "billing:write"]);
     }
 
     #[test]

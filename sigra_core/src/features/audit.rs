@@ -82,3 +82,10 @@ pub const MFA_SUCCESS: &str = "mfa.success";
 pub const MFA_FAILURE: &str = "mfa.failure";
 /// Too many wrong codes: codes are refused for a while.
 pub const MFA_LOCKED: &str = "mfa.locked";
+/// A personal API key was made (sudo; metadata: its id, name, display prefix, scopes).
+pub const API_KEY_CREATED: &str = "api_key.created";
+/// A personal API key was revoked (metadata: its id, name, display prefix).
+pub const API_KEY_REVOKED: &str = "api_key.revoked";
+/// Every session, emailed link and API key of an account was ended at once (metadata:
+/// how many sessions and keys).
+pub const CREDENTIALS_REVOKED: &str = "credentials.revoked";

@@ -3,11 +3,12 @@
 //! [`schedule_deletion`] marks the account for deletion `sigra.deletion.grace_days` from
 //! now and logs it out everywhere at once (every session, remember-me cookie and emailed
 //! token ends). Until the date, logging in again is allowed but leads only to a page that
-//! offers [`cancel_deletion`]; every other guard refuses the session. When the date
+//! offers [`cancel_deletion`]; every other guard refuses the session, and the account's
+//! API keys are refused (cancelling brings them back). When the date
 //! passes, the background worker calls [`execute_due`], which applies the configured
 //! [`DeletionStrategy`]:
 //!
-//! | strategy | account row | sessions, tokens, known devices | audit events about the account |
+//! | strategy | account row | sessions, tokens, API keys, known devices | audit events about the account |
 //! |---|---|---|---|
 //! | `anonymize` (default) | kept, email replaced by a placeholder, password and other personal fields cleared, marked deleted | removed | kept, IP, user agent and details cleared |
 //! | `soft_delete` | kept as is, marked deleted; can never log in | removed | kept as they are |
@@ -158,6 +159,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     sessions::delete_for_user(tx, user.id, None).await?;
     tokens::delete_for_user(tx, user.id, &[]).await?;
     crate::store::mfa::delete_all(tx, user.id).await?;
+    crate::store::api_keys::delete_for_user(tx, user.id).await?;
     sessions::delete_known_devices(tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {

@@ -15,6 +15,7 @@ use crate::jobs::WorkerHandle;
 use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, new_id};
 
+pub mod api_keys;
 pub mod audit;
 pub mod backup_codes;
 pub mod change;

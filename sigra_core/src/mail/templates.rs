@@ -28,10 +28,12 @@ use super::{Mail, MailError};
 /// | `backup_code_used` | `remaining` |
 /// | `mfa_locked` | `until` |
 /// | `new_device` | `browser`, `os`, `ip`, `time`, `sessions_url` |
+/// | `api_key_created` | `name`, `prefix`, `scopes`, `expires_at` (or null), `settings_url` |
+/// | `api_key_revoked` | `name`, `prefix`, `settings_url` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 17] = [
+pub const KINDS: [&str; 19] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -49,6 +51,8 @@ pub const KINDS: [&str; 17] = [
     "backup_code_used",
     "mfa_locked",
     "new_device",
+    "api_key_created",
+    "api_key_revoked",
 ];
 
 const DIR: &str = "sigra/email";
@@ -60,7 +64,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 35] = embedded![
+const DEFAULTS: [(&str, &str); 39] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -96,6 +100,10 @@ const DEFAULTS: [(&str, &str); 35] = embedded![
     "mfa_locked.html.tera",
     "new_device.txt.tera",
     "new_device.html.tera",
+    "api_key_created.txt.tera",
+    "api_key_created.html.tera",
+    "api_key_revoked.txt.tera",
+    "api_key_revoked.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -334,6 +342,18 @@ mod tests {
             }
             "backup_code_used" => json!({ "remaining": 9 }),
             "mfa_locked" => json!({ "until": "2026-12-06 09:15 UTC" }),
+            "api_key_created" => json!({
+                "name": "deploy bot",
+                "prefix": "sigra_sk_AbC",
+                "scopes": ["read"],
+                "expires_at": "2027-06-01 09:00 UTC",
+                "settings_url": "https://app.test/users/settings/api-keys",
+            }),
+            "api_key_revoked" => json!({
+                "name": "deploy bot",
+                "prefix": "sigra_sk_AbC",
+                "settings_url": "https://app.test/users/settings/api-keys",
+            }),
             "new_device" => json!({
                 "browser": "Firefox",
                 "os": "Linux",

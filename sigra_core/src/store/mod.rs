@@ -22,6 +22,7 @@ mod db;
 mod migrate;
 mod schema;
 
+pub mod api_keys;
 pub mod audit;
 pub mod mfa;
 pub mod outbox;

@@ -200,6 +200,60 @@ pub enum BackupCodes {
     CreatedAt,
 }
 
+/// `sigra_api_keys` columns: personal API keys.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_api_keys"]
+pub enum ApiKeys {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// The owner's label for the key.
+    Name,
+    /// The key's first characters, shown to tell keys apart (not enough to use one).
+    Prefix,
+    /// SHA-256 of the whole key (unique: the lookup index).
+    KeyHash,
+    /// JSON array of scope names.
+    Scopes,
+    /// Creation time.
+    CreatedAt,
+    /// Last authenticated use (written at most once a minute).
+    LastUsedAt,
+    /// Refused from then on; null for a key that never expires.
+    ExpiresAt,
+    /// When the key was revoked; null while it is live.
+    RevokedAt,
+}
+
+/// A stored API key: its display prefix and the digest of the key, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct ApiKeyRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The owner's label.
+    pub name: String,
+    /// The key's first 12 characters.
+    pub prefix: String,
+    /// SHA-256 of the key.
+    pub key_hash: Vec<u8>,
+    /// Scope names.
+    pub scopes: Json<Vec<String>>,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last authenticated use.
+    pub last_used_at: Option<OffsetDateTime>,
+    /// Expiry, if any.
+    pub expires_at: Option<OffsetDateTime>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// The authenticator-app record of an account.
 ///
 /// `Debug` leaves out the sealed secret.
