@@ -466,7 +466,7 @@ conformance!(
             .rocket()
             .routes()
             .filter(|r| r.uri.path().starts_with("/users") || r.uri.path().starts_with("/dev/"))
-            .filter(|r| r.uri.path() != "/users/assets/sigra.css")
+            .filter(|r| !r.uri.path().starts_with("/users/assets/"))
             .map(|r| {
                 let path = r
                     .uri

@@ -244,13 +244,16 @@ impl Fairing for Sigra {
         }
         response.set_header(Header::new(
             "Content-Security-Policy",
-            "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; \
-             frame-ancestors 'none'; base-uri 'none'",
+            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ));
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         response.set_header(Header::new("Referrer-Policy", "no-referrer"));
         response.set_header(Header::new("X-Frame-Options", "DENY"));
-        if !path.as_str().ends_with("/assets/sigra.css") {
+        let asset = ["/assets/sigra.css", "/assets/sigra.js"]
+            .iter()
+            .any(|a| path.as_str() == format!("{base}{a}"));
+        if !asset {
             response.set_header(Header::new("Cache-Control", "no-store"));
         }
     }

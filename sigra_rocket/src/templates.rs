@@ -56,6 +56,10 @@ pub const PAGES: &[(&str, &str)] = &[
     ),
     ("mfa", include_str!("../../templates/sigra/mfa.html.tera")),
     (
+        "api_keys",
+        include_str!("../../templates/sigra/api_keys.html.tera"),
+    ),
+    (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),
     ),
@@ -99,6 +103,10 @@ pub const PAGES: &[(&str, &str)] = &[
 
 /// The stylesheet served at `<base_path>/assets/sigra.css`.
 pub const STYLESHEET: &str = include_str!("../../templates/sigra/assets/sigra.css");
+
+/// The script served at `<base_path>/assets/sigra.js` (conveniences such as copying a
+/// new API key; every page works without it).
+pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
 
 /// A Tera template name for a page: `sigra/<page>.html`.
 pub fn name(page: &str) -> String {

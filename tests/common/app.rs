@@ -26,6 +26,7 @@ pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
 /// must be added here on purpose, so the CSRF and rate-limit sweeps cover it.
 pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/users/log_out"),
+    ("DELETE", "/users/settings/api-keys/<id>"),
     ("DELETE", "/users/settings/mfa/totp"),
     ("DELETE", "/users/settings/sessions/<id>"),
     ("POST", "/users/confirm"),
@@ -38,6 +39,7 @@ pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/register"),
     ("POST", "/users/reset-password"),
     ("POST", "/users/reset-password/<token>"),
+    ("POST", "/users/settings/api-keys"),
     ("POST", "/users/settings/confirm-email/<token>"),
     ("POST", "/users/settings/delete"),
     ("POST", "/users/settings/delete/cancel"),

@@ -1,22 +1,32 @@
-//! The stylesheet.
+//! The stylesheet and the script of Sigra's pages, served from Sigra's own origin so the
+//! pages' Content-Security-Policy allows them without `unsafe-inline`.
 
 use rocket::http::{ContentType, Header};
 use rocket::{Route, get, routes};
 
 #[derive(rocket::Responder)]
-struct Css {
+struct Asset {
     body: (ContentType, &'static str),
     cache: Header<'static>,
 }
 
-#[get("/assets/sigra.css")]
-fn stylesheet() -> Css {
-    Css {
-        body: (ContentType::CSS, crate::templates::STYLESHEET),
+fn asset(kind: ContentType, body: &'static str) -> Asset {
+    Asset {
+        body: (kind, body),
         cache: Header::new("Cache-Control", "public, max-age=86400"),
     }
 }
 
+#[get("/assets/sigra.css")]
+fn stylesheet() -> Asset {
+    asset(ContentType::CSS, crate::templates::STYLESHEET)
+}
+
+#[get("/assets/sigra.js")]
+fn script() -> Asset {
+    asset(ContentType::JavaScript, crate::templates::SCRIPT)
+}
+
 pub(crate) fn routes() -> Vec<Route> {
-    routes![stylesheet]
+    routes![stylesheet, script]
 }

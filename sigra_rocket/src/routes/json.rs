@@ -35,6 +35,10 @@ enum Kind {
     Email,
     Password,
     Flag,
+    /// A whole number (JSON: a number or its text).
+    Integer,
+    /// A list of text values (a form repeats the field).
+    List,
 }
 
 /// One body field: name, type, required.
@@ -68,7 +72,7 @@ const fn op(
 }
 
 use Access::{Public, Session, Sudo};
-use Kind::{Email, Flag, Password, Text};
+use Kind::{Email, Flag, Integer, List, Password, Text};
 use Method::{Delete, Get, Post};
 
 const EMAIL: Field = ("email", Email, true);
@@ -360,6 +364,38 @@ const OPERATIONS: &[Operation] = &[
     ),
     op(
         Get,
+        "/assets/sigra.js",
+        "The script of Sigra's pages (conveniences only).",
+        Public,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/api-keys",
+        "The account's API keys (never the keys themselves).",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/api-keys",
+        "Create an API key; the answer holds the key, shown only this once.",
+        Sudo,
+        &[
+            ("name", Text, true),
+            ("scopes", List, false),
+            ("expires_in_days", Integer, false),
+        ],
+    ),
+    op(
+        Delete,
+        "/settings/api-keys/<id>",
+        "Revoke one of this account's API keys.",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
         "/mailbox",
         "The development mailbox page (debug profile only).",
         Public,
@@ -437,6 +473,8 @@ fn field_schema(kind: Kind) -> Value {
         Kind::Email => json!({ "type": "string", "format": "email" }),
         Kind::Password => json!({ "type": "string", "format": "password" }),
         Kind::Flag => json!({ "type": "boolean" }),
+        Kind::Integer => json!({ "type": "integer" }),
+        Kind::List => json!({ "type": "array", "items": { "type": "string" } }),
     }
 }
 
@@ -447,6 +485,7 @@ fn body_schema(fields: &[Field], form: bool) -> Value {
         let schema = match (form, kind) {
             // A form sends `true` as text; JSON a boolean (or the text).
             (true, Kind::Flag) => json!({ "type": "string", "enum": ["true", "false"] }),
+            (true, Kind::Integer) => json!({ "type": "string", "pattern": "^[0-9]*$" }),
             _ => field_schema(*kind),
         };
         properties.insert((*name).to_owned(), schema);

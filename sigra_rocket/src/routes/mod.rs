@@ -1,5 +1,6 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
+pub mod api_keys;
 pub mod assets;
 pub mod backup_codes;
 pub mod change_email;
@@ -46,6 +47,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(sudo::routes());
     all.extend(settings::routes());
     all.extend(sessions::routes());
+    all.extend(api_keys::routes());
     all.extend(json::routes());
     all
 }
