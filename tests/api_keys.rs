@@ -263,7 +263,17 @@ conformance!(
         assert_eq!(rows(&t, "u@example.com").await[0].last_used_at, None);
         let first = app.clock.now();
         caller(&app, &key).await.unwrap();
-        assert_eq!(rows(&t, "u@example.com").await[0].last_used_at, Some(first));
+        let row = rows(&t, "u@example.com").await.remove(0);
+        assert_eq!(row.last_used_at, Some(first));
+        let minute = Duration::minutes(1);
+        let later = first + Duration::seconds(30);
+        assert_eq!(
+            key_store::touch(&t.db, row.id, later, minute)
+                .await
+                .unwrap(),
+            0,
+            "the update itself refuses a second write within the minute"
+        );
         app.clock.advance(Duration::seconds(59));
         caller(&app, &key).await.unwrap();
         assert_eq!(
