@@ -153,6 +153,12 @@ conformance!(
             Some(app.clock.now() + Duration::days(30))
         );
 
+        let (status, export) = app.body("/users/settings/export").await;
+        assert_eq!(status, Status::Ok);
+        let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+        assert_eq!(export["api_keys"].as_array().unwrap().len(), 2);
+        assert!(!export.to_string().contains(&json_key[12..]), "{export}");
+
         let found = caller(&app, &page_key).await.expect("the key works");
         assert_eq!(found.user.email, "k@example.com");
         assert_eq!(found.scopes, ["read", "write"]);

@@ -14,8 +14,8 @@ fn rfc3339(t: Option<OffsetDateTime>) -> Value {
         .map_or(Value::Null, Value::String)
 }
 
-/// The account's own data: profile, sessions and the audit events about it. Never
-/// includes secrets (password hash, token hashes).
+/// The account's own data: profile, sessions, API keys (their display prefixes) and the
+/// audit events about it. Never includes secrets (password hash, token or key hashes).
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) {
@@ -44,6 +44,7 @@ pub async fn export(
             })
         })
         .collect();
+    let api_keys = super::api_keys::list(auth, user.id).await?;
     let mut filter = audit_store::AuditFilter::for_user(user.id);
     filter.limit = Some(1000);
     let events = audit_store::list(&auth.db, &filter).await?;
@@ -63,6 +64,7 @@ pub async fn export(
             "deletion_scheduled_at": rfc3339(user.deletion_scheduled_at),
         },
         "sessions": sessions,
+        "api_keys": api_keys,
         "audit_events": events,
     }))
 }
