@@ -82,3 +82,9 @@ pub const MFA_SUCCESS: &str = "mfa.success";
 pub const MFA_FAILURE: &str = "mfa.failure";
 /// Too many wrong codes: codes are refused for a while.
 pub const MFA_LOCKED: &str = "mfa.locked";
+/// An API client traded a log-in for an access token and a refresh token.
+pub const API_TOKEN_ISSUED: &str = "api_token.issued";
+/// A refresh token that was already used came back: its family and session ended.
+pub const API_TOKEN_REUSE_DETECTED: &str = "api_token.reuse_detected";
+/// An API client revoked its refresh token (its family and session ended).
+pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
