@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod api_tokens;
 mod attempts;
 mod audit;
 mod backup_codes;

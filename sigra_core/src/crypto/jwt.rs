@@ -330,10 +330,7 @@ mod tests {
             Err(JwtError::UnsupportedAlgorithm)
         );
         let other = keys(2, &[]).sign(&c);
-        assert_eq!(
-            k.verify(&other, ISS, AUD, 1000),
-            Err(JwtError::UnknownKey)
-        );
+        assert_eq!(k.verify(&other, ISS, AUD, 1000), Err(JwtError::UnknownKey));
         let header = format!(r#"{{"alg":"EdDSA","kid":"{}"}}"#, k.kid());
         let bad = forge(&header, &c, &[0u8; 64]);
         assert_eq!(k.verify(&bad, ISS, AUD, 1000), Err(JwtError::BadSignature));

@@ -387,11 +387,7 @@ pub async fn authenticate(auth: &Auth, jwt: &str) -> Result<Option<AccessCaller>
     Ok(Some(AccessCaller {
         user_id: claims.sub,
         session_id: claims.sid,
-        scopes: claims
-            .scope
-            .split_whitespace()
-            .map(str::to_owned)
-            .collect(),
+        scopes: claims.scope.split_whitespace().map(str::to_owned).collect(),
     }))
 }
 

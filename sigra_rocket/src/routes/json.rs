@@ -78,8 +78,51 @@ const CURRENT: Field = ("current_password", Password, true);
 const CODE: Field = ("code", Text, true);
 const RETURN_TO: Field = ("return_to", Text, false);
 
+const REFRESH_TOKEN: Field = ("refresh_token", Password, true);
+
 /// Every Sigra route, described.
 const OPERATIONS: &[Operation] = &[
+    op(
+        Post,
+        "/api/token",
+        "JSON log-in for API clients: `email`, `password`; after `mfa_required`, the answer's `mfa_token` and `code`. Answers `{access_token, token_type, expires_in, refresh_token}`. No CSRF token, no cookie.",
+        Public,
+        &[
+            ("email", Email, false),
+            ("password", Password, false),
+            ("code", Text, false),
+            ("mfa_token", Password, false),
+            ("device_name", Text, false),
+        ],
+    ),
+    op(
+        Post,
+        "/api/token/refresh",
+        "Trade a refresh token for a new access token and refresh token (single use; a reused one ends its family). No CSRF token, no cookie.",
+        Public,
+        &[REFRESH_TOKEN],
+    ),
+    op(
+        Post,
+        "/api/token/revoke",
+        "Revoke a refresh token's family and its session. No CSRF token, no cookie.",
+        Public,
+        &[REFRESH_TOKEN],
+    ),
+    op(
+        Get,
+        "/api/me",
+        "The caller (`ApiCaller`: access token, API key or session): `{id, email, via, scopes}`.",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/.well-known/jwks.json",
+        "The public keys (JWKS) that verify access tokens, current and previous.",
+        Public,
+        &[],
+    ),
     op(
         Get,
         "/csrf",
@@ -404,6 +447,7 @@ impl<'r> FromRequest<'r> for RouteTable<'r> {
 fn is_sigra(route: &Route) -> bool {
     let ours = crate::routes::routes()
         .into_iter()
+        .chain(crate::routes::root_routes())
         .chain(super::dev_mailbox::routes());
     ours.into_iter().any(|s| {
         s.name == route.name
@@ -626,6 +670,7 @@ mod tests {
     fn every_sigra_route_is_described_once() {
         let ours: Vec<Route> = crate::routes::routes()
             .into_iter()
+            .chain(crate::routes::root_routes())
             .chain(crate::routes::dev_mailbox::routes())
             .collect();
         for route in &ours {

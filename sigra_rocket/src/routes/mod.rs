@@ -1,5 +1,6 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
+pub mod api_tokens;
 pub mod assets;
 pub mod backup_codes;
 pub mod change_email;
@@ -47,7 +48,13 @@ pub fn routes() -> Vec<Route> {
     all.extend(settings::routes());
     all.extend(sessions::routes());
     all.extend(json::routes());
+    all.extend(api_tokens::routes());
     all
+}
+
+/// Sigra's routes mounted at `/` (well-known documents).
+pub fn root_routes() -> Vec<Route> {
+    api_tokens::root_routes()
 }
 
 pub(crate) use sigra_core::features::human_time;
