@@ -452,6 +452,17 @@ conformance!(
             json!(["email", "password"])
         );
         assert_eq!(log_in["security"], json!([{ "csrf": [] }]));
+        // The API token routes take JSON only, with no CSRF token; `me` takes a Bearer
+        // credential or the session.
+        let token = &paths["/users/api/token/refresh"]["post"];
+        assert_eq!(token["security"], json!([{}]));
+        let content = token["requestBody"]["content"].as_object().unwrap();
+        assert_eq!(content.keys().collect::<Vec<_>>(), ["application/json"]);
+        assert_eq!(
+            paths["/users/api/me"]["get"]["security"],
+            json!([{ "bearer": [] }, { "session": [] }])
+        );
+        assert!(paths["/.well-known/jwks.json"]["get"].is_object());
         assert_eq!(
             doc["components"]["securitySchemes"]["csrf"]["name"],
             "X-CSRF-Token"

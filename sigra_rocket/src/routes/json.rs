@@ -26,6 +26,10 @@ enum Access {
     Session,
     /// A session whose password was confirmed within the sudo window.
     Sudo,
+    /// Anyone, with a JSON body only, no cookie and no CSRF token (the API token routes).
+    Token,
+    /// `ApiCaller`: a Bearer credential or a session.
+    Caller,
 }
 
 /// The type of a body field.
@@ -67,7 +71,7 @@ const fn op(
     }
 }
 
-use Access::{Public, Session, Sudo};
+use Access::{Caller, Public, Session, Sudo, Token};
 use Kind::{Email, Flag, Password, Text};
 use Method::{Delete, Get, Post};
 
@@ -86,7 +90,7 @@ const OPERATIONS: &[Operation] = &[
         Post,
         "/api/token",
         "JSON log-in for API clients: `email`, `password`; after `mfa_required`, the answer's `mfa_token` and `code`. Answers `{access_token, token_type, expires_in, refresh_token}`. No CSRF token, no cookie.",
-        Public,
+        Token,
         &[
             ("email", Email, false),
             ("password", Password, false),
@@ -99,21 +103,21 @@ const OPERATIONS: &[Operation] = &[
         Post,
         "/api/token/refresh",
         "Trade a refresh token for a new access token and refresh token (single use; a reused one ends its family). No CSRF token, no cookie.",
-        Public,
+        Token,
         &[REFRESH_TOKEN],
     ),
     op(
         Post,
         "/api/token/revoke",
         "Revoke a refresh token's family and its session. No CSRF token, no cookie.",
-        Public,
+        Token,
         &[REFRESH_TOKEN],
     ),
     op(
         Get,
         "/api/me",
         "The caller (`ApiCaller`: access token, API key or session): `{id, email, via, scopes}`.",
-        Session,
+        Caller,
         &[],
     ),
     op(
@@ -541,21 +545,29 @@ fn operation(route: &Route, described: Option<&Operation>) -> Value {
     if !parameters.is_empty() {
         op.insert("parameters".into(), parameters.into());
     }
+    let access = described.map_or(Access::Public, |d| d.access);
     if changes {
         let fields = described.map_or(&[][..], |d| d.fields);
+        let mut content = Map::new();
+        content.insert(
+            "application/json".into(),
+            json!({ "schema": body_schema(fields, false) }),
+        );
+        if access != Access::Token {
+            content.insert(
+                "application/x-www-form-urlencoded".into(),
+                json!({ "schema": body_schema(fields, true) }),
+            );
+        }
         op.insert(
             "requestBody".into(),
-            json!({
-                "required": false,
-                "content": {
-                    "application/json": { "schema": body_schema(fields, false) },
-                    "application/x-www-form-urlencoded": { "schema": body_schema(fields, true) },
-                }
-            }),
+            json!({ "required": access == Access::Token, "content": content }),
         );
     }
-    let access = described.map_or(Access::Public, |d| d.access);
     let security = match (access, changes) {
+        (Access::Token, _) => json!([{}]),
+        (Access::Caller, false) => json!([{ "bearer": [] }, { "session": [] }]),
+        (Access::Caller, true) => json!([{ "bearer": [] }, { "session": [], "csrf": [] }]),
         (Access::Public, false) => json!([{}]),
         (Access::Public, true) => json!([{ "csrf": [] }]),
         (_, false) => json!([{ "session": [] }]),
@@ -605,6 +617,7 @@ fn document<'a>(state: &SigraState, routes: impl Iterator<Item = &'a Route>) -> 
             "securitySchemes": {
                 "session": { "type": "apiKey", "in": "cookie", "name": state.cookies.session },
                 "csrf": { "type": "apiKey", "in": "header", "name": crate::guards::CSRF_HEADER },
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
             },
             "schemas": {
                 "Ok": {
