@@ -562,4 +562,50 @@ conformance!(
         assert_eq!(r.status, Status::Ok, "{r:?}");
         t
     }
+
+    async fn unconfirmed_and_locked_accounts_answer_as_the_html_log_in_does(t: TestDb) -> TestDb {
+        let app = app_with(figment(&t).merge(("sigra.require_confirmation", true))).await;
+        assert_eq!(
+            app.register("unc@example.com", PASSWORD).await.status(),
+            Status::Ok
+        );
+        let r = token(
+            &app,
+            json!({ "email": "unc@example.com", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(r.status, Status::Forbidden, "{r:?}");
+        assert_eq!(r.body["error"], "unconfirmed");
+        assert!(r.body.get("access_token").is_none());
+
+        // Five wrong passwords through the API lock the account for every log-in.
+        app.confirm_email("unc@example.com").await;
+        for _ in 0..5 {
+            let wrong = json!({ "email": "unc@example.com", "password": "wrong wrong wrong" });
+            assert_eq!(
+                token(&app, wrong).await.body["error"],
+                "invalid_credentials"
+            );
+        }
+        let id = user_id(&t, "unc@example.com").await;
+        let user = users::find_by_id(&t.db, id).await.unwrap().unwrap();
+        assert!(user.locked_until.is_some(), "locked");
+        let r = token(
+            &app,
+            json!({ "email": "unc@example.com", "password": PASSWORD }),
+        )
+        .await;
+        assert_eq!(r.status, Status::Unauthorized);
+        assert_eq!(
+            r.body["error"], "invalid_credentials",
+            "a lock answers like a wrong password"
+        );
+        let html = app.log_in("unc@example.com", PASSWORD, false).await;
+        assert_eq!(
+            html.status(),
+            Status::Unauthorized,
+            "the browser is locked out too"
+        );
+        t
+    }
 );

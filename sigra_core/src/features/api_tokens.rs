@@ -210,7 +210,12 @@ async fn finish(
     sessions::set_expiry(change.tx(), session_id, expires_at, now).await?;
     let refresh_token =
         store_refresh(auth, change.tx(), user_id, session_id, expires_at, now).await?;
-    let details = json!({ "session_id": session_id, "device_name": input.device_name });
+    // A name the client chose: bounded, so a body cannot fill the audit log.
+    let device_name: Option<String> = input
+        .device_name
+        .as_deref()
+        .map(|n| n.chars().take(64).collect());
+    let details = json!({ "session_id": session_id, "device_name": device_name });
     change
         .audit(audit::API_TOKEN_ISSUED, user_id, details)
         .await?;
