@@ -455,4 +455,76 @@ conformance!(
         }
         t
     }
+
+    async fn a_key_is_a_bearer_credential_for_api_caller_with_its_own_scopes(t: TestDb) -> TestDb {
+        let scopes = ["invoices:read", "read"];
+        let app = app_with(figment(&t).merge(("sigra.api_keys.scopes", scopes))).await;
+        app.signed_up("bearer-key@example.com").await;
+        let made = |scope: &'static str| {
+            let app = &app;
+            async move {
+                let body = json!({ "name": scope, "scopes": [scope], "expires_in_days": 0 });
+                let r = create(app, body).await;
+                r.assert_ok(Status::Created)["key"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let reader = made("read").await;
+        let invoices = made("invoices:read").await;
+        // A fresh client: no cookie, only the key.
+        let api = app.other_browser().await;
+        let call = |path: &'static str, key: String| {
+            let api = &api;
+            async move {
+                let r = api
+                    .client
+                    .get(path)
+                    .header(rocket::http::Header::new("Accept", "application/json"))
+                    .header(rocket::http::Header::new(
+                        "Authorization",
+                        format!("Bearer {key}"),
+                    ))
+                    .dispatch()
+                    .await;
+                let status = r.status();
+                let challenge = r.headers().get_one("WWW-Authenticate").map(str::to_owned);
+                let cookies = r.headers().get("Set-Cookie").count();
+                let body: serde_json::Value = r.into_json().await.unwrap_or_default();
+                (status, challenge, cookies, body)
+            }
+        };
+        let (status, _, cookies, me) = call("/users/api/me", reader.clone()).await;
+        assert_eq!(status, Status::Ok, "{me}");
+        assert_eq!(me["via"], "api_key");
+        assert_eq!(me["email"], "bearer-key@example.com");
+        assert_eq!(me["scopes"], json!(["read"]));
+        assert_eq!(cookies, 0, "a Bearer request touches no cookie");
+        // The host's scoped route wants `invoices:read`.
+        let (status, challenge, _, body) = call("/api/invoices", reader.clone()).await;
+        assert_eq!(status, Status::Forbidden, "{body}");
+        assert_eq!(body["error"], "insufficient_scope");
+        assert_eq!(
+            challenge.as_deref(),
+            Some(r#"Bearer error="insufficient_scope""#)
+        );
+        let (status, _, _, _) = call("/api/invoices", invoices).await;
+        assert_eq!(status, Status::Ok);
+        // A revoked key is a bad Bearer credential: 401 with a challenge, never a redirect.
+        let id = rows(&t, "bearer-key@example.com")
+            .await
+            .into_iter()
+            .find(|k| k.name == "read")
+            .unwrap()
+            .id;
+        let r = app
+            .json(Method::Delete, &format!("{KEYS}/{id}"), json!({}))
+            .await;
+        assert!(r.status.code < 400, "{r:?}");
+        let (status, challenge, _, body) = call("/users/api/me", reader).await;
+        assert_eq!(status, Status::Unauthorized, "{body}");
+        assert!(challenge.unwrap_or_default().starts_with("Bearer"));
+        t
+    }
 );

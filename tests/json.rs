@@ -416,7 +416,8 @@ conformance!(
         let mut expected = 0;
         for route in app.client.rocket().routes() {
             let path = route.uri.path();
-            if !(path.starts_with("/users") || path.starts_with("/dev/")) {
+            let sigra = ["/users", "/dev/", "/.well-known/"];
+            if !sigra.iter().any(|p| path.starts_with(p)) {
                 continue;
             }
             expected += 1;
@@ -451,6 +452,17 @@ conformance!(
             json!(["email", "password"])
         );
         assert_eq!(log_in["security"], json!([{ "csrf": [] }]));
+        // The API token routes take JSON only, with no CSRF token; `me` takes a Bearer
+        // credential or the session.
+        let token = &paths["/users/api/token/refresh"]["post"];
+        assert_eq!(token["security"], json!([{}]));
+        let content = token["requestBody"]["content"].as_object().unwrap();
+        assert_eq!(content.keys().collect::<Vec<_>>(), ["application/json"]);
+        assert_eq!(
+            paths["/users/api/me"]["get"]["security"],
+            json!([{ "bearer": [] }, { "session": [] }])
+        );
+        assert!(paths["/.well-known/jwks.json"]["get"].is_object());
         assert_eq!(
             doc["components"]["securitySchemes"]["csrf"]["name"],
             "X-CSRF-Token"

@@ -8,6 +8,7 @@
 mod common;
 
 mod api_keys;
+mod api_tokens;
 mod attempts;
 mod audit;
 mod backup_codes;

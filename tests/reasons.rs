@@ -304,6 +304,63 @@ conformance!(
         );
         seen.push(refusal(locked));
 
+        // API tokens: a bad Bearer token, a token without the route's scope, a dead
+        // `mfa_token` and a dead refresh token.
+        let api = app.other_browser().await;
+        let bearer = |token: &str| Header::new("Authorization", format!("Bearer {token}"));
+        seen.push(
+            reason_of(
+                api.client
+                    .get("/users/api/me")
+                    .header(bearer("x.y.z"))
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
+        let now = sigra_core::Clock::now(&api.clock).unix_timestamp();
+        let url = api.state().auth.config.public_url.clone();
+        let claims = sigra_core::crypto::jwt::Claims {
+            iss: url.clone(),
+            aud: url,
+            exp: now + 60,
+            iat: now,
+            nbf: now,
+            sub: uuid::Uuid::nil(),
+            jti: "reasons".into(),
+            sid: uuid::Uuid::nil(),
+            scope: "other".into(),
+        };
+        let scoped = api.state().auth.jwt.sign(&claims);
+        seen.push(
+            reason_of(
+                api.client
+                    .get("/api/invoices")
+                    .header(bearer(&scoped))
+                    .dispatch()
+                    .await,
+            )
+            .await,
+        );
+        let dead = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+        for (path, body) in [
+            (
+                "/users/api/token",
+                json!({ "mfa_token": dead, "code": "000000" }),
+            ),
+            ("/users/api/token/refresh", json!({ "refresh_token": dead })),
+        ] {
+            let r = api
+                .client
+                .post(path)
+                .remote(CLIENT)
+                .header(ContentType::JSON)
+                .body(body.to_string())
+                .dispatch()
+                .await;
+            seen.push(reason_of(r).await);
+        }
+
         let table = table();
         for (reason, status) in &seen {
             let listed = table

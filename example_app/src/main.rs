@@ -1,18 +1,23 @@
 //! An example Rocket app protected by Sigra: a public home page, a dashboard behind
-//! `AuthenticatedUser`, and a sudo-protected action. Its own two pages are Tera
-//! templates in `templates/`; it overrides one Sigra page in `templates/sigra/`.
+//! `AuthenticatedUser`, a sudo-protected action, and a small JSON API (`/api/notes`)
+//! behind `ApiCaller` and scopes. Its own two pages are Tera templates in `templates/`;
+//! it overrides one Sigra page in `templates/sigra/`.
 
 #[macro_use]
 extern crate rocket;
 
+use std::collections::HashMap;
 use std::path::PathBuf;
+use std::sync::Mutex;
 
 use rocket::figment::Figment;
 use rocket::figment::providers::{Env, Format, Toml};
 use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::response::content::RawHtml;
+use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Config, Rocket, State};
+use sigra_rocket::guards::{ApiCaller, Scope, Scoped};
 use sigra_rocket::{AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SudoUser};
 
 /// The app's own pages.
@@ -80,7 +85,60 @@ fn danger(user: SudoUser, form: CsrfForm<Danger>) -> Redirect {
     Redirect::to("/dashboard?done=true")
 }
 
-// --- Benchmark routes (used by `bench/load.sh`) -------------------------------------
+// --- A small JSON API ------------------------------------------------------------------
+// Called with `Authorization: Bearer <access token or API key>` (or from a logged-in
+// browser with its session cookie and `X-CSRF-Token`). API keys carry the scopes their
+// owner picked from `sigra.api_keys.scopes`; sessions and access tokens hold every scope.
+
+/// May list notes.
+struct NotesRead;
+impl Scope for NotesRead {
+    const NAME: &'static str = "notes:read";
+}
+
+/// May add notes.
+struct NotesWrite;
+impl Scope for NotesWrite {
+    const NAME: &'static str = "notes:write";
+}
+
+/// Each user's notes, in memory (an example; a real app keeps them in its database).
+#[derive(Default)]
+struct Notes(Mutex<HashMap<uuid::Uuid, Vec<String>>>);
+
+/// `GET /api/notes`: the caller's notes.
+#[get("/api/notes")]
+fn list_notes(notes: &State<Notes>, caller: Scoped<NotesRead>) -> Json<Value> {
+    let id = caller.caller().user_id();
+    let all = notes.0.lock().map(|n| n.get(&id).cloned()).ok().flatten();
+    Json(json!({ "notes": all.unwrap_or_default() }))
+}
+
+#[derive(serde::Deserialize)]
+struct NewNote {
+    text: String,
+}
+
+/// `POST /api/notes` (`{"text": "…"}`): adds a note.
+#[post("/api/notes", data = "<note>")]
+fn add_note(
+    notes: &State<Notes>,
+    caller: Scoped<NotesWrite>,
+    note: Json<NewNote>,
+) -> (Status, Json<Value>) {
+    let text: String = note.into_inner().text.chars().take(1000).collect();
+    if let Ok(mut all) = notes.0.lock() {
+        all.entry(caller.caller().user_id())
+            .or_default()
+            .push(text.clone());
+    }
+    (
+        Status::Created,
+        Json(json!({ "text": text, "via": caller.caller().via().name() })),
+    )
+}
+
+// --- Benchmark routes (used by `bench/load.sh` and `bench/api.sh`) -----------------
 // The same tiny text with and without the `AuthenticatedUser` guard, so the benchmark can
 // measure what the guard costs per request. Not part of the example's features.
 
@@ -93,6 +151,12 @@ fn bench_open() -> &'static str {
 /// Benchmark route: the same answer behind `AuthenticatedUser`.
 #[get("/bench/guarded")]
 fn bench_guarded(_user: AuthenticatedUser) -> &'static str {
+    "ok"
+}
+
+/// Benchmark route: the same answer behind `ApiCaller` (access token, API key or session).
+#[get("/bench/api")]
+fn bench_api(_caller: ApiCaller) -> &'static str {
     "ok"
 }
 
@@ -127,9 +191,19 @@ fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
     rocket::custom(figment)
         .attach(Sigra::fairing())
         .manage(pages)
+        .manage(Notes::default())
         .mount(
             "/",
-            routes![home, dashboard, danger, bench_open, bench_guarded],
+            routes![
+                home,
+                dashboard,
+                danger,
+                list_notes,
+                add_note,
+                bench_open,
+                bench_guarded,
+                bench_api
+            ],
         )
 }
 

@@ -146,6 +146,65 @@ pub struct SigraConfig {
     /// Mail the owner when an account signs in from a browser it has not used before
     /// (see `sigra_core::features::new_device`). Default `true`.
     pub new_device_alert: bool,
+    /// JWT access tokens and refresh tokens for API clients.
+    pub api_tokens: ApiTokensConfig,
+}
+
+/// `sigra.api_tokens`: JWT access tokens and opaque refresh tokens (see
+/// `sigra_core::features::api_tokens`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct ApiTokensConfig {
+    /// Lifetime of an access token. Default `900` (15 min; accepted 60..=86400).
+    pub access_ttl_secs: i64,
+    /// Lifetime of a refresh family, fixed at log-in. Default `2592000` (30 days; accepted
+    /// 3600..=31536000).
+    pub refresh_ttl_secs: i64,
+    /// `iss` of issued tokens, required of presented ones. Default: `sigra.public_url`.
+    pub issuer: Option<String>,
+    /// `aud` of issued tokens, required of presented ones. Default: `sigra.public_url`.
+    pub audience: Option<String>,
+    /// Look up the session (`sid`) of every access token, so a revoked session's access
+    /// tokens stop at once instead of at expiry. Default `false` (no database read).
+    pub check_revocation: bool,
+}
+
+impl Default for ApiTokensConfig {
+    fn default() -> Self {
+        Self {
+            access_ttl_secs: 15 * 60,
+            refresh_ttl_secs: 30 * 24 * 3600,
+            issuer: None,
+            audience: None,
+            check_revocation: false,
+        }
+    }
+}
+
+impl ApiTokensConfig {
+    /// Checks `sigra.api_tokens`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range(
+            "sigra.api_tokens.access_ttl_secs",
+            self.access_ttl_secs,
+            60..=86_400,
+        )?;
+        check_range(
+            "sigra.api_tokens.refresh_ttl_secs",
+            self.refresh_ttl_secs,
+            3_600..=31_536_000,
+        )?;
+        for (key, value) in [
+            ("sigra.api_tokens.issuer", &self.issuer),
+            ("sigra.api_tokens.audience", &self.audience),
+        ] {
+            if value.as_deref().is_some_and(|v| v.trim().is_empty()) {
+                return Err(invalid(key, "a non-empty string", "\"\""));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `sigra.retention`: what the background worker's retention sweep deletes, and when.
@@ -402,6 +461,7 @@ impl Default for SigraConfig {
             retention: RetentionConfig::default(),
             api_keys: ApiKeysConfig::default(),
             new_device_alert: true,
+            api_tokens: ApiTokensConfig::default(),
         }
     }
 }
@@ -530,6 +590,7 @@ impl SigraConfig {
         self.mail.validate()?;
         self.retention.validate()?;
         self.api_keys.validate()?;
+        self.api_tokens.validate()?;
         self.rate_limit.validate()
     }
 

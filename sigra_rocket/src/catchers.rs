@@ -107,6 +107,8 @@ enum Answer {
     Redirect(Redirect),
     Json((Status, Json<rocket::serde::json::Value>)),
     Page((Status, (ContentType, String))),
+    /// JSON with a `WWW-Authenticate` challenge (RFC 6750).
+    Challenge(&'static str, (Status, Json<rocket::serde::json::Value>)),
 }
 
 impl<'r> Responder<'r, 'static> for Answer {
@@ -116,6 +118,11 @@ impl<'r> Responder<'r, 'static> for Answer {
             Answer::Redirect(r) => r.respond_to(request),
             Answer::Json(j) => j.respond_to(request),
             Answer::Page(p) => p.respond_to(request),
+            Answer::Challenge(challenge, j) => {
+                let mut response = j.respond_to(request)?;
+                response.set_header(rocket::http::Header::new("WWW-Authenticate", challenge));
+                Ok(response)
+            }
         }
     }
 }
@@ -170,6 +177,10 @@ fn problem_page(problem: Problem, request: &Request<'_>) -> Answer {
 /// The answer to a guard failure: its JSON reason, or for HTML its page (a 303 to one
 /// of Sigra's pages, or an error page).
 fn guard_answer(failure: GuardFailure, request: &Request<'_>) -> Answer {
+    if let Some(challenge) = failure.challenge() {
+        let body = json_error(failure.status(), failure.reason(), failure.message());
+        return Answer::Challenge(challenge, body);
+    }
     if wants_json(request) {
         return Answer::Json(json_error(
             failure.status(),
@@ -329,6 +340,9 @@ mod tests {
             GuardFailure::RateLimited => 7,
             GuardFailure::Csrf => 8,
             GuardFailure::Unavailable => 9,
+            GuardFailure::InvalidToken => 10,
+            GuardFailure::BearerRequired => 11,
+            GuardFailure::InsufficientScope => 12,
         };
         for (i, f) in GuardFailure::ALL.into_iter().enumerate() {
             assert_eq!(position(f), i, "{f:?}");

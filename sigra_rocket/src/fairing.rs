@@ -202,6 +202,7 @@ impl Fairing for Sigra {
         let mut rocket = rocket
             .manage(state)
             .mount(base_path.as_str(), crate::routes::routes())
+            .mount("/", crate::routes::root_routes())
             .register("/", crate::catchers::guard_catchers())
             .register(base_path.as_str(), crate::catchers::page_catchers())
             // Under the base path the default page catcher would win over the guard

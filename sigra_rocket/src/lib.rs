@@ -40,8 +40,8 @@ pub mod templates;
 
 pub use fairing::Sigra;
 pub use guards::{
-    AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, MfaUser, OptionalUser,
-    SudoUser,
+    ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, MfaUser,
+    OptionalUser, Scope, Scoped, SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
 /// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.

@@ -148,9 +148,22 @@ pub(crate) const EMAIL_TAKEN: Refusal = Refusal::new(
     "That address now belongs to another account.",
 );
 
+/// An API log-in's `mfa_token` that is unknown, used or expired.
+pub(crate) const INVALID_MFA_TOKEN: Refusal = Refusal::new(
+    "invalid_mfa_token",
+    Status::Unauthorized,
+    "This sign-in has expired. Send the email and password again.",
+);
+/// A refresh token that is unknown, spent, expired or whose session ended.
+pub(crate) const INVALID_REFRESH_TOKEN: Refusal = Refusal::new(
+    "invalid_refresh_token",
+    Status::Unauthorized,
+    "This refresh token is invalid or has expired. Log in again.",
+);
+
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 9] = [
+pub(crate) const REFUSALS: [Refusal; 11] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -160,6 +173,8 @@ pub(crate) const REFUSALS: [Refusal; 9] = [
     INVALID_MFA_CODE,
     MFA_LOCKED,
     EMAIL_TAKEN,
+    INVALID_MFA_TOKEN,
+    INVALID_REFRESH_TOKEN,
 ];
 
 /// A page, and what a JSON client gets in its place.

@@ -10,7 +10,8 @@ use rocket::{get, post, routes};
 use sigra_core::FixedClock;
 use sigra_core::mail::StoredMail;
 use sigra_rocket::{
-    AuthenticatedUser, ConfirmedUser, CsrfForm, MfaUser, OptionalUser, Sigra, SigraState, SudoUser,
+    ApiCaller, AuthenticatedUser, ConfirmedUser, CsrfForm, MfaUser, OptionalUser, Scope, Scoped,
+    Sigra, SigraState, SudoUser,
 };
 use time::macros::datetime;
 
@@ -29,6 +30,9 @@ pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/users/settings/api-keys/<id>"),
     ("DELETE", "/users/settings/mfa/totp"),
     ("DELETE", "/users/settings/sessions/<id>"),
+    ("POST", "/users/api/token"),
+    ("POST", "/users/api/token/refresh"),
+    ("POST", "/users/api/token/revoke"),
     ("POST", "/users/confirm"),
     ("POST", "/users/confirm/<token>"),
     ("POST", "/users/confirm/resend"),
@@ -53,6 +57,15 @@ pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/settings/set-password"),
     ("POST", "/users/sudo"),
     ("POST", "/users/unlock/<token>"),
+];
+
+/// The state-changing routes that take no CSRF token by design: API token routes read
+/// no cookie, so a cross-site page gains nothing by calling them (tests/api_tokens.rs
+/// shows they work without one; the rate-limit sweep still covers them).
+pub const CSRF_EXEMPT_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/users/api/token"),
+    ("POST", "/users/api/token/refresh"),
+    ("POST", "/users/api/token/revoke"),
 ];
 
 /// Asserts that the mounted `(method, path)` pairs are exactly `expected`, printing both
@@ -118,6 +131,28 @@ fn danger_page(user: SudoUser) -> String {
     format!("sudo page for {}", user.email())
 }
 
+/// A host's scope, for the `Scoped` tests.
+#[derive(Debug)]
+pub struct ReadInvoices;
+
+impl Scope for ReadInvoices {
+    const NAME: &'static str = "invoices:read";
+}
+
+#[get("/api/invoices")]
+fn invoices(caller: Scoped<ReadInvoices>) -> String {
+    format!("invoices of {}", caller.caller().user_id())
+}
+
+#[post("/api/invoices")]
+fn new_invoice(caller: ApiCaller) -> String {
+    format!(
+        "invoice by {} via {}",
+        caller.user_id(),
+        caller.via().name()
+    )
+}
+
 pub struct TestApp {
     pub client: Client,
     pub clock: FixedClock,
@@ -163,7 +198,16 @@ async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
         .attach(Sigra::with_clock(Arc::new(clock.clone())))
         .mount(
             "/",
-            routes![dashboard, confirmed, maybe, danger, danger_page, mfa_only],
+            routes![
+                dashboard,
+                confirmed,
+                maybe,
+                danger,
+                danger_page,
+                mfa_only,
+                invoices,
+                new_invoice
+            ],
         );
     let client = Client::tracked(rocket).await.expect("app launches");
     TestApp {

@@ -34,15 +34,18 @@ pub enum Purpose {
     Signing,
     /// Remember-me cookies.
     RememberMe,
+    /// The Ed25519 seed that signs JWT access tokens (see [`jwt`](super::jwt)).
+    AccessToken,
 }
 
 impl Purpose {
-    const ALL: [Purpose; 5] = [
+    const ALL: [Purpose; 6] = [
         Purpose::Csrf,
         Purpose::Session,
         Purpose::FieldEncryption,
         Purpose::Signing,
         Purpose::RememberMe,
+        Purpose::AccessToken,
     ];
 
     /// The HKDF `info` string. These bytes are part of every derived key: changing
@@ -54,6 +57,7 @@ impl Purpose {
             Purpose::FieldEncryption => b"sigra/v1/field-encryption",
             Purpose::Signing => b"sigra/v1/signing",
             Purpose::RememberMe => b"sigra/v1/remember-me",
+            Purpose::AccessToken => b"sigra/v1/access-token-ed25519",
         }
     }
 
@@ -323,12 +327,13 @@ mod tests {
     fn subkey_is_hkdf_of_master_with_purpose_info() {
         let master = [7u8; 32];
         let keys = Keys::new(&master, &[]).unwrap();
-        let infos: [(Purpose, &[u8]); 5] = [
+        let infos: [(Purpose, &[u8]); 6] = [
             (Purpose::Csrf, b"sigra/v1/csrf"),
             (Purpose::Session, b"sigra/v1/session"),
             (Purpose::FieldEncryption, b"sigra/v1/field-encryption"),
             (Purpose::Signing, b"sigra/v1/signing"),
             (Purpose::RememberMe, b"sigra/v1/remember-me"),
+            (Purpose::AccessToken, b"sigra/v1/access-token-ed25519"),
         ];
         for (purpose, info) in infos {
             let mut expected = [0u8; 32];

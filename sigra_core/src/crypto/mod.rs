@@ -7,13 +7,16 @@
 //! - [`token`]: random tokens (stored as SHA-256), token kinds and lifetimes, numeric codes.
 //! - [`keys`]: one master secret, per-purpose HKDF subkeys, HMAC signing with rotation.
 //! - [`cipher`]: AES-256-GCM encryption of individual database fields.
+//! - [`jwt`]: Ed25519-signed JWT access tokens, keys derived from the master secret.
 
 pub mod cipher;
+pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod token;
 
 pub use cipher::{CipherError, FieldCipher};
+pub use jwt::{JwtError, JwtKeys};
 pub use keys::{Keys, KeysError, Purpose};
 pub use password::{Argon2Params, PasswordError, PasswordHasher, Verification};
 pub use token::{Token, TokenError, TokenHash, TokenKind};

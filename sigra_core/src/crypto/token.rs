@@ -188,11 +188,16 @@ pub enum TokenKind {
     /// The 6-digit code mailed with a confirmation link (stored as a keyed hash of the
     /// user id and code, since six digits alone hash to guessable values).
     ConfirmationCode,
+    /// An API refresh token, rotated on use, in the family of its session.
+    ApiRefresh,
+    /// The short-lived proof of a password that an API log-in trades, with a second
+    /// factor code, for tokens.
+    ApiMfa,
 }
 
 impl TokenKind {
     /// Every kind, in declaration order.
-    pub const ALL: [TokenKind; 8] = [
+    pub const ALL: [TokenKind; 10] = [
         TokenKind::Session,
         TokenKind::RememberMe,
         TokenKind::Confirmation,
@@ -201,6 +206,8 @@ impl TokenKind {
         TokenKind::ChangeEmail,
         TokenKind::Unlock,
         TokenKind::ConfirmationCode,
+        TokenKind::ApiRefresh,
+        TokenKind::ApiMfa,
     ];
 
     /// The stable name stored in the database, e.g. `"reset_password"`.
@@ -214,6 +221,8 @@ impl TokenKind {
             TokenKind::ChangeEmail => "change_email",
             TokenKind::Unlock => "unlock",
             TokenKind::ConfirmationCode => "confirmation_code",
+            TokenKind::ApiRefresh => "api_refresh",
+            TokenKind::ApiMfa => "api_mfa",
         }
     }
 
@@ -233,7 +242,8 @@ impl TokenKind {
     /// For [`Session`](TokenKind::Session) this is the idle timeout (24 hours);
     /// the absolute limit of 14 days from login is enforced separately.
     /// Remember-me: 30 days. Emailed links: magic link 15 minutes, reset password
-    /// 60 minutes, confirmation, email change and unlock 24 hours.
+    /// 60 minutes, confirmation, email change and unlock 24 hours. API refresh tokens 30
+    /// days, the API log-in's second-factor step 5 minutes.
     pub fn default_ttl(&self) -> Duration {
         match self {
             TokenKind::Session => Duration::hours(24),
@@ -244,6 +254,8 @@ impl TokenKind {
             TokenKind::ChangeEmail => Duration::hours(24),
             TokenKind::Unlock => Duration::hours(24),
             TokenKind::ConfirmationCode => Duration::hours(24),
+            TokenKind::ApiRefresh => Duration::days(30),
+            TokenKind::ApiMfa => Duration::minutes(5),
         }
     }
 }

@@ -89,3 +89,9 @@ pub const API_KEY_REVOKED: &str = "api_key.revoked";
 /// Every session, emailed link and API key of an account was ended at once (metadata:
 /// how many sessions and keys).
 pub const CREDENTIALS_REVOKED: &str = "credentials.revoked";
+/// An API client traded a log-in for an access token and a refresh token.
+pub const API_TOKEN_ISSUED: &str = "api_token.issued";
+/// A refresh token that was already used came back: its family and session ended.
+pub const API_TOKEN_REUSE_DETECTED: &str = "api_token.reuse_detected";
+/// An API client revoked its refresh token (its family and session ended).
+pub const API_TOKEN_REVOKED: &str = "api_token.revoked";

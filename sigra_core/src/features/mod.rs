@@ -16,6 +16,7 @@ use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, new_id};
 
 pub mod api_keys;
+pub mod api_tokens;
 pub mod audit;
 pub mod backup_codes;
 pub mod change;
@@ -71,6 +72,8 @@ pub struct Auth {
     pub worker: Arc<OnceLock<WorkerHandle>>,
     /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
     pub session_cache: Arc<crate::session_cache::SessionCache>,
+    /// The Ed25519 keys of JWT access tokens (see [`api_tokens`]).
+    pub jwt: Arc<crate::crypto::JwtKeys>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -221,6 +224,7 @@ impl Auth {
         let mail = MailTemplates::new(template_dir).map_err(FlowError::from)?;
         let mail = mail.with_app_name(config.app_name.clone());
         let cipher = Arc::new(FieldCipher::new(&keys));
+        let jwt = Arc::new(crate::crypto::JwtKeys::new(&keys));
         let session_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
         ));
@@ -234,6 +238,7 @@ impl Auth {
             mail: Arc::new(mail),
             worker: Arc::new(OnceLock::new()),
             session_cache,
+            jwt,
         })
     }
 }

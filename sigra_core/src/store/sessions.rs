@@ -166,6 +166,24 @@ pub async fn find_by_hash(
     let stmt = joined_select()
         .and_where(Expr::col((Sessions::Table, Sessions::TokenHash)).eq(hash.as_bytes().to_vec()))
         .to_owned();
+    find_joined(ex, stmt).await
+}
+
+/// The session with this id and its user, in one query. Expiry is the caller's to judge.
+pub async fn find_by_id(
+    ex: &impl Executor,
+    id: Uuid,
+) -> Result<Option<(Session, User)>, StoreError> {
+    let stmt = joined_select()
+        .and_where(Expr::col((Sessions::Table, Sessions::Id)).eq(id))
+        .to_owned();
+    find_joined(ex, stmt).await
+}
+
+async fn find_joined(
+    ex: &impl Executor,
+    stmt: SelectStatement,
+) -> Result<Option<(Session, User)>, StoreError> {
     let row: Option<SessionUserRow> = ex.fetch_optional(&stmt).await?;
     Ok(row.map(|r| {
         let user = User {
@@ -253,6 +271,22 @@ pub async fn rotate(
     if let Some(at) = mfa_at {
         stmt.value(Sessions::MfaAt, at);
     }
+    ex.execute(&stmt).await
+}
+
+/// Moves the session's absolute expiry to `expires_at` and records activity now.
+pub async fn set_expiry(
+    ex: &impl Executor,
+    id: Uuid,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(Sessions::ExpiresAt, expires_at)
+        .value(Sessions::LastSeenAt, now)
+        .and_where(Expr::col(Sessions::Id).eq(id))
+        .to_owned();
     ex.execute(&stmt).await
 }
 

@@ -249,7 +249,7 @@ pub struct RememberToken {
     pub used_at: Option<OffsetDateTime>,
 }
 
-/// Stores a remember-me token hash in `family` (`token.kind` should be remember-me).
+/// Stores a token hash of `token.kind` in `family` (remember-me, API refresh).
 pub async fn insert_remember(
     ex: &impl Executor,
     token: &NewToken<'_>,
@@ -271,7 +271,7 @@ pub async fn insert_remember(
             token.id.into(),
             token.user_id.into(),
             token.hash.as_bytes().to_vec().into(),
-            TokenKind::RememberMe.as_str().into(),
+            token.kind.as_str().into(),
             token.sent_to.map(str::to_owned).into(),
             token.expires_at.into(),
             token.created_at.into(),
@@ -288,6 +288,16 @@ pub async fn find_remember(
     ex: &impl Executor,
     hash: &TokenHash,
 ) -> Result<Option<RememberToken>, StoreError> {
+    find_in_family(ex, hash, TokenKind::RememberMe).await
+}
+
+/// The token of `kind` with this hash kept in a family (remember-me, API refresh), spent
+/// or not, expired or not: the caller judges.
+pub async fn find_in_family(
+    ex: &impl Executor,
+    hash: &TokenHash,
+    kind: TokenKind,
+) -> Result<Option<RememberToken>, StoreError> {
     let stmt = Query::select()
         .columns([
             UserTokens::Id.into_iden(),
@@ -299,12 +309,12 @@ pub async fn find_remember(
         ])
         .from(UserTokens::Table)
         .and_where(Expr::col(UserTokens::TokenHash).eq(hash.as_bytes().to_vec()))
-        .and_where(Expr::col(UserTokens::Kind).eq(TokenKind::RememberMe.as_str()))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
         .to_owned();
     ex.fetch_optional(&stmt).await
 }
 
-/// Marks a remember-me token used, if it is unused and unexpired. Answers 1 to the one
+/// Marks a family token (remember-me, API refresh) used, if it is unused and unexpired. Answers 1 to the one
 /// caller that did it: two concurrent uses cannot both win.
 pub async fn mark_remember_used(
     ex: &impl Executor,
@@ -328,10 +338,20 @@ pub async fn delete_remember_family(
     user_id: Uuid,
     family: Uuid,
 ) -> Result<u64, StoreError> {
+    delete_family(ex, user_id, TokenKind::RememberMe, family).await
+}
+
+/// Deletes every token of `kind` in the user's `family`, spent or not.
+pub async fn delete_family(
+    ex: &impl Executor,
+    user_id: Uuid,
+    kind: TokenKind,
+    family: Uuid,
+) -> Result<u64, StoreError> {
     let stmt = Query::delete()
         .from_table(UserTokens::Table)
         .and_where(Expr::col(UserTokens::UserId).eq(user_id))
-        .and_where(Expr::col(UserTokens::Kind).eq(TokenKind::RememberMe.as_str()))
+        .and_where(Expr::col(UserTokens::Kind).eq(kind.as_str()))
         .cond_where(
             sea_query::Cond::any()
                 .add(Expr::col(UserTokens::FamilyId).eq(family))

@@ -33,6 +33,12 @@ pub enum GuardFailure {
     Csrf,
     /// The store failed.
     Unavailable,
+    /// `ApiCaller`: a Bearer credential that is malformed, unknown, expired or forged.
+    InvalidToken,
+    /// `ApiCaller`: neither a Bearer credential nor a session.
+    BearerRequired,
+    /// `Scoped`: the credential lacks the route's scope.
+    InsufficientScope,
 }
 
 /// What an HTML request gets when a guard fails.
@@ -48,7 +54,7 @@ pub enum HtmlAnswer {
 
 impl GuardFailure {
     /// Every variant, in declaration order (for the reason table and its test).
-    pub const ALL: [GuardFailure; 10] = [
+    pub const ALL: [GuardFailure; 13] = [
         GuardFailure::None,
         GuardFailure::NotAuthenticated,
         GuardFailure::SudoRequired,
@@ -59,6 +65,9 @@ impl GuardFailure {
         GuardFailure::RateLimited,
         GuardFailure::Csrf,
         GuardFailure::Unavailable,
+        GuardFailure::InvalidToken,
+        GuardFailure::BearerRequired,
+        GuardFailure::InsufficientScope,
     ];
 
     /// The stable snake_case identifier a JSON client gets in `error`.
@@ -75,6 +84,9 @@ impl GuardFailure {
             GuardFailure::RateLimited => "too_many_attempts",
             GuardFailure::Csrf => "form_expired",
             GuardFailure::Unavailable => "busy",
+            GuardFailure::InvalidToken => "invalid_token",
+            GuardFailure::BearerRequired => "not_authenticated",
+            GuardFailure::InsufficientScope => "insufficient_scope",
         }
     }
 
@@ -82,8 +94,12 @@ impl GuardFailure {
     /// when logged in but not allowed, 429 rate limited, 503 store down.
     pub const fn status(self) -> Status {
         match self {
-            GuardFailure::NotAuthenticated | GuardFailure::MfaRequired => Status::Unauthorized,
+            GuardFailure::NotAuthenticated
+            | GuardFailure::MfaRequired
+            | GuardFailure::InvalidToken
+            | GuardFailure::BearerRequired => Status::Unauthorized,
             GuardFailure::None
+            | GuardFailure::InsufficientScope
             | GuardFailure::SudoRequired
             | GuardFailure::Unconfirmed
             | GuardFailure::DeletionScheduled
@@ -106,7 +122,10 @@ impl GuardFailure {
             GuardFailure::None
             | GuardFailure::RateLimited
             | GuardFailure::Csrf
-            | GuardFailure::Unavailable => HtmlAnswer::ErrorPage,
+            | GuardFailure::Unavailable
+            | GuardFailure::InvalidToken
+            | GuardFailure::BearerRequired
+            | GuardFailure::InsufficientScope => HtmlAnswer::ErrorPage,
         }
     }
 
@@ -127,6 +146,24 @@ impl GuardFailure {
                 "This form has expired or came from another site. Go back, reload the page and try again."
             }
             GuardFailure::Unavailable => "We are busy right now. Try again in a few seconds.",
+            GuardFailure::InvalidToken => {
+                "The access token or API key is invalid, revoked or expired."
+            }
+            GuardFailure::BearerRequired => {
+                "Send an access token in the Authorization header, or log in."
+            }
+            GuardFailure::InsufficientScope => "This credential does not allow that.",
+        }
+    }
+
+    /// The `WWW-Authenticate` challenge of a failure of [`ApiCaller`](super::ApiCaller)
+    /// or [`Scoped`](super::Scoped) (RFC 6750 §3); those answer JSON to every request.
+    pub const fn challenge(self) -> Option<&'static str> {
+        match self {
+            GuardFailure::InvalidToken => Some(r#"Bearer error="invalid_token""#),
+            GuardFailure::BearerRequired => Some("Bearer"),
+            GuardFailure::InsufficientScope => Some(r#"Bearer error="insufficient_scope""#),
+            _ => None,
         }
     }
 }

@@ -1,4 +1,5 @@
-//! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], the CSRF guards,
+//! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], [`ApiCaller`] and
+//! [`Scoped`], the CSRF guards,
 //! and [`ClientMeta`]; and the data guard of every Sigra route that changes state
 //! (rate limit, CSRF, the form or JSON body, who is asking).
 //!
@@ -36,14 +37,17 @@
 //! }
 //! ```
 
+mod api;
 mod client;
 mod csrf;
 mod failure;
 mod session;
 mod user;
 
+pub(crate) use api::ApiBody;
+pub use api::{ApiCaller, Scope, Scoped, Via};
 pub use client::ClientMeta;
-pub(crate) use client::RetryAfter;
+pub(crate) use client::{RetryAfter, meta, rate_limited};
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
 pub(crate) use csrf::{FormProblems, HEADER as CSRF_HEADER, SigraForm};
 pub(crate) use failure::failure;

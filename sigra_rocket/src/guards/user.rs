@@ -15,7 +15,7 @@ use crate::state::{SigraState, sentinel_abort, state};
 
 /// Why a live session does not count as a full log-in, if it does not: the second
 /// factor is owed (checked first), or the account's deletion is pending.
-fn restriction(found: &Authenticated) -> Option<GuardFailure> {
+pub(crate) fn restriction(found: &Authenticated) -> Option<GuardFailure> {
     if found.mfa_pending() {
         return Some(GuardFailure::MfaRequired);
     }

@@ -26,6 +26,10 @@ enum Access {
     Session,
     /// A session whose password was confirmed within the sudo window.
     Sudo,
+    /// Anyone, with a JSON body only, no cookie and no CSRF token (the API token routes).
+    Token,
+    /// `ApiCaller`: a Bearer credential or a session.
+    Caller,
 }
 
 /// The type of a body field.
@@ -71,7 +75,7 @@ const fn op(
     }
 }
 
-use Access::{Public, Session, Sudo};
+use Access::{Caller, Public, Session, Sudo, Token};
 use Kind::{Email, Flag, Integer, List, Password, Text};
 use Method::{Delete, Get, Post};
 
@@ -82,8 +86,51 @@ const CURRENT: Field = ("current_password", Password, true);
 const CODE: Field = ("code", Text, true);
 const RETURN_TO: Field = ("return_to", Text, false);
 
+const REFRESH_TOKEN: Field = ("refresh_token", Password, true);
+
 /// Every Sigra route, described.
 const OPERATIONS: &[Operation] = &[
+    op(
+        Post,
+        "/api/token",
+        "JSON log-in for API clients: `email`, `password`; after `mfa_required`, the answer's `mfa_token` and `code`. Answers `{access_token, token_type, expires_in, refresh_token}`. No CSRF token, no cookie.",
+        Token,
+        &[
+            ("email", Email, false),
+            ("password", Password, false),
+            ("code", Text, false),
+            ("mfa_token", Password, false),
+            ("device_name", Text, false),
+        ],
+    ),
+    op(
+        Post,
+        "/api/token/refresh",
+        "Trade a refresh token for a new access token and refresh token (single use; a reused one ends its family). No CSRF token, no cookie.",
+        Token,
+        &[REFRESH_TOKEN],
+    ),
+    op(
+        Post,
+        "/api/token/revoke",
+        "Revoke a refresh token's family and its session. No CSRF token, no cookie.",
+        Token,
+        &[REFRESH_TOKEN],
+    ),
+    op(
+        Get,
+        "/api/me",
+        "The caller (`ApiCaller`: access token, API key or session): `{id, email, via, scopes}`.",
+        Caller,
+        &[],
+    ),
+    op(
+        Get,
+        "/.well-known/jwks.json",
+        "The public keys (JWKS) that verify access tokens, current and previous.",
+        Public,
+        &[],
+    ),
     op(
         Get,
         "/csrf",
@@ -440,6 +487,7 @@ impl<'r> FromRequest<'r> for RouteTable<'r> {
 fn is_sigra(route: &Route) -> bool {
     let ours = crate::routes::routes()
         .into_iter()
+        .chain(crate::routes::root_routes())
         .chain(super::dev_mailbox::routes());
     ours.into_iter().any(|s| {
         s.name == route.name
@@ -536,21 +584,29 @@ fn operation(route: &Route, described: Option<&Operation>) -> Value {
     if !parameters.is_empty() {
         op.insert("parameters".into(), parameters.into());
     }
+    let access = described.map_or(Access::Public, |d| d.access);
     if changes {
         let fields = described.map_or(&[][..], |d| d.fields);
+        let mut content = Map::new();
+        content.insert(
+            "application/json".into(),
+            json!({ "schema": body_schema(fields, false) }),
+        );
+        if access != Access::Token {
+            content.insert(
+                "application/x-www-form-urlencoded".into(),
+                json!({ "schema": body_schema(fields, true) }),
+            );
+        }
         op.insert(
             "requestBody".into(),
-            json!({
-                "required": false,
-                "content": {
-                    "application/json": { "schema": body_schema(fields, false) },
-                    "application/x-www-form-urlencoded": { "schema": body_schema(fields, true) },
-                }
-            }),
+            json!({ "required": access == Access::Token, "content": content }),
         );
     }
-    let access = described.map_or(Access::Public, |d| d.access);
     let security = match (access, changes) {
+        (Access::Token, _) => json!([{}]),
+        (Access::Caller, false) => json!([{ "bearer": [] }, { "session": [] }]),
+        (Access::Caller, true) => json!([{ "bearer": [] }, { "session": [], "csrf": [] }]),
         (Access::Public, false) => json!([{}]),
         (Access::Public, true) => json!([{ "csrf": [] }]),
         (_, false) => json!([{ "session": [] }]),
@@ -600,6 +656,7 @@ fn document<'a>(state: &SigraState, routes: impl Iterator<Item = &'a Route>) -> 
             "securitySchemes": {
                 "session": { "type": "apiKey", "in": "cookie", "name": state.cookies.session },
                 "csrf": { "type": "apiKey", "in": "header", "name": crate::guards::CSRF_HEADER },
+                "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" },
             },
             "schemas": {
                 "Ok": {
@@ -665,6 +722,7 @@ mod tests {
     fn every_sigra_route_is_described_once() {
         let ours: Vec<Route> = crate::routes::routes()
             .into_iter()
+            .chain(crate::routes::root_routes())
             .chain(crate::routes::dev_mailbox::routes())
             .collect();
         for route in &ours {

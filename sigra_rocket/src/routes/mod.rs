@@ -1,6 +1,7 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
 pub mod api_keys;
+pub mod api_tokens;
 pub mod assets;
 pub mod backup_codes;
 pub mod change_email;
@@ -49,7 +50,13 @@ pub fn routes() -> Vec<Route> {
     all.extend(sessions::routes());
     all.extend(api_keys::routes());
     all.extend(json::routes());
+    all.extend(api_tokens::routes());
     all
+}
+
+/// Sigra's routes mounted at `/` (well-known documents).
+pub fn root_routes() -> Vec<Route> {
+    api_tokens::root_routes()
 }
 
 pub(crate) use sigra_core::features::human_time;
