@@ -21,6 +21,18 @@ async function jsonClient() {
   return { api, send };
 }
 
+/** The status and JSON body of a fetch answer (read once). */
+async function answer(res) {
+  const text = await res.text();
+  let body = null;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = text;
+  }
+  return { status: res.status, body, text, headers: res.headers };
+}
+
 /** A call with `Authorization: Bearer <credential>` and no cookie. */
 function bearer(credential, path, { method = 'GET', body } = {}) {
   return fetch(`${BASE_URL}${path}`, {
@@ -71,11 +83,11 @@ describe('The JSON API with tokens and keys', { concurrency: false }, () => {
       assert.equal(payload.exp - payload.iat, tokens.expires_in);
 
       // The API with the access token.
-      res = await bearer(tokens.access_token, '/api/notes', { method: 'POST', body: { text: 'first' } });
-      assert.equal(res.status, 201, await res.text());
-      assert.equal((await res.json()).via, 'access_token');
-      res = await bearer(tokens.access_token, '/api/notes');
-      assert.deepEqual((await res.json()).notes, ['first']);
+      let got = await answer(await bearer(tokens.access_token, '/api/notes', { method: 'POST', body: { text: 'first' } }));
+      assert.equal(got.status, 201, got.text);
+      assert.equal(got.body.via, 'access_token');
+      got = await answer(await bearer(tokens.access_token, '/api/notes'));
+      assert.deepEqual(got.body.notes, ['first']);
       const me = await (await bearer(tokens.access_token, '/users/api/me')).json();
       assert.equal(me.email ?? email, email);
       assert.equal(me.via, 'access_token');
@@ -84,9 +96,9 @@ describe('The JSON API with tokens and keys', { concurrency: false }, () => {
       const [h, p, s] = tokens.access_token.split('.');
       const forged = `${h}.${p}.${s.startsWith('A') ? 'B' : 'A'}${s.slice(1)}`;
       await assert.rejects(jwtVerify(forged, jwks, { algorithms: ['EdDSA'] }));
-      res = await bearer(forged, '/api/notes');
-      assert.equal(res.status, 401);
-      assert.match(res.headers.get('www-authenticate') ?? '', /^Bearer/);
+      got = await answer(await bearer(forged, '/api/notes'));
+      assert.equal(got.status, 401, got.text);
+      assert.match(got.headers.get('www-authenticate') ?? '', /^Bearer/);
 
       // A key that may only read: logged in as the browser would be, under sudo.
       res = await send('POST', '/users/log_in', { email, password });
@@ -95,13 +107,13 @@ describe('The JSON API with tokens and keys', { concurrency: false }, () => {
       assert.ok([200, 201].includes(res.status()), await res.text());
       const key = (await res.json()).key;
       assert.match(key, /^sigra_sk_[A-Za-z0-9_-]{43}$/);
-      res = await bearer(key, '/api/notes');
-      assert.equal(res.status, 200, await res.text());
-      assert.deepEqual((await res.json()).notes, ['first']);
-      res = await bearer(key, '/api/notes', { method: 'POST', body: { text: 'second' } });
-      assert.equal(res.status, 403);
-      assert.match(res.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
-      assert.equal((await res.json()).error, 'insufficient_scope');
+      got = await answer(await bearer(key, '/api/notes'));
+      assert.equal(got.status, 200, got.text);
+      assert.deepEqual(got.body.notes, ['first']);
+      got = await answer(await bearer(key, '/api/notes', { method: 'POST', body: { text: 'second' } }));
+      assert.equal(got.status, 403, got.text);
+      assert.match(got.headers.get('www-authenticate') ?? '', /error="insufficient_scope"/);
+      assert.equal(got.body.error, 'insufficient_scope');
     } finally {
       await api.dispose();
     }

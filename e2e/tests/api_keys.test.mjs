@@ -50,7 +50,7 @@ describe('API keys in the browser', { concurrency: false }, () => {
       assert.equal(pathOf(page), '/users/settings/api-keys');
       await page.getByText('You have no API keys.').waitFor();
       await page.getByLabel('Name', { exact: true }).fill('deploy script');
-      await page.getByLabel('read', { exact: true }).check();
+      await page.getByLabel('notes:read', { exact: true }).check();
       await page.getByLabel('Expires after (days)').fill('30');
       // The log-in a moment ago opened the sudo window.
       await navigating(page, () => page.getByRole('button', { name: 'Create key' }).click());
