@@ -12,7 +12,7 @@ use sigra_core::crypto::jwt::Claims;
 use sigra_core::crypto::keys::hmac_sha256;
 use sigra_core::crypto::{JwtKeys, Keys};
 use sigra_core::features::audit::{self, AuditFilter};
-use sigra_core::jobs::{RetentionSweep, Sweep};
+use sigra_core::jobs::RetentionSweep;
 use sigra_core::store::{sessions, users};
 use time::Duration;
 use uuid::Uuid;
