@@ -12,6 +12,7 @@ use sigra_core::crypto::jwt::Claims;
 use sigra_core::crypto::keys::hmac_sha256;
 use sigra_core::crypto::{JwtKeys, Keys};
 use sigra_core::features::audit::{self, AuditFilter};
+use sigra_core::jobs::RetentionSweep;
 use sigra_core::store::{sessions, users};
 use time::Duration;
 use uuid::Uuid;
@@ -336,6 +337,8 @@ conformance!(
         let id = user_id(&t, "rot@example.com").await;
         let first = log_in(&app, "rot@example.com").await;
         let sid = claims_of(text(&first, "access_token")).sid;
+        let other_family = log_in(&app, "rot@example.com").await;
+        let other = text(&other_family, "refresh_token").to_owned();
         let spent = text(&first, "refresh_token").to_owned();
 
         app.clock.advance(Duration::minutes(10));
@@ -347,6 +350,25 @@ conformance!(
         let access = text(&second, "access_token").to_owned();
         assert_eq!(claims_of(&access).sid, sid, "same family");
         assert_eq!(me(&app, &access).await.status, Status::Ok);
+
+        // A family has no idle timeout: three quiet days and a retention sweep later it
+        // is still listed and still refreshes.
+        app.clock.advance(Duration::days(3));
+        let auth = &app.state().auth;
+        let sweep = RetentionSweep::new(auth.db.clone(), auth.clock.clone(), &auth.config);
+        sweep.sweep_now().await.unwrap();
+        let listed = sessions::list_for_user(&t.db, id, app.clock.now())
+            .await
+            .unwrap();
+        assert!(listed.iter().any(|s| s.id == sid && s.refresh_family));
+        // The browser's own session idled out meanwhile: log in again to see the list.
+        app.log_in("rot@example.com", PASSWORD, false).await;
+        let (_, html) = app.body("/users/settings").await;
+        assert!(html.contains(&sid.to_string()), "on the sessions list");
+        let third = refresh(&app, &next).await;
+        assert_eq!(third.status, Status::Ok, "{third:?}");
+        let spent = next;
+        let next = text(&third, "refresh_token").to_owned();
 
         // The spent token comes back: a copy exists, so the family ends.
         let replay = refresh(&app, &spent).await;
@@ -365,8 +387,8 @@ conformance!(
         .await
         .unwrap();
         assert_eq!(reuse.len(), 1);
-        // The browser's own session is untouched.
-        assert_eq!(app.body("/dashboard").await.0, Status::Ok);
+        // Another log-in's family is untouched.
+        assert_eq!(refresh(&app, &other).await.status, Status::Ok);
         t
     }
 

@@ -18,8 +18,9 @@
 //! Trade-off. An access token outlives the revocation of its session by up to
 //! `access_ttl_secs` (15 minutes) unless `check_revocation` is on, which costs one cached
 //! session lookup per request. A client that refreshes twice with the same token at once
-//! ends its own family. Families share the sessions' idle timeout: one not refreshed for
-//! `sigra.session.idle_timeout_secs` ends.
+//! ends its own family. A family has no idle timeout (the session row is marked
+//! `refresh_family`): it ends `refresh_ttl_secs` after the log-in however often it is
+//! refreshed, or when revoked.
 //!
 //! Failure mode. Any doubt about a token answers "invalid" (401), never a partial grant;
 //! a refresh racing a replay on another instance may miss the token being written; the
@@ -207,7 +208,7 @@ async fn finish(
     let now = auth.clock.now();
     let expires_at = now + Duration::seconds(auth.config.api_tokens.refresh_ttl_secs);
     let change = auth.change(meta).await?;
-    sessions::set_expiry(change.tx(), session_id, expires_at, now).await?;
+    sessions::make_refresh_family(change.tx(), session_id, expires_at, now).await?;
     let refresh_token =
         store_refresh(auth, change.tx(), user_id, session_id, expires_at, now).await?;
     // A name the client chose: bounded, so a body cannot fill the audit log.

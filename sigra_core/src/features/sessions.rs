@@ -316,7 +316,7 @@ pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionVie
     let all = sessions::list_for_user(&auth.db, current.user.id, now).await?;
     Ok(all
         .into_iter()
-        .filter(|s| now < s.last_seen_at + idle)
+        .filter(|s| s.refresh_family || now < s.last_seen_at + idle)
         .map(|s| {
             let device = user_agent::parse(s.user_agent.as_deref());
             SessionView {

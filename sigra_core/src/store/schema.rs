@@ -103,6 +103,9 @@ pub enum Sessions {
     UserAgent,
     /// The remember-me family that made or restored the session.
     RememberFamily,
+    /// The session is an API refresh family (see `features::api_tokens`): it ends at its
+    /// expiry, not after the idle timeout.
+    RefreshFamily,
 }
 
 /// `sigra_audit_events` columns.
@@ -405,6 +408,8 @@ pub struct Session {
     pub ip: Option<String>,
     /// User agent at creation.
     pub user_agent: Option<String>,
+    /// An API refresh family: ends at its expiry, not after the idle timeout.
+    pub refresh_family: bool,
 }
 
 /// An audit event.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Executor, Session, Sessions, StoreError, User, Users};
 use crate::crypto::TokenHash;
 
-const COLUMNS: [Sessions; 10] = [
+const COLUMNS: [Sessions; 11] = [
     Sessions::Id,
     Sessions::UserId,
     Sessions::CreatedAt,
@@ -18,6 +18,7 @@ const COLUMNS: [Sessions; 10] = [
     Sessions::MfaAt,
     Sessions::Ip,
     Sessions::UserAgent,
+    Sessions::RefreshFamily,
 ];
 
 /// A session to store.
@@ -58,6 +59,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
         mfa_at: new.mfa_at,
         ip: new.ip.map(|ip| truncate(ip, 64)),
         user_agent: new.user_agent.map(|ua| truncate(ua, 512)),
+        refresh_family: false,
     };
     let stmt = Query::insert()
         .into_table(Sessions::Table)
@@ -109,6 +111,7 @@ struct SessionUserRow {
     s_mfa_at: Option<OffsetDateTime>,
     s_ip: Option<String>,
     s_user_agent: Option<String>,
+    s_refresh_family: bool,
     u_email: String,
     u_hashed_password: Option<String>,
     u_confirmed_at: Option<OffsetDateTime>,
@@ -137,6 +140,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(s(Sessions::MfaAt), "s_mfa_at")
         .expr_as(s(Sessions::Ip), "s_ip")
         .expr_as(s(Sessions::UserAgent), "s_user_agent")
+        .expr_as(s(Sessions::RefreshFamily), "s_refresh_family")
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
@@ -212,6 +216,7 @@ async fn find_joined(
             mfa_at: r.s_mfa_at,
             ip: r.s_ip,
             user_agent: r.s_user_agent,
+            refresh_family: r.s_refresh_family,
         };
         (session, user)
     }))
@@ -315,7 +320,26 @@ pub async fn delete_for_user(
     ex.execute(&stmt).await
 }
 
-/// Deletes sessions past their absolute expiry or idle since before `idle_cutoff`.
+/// Makes the session an API refresh family ending at `expires_at` (no idle timeout) and
+/// records activity now.
+pub async fn make_refresh_family(
+    ex: &impl Executor,
+    id: Uuid,
+    expires_at: OffsetDateTime,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(Sessions::ExpiresAt, expires_at)
+        .value(Sessions::LastSeenAt, now)
+        .value(Sessions::RefreshFamily, true)
+        .and_where(Expr::col(Sessions::Id).eq(id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes sessions past their absolute expiry or (but refresh families) idle since
+/// before `idle_cutoff`.
 pub async fn delete_expired(
     ex: &impl Executor,
     now: OffsetDateTime,
@@ -326,7 +350,11 @@ pub async fn delete_expired(
         .cond_where(
             sea_query::Cond::any()
                 .add(Expr::col(Sessions::ExpiresAt).lte(now))
-                .add(Expr::col(Sessions::LastSeenAt).lte(idle_cutoff)),
+                .add(
+                    Expr::col(Sessions::LastSeenAt)
+                        .lte(idle_cutoff)
+                        .and(Expr::col(Sessions::RefreshFamily).eq(false)),
+                ),
         )
         .to_owned();
     ex.execute(&stmt).await

@@ -1,0 +1,1 @@
+ALTER TABLE sigra_sessions ADD COLUMN refresh_family BOOLEAN NOT NULL DEFAULT FALSE;
