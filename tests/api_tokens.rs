@@ -630,4 +630,31 @@ conformance!(
         );
         t
     }
+
+    async fn a_refresh_family_shows_in_the_sessions_list_under_its_device_name(
+        t: TestDb,
+    ) -> TestDb {
+        let app = app(&t).await;
+        app.signed_up("device@example.com").await;
+        let body = json!({ "email": "device@example.com", "password": PASSWORD, "device_name": "  Ada's CLI  " });
+        let issued = token(&app, body).await;
+        assert_eq!(issued.status, Status::Ok, "{issued:?}");
+        let sid = claims_of(text(&issued, "access_token")).sid;
+        let stored = sessions::find_by_id(&t.db, sid).await.unwrap().unwrap();
+        assert_eq!(stored.0.device_name.as_deref(), Some("Ada's CLI"));
+        // The browser's settings list both sessions, the API one by its name.
+        let overview = app.json_get("/users/settings").await;
+        let listed = overview.body["sessions"].as_array().unwrap().clone();
+        assert_eq!(listed.len(), 2, "{listed:?}");
+        let api = listed.iter().find(|s| s["id"] == sid.to_string()).unwrap();
+        assert_eq!(api["device_name"], "Ada's CLI");
+        let (_, html) = app.body("/users/settings").await;
+        assert!(html.contains("Ada&#x27;s CLI"), "{html}");
+        // Without a name, the session is listed by its browser and system as before.
+        let plain = log_in(&app, "device@example.com").await;
+        let sid = claims_of(text(&plain, "access_token")).sid;
+        let stored = sessions::find_by_id(&t.db, sid).await.unwrap().unwrap();
+        assert_eq!(stored.0.device_name, None);
+        t
+    }
 );

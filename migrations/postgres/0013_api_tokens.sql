@@ -1,1 +1,2 @@
 ALTER TABLE sigra_sessions ADD COLUMN refresh_family BOOLEAN NOT NULL DEFAULT FALSE;
+ALTER TABLE sigra_sessions ADD COLUMN device_name VARCHAR(64) NULL;

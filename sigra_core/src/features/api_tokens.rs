@@ -207,15 +207,17 @@ async fn finish(
 ) -> Result<IssueOutcome, FlowError> {
     let now = auth.clock.now();
     let expires_at = now + Duration::seconds(auth.config.api_tokens.refresh_ttl_secs);
-    let change = auth.change(meta).await?;
-    sessions::make_refresh_family(change.tx(), session_id, expires_at, now).await?;
-    let refresh_token =
-        store_refresh(auth, change.tx(), user_id, session_id, expires_at, now).await?;
-    // A name the client chose: bounded, so a body cannot fill the audit log.
+    // A name the client chose: bounded, so a body cannot fill the session or audit rows.
     let device_name: Option<String> = input
         .device_name
         .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
         .map(|n| n.chars().take(64).collect());
+    let change = auth.change(meta).await?;
+    let tx = change.tx();
+    sessions::make_refresh_family(tx, session_id, expires_at, now, device_name.as_deref()).await?;
+    let refresh_token = store_refresh(auth, tx, user_id, session_id, expires_at, now).await?;
     let details = json!({ "session_id": session_id, "device_name": device_name });
     change
         .audit(audit::API_TOKEN_ISSUED, user_id, details)

@@ -307,6 +307,8 @@ pub struct SessionView {
     pub current: bool,
     /// Whether it was made with remember-me.
     pub remember_me: bool,
+    /// The name an API client gave it (`device_name` at `POST /users/api/token`), if any.
+    pub device_name: Option<String>,
 }
 
 /// The user's live sessions, newest first, the current one marked.
@@ -328,6 +330,7 @@ pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionVie
                 last_seen_at: s.last_seen_at,
                 current: s.id == current.session.id,
                 remember_me: s.remember_me,
+                device_name: s.device_name,
             }
         })
         .collect())

@@ -106,6 +106,8 @@ pub enum Sessions {
     /// The session is an API refresh family (see `features::api_tokens`): it ends at its
     /// expiry, not after the idle timeout.
     RefreshFamily,
+    /// The name an API client gave its refresh family (`device_name`), if any.
+    DeviceName,
 }
 
 /// `sigra_audit_events` columns.
@@ -410,6 +412,8 @@ pub struct Session {
     pub user_agent: Option<String>,
     /// An API refresh family: ends at its expiry, not after the idle timeout.
     pub refresh_family: bool,
+    /// The name an API client gave its refresh family, if any.
+    pub device_name: Option<String>,
 }
 
 /// An audit event.

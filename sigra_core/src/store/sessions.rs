@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Executor, Session, Sessions, StoreError, User, Users};
 use crate::crypto::TokenHash;
 
-const COLUMNS: [Sessions; 11] = [
+const COLUMNS: [Sessions; 12] = [
     Sessions::Id,
     Sessions::UserId,
     Sessions::CreatedAt,
@@ -19,6 +19,7 @@ const COLUMNS: [Sessions; 11] = [
     Sessions::Ip,
     Sessions::UserAgent,
     Sessions::RefreshFamily,
+    Sessions::DeviceName,
 ];
 
 /// A session to store.
@@ -60,6 +61,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
         ip: new.ip.map(|ip| truncate(ip, 64)),
         user_agent: new.user_agent.map(|ua| truncate(ua, 512)),
         refresh_family: false,
+        device_name: None,
     };
     let stmt = Query::insert()
         .into_table(Sessions::Table)
@@ -112,6 +114,7 @@ struct SessionUserRow {
     s_ip: Option<String>,
     s_user_agent: Option<String>,
     s_refresh_family: bool,
+    s_device_name: Option<String>,
     u_email: String,
     u_hashed_password: Option<String>,
     u_confirmed_at: Option<OffsetDateTime>,
@@ -141,6 +144,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(s(Sessions::Ip), "s_ip")
         .expr_as(s(Sessions::UserAgent), "s_user_agent")
         .expr_as(s(Sessions::RefreshFamily), "s_refresh_family")
+        .expr_as(s(Sessions::DeviceName), "s_device_name")
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
@@ -217,6 +221,7 @@ async fn find_joined(
             ip: r.s_ip,
             user_agent: r.s_user_agent,
             refresh_family: r.s_refresh_family,
+            device_name: r.s_device_name,
         };
         (session, user)
     }))
@@ -327,12 +332,14 @@ pub async fn make_refresh_family(
     id: Uuid,
     expires_at: OffsetDateTime,
     now: OffsetDateTime,
+    device_name: Option<&str>,
 ) -> Result<u64, StoreError> {
     let stmt = Query::update()
         .table(Sessions::Table)
         .value(Sessions::ExpiresAt, expires_at)
         .value(Sessions::LastSeenAt, now)
         .value(Sessions::RefreshFamily, true)
+        .value(Sessions::DeviceName, device_name.map(|n| truncate(n, 64)))
         .and_where(Expr::col(Sessions::Id).eq(id))
         .to_owned();
     ex.execute(&stmt).await

@@ -54,6 +54,7 @@ pub(crate) async fn settings_page(
                 "last_seen_at": super::human_time(s.last_seen_at),
                 "current": s.current,
                 "remember_me": s.remember_me,
+                "device_name": s.device_name,
             })
         })
         .collect();
