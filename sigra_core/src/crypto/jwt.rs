@@ -17,7 +17,13 @@
 //! general JWT library: Sigra only ever needs one algorithm, and the general libraries
 //! link the `rsa` crate (an advisory without a fix) or a C toolchain. Access tokens are
 //! verified without the database, so a revoked session's tokens live until `exp`
-//! (15 minutes by default) unless `sigra.api_tokens.check_revocation` is on.
+//! (15 minutes by default) unless `sigra.api_tokens.check_revocation` is on. An Ed25519
+//! verification costs tens of microseconds, more than serving a small route: a token
+//! whose signature verified is remembered by the SHA-256 of its whole compact form (at
+//! most [`MAX_VERIFIED`] of them; a full memory is emptied), so a client that sends the
+//! same token again skips the signature check. Only verified tokens enter it, a changed
+//! byte changes the digest, and the issuer, audience, `exp` and `nbf` are checked against
+//! the clock on every request all the same.
 //!
 //! Failure mode. Any defect answers a [`JwtError`], never a partially trusted claim set;
 //! dropping a secret from `old_secret_keys` ends every token it signed at once.
@@ -119,12 +125,20 @@ struct Header {
     typ: Option<String>,
 }
 
+/// Tokens whose signature verified, remembered at most (a full memory is emptied, so a
+/// flood of distinct tokens cannot grow it).
+pub const MAX_VERIFIED: usize = 50_000;
+
+/// Claims of tokens whose signature verified, by the SHA-256 of the compact token.
+type Verified = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], Claims>>>;
+
 /// The Ed25519 keys of the current master secret and of the old ones.
 #[derive(Clone)]
 pub struct JwtKeys {
     signing: SigningKey,
     /// `kid` and public key, current first.
     verifying: Vec<(String, VerifyingKey)>,
+    verified: Verified,
 }
 
 impl fmt::Debug for JwtKeys {
@@ -156,7 +170,11 @@ impl JwtKeys {
                 verifying.push((kid, public));
             }
         }
-        JwtKeys { signing, verifying }
+        JwtKeys {
+            signing,
+            verifying,
+            verified: Verified::default(),
+        }
     }
 
     /// The `kid` of the signing key.
@@ -199,6 +217,45 @@ impl JwtKeys {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::Malformed);
         }
+        let digest: [u8; 32] = Sha256::digest(token.as_bytes()).into();
+        let known = self
+            .verified
+            .lock()
+            .ok()
+            .and_then(|verified| verified.get(&digest).cloned());
+        let claims = match known {
+            Some(claims) => claims,
+            None => {
+                let claims = self.verify_signature(token)?;
+                if now < claims.exp
+                    && let Ok(mut verified) = self.verified.lock()
+                {
+                    if verified.len() >= MAX_VERIFIED {
+                        verified.clear();
+                    }
+                    verified.insert(digest, claims.clone());
+                }
+                claims
+            }
+        };
+        if claims.iss != issuer {
+            return Err(JwtError::WrongIssuer);
+        }
+        if claims.aud != audience {
+            return Err(JwtError::WrongAudience);
+        }
+        if now >= claims.exp {
+            return Err(JwtError::Expired);
+        }
+        if now < claims.nbf {
+            return Err(JwtError::NotYetValid);
+        }
+        Ok(claims)
+    }
+
+    /// The claims of `token` if its header names EdDSA and a known key and its signature
+    /// verifies under that key (the claims themselves are not judged here).
+    fn verify_signature(&self, token: &str) -> Result<Claims, JwtError> {
         let mut parts = token.split('.');
         let (Some(header_b64), Some(claims_b64), Some(signature_b64), None) =
             (parts.next(), parts.next(), parts.next(), parts.next())
@@ -222,20 +279,7 @@ impl JwtKeys {
         let signing_input = &token[..header_b64.len() + 1 + claims_b64.len()];
         key.verify_strict(signing_input.as_bytes(), &signature)
             .map_err(|_| JwtError::BadSignature)?;
-        let claims: Claims = decode_json(claims_b64)?;
-        if claims.iss != issuer {
-            return Err(JwtError::WrongIssuer);
-        }
-        if claims.aud != audience {
-            return Err(JwtError::WrongAudience);
-        }
-        if now >= claims.exp {
-            return Err(JwtError::Expired);
-        }
-        if now < claims.nbf {
-            return Err(JwtError::NotYetValid);
-        }
-        Ok(claims)
+        decode_json(claims_b64)
     }
 
     /// The JSON Web Key Set (RFC 7517, OKP keys per RFC 8037) of every key that verifies:
@@ -351,6 +395,44 @@ mod tests {
             .map(|k| k["kid"].as_str().unwrap())
             .collect();
         assert_eq!(kids, [after.kid(), before.kid()]);
+        assert_eq!(
+            keys(2, &[]).verify(&token, ISS, AUD, 1000),
+            Err(JwtError::UnknownKey)
+        );
+    }
+
+    #[test]
+    fn a_remembered_token_is_still_judged_by_the_clock_and_a_changed_byte_is_not_remembered() {
+        let k = keys(1, &[]);
+        let token = k.sign(&claims(1000));
+        assert!(k.verify(&token, ISS, AUD, 1000).is_ok());
+        assert_eq!(k.verified.lock().unwrap().len(), 1, "remembered");
+        // Same token again: from memory, and still bound to iss, aud, exp and nbf.
+        assert!(k.verify(&token, ISS, AUD, 1001).is_ok());
+        assert_eq!(k.verify(&token, ISS, AUD, 1900), Err(JwtError::Expired));
+        assert_eq!(k.verify(&token, ISS, AUD, 999), Err(JwtError::NotYetValid));
+        assert_eq!(
+            k.verify(&token, "other", AUD, 1000),
+            Err(JwtError::WrongIssuer)
+        );
+        assert_eq!(
+            k.verify(&token, ISS, "other", 1000),
+            Err(JwtError::WrongAudience)
+        );
+        // A forged signature on the same header and claims is a new digest: checked, refused.
+        let (head, sig) = token.rsplit_once('.').unwrap();
+        let flipped = if sig.starts_with('A') { "B" } else { "A" };
+        let forged = format!("{head}.{flipped}{}", &sig[1..]);
+        assert_eq!(
+            k.verify(&forged, ISS, AUD, 1000),
+            Err(JwtError::BadSignature)
+        );
+        assert_eq!(
+            k.verified.lock().unwrap().len(),
+            1,
+            "refused tokens are not remembered"
+        );
+        // Another key set (another secret) shares nothing.
         assert_eq!(
             keys(2, &[]).verify(&token, ISS, AUD, 1000),
             Err(JwtError::UnknownKey)
