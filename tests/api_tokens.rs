@@ -325,7 +325,7 @@ conformance!(
             .await;
         assert_eq!(r.status(), Status::Unauthorized);
         let api_key = me(&app, "sigra_sk_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA").await;
-        assert_refused_token(&api_key, "API keys are not wired yet");
+        assert_refused_token(&api_key, "an unknown API key");
         t
     }
 
