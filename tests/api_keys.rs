@@ -527,4 +527,38 @@ conformance!(
         assert!(challenge.unwrap_or_default().starts_with("Bearer"));
         t
     }
+
+    async fn with_the_cache_on_a_key_is_answered_from_memory_until_a_revocation_ends_it_everywhere(
+        t: TestDb,
+    ) -> TestDb {
+        let fig = figment(&t).merge(("sigra.api_keys.scopes", ["read", "write"]));
+        // A long TTL: the key is answered from memory although its row says revoked.
+        let a = app_with(fig.clone().merge(("sigra.session.cache_ms", 3000))).await;
+        a.signed_up("cached-key@example.com").await;
+        let (key, _) = new_key(&a, "cached", 0).await;
+        assert!(caller(&a, &key).await.is_some());
+        let owner = user_id(&t, "cached-key@example.com").await;
+        let now = a.clock.now();
+        key_store::revoke_all_for_user(&t.db, owner, now)
+            .await
+            .unwrap();
+        assert!(
+            caller(&a, &key).await.is_some(),
+            "revoked behind Sigra's back: memory still answers, so the lookup was skipped"
+        );
+        // Two instances with a short TTL: revoking on one is in force on the other by
+        // the time the revocation answers.
+        let a = app_with(fig.merge(("sigra.session.cache_ms", 300))).await;
+        a.signed_up("cached-key2@example.com").await;
+        let (key, id) = new_key(&a, "two", 0).await;
+        let b = a.other_browser().await;
+        assert!(caller(&b, &key).await.is_some(), "cached on instance B");
+        let r = a
+            .json(Method::Delete, &format!("{KEYS}/{id}"), json!({}))
+            .await;
+        assert!(r.status.code < 400, "{r:?}");
+        assert!(caller(&b, &key).await.is_none(), "B no longer accepts it");
+        assert!(caller(&a, &key).await.is_none());
+        t
+    }
 );

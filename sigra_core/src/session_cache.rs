@@ -1,4 +1,5 @@
-//! An in-memory cache of validated sessions (`sigra.session.cache_ms`, off by default).
+//! An in-memory cache of validated sessions (`sigra.session.cache_ms`, off by default),
+//! and of validated API keys under the same TTL and the same revocation rules.
 //!
 //! A request whose session was validated less than `cache_ms` ago is answered from
 //! memory; expiry (idle and absolute) is still checked against the clock on every
@@ -31,17 +32,18 @@ pub struct Ticket {
     started: Instant,
 }
 
-/// The cache. Off when its TTL is zero.
+/// The cache of validated credentials of type `V` (sessions by default), keyed by the
+/// digest of the credential. Off when its TTL is zero.
 #[derive(Debug)]
-pub struct SessionCache {
+pub struct SessionCache<V = Authenticated> {
     ttl: Duration,
     epoch: AtomicU64,
-    entries: Mutex<HashMap<[u8; 32], (Authenticated, Instant)>>,
+    entries: Mutex<HashMap<[u8; 32], (V, Instant)>>,
 }
 
-impl SessionCache {
+impl<V: Clone> SessionCache<V> {
     /// A cache keeping entries for `ttl_ms` milliseconds (0: off).
-    pub fn new(ttl_ms: u64) -> SessionCache {
+    pub fn new(ttl_ms: u64) -> SessionCache<V> {
         SessionCache {
             ttl: Duration::from_millis(ttl_ms),
             epoch: AtomicU64::new(0),
@@ -71,7 +73,7 @@ impl SessionCache {
     }
 
     /// A fresh entry for this token, if any.
-    pub fn get(&self, hash: &TokenHash) -> Option<Authenticated> {
+    pub fn get(&self, hash: &TokenHash) -> Option<V> {
         if !self.enabled() {
             return None;
         }
@@ -86,7 +88,7 @@ impl SessionCache {
     /// since the ticket was taken. The entry ages from when the lookup *started*: data
     /// read just before another instance's revocation committed must expire no later than
     /// that instance's wait.
-    pub fn insert(&self, hash: &TokenHash, found: &Authenticated, ticket: Ticket) {
+    pub fn insert(&self, hash: &TokenHash, found: &V, ticket: Ticket) {
         if !self.enabled() {
             return;
         }

@@ -28,6 +28,12 @@
 //! emailed link and key at once). Keys of an account that is locked, has a deletion
 //! pending or is deleted are refused; the deletion itself removes them.
 //!
+//! Checking a key reads two rows. With `sigra.session.cache_ms` on, a validated key is
+//! kept in memory that long ([`Auth::api_key_cache`], the session cache's rules): a
+//! revocation commits with `Revocation::EndSessions`, which empties this instance's
+//! memory and waits the TTL, so no instance accepts the key once the revocation answers;
+//! a lock or a changed account reaches other instances within the TTL.
+//!
 //! # Failure mode
 //!
 //! A lost key cannot be shown again: the user revokes it and creates another. Two
@@ -166,6 +172,9 @@ impl RevokeOutcome {
         }
     }
 }
+
+/// A validated key as [`Auth::api_key_cache`] keeps it: the caller and the key's expiry.
+pub type CachedKey = (ApiKeyCaller, Option<time::OffsetDateTime>);
 
 /// Who called with a valid API key. Holds no secret.
 #[derive(Debug, Clone)]
@@ -391,7 +400,8 @@ pub async fn revoke(
     change
         .audit(audit::API_KEY_REVOKED, user.id, details)
         .await?;
-    change.commit(Revocation::None).await?;
+    // Like an ended session: answered only once no instance still holds the key in memory.
+    change.commit(Revocation::EndSessions).await?;
     Ok(RevokeOutcome::Revoked)
 }
 
@@ -414,10 +424,20 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
         return Ok(None);
     }
     let digest = key_hash(presented);
+    let now = auth.clock.now();
+    // A key validated within `cache_ms` (and its last use recorded) is answered from
+    // memory; revoking flows empty the memory and wait it out like sessions'.
+    let cached = crate::crypto::TokenHash::from_bytes(digest);
+    let cache = &auth.api_key_cache;
+    if let Some((caller, expires_at)) = cache.get(&cached)
+        && expires_at.is_none_or(|at| now < at)
+    {
+        return Ok(Some(caller));
+    }
+    let ticket = cache.ticket();
     let Some(key) = api_keys::find_by_hash(&auth.db, &digest).await? else {
         return Ok(None);
     };
-    let now = auth.clock.now();
     if !constant_time_eq(&key.key_hash, &digest)
         || key.revoked_at.is_some()
         || key.expires_at.is_some_and(|at| now >= at)
@@ -437,11 +457,13 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
     if due {
         api_keys::touch(&auth.db, key.id, now, TOUCH_INTERVAL).await?;
     }
-    Ok(Some(ApiKeyCaller {
+    let caller = ApiKeyCaller {
         user,
         key_id: key.id,
         scopes: key.scopes.0,
-    }))
+    };
+    cache.insert(&cached, &(caller.clone(), key.expires_at), ticket);
+    Ok(Some(caller))
 }
 
 impl Auth {

@@ -177,9 +177,13 @@ impl<'a> Change<'a> {
         }
         match revocation {
             Revocation::None => {}
-            Revocation::RefreshCache => auth.session_cache.clear(),
+            Revocation::RefreshCache => {
+                auth.session_cache.clear();
+                auth.api_key_cache.clear();
+            }
             Revocation::EndSessions => {
                 auth.session_cache.clear();
+                auth.api_key_cache.clear();
                 if auth.session_cache.enabled() {
                     tokio::time::sleep(auth.session_cache.ttl()).await;
                 }

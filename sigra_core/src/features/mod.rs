@@ -72,6 +72,9 @@ pub struct Auth {
     pub worker: Arc<OnceLock<WorkerHandle>>,
     /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
     pub session_cache: Arc<crate::session_cache::SessionCache>,
+    /// Validated API keys kept in memory, under the session cache's TTL and revocation
+    /// rules (off at `sigra.session.cache_ms = 0`).
+    pub api_key_cache: Arc<crate::session_cache::SessionCache<api_keys::CachedKey>>,
     /// The Ed25519 keys of JWT access tokens (see [`api_tokens`]).
     pub jwt: Arc<crate::crypto::JwtKeys>,
 }
@@ -228,6 +231,9 @@ impl Auth {
         let session_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
         ));
+        let api_key_cache = Arc::new(crate::session_cache::SessionCache::new(
+            config.session.cache_ms,
+        ));
         Ok(Auth {
             db,
             clock,
@@ -238,6 +244,7 @@ impl Auth {
             mail: Arc::new(mail),
             worker: Arc::new(OnceLock::new()),
             session_cache,
+            api_key_cache,
             jwt,
         })
     }
