@@ -3,9 +3,12 @@
 # loopback port, signs up one account through the JSON routes, and measures side by side
 # in this one run, with wrk, the requests/s of GET /bench/api (behind `ApiCaller`) with
 #   a. a JWT access token   b. a personal API key   c. a session cookie
-# each divided by the same route with no guard (GET /bench/open), measured right before.
+# each divided by the same route with no guard (GET /bench/open): BENCH_ROUNDS (3)
+# alternating rounds, medians.
 # Prints figures; never fails on them. BENCH_SECONDS (default 10) sets each wrk run's
 # length; BENCH_CACHE_MS turns on the validated-session cache (sigra.session.cache_ms).
+# With two or more cores, the server runs on the first and wrk on the second (taskset), so
+# the load generator does not take the server's time.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
@@ -22,6 +25,11 @@ bin="${CARGO_TARGET_DIR:-$repo/target}/release/example_app"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 base="http://127.0.0.1:$port"
+server_cpu=(); client_cpu=()
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+  server_cpu=(taskset -c 0); client_cpu=(taskset -c 1)
+  echo "server on CPU 0, wrk on CPU 1"
+fi
 extra=()
 [ -n "${BENCH_CACHE_MS:-}" ] && extra+=(SIGRA_SESSION__CACHE_MS="$BENCH_CACHE_MS")
 # The dev mailbox (danger_ in release) only to read the confirmation code of the bench account.
@@ -31,7 +39,7 @@ env ${extra[@]+"${extra[@]}"} \
   SIGRA_SECRET_KEY="bench-secret-bench-secret-bench-secret-0123" \
   SIGRA_PUBLIC_URL="$base" SIGRA_RATE_LIMIT__ENABLED=false SIGRA_DANGER_DEV_MAILBOX=true \
   SIGRA_DANGER_INSECURE_COOKIES=true \
-  "$bin" >"$work/app.log" 2>&1 &
+  ${server_cpu[@]+"${server_cpu[@]}"} "$bin" >"$work/app.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 1 100); do
@@ -74,17 +82,24 @@ PY
 
 rate() { # path, extra wrk args…
   local path=$1; shift
-  wrk -t2 -c32 -d"${secs}s" "$@" "$base$path" | awk '/Requests\/sec/ {print $2}'
+  ${client_cpu[@]+"${client_cpu[@]}"} wrk -t2 -c32 -d"${secs}s" "$@" "$base$path" | awk '/Requests\/sec/ {print $2}'
 }
+median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.0f}')" "$@"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
-echo "GET /bench/api behind ApiCaller vs GET /bench/open (no guard), ${secs} s each, wrk -t2 -c32"
+rounds="${BENCH_ROUNDS:-3}"
+echo "GET /bench/api behind ApiCaller vs GET /bench/open (no guard): $rounds alternating rounds of ${secs} s each, wrk -t2 -c32; medians"
 printf '%-28s %10s %10s %7s\n' "credential" "guarded/s" "open/s" "ratio"
 for kind in token key cookie; do
-  open=$(rate /bench/open)
   case $kind in
-    token)  guarded=$(rate /bench/api -H "Authorization: Bearer $(cat "$work/token")"); label="a. access token (JWT)";;
-    key)    guarded=$(rate /bench/api -H "Authorization: Bearer $(cat "$work/key")"); label="b. API key";;
-    cookie) guarded=$(rate /bench/api -H "Cookie: $(cat "$work/cookie")"); label="c. session cookie";;
+    token)  header="Authorization: Bearer $(cat "$work/token")"; label="a. access token (JWT)";;
+    key)    header="Authorization: Bearer $(cat "$work/key")"; label="b. API key";;
+    cookie) header="Cookie: $(cat "$work/cookie")"; label="c. session cookie";;
   esac
+  opens=(); guardeds=()
+  for _ in $(seq 1 "$rounds"); do
+    opens+=("$(rate /bench/open)")
+    guardeds+=("$(rate /bench/api -H "$header")")
+  done
+  open=$(median "${opens[@]}"); guarded=$(median "${guardeds[@]}")
   printf '%-28s %10s %10s %7s\n' "$label" "$guarded" "$open" "$(ratio "$guarded" "$open")"
 done
