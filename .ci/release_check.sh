@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The release binary of example_app runs in Rocket's `release` profile, which Sigra treats
 # as production: without SIGRA_SECRET_KEY it must refuse to start; with one it must serve
-# no dev mailbox and send only `Secure`, `__Host-` cookies. Its OpenAPI document must
-# validate.
+# no dev mailbox and send only `Secure`, `__Host-` cookies; its pages allow only their own
+# script. Its OpenAPI document must validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[release] %s\n' "$*"; }
@@ -36,6 +36,16 @@ if echo "$headers" | grep -qi '^set-cookie: sigra_'; then echo "$headers"; log "
 code=$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/dev/mailbox/json")
 [ "$code" = 404 ] || { log "FAIL: /dev/mailbox/json answered $code"; exit 1; }
 log "with a secret: serves, cookies are __Host- and Secure, /dev/mailbox/json is 404"
+
+# Pages run only the script Sigra serves itself: the policy allows 'self' and nothing inline,
+# and that script is there to be allowed.
+csp=$(echo "$headers" | grep -i '^content-security-policy:' || true)
+echo "$csp" | grep -q "script-src 'self';" || { echo "$headers"; log "FAIL: no script-src 'self' policy"; exit 1; }
+if echo "$csp" | grep -qi "unsafe-inline\|unsafe-eval"; then log "FAIL: the policy allows inline script: $csp"; exit 1; fi
+script=$(curl -fsS -D - -o "$work/sigra.js" "http://127.0.0.1:$port/users/assets/sigra.js")
+echo "$script" | grep -qi '^content-type: text/javascript' || { echo "$script"; log "FAIL: /users/assets/sigra.js is not served as JavaScript"; exit 1; }
+grep -q "api-key-copy" "$work/sigra.js" || { log "FAIL: /users/assets/sigra.js lacks the copy button's handler"; exit 1; }
+log "pages allow script-src 'self' only, and /users/assets/sigra.js is served"
 
 # The OpenAPI document the deployed app serves must be a valid OpenAPI 3.1 document.
 curl -fsS "http://127.0.0.1:$port/users/openapi.json" >"$work/openapi.json"

@@ -3,7 +3,8 @@
 # loopback port, signs up one account through the JSON routes, and measures side by side
 # in this one run, with wrk, the requests/s of GET /bench/api (behind `ApiCaller`) with
 #   a. a JWT access token   b. a personal API key   c. a session cookie
-# each divided by the same route with no guard (GET /bench/open): BENCH_ROUNDS (3)
+# each divided by the same route with no guard (GET /bench/open) sent the same request
+# (the same credential header, so the ratio is the guard's cost alone): BENCH_ROUNDS (3)
 # alternating rounds, medians.
 # Prints figures; never fails on them. BENCH_SECONDS (default 10) sets each wrk run's
 # length; BENCH_CACHE_MS turns on the validated-session cache (sigra.session.cache_ms).
@@ -87,7 +88,8 @@ rate() { # path, extra wrk args…
 median() { python3 -c "import statistics,sys; print(f'{statistics.median(map(float, sys.argv[1:])):.0f}')" "$@"; }
 ratio() { python3 -c "import sys; print(f'{float(sys.argv[1])/float(sys.argv[2]):.2f}')" "$1" "$2"; }
 rounds="${BENCH_ROUNDS:-3}"
-echo "GET /bench/api behind ApiCaller vs GET /bench/open (no guard): $rounds alternating rounds of ${secs} s each, wrk -t2 -c32; medians"
+echo "GET /bench/api behind ApiCaller vs GET /bench/open (no guard), the same headers to both: $rounds alternating rounds of ${secs} s each, wrk -t2 -c32; medians"
+echo "sigra.session.cache_ms: ${BENCH_CACHE_MS:-0 (default: off)}"
 printf '%-28s %10s %10s %7s\n' "credential" "guarded/s" "open/s" "ratio"
 for kind in token key cookie; do
   case $kind in
@@ -97,7 +99,7 @@ for kind in token key cookie; do
   esac
   opens=(); guardeds=()
   for _ in $(seq 1 "$rounds"); do
-    opens+=("$(rate /bench/open)")
+    opens+=("$(rate /bench/open -H "$header")")
     guardeds+=("$(rate /bench/api -H "$header")")
   done
   open=$(median "${opens[@]}"); guarded=$(median "${guardeds[@]}")

@@ -9,9 +9,10 @@ use sha2::{Digest, Sha256};
 use sigra_core::Clock;
 use sigra_core::features::api_keys::{self, ApiKeyCaller};
 use sigra_core::features::audit::{self, AuditFilter};
-use sigra_core::features::{Auth, RequestMeta};
+use sigra_core::features::{Auth, RequestMeta, sessions};
 use sigra_core::store::{ApiKeyRow, api_keys as key_store, users};
 use time::Duration;
+use tokio::task::JoinSet;
 use uuid::Uuid;
 
 use crate::common::TestDb;
@@ -199,6 +200,45 @@ conformance!(
         r.assert_refused(Status::UnprocessableEntity, "invalid_fields");
         assert_eq!(r.field_reason("name"), "api_key_limit");
         assert_eq!(rows(&t, "f@example.com").await.len(), 1);
+        t
+    }
+
+    async fn creations_racing_at_the_limit_never_exceed_max_per_user(t: TestDb) -> TestDb {
+        const LIMIT: usize = 3;
+        const RACERS: usize = 12;
+        let app = app_with(figment(&t).merge(("sigra.api_keys.max_per_user", LIMIT))).await;
+        app.signed_up("race@example.com").await;
+        let auth = app.state().auth.clone();
+        let me = sessions::authenticate(&auth, &app.cookie("sigra_session").unwrap())
+            .await
+            .unwrap()
+            .unwrap();
+        let mut racers = JoinSet::new();
+        for n in 0..RACERS {
+            let (auth, me) = (auth.clone(), me.clone());
+            racers.spawn(async move {
+                let input = api_keys::CreateInput {
+                    name: format!("racer {n}"),
+                    scopes: Vec::new(),
+                    expires_in_days: None,
+                };
+                api_keys::create(&auth, &me, &input, &RequestMeta::default())
+                    .await
+                    .unwrap()
+            });
+        }
+        let (mut made, mut refused) = (0, 0);
+        while let Some(outcome) = racers.join_next().await {
+            match outcome.unwrap() {
+                Ok(_) => made += 1,
+                Err(errors) => {
+                    assert_eq!(errors.name[0].reason, "api_key_limit", "{errors:?}");
+                    refused += 1;
+                }
+            }
+        }
+        assert_eq!((made, refused), (LIMIT, RACERS - LIMIT));
+        assert_eq!(rows(&t, "race@example.com").await.len(), LIMIT);
         t
     }
 
@@ -473,44 +513,26 @@ conformance!(
         };
         let reader = made("read").await;
         let invoices = made("invoices:read").await;
-        // A fresh client: no cookie, only the key.
-        let api = app.other_browser().await;
+        // A client with no cookie, only the key.
         let call = |path: &'static str, key: String| {
-            let api = &api;
-            async move {
-                let r = api
-                    .client
-                    .get(path)
-                    .header(rocket::http::Header::new("Accept", "application/json"))
-                    .header(rocket::http::Header::new(
-                        "Authorization",
-                        format!("Bearer {key}"),
-                    ))
-                    .dispatch()
-                    .await;
-                let status = r.status();
-                let challenge = r.headers().get_one("WWW-Authenticate").map(str::to_owned);
-                let cookies = r.headers().get("Set-Cookie").count();
-                let body: serde_json::Value = r.into_json().await.unwrap_or_default();
-                (status, challenge, cookies, body)
-            }
+            let app = &app;
+            async move { app.api(Method::Get, path, None, Some(&key)).await }
         };
-        let (status, _, cookies, me) = call("/users/api/me", reader.clone()).await;
-        assert_eq!(status, Status::Ok, "{me}");
-        assert_eq!(me["via"], "api_key");
-        assert_eq!(me["email"], "bearer-key@example.com");
-        assert_eq!(me["scopes"], json!(["read"]));
-        assert_eq!(cookies, 0, "a Bearer request touches no cookie");
+        let me = call("/users/api/me", reader.clone()).await;
+        assert_eq!(me.status, Status::Ok, "{me:?}");
+        let body = &me.body;
+        assert_eq!(body["via"], "api_key");
+        assert_eq!(body["email"], "bearer-key@example.com");
+        assert_eq!(body["scopes"], json!(["read"]));
+        assert!(me.cookies.is_empty(), "a Bearer request touches no cookie");
         // The host's scoped route wants `invoices:read`.
-        let (status, challenge, _, body) = call("/api/invoices", reader.clone()).await;
-        assert_eq!(status, Status::Forbidden, "{body}");
-        assert_eq!(body["error"], "insufficient_scope");
+        let r = call("/api/invoices", reader.clone()).await;
+        r.assert_refused(Status::Forbidden, "insufficient_scope");
         assert_eq!(
-            challenge.as_deref(),
+            r.challenge.as_deref(),
             Some(r#"Bearer error="insufficient_scope""#)
         );
-        let (status, _, _, _) = call("/api/invoices", invoices).await;
-        assert_eq!(status, Status::Ok);
+        assert_eq!(call("/api/invoices", invoices).await.status, Status::Ok);
         // A revoked key is a bad Bearer credential: 401 with a challenge, never a redirect.
         let id = rows(&t, "bearer-key@example.com")
             .await
@@ -522,9 +544,9 @@ conformance!(
             .json(Method::Delete, &format!("{KEYS}/{id}"), json!({}))
             .await;
         assert!(r.status.code < 400, "{r:?}");
-        let (status, challenge, _, body) = call("/users/api/me", reader).await;
-        assert_eq!(status, Status::Unauthorized, "{body}");
-        assert!(challenge.unwrap_or_default().starts_with("Bearer"));
+        let r = call("/users/api/me", reader).await;
+        r.assert_refused(Status::Unauthorized, "invalid_token");
+        assert!(r.challenge.unwrap_or_default().starts_with("Bearer"));
         t
     }
 

@@ -19,75 +19,32 @@ use uuid::Uuid;
 
 use crate::common::TestDb;
 use crate::common::app::{CLIENT, PASSWORD, SECRET, TestApp, app, app_with, figment};
+use crate::common::json::JsonAnswer;
 use crate::mfa_totp::{code, enrolled};
 
-/// An answer to a request that carried no cookie.
-#[derive(Debug)]
-struct Api {
-    status: Status,
-    body: Value,
-    /// `WWW-Authenticate`.
-    challenge: Option<String>,
-    /// `Set-Cookie` headers.
-    cookies: Vec<String>,
+async fn token(app: &TestApp, body: Value) -> JsonAnswer {
+    app.api(Method::Post, "/users/api/token", Some(body), None)
+        .await
 }
 
-/// A request from an API client: no cookie, `body` as JSON, `bearer` in `Authorization`.
-async fn send(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<Value>,
-    bearer: Option<&str>,
-) -> Api {
-    // A fresh client: its cookie jar is empty.
-    let client = app.other_browser().await;
-    let mut req = client
-        .client
-        .req(method, path.to_owned())
-        .remote(CLIENT)
-        .header(Header::new("Accept", "application/json"));
-    if let Some(body) = body {
-        req = req.header(ContentType::JSON).body(body.to_string());
-    }
-    if let Some(token) = bearer {
-        req = req.header(Header::new("Authorization", format!("Bearer {token}")));
-    }
-    let r = req.dispatch().await;
-    let status = r.status();
-    let challenge = r.headers().get_one("WWW-Authenticate").map(str::to_owned);
-    let cookies = r.headers().get("Set-Cookie").map(str::to_owned).collect();
-    let text = r.into_string().await.unwrap_or_default();
-    let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Api {
-        status,
-        body,
-        challenge,
-        cookies,
-    }
-}
-
-async fn token(app: &TestApp, body: Value) -> Api {
-    send(app, Method::Post, "/users/api/token", Some(body), None).await
-}
-
-async fn log_in(app: &TestApp, email: &str) -> Api {
+async fn log_in(app: &TestApp, email: &str) -> JsonAnswer {
     let r = token(app, json!({ "email": email, "password": PASSWORD })).await;
     assert_eq!(r.status, Status::Ok, "{r:?}");
     r
 }
 
-async fn refresh(app: &TestApp, refresh_token: &str) -> Api {
+async fn refresh(app: &TestApp, refresh_token: &str) -> JsonAnswer {
     let body = json!({ "refresh_token": refresh_token });
     let path = "/users/api/token/refresh";
-    send(app, Method::Post, path, Some(body), None).await
+    app.api(Method::Post, path, Some(body), None).await
 }
 
-async fn me(app: &TestApp, access_token: &str) -> Api {
-    send(app, Method::Get, "/users/api/me", None, Some(access_token)).await
+async fn me(app: &TestApp, access_token: &str) -> JsonAnswer {
+    app.api(Method::Get, "/users/api/me", None, Some(access_token))
+        .await
 }
 
-fn text<'a>(r: &'a Api, key: &str) -> &'a str {
+fn text<'a>(r: &'a JsonAnswer, key: &str) -> &'a str {
     r.body[key]
         .as_str()
         .unwrap_or_else(|| panic!("{key} in {r:?}"))
@@ -100,7 +57,7 @@ fn claims_of(jwt: &str) -> Claims {
 }
 
 /// Asserts the RFC 6750 refusal: 401, a Bearer challenge, JSON `invalid_token`, no cookie.
-fn assert_refused_token(r: &Api, what: &str) {
+fn assert_refused_token(r: &JsonAnswer, what: &str) {
     assert_eq!(r.status, Status::Unauthorized, "{what}: {r:?}");
     assert_eq!(
         r.challenge.as_deref(),
@@ -210,6 +167,16 @@ conformance!(
         assert_eq!(first.body["error"], "mfa_required");
         assert!(first.body.get("access_token").is_none());
         let mfa_token = text(&first, "mfa_token").to_owned();
+        // A log-in owing its second factor is not a session yet: the browser lists only itself.
+        let listed = |r: JsonAnswer| r.body["sessions"].as_array().unwrap().len();
+        assert_eq!(listed(app.json_get("/users/settings").await), 1);
+        // Only a pending log-in's token is a proof of the password: a full session's is not.
+        let browser = app.cookie("sigra_session").unwrap();
+        let stolen = json!({ "mfa_token": browser, "code": code(&app, &secret, 0) });
+        let r = token(&app, stolen).await;
+        assert_eq!(r.status, Status::Unauthorized, "{r:?}");
+        assert_eq!(r.body["error"], "invalid_mfa_token");
+        assert!(r.body.get("access_token").is_none());
 
         let wrong = token(&app, json!({ "mfa_token": mfa_token, "code": "000000" })).await;
         assert_eq!(wrong.status, Status::Unauthorized);
@@ -220,6 +187,7 @@ conformance!(
         assert_eq!(done.status, Status::Ok, "{done:?}");
         let who = me(&app, text(&done, "access_token")).await;
         assert_eq!(who.body["email"], "mfa-api@example.com");
+        assert_eq!(listed(app.json_get("/users/settings").await), 2);
 
         // Single use: the proof of the password is spent.
         app.clock.advance(Duration::seconds(30));
@@ -290,7 +258,9 @@ conformance!(
         );
         assert_refused_token(&me(&app, &none).await, "alg none");
         // HS256 keyed with the public key, which anyone can read from the JWKS.
-        let jwks = send(&app, Method::Get, "/.well-known/jwks.json", None, None).await;
+        let jwks = app
+            .api(Method::Get, "/.well-known/jwks.json", None, None)
+            .await;
         let public = URL_SAFE_NO_PAD
             .decode(jwks.body["keys"][0]["x"].as_str().unwrap())
             .unwrap();
@@ -398,7 +368,7 @@ conformance!(
         let issued = log_in(&app, "rev@example.com").await;
         let body = json!({ "refresh_token": text(&issued, "refresh_token") });
         let path = "/users/api/token/revoke";
-        let r = send(&app, Method::Post, path, Some(body.clone()), None).await;
+        let r = app.api(Method::Post, path, Some(body.clone()), None).await;
         assert_eq!(r.status, Status::Ok, "{r:?}");
         assert_eq!(r.body["ok"], true);
         let refused = refresh(&app, text(&issued, "refresh_token")).await;
@@ -406,7 +376,7 @@ conformance!(
         let sid = claims_of(text(&issued, "access_token")).sid;
         assert!(sessions::find_by_id(&t.db, sid).await.unwrap().is_none());
         // Unknown tokens answer alike (RFC 7009).
-        let r = send(&app, Method::Post, path, Some(body), None).await;
+        let r = app.api(Method::Post, path, Some(body), None).await;
         assert_eq!(r.status, Status::Ok);
 
         // From the sessions list of the browser.
@@ -432,14 +402,8 @@ conformance!(
         let access = text(&issued, "access_token").to_owned();
         assert_eq!(me(&app, &access).await.status, Status::Ok);
         let body = json!({ "refresh_token": text(&issued, "refresh_token") });
-        send(
-            &app,
-            Method::Post,
-            "/users/api/token/revoke",
-            Some(body),
-            None,
-        )
-        .await;
+        app.api(Method::Post, "/users/api/token/revoke", Some(body), None)
+            .await;
         assert_refused_token(&me(&app, &access).await, "revoked session");
 
         // By default the token is verified without the store: it lives until `exp`.
@@ -447,14 +411,9 @@ conformance!(
         let issued = log_in(&plain, "cr@example.com").await;
         let access = text(&issued, "access_token").to_owned();
         let body = json!({ "refresh_token": text(&issued, "refresh_token") });
-        send(
-            &plain,
-            Method::Post,
-            "/users/api/token/revoke",
-            Some(body),
-            None,
-        )
-        .await;
+        plain
+            .api(Method::Post, "/users/api/token/revoke", Some(body), None)
+            .await;
         assert_eq!(me(&plain, &access).await.status, Status::Ok);
         t
     }
@@ -476,7 +435,9 @@ conformance!(
         )
         .await;
         assert_eq!(me(&rotated, &access).await.status, Status::Ok);
-        let jwks = send(&rotated, Method::Get, "/.well-known/jwks.json", None, None).await;
+        let jwks = rotated
+            .api(Method::Get, "/.well-known/jwks.json", None, None)
+            .await;
         assert_eq!(jwks.status, Status::Ok);
         let kids: Vec<&str> = jwks.body["keys"]
             .as_array()
@@ -519,14 +480,14 @@ conformance!(
         let mut claims = claims_of(&access);
 
         claims.scope = "invoices:write".into();
-        let r = send(
-            &app,
-            Method::Get,
-            "/api/invoices",
-            None,
-            Some(&keys.sign(&claims)),
-        )
-        .await;
+        let r = app
+            .api(
+                Method::Get,
+                "/api/invoices",
+                None,
+                Some(&keys.sign(&claims)),
+            )
+            .await;
         assert_eq!(r.status, Status::Forbidden, "{r:?}");
         assert_eq!(r.body["error"], "insufficient_scope");
         assert_eq!(
@@ -535,17 +496,19 @@ conformance!(
         );
 
         claims.scope = "invoices:write invoices:read".into();
-        let r = send(
-            &app,
-            Method::Get,
-            "/api/invoices",
-            None,
-            Some(&keys.sign(&claims)),
-        )
-        .await;
+        let r = app
+            .api(
+                Method::Get,
+                "/api/invoices",
+                None,
+                Some(&keys.sign(&claims)),
+            )
+            .await;
         assert_eq!(r.status, Status::Ok, "{r:?}");
         // A log-in token carries the user's full rights, like the session.
-        let r = send(&app, Method::Get, "/api/invoices", None, Some(&access)).await;
+        let r = app
+            .api(Method::Get, "/api/invoices", None, Some(&access))
+            .await;
         assert_eq!(r.status, Status::Ok);
         assert_eq!(app.body("/api/invoices").await.0, Status::Ok);
         t
@@ -573,14 +536,14 @@ conformance!(
         assert!(r.into_string().await.unwrap().ends_with("via session"));
 
         let issued = log_in(&app, "caller@example.com").await;
-        let r = send(
-            &app,
-            Method::Post,
-            "/api/invoices",
-            None,
-            Some(text(&issued, "access_token")),
-        )
-        .await;
+        let r = app
+            .api(
+                Method::Post,
+                "/api/invoices",
+                None,
+                Some(text(&issued, "access_token")),
+            )
+            .await;
         assert_eq!(r.status, Status::Ok, "{r:?}");
         t
     }

@@ -452,6 +452,17 @@ conformance!(
             json!(["email", "password"])
         );
         assert_eq!(log_in["security"], json!([{ "csrf": [] }]));
+        // Each documents the success status it answers: 201 where something is made.
+        let success = |path: &str, method: &str| -> Vec<String> {
+            let responses = paths[path][method]["responses"].as_object().unwrap();
+            responses
+                .keys()
+                .filter(|s| s.starts_with('2'))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(success("/users/log_in", "post"), ["200"]);
+        assert_eq!(success("/users/settings/api-keys", "post"), ["201"]);
         // The API token routes take JSON only, with no CSRF token; `me` takes a Bearer
         // credential or the session.
         let token = &paths["/users/api/token/refresh"]["post"];

@@ -12,6 +12,7 @@ import {
   openPage,
   pathOf,
   shot,
+  registerAndLogIn,
   submitLogIn,
   waitForMail,
 } from './helpers.mjs';
@@ -34,12 +35,7 @@ describe('Account lifecycle in the browser', { concurrency: false }, () => {
     const second = `second passphrase ${RUN_ID}`;
     const { context, page } = await openPage(browser);
     try {
-      await page.goto('/users/register');
-      await page.getByLabel('Email', { exact: true }).fill(email);
-      await page.getByLabel('Password', { exact: true }).fill(first);
-      await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
-      await page.goto('/users/log_in');
-      await submitLogIn(page, { email, password: first });
+      await registerAndLogIn(page, { email, password: first });
 
       // Change password.
       await page.goto('/users/settings');

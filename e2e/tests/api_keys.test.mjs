@@ -12,7 +12,7 @@ import {
   openPage,
   pathOf,
   shot,
-  submitLogIn,
+  registerAndLogIn,
   waitForMail,
 } from './helpers.mjs';
 
@@ -38,12 +38,7 @@ describe('API keys in the browser', { concurrency: false }, () => {
     });
     try {
       await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: BASE_URL });
-      await page.goto('/users/register');
-      await page.getByLabel('Email', { exact: true }).fill(email);
-      await page.getByLabel('Password', { exact: true }).fill(password);
-      await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
-      await page.goto('/users/log_in');
-      await submitLogIn(page, { email, password });
+      await registerAndLogIn(page, { email, password });
 
       await page.goto('/users/settings');
       await navigating(page, () => page.getByRole('link', { name: 'Manage API keys' }).click());

@@ -76,6 +76,16 @@ export function assertOnLogInAskingFor(page, returnTo) {
   assert.equal(url.searchParams.get('return_to'), returnTo, `return_to in ${page.url()}`);
 }
 
+/** Registers `email` with `password` on the register page, then logs in with them. */
+export async function registerAndLogIn(page, { email, password }) {
+  await page.goto('/users/register');
+  await page.getByLabel('Email', { exact: true }).fill(email);
+  await page.getByLabel('Password', { exact: true }).fill(password);
+  await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
+  await page.goto('/users/log_in');
+  await submitLogIn(page, { email, password });
+}
+
 /** Fills and submits the (password) log-in form on the current page, waiting for the navigation. */
 export async function submitLogIn(page, { email, password, rememberMe = false }) {
   await page.getByLabel('Email', { exact: true }).first().fill(email);

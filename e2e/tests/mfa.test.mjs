@@ -12,6 +12,7 @@ import {
   openPage,
   pathOf,
   shot,
+  registerAndLogIn,
   submitLogIn,
   waitForMail,
 } from './helpers.mjs';
@@ -57,12 +58,7 @@ describe('Two-step verification in the browser', { concurrency: false }, () => {
     const password = `mfa passphrase ${RUN_ID}`;
     const { context, page } = await openPage(browser);
     try {
-      await page.goto('/users/register');
-      await page.getByLabel('Email', { exact: true }).fill(email);
-      await page.getByLabel('Password', { exact: true }).fill(password);
-      await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
-      await page.goto('/users/log_in');
-      await submitLogIn(page, { email, password });
+      await registerAndLogIn(page, { email, password });
 
       // Enroll: the QR code is drawn inline; the key is on the page as text.
       await page.goto('/users/settings');

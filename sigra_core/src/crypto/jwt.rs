@@ -28,7 +28,9 @@
 //! Failure mode. Any defect answers a [`JwtError`], never a partially trusted claim set;
 //! dropping a secret from `old_secret_keys` ends every token it signed at once.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::sync::{Arc, Mutex};
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
@@ -129,8 +131,9 @@ struct Header {
 /// flood of distinct tokens cannot grow it).
 pub const MAX_VERIFIED: usize = 50_000;
 
-/// Claims of tokens whose signature verified, by the SHA-256 of the compact token.
-type Verified = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<[u8; 32], Claims>>>;
+/// Claims of tokens whose signature verified, by the SHA-256 of the compact token (shared,
+/// so a hit copies a pointer, not the claims).
+type Verified = Arc<Mutex<HashMap<[u8; 32], Arc<Claims>>>>;
 
 /// The Ed25519 keys of the current master secret and of the old ones.
 #[derive(Clone)]
@@ -213,7 +216,7 @@ impl JwtKeys {
         issuer: &str,
         audience: &str,
         now: i64,
-    ) -> Result<Claims, JwtError> {
+    ) -> Result<Arc<Claims>, JwtError> {
         if token.len() > MAX_TOKEN_LEN {
             return Err(JwtError::Malformed);
         }
@@ -226,14 +229,14 @@ impl JwtKeys {
         let claims = match known {
             Some(claims) => claims,
             None => {
-                let claims = self.verify_signature(token)?;
+                let claims = Arc::new(self.verify_signature(token)?);
                 if now < claims.exp
                     && let Ok(mut verified) = self.verified.lock()
                 {
                     if verified.len() >= MAX_VERIFIED {
                         verified.clear();
                     }
-                    verified.insert(digest, claims.clone());
+                    verified.insert(digest, Arc::clone(&claims));
                 }
                 claims
             }
@@ -350,7 +353,7 @@ mod tests {
     fn round_trip_and_claim_checks() {
         let k = keys(1, &[]);
         let token = k.sign(&claims(1000));
-        assert_eq!(k.verify(&token, ISS, AUD, 1000).unwrap(), claims(1000));
+        assert_eq!(*k.verify(&token, ISS, AUD, 1000).unwrap(), claims(1000));
         assert_eq!(k.verify(&token, ISS, AUD, 1900), Err(JwtError::Expired));
         assert_eq!(k.verify(&token, ISS, AUD, 999), Err(JwtError::NotYetValid));
         assert_eq!(k.verify(&token, "x", AUD, 1000), Err(JwtError::WrongIssuer));

@@ -36,9 +36,9 @@
 //!
 //! # Failure mode
 //!
-//! A lost key cannot be shown again: the user revokes it and creates another. Two
-//! creations racing at the `max_per_user` limit can both pass it (the count is read, not
-//! locked); the limit is a guard against clutter, not a security boundary. A failed
+//! A lost key cannot be shown again: the user revokes it and creates another. The
+//! `max_per_user` count is taken with the owner's row locked ([`users::lock_row`]), so
+//! creations racing at the limit are judged one at a time and never exceed it. A failed
 //! `last_used_at` write fails the authentication (the caller answers 500) rather than
 //! letting a use go unrecorded.
 
@@ -306,6 +306,9 @@ pub async fn create(
     };
     let now = auth.clock.now();
     let mut change = auth.change(meta).await?;
+    // The owner's row is held until commit, so creations racing at the limit are counted
+    // one after the other.
+    users::lock_row(change.tx(), user.id).await?;
     if api_keys::count_live(change.tx(), user.id, now).await? >= auth.config.api_keys.max_per_user {
         change.rollback().await?;
         let limit = auth.config.api_keys.max_per_user;

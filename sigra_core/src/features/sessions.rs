@@ -311,13 +311,16 @@ pub struct SessionView {
     pub device_name: Option<String>,
 }
 
-/// The user's live sessions, newest first, the current one marked.
+/// The user's live sessions, newest first, the current one marked. A log-in still owing
+/// the account's second factor is not a session yet and is not listed.
 pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionView>, FlowError> {
     let now = auth.clock.now();
     let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
+    let has_mfa = current.user.mfa_enabled_at.is_some();
     let all = sessions::list_for_user(&auth.db, current.user.id, now).await?;
     Ok(all
         .into_iter()
+        .filter(|s| !(has_mfa && s.mfa_at.is_none()))
         .filter(|s| s.refresh_family || now < s.last_seen_at + idle)
         .map(|s| {
             let device = user_agent::parse(s.user_agent.as_deref());

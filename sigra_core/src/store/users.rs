@@ -1,6 +1,6 @@
 //! Queries on `sigra_users`.
 
-use sea_query::{Cond, Expr, ExprTrait, Query};
+use sea_query::{Cond, Expr, ExprTrait, LockType, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
@@ -113,6 +113,21 @@ pub async fn find_by_id(ex: &impl Executor, id: Uuid) -> Result<Option<User>, St
         .and_where(Expr::col(Users::Id).eq(id))
         .to_owned();
     ex.fetch_optional(&stmt).await
+}
+
+/// Holds the account's row until the transaction ends (`SELECT … FOR UPDATE` on
+/// PostgreSQL and MySQL; on SQLite every transaction already holds the write lock), so
+/// a check-then-insert on rows the account owns is decided one caller at a time.
+/// Answers whether the account exists.
+pub async fn lock_row(ex: &impl Executor, id: Uuid) -> Result<bool, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .lock(LockType::Update)
+        .to_owned();
+    let row: Option<User> = ex.fetch_optional(&stmt).await?;
+    Ok(row.is_some())
 }
 
 /// Replaces the password hash (or removes it with `None`).

@@ -57,6 +57,18 @@ struct Operation {
     summary: &'static str,
     access: Access,
     fields: &'static [Field],
+    /// The status of a success: `"200"`, or `"201"` for a route that makes something.
+    success: &'static str,
+}
+
+impl Operation {
+    /// The same operation answering `201 Created` on success.
+    const fn created(self) -> Operation {
+        Operation {
+            success: "201",
+            ..self
+        }
+    }
 }
 
 const fn op(
@@ -72,6 +84,7 @@ const fn op(
         summary,
         access,
         fields,
+        success: "200",
     }
 }
 
@@ -433,7 +446,8 @@ const OPERATIONS: &[Operation] = &[
             ("scopes", List, false),
             ("expires_in_days", Integer, false),
         ],
-    ),
+    )
+    .created(),
     op(
         Delete,
         "/settings/api-keys/<id>",
@@ -615,7 +629,11 @@ fn operation(route: &Route, described: Option<&Operation>) -> Value {
     op.insert("security".into(), security);
     let error = json!({ "$ref": "#/components/responses/Error" });
     let mut responses = Map::new();
-    responses.insert("200".into(), json!({ "$ref": "#/components/responses/Ok" }));
+    let success = described.map_or("200", |d| d.success);
+    responses.insert(
+        success.into(),
+        json!({ "$ref": "#/components/responses/Ok" }),
+    );
     for status in ["400", "401", "403", "404", "409", "422", "429", "503"] {
         responses.insert(status.into(), error.clone());
     }
