@@ -28,6 +28,7 @@ mod mail;
 mod mfa;
 mod mfa_totp;
 mod new_device;
+mod passkeys;
 mod password_upgrade;
 mod rate_limit;
 mod reasons;

@@ -148,6 +148,98 @@ pub struct SigraConfig {
     pub new_device_alert: bool,
     /// JWT access tokens and refresh tokens for API clients.
     pub api_tokens: ApiTokensConfig,
+    /// Passkeys (WebAuthn).
+    pub passkeys: PasskeysConfig,
+}
+
+/// `sigra.passkeys`: passkeys (WebAuthn), see `sigra_core::features::passkeys`.
+///
+/// The origin passkeys are bound to is `sigra.public_url`; a browser on any other origin
+/// is refused. WebAuthn needs a domain there (`localhost` counts), not an IP address:
+/// with an IP address every passkey flow answers `passkeys_unavailable`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct PasskeysConfig {
+    /// The relying-party id passkeys are made for: the host of `sigra.public_url` or a
+    /// parent domain of it (`example.com` for `https://app.example.com`, so passkeys also
+    /// work on other subdomains later). Changing it orphans every registered passkey.
+    /// Default: the host of `sigra.public_url`.
+    pub rp_id: Option<String>,
+    /// The name authenticators show next to a passkey. Default: `sigra.app_name`.
+    pub rp_name: Option<String>,
+    /// A passkey sign-in (always with user verification) also passes the second factor,
+    /// so an account with one is not asked for a code after it. Default `true`.
+    pub satisfies_mfa: bool,
+}
+
+impl Default for PasskeysConfig {
+    fn default() -> Self {
+        Self {
+            rp_id: None,
+            rp_name: None,
+            satisfies_mfa: true,
+        }
+    }
+}
+
+impl PasskeysConfig {
+    /// Checks `sigra.passkeys` against `public_url` (already checked): `rp_id` must be
+    /// the URL's host or a parent domain of it, `rp_name` not blank.
+    pub fn validate(&self, public_url: &str) -> Result<(), ConfigError> {
+        if let Some(rp_id) = &self.rp_id {
+            let host = url_host(public_url);
+            let well_formed = !rp_id.is_empty()
+                && rp_id.len() <= 253
+                && !rp_id.starts_with('.')
+                && !rp_id.ends_with('.')
+                && rp_id
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b));
+            let covers = host == rp_id.as_str() || host.ends_with(&format!(".{rp_id}"));
+            if !well_formed || !covers {
+                return Err(invalid(
+                    "sigra.passkeys.rp_id",
+                    format_args!(
+                        "the host of sigra.public_url ({host:?}) or a parent domain of it, in \
+                         lower case"
+                    ),
+                    format_args!("{rp_id:?}"),
+                ));
+            }
+        }
+        if self.rp_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(invalid(
+                "sigra.passkeys.rp_name",
+                "a non-empty string",
+                "\"\"",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The relying-party id: `rp_id`, or the host of `public_url`.
+    pub fn rp_id(&self, public_url: &str) -> String {
+        match &self.rp_id {
+            Some(id) => id.clone(),
+            None => url_host(public_url).to_owned(),
+        }
+    }
+}
+
+/// The host of an origin like `https://example.com:8443` (no port; IPv6 in brackets kept).
+fn url_host(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"))
+        .unwrap_or(url);
+    let authority = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    if authority.starts_with('[') {
+        return authority
+            .find(']')
+            .map_or(authority, |end| &authority[..=end]);
+    }
+    authority.split(':').next().unwrap_or(authority)
 }
 
 /// `sigra.api_tokens`: JWT access tokens and opaque refresh tokens (see
@@ -462,6 +554,7 @@ impl Default for SigraConfig {
             api_keys: ApiKeysConfig::default(),
             new_device_alert: true,
             api_tokens: ApiTokensConfig::default(),
+            passkeys: PasskeysConfig::default(),
         }
     }
 }
@@ -591,6 +684,7 @@ impl SigraConfig {
         self.retention.validate()?;
         self.api_keys.validate()?;
         self.api_tokens.validate()?;
+        self.passkeys.validate(&self.public_url)?;
         self.rate_limit.validate()
     }
 
@@ -1105,6 +1199,38 @@ mod tests {
         assert!(from_toml("[sigra]\nbase_path = \"/a/b-c\"").is_ok());
         assert!(from_toml("[sigra]\npublic_url = \"ftp://x\"").is_err());
         assert!(from_toml("[sigra]\npublic_url = \"https://example.com/path\"").is_err());
+    }
+
+    #[test]
+    fn passkey_rp_id_defaults_to_the_public_host_and_must_cover_it() {
+        let c = from_toml("[sigra]\npublic_url = \"https://app.example.com:8443\"").unwrap();
+        assert_eq!(c.passkeys.rp_id(&c.public_url), "app.example.com");
+        assert!(c.passkeys.satisfies_mfa);
+        assert!(c.passkeys.rp_name.is_none());
+        let ok = "[sigra]\npublic_url = \"https://app.example.com\"\n[sigra.passkeys]\nrp_id = \"example.com\"";
+        let c = from_toml(ok).unwrap();
+        assert_eq!(c.passkeys.rp_id(&c.public_url), "example.com");
+        for rp_id in [
+            "other.com",
+            "ple.com",
+            "APP.example.com",
+            "",
+            ".example.com",
+        ] {
+            let toml = format!(
+                "[sigra]\npublic_url = \"https://app.example.com\"\n[sigra.passkeys]\nrp_id = \"{rp_id}\""
+            );
+            match from_toml(&toml) {
+                Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "sigra.passkeys.rp_id"),
+                other => panic!("{rp_id:?} was accepted: {other:?}"),
+            }
+        }
+        let blank = "[sigra.passkeys]\nrp_name = \" \"";
+        assert!(
+            matches!(from_toml(blank), Err(ConfigError::Invalid { key, .. }) if key == "sigra.passkeys.rp_name")
+        );
+        assert_eq!(url_host("http://[::1]:8000"), "[::1]");
+        assert_eq!(url_host("http://localhost:8000"), "localhost");
     }
 
     #[test]

@@ -95,3 +95,24 @@ pub const API_TOKEN_ISSUED: &str = "api_token.issued";
 pub const API_TOKEN_REUSE_DETECTED: &str = "api_token.reuse_detected";
 /// An API client revoked its refresh token (its family and session ended).
 pub const API_TOKEN_REVOKED: &str = "api_token.revoked";
+/// A passkey was registered (metadata: its id, name, AAGUID, whether it may sync).
+pub const PASSKEY_ADDED: &str = "passkey.added";
+/// A passkey was renamed (metadata: its id, the old and new name).
+pub const PASSKEY_RENAMED: &str = "passkey.renamed";
+/// A passkey was removed (sudo; metadata: its id, name, whether the account's second
+/// factor went off with it).
+pub const PASSKEY_REMOVED: &str = "passkey.removed";
+/// A passkey was turned on or off as a second factor ("use as two-step verification";
+/// metadata: its id, `used_for_mfa`, and whether the account now has a second factor).
+pub const PASSKEY_MFA_CHANGED: &str = "passkey.mfa_changed";
+/// A passkey signed a user in (metadata: the session, the passkey, `mfa`: `passkey` when
+/// it passed the second factor too, `pending` when a code is still owed, `none`).
+pub const LOGIN_PASSKEY: &str = "login.passkey";
+/// A passkey sign-in was refused (metadata: the reason; the account when it is known).
+pub const LOGIN_PASSKEY_FAILURE: &str = "login.passkey_failure";
+/// A passkey presented a signature counter at or below the stored one (a copied key may be
+/// in use); the use was refused (metadata: the passkey, the stored and presented counters).
+pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
+/// A passkey's backup state changed between uses (it started or stopped syncing; metadata:
+/// the passkey, the new state).
+pub const PASSKEY_BACKUP_STATE_CHANGED: &str = "passkey.backup_state_changed";

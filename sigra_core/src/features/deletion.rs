@@ -8,7 +8,7 @@
 //! passes, the background worker calls [`execute_due`], which applies the configured
 //! [`DeletionStrategy`]:
 //!
-//! | strategy | account row | sessions, tokens, API keys, known devices | audit events about the account |
+//! | strategy | account row | sessions, tokens, API keys, passkeys, known devices | audit events about the account |
 //! |---|---|---|---|
 //! | `anonymize` (default) | kept, email replaced by a placeholder, password and other personal fields cleared, marked deleted | removed | kept, IP, user agent and details cleared |
 //! | `soft_delete` | kept as is, marked deleted; can never log in | removed | kept as they are |
@@ -160,6 +160,8 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     tokens::delete_for_user(tx, user.id, &[]).await?;
     crate::store::mfa::delete_all(tx, user.id).await?;
     crate::store::api_keys::delete_for_user(tx, user.id).await?;
+    // Anonymized and soft-deleted accounts keep their row, so no foreign key cascades.
+    crate::store::passkeys::delete_for_user(tx, user.id).await?;
     sessions::delete_known_devices(tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {

@@ -32,6 +32,7 @@ pub mod magic_link;
 pub mod mfa;
 pub mod mfa_totp;
 pub mod new_device;
+pub mod passkeys;
 pub mod password_upgrade;
 pub mod registration;
 pub mod reset_password;
@@ -77,6 +78,10 @@ pub struct Auth {
     pub api_key_cache: Arc<crate::session_cache::SessionCache<api_keys::CachedKey>>,
     /// The Ed25519 keys of JWT access tokens (see [`api_tokens`]).
     pub jwt: Arc<crate::crypto::JwtKeys>,
+    /// The WebAuthn relying party of [`passkeys`] (id and origin from `sigra.public_url`
+    /// and `sigra.passkeys`); `None` when the public URL's host is an IP address, which
+    /// WebAuthn does not accept.
+    pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -129,6 +134,14 @@ pub enum FlowError {
     /// A stored authenticator secret is unusable.
     #[error("the stored authenticator secret is unusable")]
     TotpSecret,
+    /// Passkeys cannot work with this configuration: the host of `sigra.public_url` is an
+    /// IP address, and WebAuthn needs a domain (`localhost` counts).
+    #[error("passkeys need a domain in sigra.public_url, not an IP address")]
+    PasskeysUnavailable,
+    /// A passkey ceremony could not be started or its stored state read back (a bug, or
+    /// state written by an incompatible version).
+    #[error("passkey ceremony failed: {0}")]
+    Webauthn(String),
 }
 
 impl FlowError {
@@ -142,6 +155,8 @@ impl FlowError {
             FlowError::Random(e) => e.reason(),
             FlowError::Cipher(e) => e.reason(),
             FlowError::TotpSecret => "totp_secret_unusable",
+            FlowError::PasskeysUnavailable => "passkeys_unavailable",
+            FlowError::Webauthn(_) => "webauthn_failed",
         }
     }
 
@@ -234,6 +249,7 @@ impl Auth {
         let api_key_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
         ));
+        let webauthn = passkeys::relying_party(&config)?.map(Arc::new);
         Ok(Auth {
             db,
             clock,
@@ -246,6 +262,7 @@ impl Auth {
             session_cache,
             api_key_cache,
             jwt,
+            webauthn,
         })
     }
 }

@@ -30,10 +30,12 @@ use super::{Mail, MailError};
 /// | `new_device` | `browser`, `os`, `ip`, `time`, `sessions_url` |
 /// | `api_key_created` | `name`, `prefix`, `scopes`, `expires_at` (or null), `settings_url` |
 /// | `api_key_revoked` | `name`, `prefix`, `settings_url` |
+/// | `passkey_added` | `name`, `authenticator` (or null), `synced`, `time`, `settings_url` |
+/// | `passkey_removed` | `name`, `mfa_disabled`, `time`, `settings_url` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 19] = [
+pub const KINDS: [&str; 21] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -53,6 +55,8 @@ pub const KINDS: [&str; 19] = [
     "new_device",
     "api_key_created",
     "api_key_revoked",
+    "passkey_added",
+    "passkey_removed",
 ];
 
 const DIR: &str = "sigra/email";
@@ -64,7 +68,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 39] = embedded![
+const DEFAULTS: [(&str, &str); 43] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -104,6 +108,10 @@ const DEFAULTS: [(&str, &str); 39] = embedded![
     "api_key_created.html.tera",
     "api_key_revoked.txt.tera",
     "api_key_revoked.html.tera",
+    "passkey_added.txt.tera",
+    "passkey_added.html.tera",
+    "passkey_removed.txt.tera",
+    "passkey_removed.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -353,6 +361,19 @@ mod tests {
                 "name": "deploy bot",
                 "prefix": "sigra_sk_AbC",
                 "settings_url": "https://app.test/users/settings/api-keys",
+            }),
+            "passkey_added" => json!({
+                "name": "work laptop",
+                "authenticator": "iCloud Keychain",
+                "synced": true,
+                "time": "2026-12-06 09:15 UTC",
+                "settings_url": "https://app.test/users/settings/passkeys",
+            }),
+            "passkey_removed" => json!({
+                "name": "work laptop",
+                "mfa_disabled": true,
+                "time": "2026-12-06 09:15 UTC",
+                "settings_url": "https://app.test/users/settings/passkeys",
             }),
             "new_device" => json!({
                 "browser": "Firefox",

@@ -233,6 +233,129 @@ pub enum ApiKeys {
     RevokedAt,
 }
 
+/// `sigra_passkeys` columns: WebAuthn credentials (see `features::passkeys`).
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_passkeys"]
+pub enum Passkeys {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// Owner.
+    UserId,
+    /// The credential id the authenticator chose (unique across accounts).
+    CredentialId,
+    /// The owner's label.
+    Name,
+    /// The webauthn-rs `Passkey` as JSON: the public key, the sign counter, the flags.
+    /// Nothing secret.
+    Passkey,
+    /// The authenticator model's AAGUID, when it told one (not all zeros).
+    Aaguid,
+    /// The credential may be synced or backed up (a "synced passkey").
+    BackupEligible,
+    /// The credential is backed up or synced now (as of its last use).
+    BackupState,
+    /// The signature counter of the last use (0 for authenticators that keep none).
+    SignCount,
+    /// The owner uses it as a second factor ("use as two-step verification").
+    UsedForMfa,
+    /// Creation time.
+    CreatedAt,
+    /// Last successful use.
+    LastUsedAt,
+}
+
+/// `sigra_webauthn_ceremonies` columns: the server-side state of started passkey
+/// ceremonies (see `features::passkeys`).
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_webauthn_ceremonies"]
+pub enum WebauthnCeremonies {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// SHA-256 of the ceremony token the browser holds.
+    TokenHash,
+    /// `register`, `sign_in`, `mfa` or `sudo`.
+    Purpose,
+    /// The account, for ceremonies of a signed-in session; null for sign-in.
+    UserId,
+    /// The session the ceremony is bound to; null for sign-in.
+    SessionId,
+    /// The webauthn-rs ceremony state, sealed with the field cipher.
+    State,
+    /// Creation time.
+    CreatedAt,
+    /// Refused from then on.
+    ExpiresAt,
+    /// When it was finished (or refused); a ceremony is used once.
+    UsedAt,
+}
+
+/// A stored passkey: its public key and metadata, never a secret.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct PasskeyRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// Owner.
+    pub user_id: Uuid,
+    /// The credential id.
+    pub credential_id: Vec<u8>,
+    /// The owner's label.
+    pub name: String,
+    /// The webauthn-rs `Passkey` as JSON.
+    pub passkey: Json<serde_json::Value>,
+    /// The authenticator model, when known.
+    pub aaguid: Option<Uuid>,
+    /// Whether the credential may be synced or backed up.
+    pub backup_eligible: bool,
+    /// Whether it is backed up or synced now.
+    pub backup_state: bool,
+    /// Signature counter of the last use.
+    pub sign_count: i64,
+    /// Used as a second factor.
+    pub used_for_mfa: bool,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last successful use.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+/// A started passkey ceremony, as stored.
+///
+/// `Debug` leaves out the sealed state.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct CeremonyRow {
+    /// Primary key (part of the state's associated data).
+    pub id: Uuid,
+    /// `register`, `sign_in`, `mfa` or `sudo`.
+    pub purpose: String,
+    /// The account, for ceremonies of a signed-in session.
+    pub user_id: Option<Uuid>,
+    /// The session it is bound to.
+    pub session_id: Option<Uuid>,
+    /// The sealed webauthn-rs state.
+    pub state: String,
+    /// Refused from then on.
+    pub expires_at: OffsetDateTime,
+}
+
+impl std::fmt::Debug for CeremonyRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CeremonyRow")
+            .field("id", &self.id)
+            .field("purpose", &self.purpose)
+            .field("user_id", &self.user_id)
+            .field("session_id", &self.session_id)
+            .field("state", &format_args!("[sealed]"))
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A stored API key: its display prefix and the digest of the key, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
