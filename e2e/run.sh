@@ -77,7 +77,8 @@ if [ -z "$port" ]; then
 fi
 [ -n "$port" ] || { echo "[e2e] no free port found" >&2; exit 1; }
 
-base_url="http://127.0.0.1:$port"
+# `localhost`, not an IP address: WebAuthn (passkeys) needs a domain.
+base_url="http://localhost:$port"
 db="$work/e2e.sqlite3"
 log "starting example_app on $base_url (database $db)"
 (

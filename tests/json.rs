@@ -312,12 +312,21 @@ conformance!(
             r.into_string().await.unwrap(),
             "sudo ok for body@example.com from a script"
         );
-        // Not an object, or nested objects: the body cannot be read.
-        for body in [json!(["a"]), json!({ "email": { "nested": 1 } })] {
+        // Not an object, or nested arrays: the body cannot be read.
+        for body in [json!(["a"]), json!({ "email": [["nested"]] })] {
             app.json(Method::Post, "/users/log_in", body)
                 .await
                 .assert_refused(Status::BadRequest, "bad_request");
         }
+        // An object is one field holding its JSON text (a passkey's `credential`): an
+        // email field holding one is simply not an account's address.
+        app.json(
+            Method::Post,
+            "/users/log_in",
+            json!({ "email": { "nested": 1 }, "password": "x" }),
+        )
+        .await
+        .assert_refused(Status::Unauthorized, "invalid_credentials");
         // Arrays are repeated fields; numbers and booleans are their text.
         let r = app
             .json(

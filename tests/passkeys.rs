@@ -5,6 +5,7 @@
 //! signature counter that went backwards, removing the last way in. Mails, audit events
 //! and rows are checked alongside.
 
+use rocket::http::{Method, Status};
 use serde_json::json;
 use sigra_core::Clock;
 use sigra_core::features::audit::{self, AuditFilter};
@@ -21,6 +22,7 @@ use uuid::Uuid;
 
 use crate::common::TestDb;
 use crate::common::app::{PASSWORD, TestApp, app_with, figment};
+use crate::common::json::JsonAnswer;
 use crate::common::passkey::{ORIGIN, SoftAuthenticator};
 
 /// An app whose public URL is a domain (WebAuthn takes no IP address).
@@ -940,4 +942,325 @@ conformance!(
 fn base64_url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The routes' JSON answer's options, after checking the §4a success shape.
+fn options_of(r: &JsonAnswer) -> serde_json::Value {
+    r.assert_ok(Status::Ok)["options"].clone()
+}
+
+conformance!(
+    async fn every_passkey_ceremony_runs_through_the_routes_in_json_as_a_mobile_app_would(
+        t: TestDb,
+    ) -> TestDb {
+        let app = passkey_app(&t).await;
+        app.signed_up("json-pk@example.com").await;
+        let id = user_id(&t, "json-pk@example.com").await;
+        let mut key = SoftAuthenticator::new();
+        let after_login = app.state().auth.config.after_login_path.clone();
+
+        // Add: options (the log-in opened sudo), the authenticator, the finish.
+        let r = app
+            .json(Method::Post, "/users/settings/passkeys/options", json!({}))
+            .await;
+        let options = options_of(&r);
+        assert_eq!(options["publicKey"]["rp"]["id"], "localhost");
+        assert!(
+            r.cookies.iter().any(|c| c.starts_with("sigra_passkey=")
+                && c.contains("HttpOnly")
+                && c.contains("Max-Age=300")),
+            "the ceremony token is an HttpOnly cookie: {:?}",
+            r.cookies
+        );
+        let credential = key.register(&options).unwrap();
+        // A bad name keeps the ceremony: the same answer is taken with a good one.
+        let r = app
+            .json(
+                Method::Post,
+                "/users/settings/passkeys",
+                json!({ "name": " ", "credential": credential }),
+            )
+            .await;
+        r.assert_refused(Status::UnprocessableEntity, "invalid_fields");
+        assert_eq!(r.field_reason("name"), "name_invalid");
+        let r = app
+            .json(
+                Method::Post,
+                "/users/settings/passkeys",
+                json!({ "name": "phone", "credential": credential }),
+            )
+            .await;
+        let body = r.assert_ok(Status::Ok);
+        assert_eq!(body["next"], "/users/settings/passkeys?notice=added");
+        assert_eq!(body["passkey"]["name"], "phone");
+        let passkey_id = body["passkey"]["id"].as_str().unwrap().to_owned();
+        let listed = app.json_get("/users/settings/passkeys").await;
+        assert_eq!(listed.assert_ok(Status::Ok)["passkeys"][0]["name"], "phone");
+        // The same answer again: its ceremony is used up.
+        let r = app
+            .json(
+                Method::Post,
+                "/users/settings/passkeys",
+                json!({ "name": "again", "credential": credential }),
+            )
+            .await;
+        r.assert_refused(Status::BadRequest, "passkey_ceremony_expired");
+
+        // The pages offer it: the settings list, the log-in button and autofill.
+        let (_, html) = app.body("/users/settings/passkeys").await;
+        assert!(html.contains(r#"class="session passkey""#), "{html}");
+        assert!(html.contains(r#"id="passkey-add""#));
+        assert!(html.contains("assets/sigra-webauthn.js\" defer"), "{html}");
+        app.json(Method::Delete, "/users/log_out", json!({}))
+            .await
+            .assert_ok(Status::Ok);
+        let (_, html) = app.body("/users/log_in").await;
+        assert!(html.contains(r#"id="passkey-sign-in""#), "{html}");
+        assert!(
+            html.contains(r#"autocomplete="username webauthn""#),
+            "{html}"
+        );
+
+        // Usernameless sign-in: a full session with both factors and sudo.
+        let options = options_of(
+            &app.json(Method::Post, "/users/passkeys/options", json!({}))
+                .await,
+        );
+        assert!(
+            options["publicKey"]["allowCredentials"]
+                .as_array()
+                .is_none_or(|a| a.is_empty())
+        );
+        let answer = key.assert(&options, None);
+        let r = app
+            .json(
+                Method::Post,
+                "/users/passkeys/log_in",
+                json!({ "credential": answer }),
+            )
+            .await;
+        assert_eq!(r.assert_ok(Status::Ok)["next"], after_login.as_str());
+        assert_eq!(app.body("/dashboard").await.0, Status::Ok);
+        assert_eq!(
+            app.json(
+                Method::Post,
+                "/users/passkeys/log_in",
+                json!({ "credential": answer })
+            )
+            .await
+            .reason(),
+            "passkey_ceremony_expired",
+            "a replayed answer"
+        );
+
+        // Rename; an unknown id is refused.
+        let path = format!("/users/settings/passkeys/{passkey_id}");
+        let r = app
+            .json(Method::Patch, &path, json!({ "name": "work phone" }))
+            .await;
+        assert_eq!(
+            r.assert_ok(Status::Ok)["next"],
+            "/users/settings/passkeys?notice=renamed"
+        );
+        let unknown = format!("/users/settings/passkeys/{}", Uuid::now_v7());
+        app.json(Method::Patch, &unknown, json!({ "name": "x" }))
+            .await
+            .assert_refused(Status::NotFound, "passkey_not_found");
+
+        // Sudo with the passkey once the window has closed.
+        app.clock.advance(Duration::minutes(16));
+        let r = app
+            .json(Method::Post, "/users/settings/passkeys/options", json!({}))
+            .await;
+        r.assert_refused(Status::Forbidden, "sudo_required");
+        let (_, html) = app.body("/users/sudo").await;
+        assert!(html.contains(r#"id="passkey-sudo""#), "{html}");
+        let options = options_of(
+            &app.json(Method::Post, "/users/sudo/passkey/options", json!({}))
+                .await,
+        );
+        let r = app
+            .json(
+                Method::Post,
+                "/users/sudo/passkey",
+                json!({ "credential": key.assert(&options, None), "return_to": "/users/settings/passkeys" }),
+            )
+            .await;
+        assert_eq!(r.assert_ok(Status::Ok)["next"], "/users/settings/passkeys");
+
+        // Use it as the second factor, then log in with the password: the passkey passes it.
+        let r = app
+            .json(
+                Method::Post,
+                &format!("{path}/mfa"),
+                json!({ "enabled": true }),
+            )
+            .await;
+        assert_eq!(
+            r.assert_ok(Status::Ok)["next"],
+            "/users/settings/passkeys?notice=mfa_on"
+        );
+        app.json(Method::Delete, "/users/log_out", json!({}))
+            .await
+            .assert_ok(Status::Ok);
+        let r = app
+            .json(
+                Method::Post,
+                "/users/log_in",
+                json!({ "email": "json-pk@example.com", "password": PASSWORD }),
+            )
+            .await;
+        assert_eq!(r.assert_ok(Status::Ok)["mfa_required"], true);
+        assert_ne!(
+            app.body("/dashboard").await.0,
+            Status::Ok,
+            "the second factor is owed"
+        );
+        let (_, html) = app.body("/users/mfa").await;
+        assert!(html.contains(r#"id="passkey-mfa""#), "{html}");
+        let options = options_of(
+            &app.json(Method::Post, "/users/mfa/passkey/options", json!({}))
+                .await,
+        );
+        let r = app
+            .json(
+                Method::Post,
+                "/users/mfa/passkey",
+                json!({ "credential": key.assert(&options, None) }),
+            )
+            .await;
+        assert_eq!(r.assert_ok(Status::Ok)["next"], after_login.as_str());
+        assert_eq!(app.body("/dashboard").await.0, Status::Ok);
+
+        // The last way in cannot be removed; with a password it can.
+        users::set_password_hash(&t.db, id, None, app.clock.now())
+            .await
+            .unwrap();
+        app.json(Method::Delete, &path, json!({}))
+            .await
+            .assert_refused(Status::Conflict, "passkey_last_method");
+        assert_eq!(
+            passkey_store::list_for_user(&t.db, id).await.unwrap().len(),
+            1
+        );
+        t
+    }
+
+    async fn with_an_ip_address_as_public_url_passkeys_are_off_and_their_routes_absent(
+        t: TestDb,
+    ) -> TestDb {
+        let app = crate::common::app::app(&t).await;
+        let (_, html) = app.body("/users/log_in").await;
+        assert!(!html.contains("passkey-sign-in"), "{html}");
+        assert!(html.contains(r#"autocomplete="username""#), "{html}");
+        app.json(Method::Post, "/users/passkeys/options", json!({}))
+            .await
+            .assert_refused(Status::NotFound, "not_found");
+        t
+    }
+);
+
+/// Every passkey refusal a route answers, each met by a JSON request to the routes (for
+/// the reason table's test): `(reason, status)`.
+pub async fn refusals_over_http(t: &TestDb) -> Vec<(String, u16)> {
+    let app = passkey_app(t).await;
+    app.signed_up("reasons-pk@example.com").await;
+    let id = user_id(t, "reasons-pk@example.com").await;
+    let mut seen = Vec::new();
+    let mut note = |a: JsonAnswer| seen.push((a.reason().to_owned(), a.status.code));
+    let mut key = SoftAuthenticator::new();
+    let add = async |key: &mut SoftAuthenticator, name: &str| {
+        let options = options_of(
+            &app.json(Method::Post, "/users/settings/passkeys/options", json!({}))
+                .await,
+        );
+        let credential = key.register(&options).unwrap();
+        (credential, name.to_owned())
+    };
+    // A credential another account holds already (an authenticator that ignored the
+    // exclusion list would present one): `passkey_duplicate`.
+    let (credential, name) = add(&mut key, "phone").await;
+    let raw = credential["rawId"].as_str().unwrap();
+    let raw = {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(raw)
+            .unwrap()
+    };
+    let other = app.other_browser().await;
+    other.signed_up("reasons-other@example.com").await;
+    let taken = passkey_store::NewPasskey {
+        id: Uuid::now_v7(),
+        user_id: user_id(t, "reasons-other@example.com").await,
+        credential_id: &raw,
+        name: "theirs",
+        passkey: &json!({}),
+        aaguid: None,
+        backup_eligible: false,
+        backup_state: false,
+        sign_count: 0,
+        created_at: app.clock.now(),
+    };
+    passkey_store::insert(&t.db, &taken).await.unwrap();
+    let body = json!({ "name": name, "credential": credential });
+    note(
+        app.json(Method::Post, "/users/settings/passkeys", body)
+            .await,
+    );
+    // Registered for real, then: no ceremony, a forged answer, an unknown id.
+    let (credential, name) = add(&mut key, "laptop").await;
+    let body = json!({ "name": name, "credential": credential });
+    let added = app
+        .json(Method::Post, "/users/settings/passkeys", body)
+        .await;
+    let passkey_id = added.assert_ok(Status::Ok)["passkey"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let body = json!({ "credential": {} });
+    note(app.json(Method::Post, "/users/passkeys/log_in", body).await);
+    app.json(Method::Post, "/users/passkeys/options", json!({}))
+        .await
+        .assert_ok(Status::Ok);
+    let forged = json!({ "credential": { "id": "AAAA", "rawId": "AAAA", "type": "public-key", "response": {} } });
+    note(
+        app.json(Method::Post, "/users/passkeys/log_in", forged)
+            .await,
+    );
+    let unknown = format!("/users/settings/passkeys/{}", Uuid::now_v7());
+    note(
+        app.json(Method::Patch, &unknown, json!({ "name": "x" }))
+            .await,
+    );
+    // A copy of the key took the counter ahead: `passkey_counter_regression`.
+    let passkey_id: Uuid = passkey_id.parse().unwrap();
+    let row = passkey_store::find_for_user(&t.db, id, passkey_id)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut copied = row.passkey.0.clone();
+    copied["cred"]["counter"] = json!(100);
+    let elsewhere = passkey_store::PasskeyUse {
+        passkey: &copied,
+        sign_count: 100,
+        backup_eligible: false,
+        backup_state: false,
+        at: app.clock.now(),
+    };
+    passkey_store::record_use(&t.db, passkey_id, &elsewhere)
+        .await
+        .unwrap();
+    let options = options_of(
+        &app.json(Method::Post, "/users/passkeys/options", json!({}))
+            .await,
+    );
+    let body = json!({ "credential": key.assert(&options, None) });
+    note(app.json(Method::Post, "/users/passkeys/log_in", body).await);
+    // The last way in: `passkey_last_method`.
+    users::set_password_hash(&t.db, id, None, app.clock.now())
+        .await
+        .unwrap();
+    let path = format!("/users/settings/passkeys/{passkey_id}");
+    note(app.json(Method::Delete, &path, json!({})).await);
+    seen
 }

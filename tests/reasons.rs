@@ -361,6 +361,9 @@ conformance!(
             seen.push(reason_of(r).await);
         }
 
+        // Passkeys (an app whose public URL is a domain).
+        seen.extend(crate::passkeys::refusals_over_http(&t).await);
+
         let table = table();
         for (reason, status) in &seen {
             let listed = table

@@ -52,8 +52,9 @@ async fn attempt(
     extra: Option<Header<'static>>,
 ) -> Status {
     let mut fields: Vec<(&str, &str)> = Vec::new();
-    if method == Method::Delete {
-        fields.push(("_method", "DELETE"));
+    // A form sends another method as `_method` (Rocket's override).
+    if method != Method::Post {
+        fields.push(("_method", method.as_str()));
     }
     if let Some(token) = csrf {
         fields.push(("_csrf", token));

@@ -17,6 +17,9 @@ pub struct CookieSettings {
     pub csrf: String,
     /// Trusted-browser cookie name (skips the second factor while valid).
     pub trusted_browser: String,
+    /// Passkey ceremony cookie name: the token of the WebAuthn ceremony this browser
+    /// started (its state stays on the server), for 5 minutes.
+    pub passkey: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
     remember_max_age: Duration,
@@ -32,6 +35,7 @@ impl CookieSettings {
             remember: format!("{prefix}{}", config.session.remember_cookie_name),
             csrf: format!("{prefix}sigra_csrf"),
             trusted_browser: format!("{prefix}sigra_trusted_browser"),
+            passkey: format!("{prefix}sigra_passkey"),
             secure,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
             trusted_browser_max_age: Duration::days(config.mfa.trust_browser_days),
@@ -87,6 +91,28 @@ impl CookieSettings {
     /// The trusted-browser cookie's value, if the browser sent one.
     pub fn trusted_browser(&self, jar: &CookieJar<'_>) -> Option<String> {
         jar.get(&self.trusted_browser).map(|c| c.value().to_owned())
+    }
+
+    /// Sets the passkey ceremony cookie to `token` for
+    /// [`CEREMONY_SECS`](sigra_core::features::passkeys::CEREMONY_SECS).
+    pub fn set_passkey(&self, jar: &CookieJar<'_>, token: &Token) {
+        let mut cookie = self.build(&self.passkey, token.as_str().to_owned());
+        cookie.set_max_age(Duration::seconds(
+            sigra_core::features::passkeys::CEREMONY_SECS,
+        ));
+        jar.add(cookie);
+    }
+
+    /// The passkey ceremony token the browser sent, if any.
+    pub fn passkey(&self, jar: &CookieJar<'_>) -> Option<String> {
+        jar.get(&self.passkey).map(|c| c.value().to_owned())
+    }
+
+    /// Removes the passkey ceremony cookie (its ceremony is used up).
+    pub fn clear_passkey(&self, jar: &CookieJar<'_>) {
+        if jar.get(&self.passkey).is_some() {
+            jar.remove(self.build(&self.passkey, String::new()));
+        }
     }
 
     /// Sets the pre-session CSRF binding cookie.

@@ -243,7 +243,7 @@ impl Fairing for Sigra {
         if !ours {
             return;
         }
-        // Scripts only from Sigra's own origin (`assets/sigra.js`), never inline, so an
+        // Scripts only from Sigra's own origin (`assets/sigra.js`, `assets/sigra-webauthn.js`), never inline, so an
         // injected `<script>` in a page cannot run.
         response.set_header(Header::new(
             "Content-Security-Policy",
@@ -253,9 +253,13 @@ impl Fairing for Sigra {
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         response.set_header(Header::new("Referrer-Policy", "no-referrer"));
         response.set_header(Header::new("X-Frame-Options", "DENY"));
-        let asset = ["/assets/sigra.css", "/assets/sigra.js"]
-            .iter()
-            .any(|a| path.as_str() == format!("{base}{a}"));
+        let asset = [
+            "/assets/sigra.css",
+            "/assets/sigra.js",
+            "/assets/sigra-webauthn.js",
+        ]
+        .iter()
+        .any(|a| path.as_str() == format!("{base}{a}"));
         if !asset {
             response.set_header(Header::new("Cache-Control", "no-store"));
         }

@@ -9,6 +9,7 @@ use rocket::http::{
     uri::fmt::{Query, UriDisplay},
 };
 use rocket::response::{Redirect, Responder};
+use sigra_core::features::passkeys::PasskeyError;
 use sigra_core::features::{FlowError, valid_for};
 use sigra_core::net::is_local_path;
 use tera::Context;
@@ -34,7 +35,11 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
             "csrf_token": token,
             "current_user": user,
             "dev_mailbox": state.dev_mailbox.is_some(),
-            "features": { "reset_password": true, "magic_link": true },
+            "features": {
+                "reset_password": true,
+                "magic_link": true,
+                "passkeys": state.auth.webauthn.is_some(),
+            },
             // How long each emailed link lasts, in the words the mails use.
             "valid_for": {
                 "confirmation": valid_for(tokens.confirmation_secs),
@@ -161,9 +166,22 @@ pub(crate) const INVALID_REFRESH_TOKEN: Refusal = Refusal::new(
     "This refresh token is invalid or has expired. Log in again.",
 );
 
+/// A passkey flow's refusal, with the sentence the core gives it.
+pub(crate) const fn passkey_refusal(error: PasskeyError) -> Refusal {
+    let status = match error {
+        PasskeyError::Invalid | PasskeyError::CounterRegression => Status::Unauthorized,
+        PasskeyError::CeremonyExpired => Status::BadRequest,
+        PasskeyError::Duplicate | PasskeyError::LastMethod => Status::Conflict,
+        PasskeyError::NotFound => Status::NotFound,
+        PasskeyError::NameInvalid => Status::UnprocessableEntity,
+        _ => Status::BadRequest,
+    };
+    Refusal::new(error.reason(), status, error.message())
+}
+
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 11] = [
+pub(crate) const REFUSALS: [Refusal; 17] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -175,6 +193,12 @@ pub(crate) const REFUSALS: [Refusal; 11] = [
     EMAIL_TAKEN,
     INVALID_MFA_TOKEN,
     INVALID_REFRESH_TOKEN,
+    passkey_refusal(PasskeyError::Invalid),
+    passkey_refusal(PasskeyError::CeremonyExpired),
+    passkey_refusal(PasskeyError::CounterRegression),
+    passkey_refusal(PasskeyError::Duplicate),
+    passkey_refusal(PasskeyError::LastMethod),
+    passkey_refusal(PasskeyError::NotFound),
 ];
 
 /// A page, and what a JSON client gets in its place.
@@ -202,6 +226,9 @@ pub enum Reply {
     Page(Box<Page>),
     /// A 303 to a local path (JSON: `next`, plus what [`with`](Self::with) adds).
     Redirect(String, serde_json::Map<String, serde_json::Value>),
+    /// `{"ok": true}` plus what [`with`](Self::with) adds, as JSON to every request: an
+    /// answer only a script asks for (WebAuthn options).
+    Data(serde_json::Map<String, serde_json::Value>),
     /// A failure the catchers answer (503 adds `Retry-After`).
     Error(Status),
 }
@@ -265,6 +292,15 @@ impl Reply {
         self
     }
 
+    /// This page as `refusal` (its status; JSON gets the refusal).
+    pub(crate) fn refusing(mut self, refusal: Refusal) -> Reply {
+        if let Reply::Page(page) = &mut self {
+            page.status = refusal.status;
+            page.refusal = Some(refusal);
+        }
+        self
+    }
+
     /// Adds `Retry-After: secs` to a page.
     pub(crate) fn retry_after(mut self, secs: u64) -> Reply {
         if let Reply::Page(page) = &mut self {
@@ -280,7 +316,7 @@ impl Reply {
             Reply::Page(page) => {
                 page.data.insert(key.to_owned(), value);
             }
-            Reply::Redirect(_, data) => {
+            Reply::Redirect(_, data) | Reply::Data(data) => {
                 data.insert(key.to_owned(), value);
             }
             Reply::Error(_) => {}
@@ -296,6 +332,12 @@ impl Reply {
                 .fold(self, |reply, (key, value)| reply.with(&key, value)),
             _ => self,
         }
+    }
+
+    /// `{"ok": true}` as JSON whatever the request asked for; add facts with
+    /// [`with`](Self::with).
+    pub(crate) fn data() -> Reply {
+        Reply::Data(serde_json::Map::new())
     }
 
     /// A 303 to a local path.
@@ -387,6 +429,12 @@ impl<'r> Responder<'r, 'static> for Reply {
                 rocket::serde::json::Json(serde_json::Value::Object(body)).respond_to(request)
             }
             Reply::Redirect(to, _) => Redirect::to(to).respond_to(request),
+            Reply::Data(data) => {
+                let mut body = serde_json::Map::new();
+                body.insert("ok".into(), true.into());
+                body.extend(data);
+                rocket::serde::json::Json(serde_json::Value::Object(body)).respond_to(request)
+            }
             // The catcher renders the page (and adds `Retry-After` to a 503).
             Reply::Error(status) => Err(status),
         }

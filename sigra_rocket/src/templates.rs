@@ -60,6 +60,10 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/api_keys.html.tera"),
     ),
     (
+        "passkeys",
+        include_str!("../../templates/sigra/passkeys.html.tera"),
+    ),
+    (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),
     ),
@@ -107,6 +111,10 @@ pub const STYLESHEET: &str = include_str!("../../templates/sigra/assets/sigra.cs
 /// The script served at `<base_path>/assets/sigra.js` (conveniences such as copying a
 /// new API key; every page works without it).
 pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
+
+/// The script served at `<base_path>/assets/sigra-webauthn.js`: the browser half of
+/// passkey ceremonies (WebAuthn needs script; the pages' other ways in do not).
+pub const WEBAUTHN_SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra-webauthn.js");
 
 /// A Tera template name for a page: `sigra/<page>.html`.
 pub fn name(page: &str) -> String {

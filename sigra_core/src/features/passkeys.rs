@@ -172,39 +172,29 @@ impl PasskeyView {
 /// Why a passkey flow refused. Each has a stable [`reason`](PasskeyError::reason) and a
 /// sentence a person reads (`Display`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
 #[non_exhaustive]
 pub enum PasskeyError {
     /// The answer did not verify: a bad signature, another origin or relying party, no
     /// user verification, an unknown credential, or another account's.
-    #[error("That passkey could not be verified. Try again, or use another way in.")]
     Invalid,
     /// The ceremony is unknown, used, expired, or belongs to another session.
-    #[error("The passkey request expired or was already used. Start again.")]
     CeremonyExpired,
     /// The signature counter did not go up: a copy of the key may be in use.
-    #[error(
-        "This passkey's signature counter went backwards, which can mean it was copied. It was refused; use another way in and review your passkeys."
-    )]
     CounterRegression,
     /// The credential is registered already (to this account or another).
-    #[error("This passkey is already registered.")]
     Duplicate,
     /// Removing it would leave the account without a way to sign in.
-    #[error(
-        "This is the last way to sign in to your account. Set a password or add another passkey before removing it."
-    )]
     LastMethod,
     /// The account has no passkey with that id.
-    #[error("There is no such passkey on your account.")]
     NotFound,
     /// The name is empty, too long or holds control characters.
-    #[error("Give the passkey a name of 1 to 100 characters.")]
     NameInvalid,
 }
 
 impl PasskeyError {
     /// A stable machine-readable reason.
-    pub fn reason(&self) -> &'static str {
+    pub const fn reason(&self) -> &'static str {
         match self {
             PasskeyError::Invalid => "passkey_invalid",
             PasskeyError::CeremonyExpired => "passkey_ceremony_expired",
@@ -213,6 +203,28 @@ impl PasskeyError {
             PasskeyError::LastMethod => "passkey_last_method",
             PasskeyError::NotFound => "passkey_not_found",
             PasskeyError::NameInvalid => "name_invalid",
+        }
+    }
+
+    /// The sentence a person reads (the same as `Display`, borrowed for as long as the
+    /// program runs).
+    pub const fn message(&self) -> &'static str {
+        match self {
+            PasskeyError::Invalid => {
+                "That passkey could not be verified. Try again, or use another way in."
+            }
+            PasskeyError::CeremonyExpired => {
+                "The passkey request expired or was already used. Start again."
+            }
+            PasskeyError::CounterRegression => {
+                "This passkey's signature counter went backwards, which can mean it was copied. It was refused; use another way in and review your passkeys."
+            }
+            PasskeyError::Duplicate => "This passkey is already registered.",
+            PasskeyError::LastMethod => {
+                "This is the last way to sign in to your account. Set a password or add another passkey before removing it."
+            }
+            PasskeyError::NotFound => "There is no such passkey on your account.",
+            PasskeyError::NameInvalid => "Give the passkey a name of 1 to 100 characters.",
         }
     }
 

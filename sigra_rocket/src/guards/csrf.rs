@@ -204,7 +204,9 @@ fn json_fields(body: &str) -> Option<Vec<(String, String)>> {
             Value::String(s) => Some(Some(s.clone())),
             Value::Bool(b) => Some(Some(b.to_string())),
             Value::Number(n) => Some(Some(n.to_string())),
-            Value::Array(_) | Value::Object(_) => None,
+            // An object is one field holding its JSON text (a WebAuthn `credential`).
+            Value::Object(_) => Some(Some(value.to_string())),
+            Value::Array(_) => None,
         }
     }
     if body.trim().is_empty() {

@@ -1,4 +1,4 @@
-//! The stylesheet and the script of Sigra's pages, served from Sigra's own origin so the
+//! The stylesheet and the scripts of Sigra's pages, served from Sigra's own origin so the
 //! pages' Content-Security-Policy allows them without `unsafe-inline`.
 
 use rocket::http::{ContentType, Header};
@@ -27,6 +27,11 @@ fn script() -> Asset {
     asset(ContentType::JavaScript, crate::templates::SCRIPT)
 }
 
+#[get("/assets/sigra-webauthn.js")]
+fn webauthn_script() -> Asset {
+    asset(ContentType::JavaScript, crate::templates::WEBAUTHN_SCRIPT)
+}
+
 pub(crate) fn routes() -> Vec<Route> {
-    routes![stylesheet, script]
+    routes![stylesheet, script, webauthn_script]
 }

@@ -43,6 +43,8 @@ enum Kind {
     Integer,
     /// A list of text values (a form repeats the field).
     List,
+    /// A JSON object (a form sends its JSON text).
+    Object,
 }
 
 /// One body field: name, type, required.
@@ -89,8 +91,8 @@ const fn op(
 }
 
 use Access::{Caller, Public, Session, Sudo, Token};
-use Kind::{Email, Flag, Integer, List, Password, Text};
-use Method::{Delete, Get, Post};
+use Kind::{Email, Flag, Integer, List, Object, Password, Text};
+use Method::{Delete, Get, Patch, Post};
 
 const EMAIL: Field = ("email", Email, true);
 const PASSWORD: Field = ("password", Password, true);
@@ -100,6 +102,8 @@ const CODE: Field = ("code", Text, true);
 const RETURN_TO: Field = ("return_to", Text, false);
 
 const REFRESH_TOKEN: Field = ("refresh_token", Password, true);
+/// A WebAuthn answer: `PublicKeyCredential.toJSON()` (an object, or its JSON text).
+const CREDENTIAL: Field = ("credential", Object, true);
 
 /// Every Sigra route, described.
 const OPERATIONS: &[Operation] = &[
@@ -449,6 +453,97 @@ const OPERATIONS: &[Operation] = &[
     )
     .created(),
     op(
+        Get,
+        "/assets/sigra-webauthn.js",
+        "The script of Sigra's passkey ceremonies.",
+        Public,
+        &[],
+    ),
+    op(
+        Get,
+        "/settings/passkeys",
+        "The account's passkeys: name, added, last used, synced or device-bound, authenticator.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/passkeys/options",
+        "Start adding a passkey: `{options}` for `navigator.credentials.create()`; sets the ceremony cookie.",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/passkeys",
+        "Finish adding a passkey: its `name` and the browser's `credential` (`PublicKeyCredential.toJSON()`).",
+        Session,
+        &[("name", Text, true), CREDENTIAL],
+    ),
+    op(
+        Patch,
+        "/settings/passkeys/<id>",
+        "Rename one of this account's passkeys.",
+        Session,
+        &[("name", Text, true)],
+    ),
+    op(
+        Delete,
+        "/settings/passkeys/<id>",
+        "Remove one of this account's passkeys (refused for the last way to sign in).",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/settings/passkeys/<id>/mfa",
+        "Use this passkey as two-step verification (`enabled` true) or stop (false).",
+        Sudo,
+        &[("enabled", Flag, true)],
+    ),
+    op(
+        Post,
+        "/passkeys/options",
+        "Start a passkey sign-in (usernameless): `{options}` for `navigator.credentials.get()`; sets the ceremony cookie.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/passkeys/log_in",
+        "Finish a passkey sign-in with the browser's `credential`; answers `{next}` like the log-in.",
+        Public,
+        &[CREDENTIAL, ("remember_me", Flag, false), RETURN_TO],
+    ),
+    op(
+        Post,
+        "/mfa/passkey/options",
+        "Start the second factor with a passkey (a session owing it).",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/mfa/passkey",
+        "Finish the second factor with the browser's `credential`.",
+        Public,
+        &[CREDENTIAL, RETURN_TO],
+    ),
+    op(
+        Post,
+        "/sudo/passkey/options",
+        "Start confirming it's you (sudo) with a passkey.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/sudo/passkey",
+        "Finish sudo with the browser's `credential`.",
+        Session,
+        &[CREDENTIAL, RETURN_TO],
+    ),
+    op(
         Delete,
         "/settings/api-keys/<id>",
         "Revoke one of this account's API keys.",
@@ -537,6 +632,7 @@ fn field_schema(kind: Kind) -> Value {
         Kind::Flag => json!({ "type": "boolean" }),
         Kind::Integer => json!({ "type": "integer" }),
         Kind::List => json!({ "type": "array", "items": { "type": "string" } }),
+        Kind::Object => json!({ "type": ["object", "string"] }),
     }
 }
 
@@ -548,6 +644,7 @@ fn body_schema(fields: &[Field], form: bool) -> Value {
             // A form sends `true` as text; JSON a boolean (or the text).
             (true, Kind::Flag) => json!({ "type": "string", "enum": ["true", "false"] }),
             (true, Kind::Integer) => json!({ "type": "string", "pattern": "^[0-9]*$" }),
+            (true, Kind::Object) => json!({ "type": "string" }),
             _ => field_schema(*kind),
         };
         properties.insert((*name).to_owned(), schema);

@@ -35,7 +35,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
 }
 
 /// Sets the cookies of a new session.
-fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
+pub(crate) fn set_login_cookies(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) {
     state.cookies.set_session(jar, &issued.token);
     match &issued.remember_token {
         Some(token) => {

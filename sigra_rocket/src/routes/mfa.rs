@@ -8,6 +8,7 @@ use sigra_core::features::sessions::Authenticated;
 use sigra_core::features::{deletion, human_time};
 use tera::Context;
 
+use super::passkeys::has_passkeys;
 use crate::guards::{CsrfToken, LiveSession, SigraForm};
 use crate::respond::{
     INVALID_MFA_CODE, MFA_LOCKED, Refusal, Reply, clean_return_to, safe_return_to,
@@ -24,12 +25,14 @@ pub struct ChallengeForm {
     return_to: Option<String>,
 }
 
-fn challenge_page(
+async fn challenge_page(
     state: &SigraState,
+    current: &Authenticated,
     refused: Option<(Refusal, String)>,
     return_to: Option<String>,
 ) -> Reply {
     let mut context = Context::new();
+    context.insert("has_passkeys", &has_passkeys(state, current).await);
     context.insert("error", &refused.as_ref().map(|(_, message)| message));
     context.insert("return_to", &clean_return_to(return_to));
     context.insert("trust_days", &state.auth.config.mfa.trust_browser_days);
@@ -40,7 +43,7 @@ fn challenge_page(
 }
 
 /// Where a session that needs no challenge goes instead.
-fn past_challenge(
+pub(crate) fn past_challenge(
     state: &SigraState,
     session: Option<&Authenticated>,
     return_to: Option<&str>,
@@ -56,14 +59,14 @@ fn past_challenge(
 }
 
 #[get("/mfa?<return_to>")]
-fn challenge(
+async fn challenge(
     state: &State<SigraState>,
     session: LiveSession,
     _csrf: CsrfToken,
     return_to: Option<String>,
 ) -> Reply {
     match session.0.as_ref() {
-        Some(s) if s.mfa_pending() => challenge_page(state, None, return_to),
+        Some(s) if s.mfa_pending() => challenge_page(state, s, None, return_to).await,
         other => past_challenge(state, other, return_to.as_deref()),
     }
 }
@@ -93,7 +96,8 @@ async fn verify(
                 human_time(until)
             );
             let wait = (until - state.auth.clock.now()).whole_seconds().max(1);
-            challenge_page(state, Some((MFA_LOCKED, message)), form.return_to)
+            challenge_page(state, current, Some((MFA_LOCKED, message)), form.return_to)
+                .await
                 .retry_after(wait.unsigned_abs())
         }
         Ok(ChallengeOutcome::NotRequired) => {
@@ -101,13 +105,15 @@ async fn verify(
         }
         Ok(_) => challenge_page(
             state,
+            current,
             Some((
                 INVALID_MFA_CODE,
                 "That code is not right. Enter the newest code from your app, or a backup code."
                     .into(),
             )),
             form.return_to,
-        ),
+        )
+        .await,
         Err(e) => Reply::failed(e),
     }
 }

@@ -17,6 +17,7 @@ pub mod logout;
 pub mod magic_link;
 pub mod mfa;
 pub mod mfa_totp;
+pub mod passkeys;
 pub mod registration;
 pub mod reset_password;
 pub mod sessions;
@@ -49,6 +50,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(settings::routes());
     all.extend(sessions::routes());
     all.extend(api_keys::routes());
+    all.extend(passkeys::routes());
     all.extend(json::routes());
     all.extend(api_tokens::routes());
     all

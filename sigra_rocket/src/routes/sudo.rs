@@ -5,6 +5,7 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
+use super::passkeys::has_passkeys;
 use crate::SecretField;
 use crate::guards::{AuthenticatedUser, CsrfToken, SigraForm};
 use crate::respond::{INVALID_PASSWORD, Refusal, Reply, clean_return_to, safe_return_to};
@@ -16,12 +17,17 @@ pub struct SudoForm {
     password: SecretField,
 }
 
-fn form_page(
+async fn form_page(
+    state: &SigraState,
     user: &AuthenticatedUser,
     refusal: Option<Refusal>,
     return_to: Option<String>,
 ) -> Reply {
     let mut context = Context::new();
+    context.insert(
+        "has_passkeys",
+        &has_passkeys(state, user.authenticated()).await,
+    );
     context.insert("email", user.email());
     context.insert("error", &refusal.map(|r| r.message));
     context.insert("return_to", &clean_return_to(return_to));
@@ -32,8 +38,13 @@ fn form_page(
 }
 
 #[get("/sudo?<return_to>")]
-fn page(user: AuthenticatedUser, _csrf: CsrfToken, return_to: Option<String>) -> Reply {
-    form_page(&user, None, return_to)
+async fn page(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _csrf: CsrfToken,
+    return_to: Option<String>,
+) -> Reply {
+    form_page(state, &user, None, return_to).await
 }
 
 #[post("/sudo?<return_to>", data = "<form>")]
@@ -52,7 +63,7 @@ async fn confirm(
             let settings = format!("{}/settings", state.auth.config.base_path);
             Reply::see_other(safe_return_to(return_to.as_deref(), &settings))
         }
-        Ok(_) => form_page(&user, Some(INVALID_PASSWORD), return_to),
+        Ok(_) => form_page(state, &user, Some(INVALID_PASSWORD), return_to).await,
         Err(e) => Reply::failed(e),
     }
 }
