@@ -243,11 +243,12 @@ impl Fairing for Sigra {
         if !ours {
             return;
         }
-        // Scripts only from Sigra's own origin (`assets/sigra.js`, `assets/sigra-webauthn.js`), never inline, so an
-        // injected `<script>` in a page cannot run.
+        // Scripts only from Sigra's own origin (`assets/sigra.js`, `assets/sigra-webauthn.js`),
+        // never inline, so an injected `<script>` in a page cannot run; they may call this
+        // origin only (the passkey ceremonies' JSON requests).
         response.set_header(Header::new(
             "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
              form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
         ));
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
