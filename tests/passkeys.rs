@@ -14,7 +14,7 @@ use sigra_core::features::passkeys::{
     StepUp, StepUpOutcome,
 };
 use sigra_core::features::sessions::{self, Authenticated, IssuedSession};
-use sigra_core::features::{Auth, RequestMeta, deletion};
+use sigra_core::features::{Auth, RequestMeta, deletion, mfa_totp};
 use sigra_core::store::passkeys as passkey_store;
 use sigra_core::store::{AuditEvent, mfa as mfa_store, users};
 use time::Duration;
@@ -871,6 +871,19 @@ conformance!(
         assert!(mfa_store::find_totp(&t.db, id).await.unwrap().is_none());
         let missing = passkeys::set_mfa(auth, &full, Uuid::nil(), true, &meta()).await;
         assert_eq!(missing.unwrap(), Err(PasskeyError::NotFound));
+
+        // Turning two-step verification off turns it off for passkeys too: no flag is
+        // left claiming a second factor the account no longer owes.
+        passkeys::set_mfa(auth, &full, view.id, true, &meta())
+            .await
+            .unwrap()
+            .unwrap();
+        let full = session_of(&app, issued.token.as_str()).await.unwrap();
+        let off = mfa_totp::disable(auth, &full, &meta()).await.unwrap();
+        assert_eq!(off, mfa_totp::DisableOutcome::Disabled);
+        let user = users::find_by_id(&t.db, id).await.unwrap().unwrap();
+        assert!(user.mfa_enabled_at.is_none());
+        assert!(!passkeys::list(auth, &full).await.unwrap()[0].used_for_mfa);
         t
     }
 

@@ -222,7 +222,8 @@ pub async fn confirm_enrollment(
 }
 
 /// Turns the second factor off (the web layer asks for sudo first): the authenticator
-/// secret and backup codes are deleted and trusted browsers forgotten. Mails the user.
+/// secret and backup codes are deleted, passkeys stop being a second factor (they still
+/// sign in) and trusted browsers are forgotten. Mails the user.
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
@@ -243,6 +244,9 @@ pub async fn disable(
     let now = auth.clock.now();
     let mut change = auth.change(meta).await?;
     mfa::delete_all(change.tx(), user.id).await?;
+    // Off for every method: passkeys used as the second factor stop being one too (they
+    // still sign in), so no flag is left claiming a second factor the account lacks.
+    crate::store::passkeys::clear_used_for_mfa(change.tx(), user.id).await?;
     mfa::set_enabled(change.tx(), user.id, None, now).await?;
     change.mail("mfa_disabled", &user.email, json!({})).await?;
     change

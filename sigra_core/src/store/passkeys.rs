@@ -172,6 +172,18 @@ pub async fn set_used_for_mfa(
     ex.execute(&stmt).await
 }
 
+/// Stops using every passkey of the account as a second factor (two-step verification
+/// turned off as a whole); answers how many were.
+pub async fn clear_used_for_mfa(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Passkeys::Table)
+        .value(Passkeys::UsedForMfa, false)
+        .and_where(Expr::col(Passkeys::UserId).eq(user_id))
+        .and_where(Expr::col(Passkeys::UsedForMfa).eq(true))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
 async fn count(ex: &impl Executor, cond: Cond) -> Result<i64, StoreError> {
     #[derive(sqlx::FromRow)]
     struct Row {
