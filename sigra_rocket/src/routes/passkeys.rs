@@ -150,9 +150,33 @@ pub(crate) async fn has_passkeys(state: &SigraState, current: &Authenticated) ->
 }
 
 /// The answer to a ceremony's first half: the options, and the ceremony cookie.
-fn started(state: &SigraState, jar: &CookieJar<'_>, ceremony: Ceremony) -> Reply {
-    state.cookies.set_passkey(jar, &ceremony.token);
-    Reply::data().with("options", ceremony.options)
+fn started(
+    state: &SigraState,
+    jar: &CookieJar<'_>,
+    ceremony: Result<Ceremony, FlowError>,
+) -> Reply {
+    match ceremony {
+        Ok(ceremony) => {
+            state.cookies.set_passkey(jar, &ceremony.token);
+            Reply::data().with("options", ceremony.options)
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// The answer to a change on the settings page: back to it with `notice`, or the page
+/// saying why not.
+async fn changed(
+    state: &SigraState,
+    current: &Authenticated,
+    outcome: Result<Result<(), PasskeyError>, FlowError>,
+    notice: &str,
+) -> Reply {
+    match outcome {
+        Ok(Ok(())) => done(state, notice),
+        Ok(Err(error)) => refused_on_page(state, current, error).await,
+        Err(e) => failed(e),
+    }
 }
 
 /// The ceremony token this browser holds, used up by the second half (empty: none).
@@ -181,10 +205,9 @@ async fn add_options(
     user: SudoUser,
     form: SigraForm<NoFields>,
 ) -> Reply {
-    match passkeys::start_registration(&state.auth, user.authenticated(), form.meta()).await {
-        Ok(ceremony) => started(state, jar, ceremony),
-        Err(e) => failed(e),
-    }
+    let ceremony =
+        passkeys::start_registration(&state.auth, user.authenticated(), form.meta()).await;
+    started(state, jar, ceremony)
 }
 
 #[post("/settings/passkeys", data = "<form>")]
@@ -231,11 +254,8 @@ async fn rename(
     };
     let (form, meta) = form.into_parts();
     let current = user.authenticated();
-    match passkeys::rename(&state.auth, current, id, &form.name, &meta).await {
-        Ok(Ok(())) => done(state, "renamed"),
-        Ok(Err(error)) => refused_on_page(state, current, error).await,
-        Err(e) => failed(e),
-    }
+    let outcome = passkeys::rename(&state.auth, current, id, &form.name, &meta).await;
+    changed(state, current, outcome, "renamed").await
 }
 
 #[delete("/settings/passkeys/<id>", data = "<form>")]
@@ -249,11 +269,8 @@ async fn remove(
         return Reply::Error(Status::NotFound);
     };
     let current = user.authenticated();
-    match passkeys::remove(&state.auth, current, id, form.meta()).await {
-        Ok(Ok(())) => done(state, "removed"),
-        Ok(Err(error)) => refused_on_page(state, current, error).await,
-        Err(e) => failed(e),
-    }
+    let outcome = passkeys::remove(&state.auth, current, id, form.meta()).await;
+    changed(state, current, outcome, "removed").await
 }
 
 #[post("/settings/passkeys/<id>/mfa", data = "<form>")]
@@ -268,11 +285,9 @@ async fn use_for_mfa(
     };
     let (form, meta) = form.into_parts();
     let current = user.authenticated();
-    match passkeys::set_mfa(&state.auth, current, id, form.enabled, &meta).await {
-        Ok(Ok(())) => done(state, if form.enabled { "mfa_on" } else { "mfa_off" }),
-        Ok(Err(error)) => refused_on_page(state, current, error).await,
-        Err(e) => failed(e),
-    }
+    let outcome = passkeys::set_mfa(&state.auth, current, id, form.enabled, &meta).await;
+    let notice = if form.enabled { "mfa_on" } else { "mfa_off" };
+    changed(state, current, outcome, notice).await
 }
 
 /// Back to the passkeys page with `notice`.
@@ -287,10 +302,8 @@ async fn sign_in_options(
     jar: &CookieJar<'_>,
     form: SigraForm<NoFields>,
 ) -> Reply {
-    match passkeys::start_sign_in(&state.auth, form.meta()).await {
-        Ok(ceremony) => started(state, jar, ceremony),
-        Err(e) => failed(e),
-    }
+    let ceremony = passkeys::start_sign_in(&state.auth, form.meta()).await;
+    started(state, jar, ceremony)
 }
 
 #[post("/passkeys/log_in", data = "<form>")]
@@ -352,10 +365,8 @@ async fn mfa_options(
     let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
         return past_challenge(state, session.0.as_ref(), None);
     };
-    match passkeys::start_step_up(&state.auth, current, StepUp::Mfa, form.meta()).await {
-        Ok(ceremony) => started(state, jar, ceremony),
-        Err(e) => failed(e),
-    }
+    let ceremony = passkeys::start_step_up(&state.auth, current, StepUp::Mfa, form.meta()).await;
+    started(state, jar, ceremony)
 }
 
 #[post("/mfa/passkey", data = "<form>")]
@@ -402,10 +413,8 @@ async fn sudo_options(
     form: SigraForm<NoFields>,
 ) -> Reply {
     let current = user.authenticated();
-    match passkeys::start_step_up(&state.auth, current, StepUp::Sudo, form.meta()).await {
-        Ok(ceremony) => started(state, jar, ceremony),
-        Err(e) => failed(e),
-    }
+    let ceremony = passkeys::start_step_up(&state.auth, current, StepUp::Sudo, form.meta()).await;
+    started(state, jar, ceremony)
 }
 
 #[post("/sudo/passkey", data = "<form>")]
