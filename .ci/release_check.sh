@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The release binary of example_app runs in Rocket's `release` profile, which Sigra treats
 # as production: without SIGRA_SECRET_KEY it must refuse to start; with one it must serve
-# no dev mailbox and send only `Secure`, `__Host-` cookies; its pages allow only their own
-# script. Its OpenAPI document must validate.
+# no dev mailbox and send only `Secure`, `__Host-` cookies (the passkey ceremony's too);
+# its pages allow only their own script. Its OpenAPI document must validate.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 log() { printf '[release] %s\n' "$*"; }
@@ -46,6 +46,18 @@ script=$(curl -fsS -D - -o "$work/sigra.js" "http://127.0.0.1:$port/users/assets
 echo "$script" | grep -qi '^content-type: text/javascript' || { echo "$script"; log "FAIL: /users/assets/sigra.js is not served as JavaScript"; exit 1; }
 grep -q "api-key-copy" "$work/sigra.js" || { log "FAIL: /users/assets/sigra.js lacks the copy button's handler"; exit 1; }
 log "pages allow script-src 'self' only, and /users/assets/sigra.js is served"
+
+# A passkey ceremony's token travels only in a `__Host-`, Secure, HttpOnly cookie.
+jar="$work/cookies"
+csrf=$(curl -fsS -c "$jar" -H 'Accept: application/json' "http://127.0.0.1:$port/users/csrf" \
+  | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+passkey=$(curl -fsS -b "$jar" -D - -o "$work/options.json" -X POST -H 'Accept: application/json' \
+  -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" -d '{}' \
+  "http://127.0.0.1:$port/users/passkeys/options")
+echo "$passkey" | grep -qi '^set-cookie: __Host-sigra_passkey=.*Secure' || { echo "$passkey"; log "FAIL: the passkey ceremony cookie is not __Host-/Secure"; exit 1; }
+echo "$passkey" | grep -qi '^set-cookie: __Host-sigra_passkey=.*HttpOnly' || { echo "$passkey"; log "FAIL: the passkey ceremony cookie is readable by script"; exit 1; }
+grep -q '"challenge"' "$work/options.json" || { cat "$work/options.json"; log "FAIL: no passkey options"; exit 1; }
+log "passkey sign-in options answered; the ceremony cookie is __Host-, Secure and HttpOnly"
 
 # The OpenAPI document the deployed app serves must be a valid OpenAPI 3.1 document.
 curl -fsS "http://127.0.0.1:$port/users/openapi.json" >"$work/openapi.json"
