@@ -1,7 +1,8 @@
 // Browser end-to-end test of passkeys, with Chromium's virtual authenticator (DevTools
 // WebAuthn domain: CTAP2, internal transport, resident keys, user verification): add a
 // passkey on the settings page, log out, sign in with the button, sign in again through
-// the email field's autofill (conditional mediation), use it for sudo, remove it.
+// the email field's autofill (conditional mediation), use it for sudo (a refusal shown in
+// the page first), remove it.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -116,6 +117,13 @@ describe('Passkeys in the browser', { concurrency: false }, () => {
       // Sudo with the passkey.
       await page.goto('/users/sudo?return_to=%2Fusers%2Fsettings%2Fpasskeys');
       await shot(page, 'passkeys_sudo');
+      // A user who cannot be verified: the browser refuses, and the page says so in place.
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: false });
+      await page.locator('#passkey-sudo').click();
+      await page.locator('#passkey-error').filter({ hasText: /cancelled or timed out/ }).waitFor();
+      assert.equal(pathOf(page), '/users/sudo', 'no reload');
+      await shot(page, 'passkeys_sudo_refused');
+      await cdp.send('WebAuthn.setUserVerified', { authenticatorId, isUserVerified: true });
       await navigating(page, () => page.locator('#passkey-sudo').click());
       assert.equal(pathOf(page), '/users/settings/passkeys', page.url());
 
