@@ -114,13 +114,33 @@ pub async fn log_in(
         trusted_browser: input.trusted_browser.as_ref().map(SecretString::expose),
     };
     let action = audit::LOGIN_SUCCESS;
-    complete(auth, change, &user, browser, action, Revocation::None).await
+    let proof = Proof::default();
+    complete(
+        auth,
+        change,
+        &user,
+        browser,
+        action,
+        Revocation::None,
+        proof,
+    )
+    .await
+}
+
+/// How the first factor was proven, beyond the password or link itself.
+#[derive(Debug, Default)]
+pub(crate) struct Proof {
+    /// The method that proved the second factor too (`"passkey"`: a passkey with user
+    /// verification), if one did; the audit event's `mfa` names it.
+    pub second_factor: Option<&'static str>,
+    /// More facts for the audit event (a passkey's id).
+    pub details: serde_json::Map<String, serde_json::Value>,
 }
 
 /// Finishes a log-in whose first factor was proven (in `change`): checks confirmation,
-/// ends the previous session, starts a new one (partial when a second factor is owed),
-/// records `action`, commits with at least `revocation` (with
-/// [`Revocation::EndSessions`] when a previous session ended).
+/// ends the previous session, starts a new one (partial when a second factor is owed and
+/// neither `proof` nor a trusted browser passed it), records `action`, commits with at
+/// least `revocation` (with [`Revocation::EndSessions`] when a previous session ended).
 pub(crate) async fn complete(
     auth: &Auth,
     mut change: Change<'_>,
@@ -128,6 +148,7 @@ pub(crate) async fn complete(
     browser: Browser<'_>,
     action: &str,
     revocation: Revocation,
+    proof: Proof,
 ) -> Result<LoginOutcome, FlowError> {
     let Browser {
         remember_me,
@@ -149,15 +170,20 @@ pub(crate) async fn complete(
         sessions::end(change.tx(), previous).await?;
         revocation = revocation.max(Revocation::EndSessions);
     }
-    let mfa_at = super::trusted_browser::passed_at_start(auth, user, trusted_browser);
+    let mfa_at = match proof.second_factor {
+        Some(_) => Some(auth.clock.now()),
+        None => super::trusted_browser::passed_at_start(auth, user, trusted_browser),
+    };
     let issued = sessions::issue(auth, &change, user.id, remember_me, true, mfa_at).await?;
     let mfa = match (user.mfa_enabled_at, mfa_at) {
         (None, _) => "none",
         (Some(_), None) => "pending",
-        (Some(_), Some(_)) => "trusted_browser",
+        (Some(_), Some(_)) => proof.second_factor.unwrap_or("trusted_browser"),
     };
-    let details =
-        json!({ "remember_me": remember_me, "session_id": issued.session.id, "mfa": mfa });
+    let mut details = proof.details;
+    details.insert("remember_me".into(), remember_me.into());
+    details.insert("session_id".into(), json!(issued.session.id));
+    details.insert("mfa".into(), mfa.into());
     change.audit(action, user.id, details).await?;
     change.commit(revocation).await?;
     if user.mfa_enabled_at.is_some() && mfa_at.is_none() {

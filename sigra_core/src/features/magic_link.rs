@@ -54,5 +54,6 @@ pub async fn log_in(
         Revocation::None
     };
     let action = audit::LOGIN_MAGIC_LINK;
-    login::complete(auth, change, &user, browser, action, revocation).await
+    let proof = login::Proof::default();
+    login::complete(auth, change, &user, browser, action, revocation, proof).await
 }

@@ -82,8 +82,9 @@ use webauthn_rs::prelude::{
     WebauthnBuilder, WebauthnError,
 };
 
-use super::sessions::{self, Authenticated, IssuedSession, rotate_token};
-use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit, human_time, new_device};
+use super::login::{self, LoginOutcome};
+use super::sessions::{Authenticated, IssuedSession, rotate_token};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit, human_time};
 use crate::config::{ConfigError, SigraConfig};
 use crate::crypto::{Token, TokenHash};
 use crate::form::FieldError;
@@ -1079,59 +1080,42 @@ pub async fn finish_sign_in_with(
     complete_sign_in(auth, change, &user, &verified.row, options).await
 }
 
-/// The passkey counterpart of `login::complete`, from the same parts: a sign-in whose
-/// factors were proven (in `change`) becomes a session.
+/// Starts the session of a verified passkey sign-in like any log-in
+/// ([`login::complete`]: confirmation, lockout lifted, new-device alert, previous session
+/// ended), with the second factor passed when `sigra.passkeys.satisfies_mfa` is on: user
+/// verification is required of every passkey ceremony (webauthn-rs refuses an answer
+/// without it), so the passkey proved two factors.
 async fn complete_sign_in(
     auth: &Auth,
-    mut change: Change<'_>,
+    change: Change<'_>,
     user: &User,
     row: &PasskeyRow,
     options: &SignInOptions<'_>,
 ) -> Result<SignInOutcome, FlowError> {
-    if auth.config.require_confirmation && user.confirmed_at.is_none() {
-        change.commit(Revocation::None).await?;
-        return Ok(SignInOutcome::Unconfirmed {
-            email: user.email.clone(),
-        });
-    }
-    let now = auth.clock.now();
-    users::unlock(change.tx(), user.id, true).await?;
-    // An unconfirmed account may be a squatter's (pre-hijacking): no long-lived cookie.
-    let remember_me = options.remember_me && user.confirmed_at.is_some();
-    new_device::on_sign_in(auth, &mut change, user, None).await?;
-    let mut revocation = Revocation::None;
-    if let Some(previous) = options.previous {
-        sessions::end(change.tx(), previous).await?;
-        revocation = Revocation::EndSessions;
-    }
-    // User verification is required of every passkey ceremony (webauthn-rs refuses an
-    // answer without it), so the passkey proved two factors.
-    let passes_mfa = auth.config.passkeys.satisfies_mfa;
-    let mfa_at = passes_mfa.then_some(now);
-    let issued = sessions::issue(auth, &change, user.id, remember_me, true, mfa_at).await?;
-    let mfa = match (user.mfa_enabled_at, passes_mfa) {
-        (None, _) => "none",
-        (Some(_), true) => "passkey",
-        (Some(_), false) => "pending",
+    let browser = login::Browser {
+        remember_me: options.remember_me,
+        previous: options.previous,
+        trusted_browser: None,
     };
-    let details = json!({
-        "session_id": issued.session.id,
-        "passkey_id": row.id,
-        "remember_me": remember_me,
-        "mfa": mfa,
-    });
-    change.audit(audit::LOGIN_PASSKEY, user.id, details).await?;
-    change.commit(revocation).await?;
-    if user.mfa_enabled_at.is_some() && !passes_mfa {
-        return Ok(SignInOutcome::MfaRequired(Box::new(issued)));
-    }
-    if let Some(delete_at) = user.deletion_scheduled_at {
-        return Ok(SignInOutcome::DeletionScheduled {
-            issued: Box::new(issued),
-            delete_at,
-        });
-    }
-    Ok(SignInOutcome::Success(Box::new(issued)))
+    let mut details = serde_json::Map::new();
+    details.insert("passkey_id".into(), json!(row.id));
+    let proof = login::Proof {
+        second_factor: auth.config.passkeys.satisfies_mfa.then_some("passkey"),
+        details,
+    };
+    let action = audit::LOGIN_PASSKEY;
+    let outcome =
+        login::complete(auth, change, user, browser, action, Revocation::None, proof).await?;
+    Ok(match outcome {
+        LoginOutcome::Success(issued) => SignInOutcome::Success(issued),
+        LoginOutcome::MfaRequired(issued) => SignInOutcome::MfaRequired(issued),
+        LoginOutcome::DeletionScheduled { issued, delete_at } => {
+            SignInOutcome::DeletionScheduled { issued, delete_at }
+        }
+        LoginOutcome::Unconfirmed { email } => SignInOutcome::Unconfirmed { email },
+        // `complete` answers none other; a refusal if it ever does.
+        _ => SignInOutcome::Refused(PasskeyError::Invalid),
+    })
 }
 
 /// Starts a step-up of the current session with a passkey: the second factor
