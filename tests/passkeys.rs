@@ -1277,3 +1277,17 @@ pub async fn refusals_over_http(t: &TestDb) -> Vec<(String, u16)> {
     note(app.json(Method::Delete, &path, json!({})).await);
     seen
 }
+
+conformance!(
+    async fn the_retention_sweep_deletes_expired_ceremonies(t: TestDb) -> TestDb {
+        let app = passkey_app(&t).await;
+        let count = || crate::retention::count(&t.db, "sigra_webauthn_ceremonies");
+        passkeys::start_sign_in(auth(&app), &meta()).await.unwrap();
+        app.state().run_due_jobs().await.unwrap();
+        assert_eq!(count().await, 1, "a live ceremony stays");
+        app.clock.advance(Duration::seconds(CEREMONY_SECS + 1));
+        app.state().run_due_jobs().await.unwrap();
+        assert_eq!(count().await, 0, "an expired one goes");
+        t
+    }
+);

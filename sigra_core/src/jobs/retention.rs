@@ -4,8 +4,9 @@
 //! Algorithm: at most once per `sigra.retention.interval_secs` (daily by default), one
 //! worker run deletes (1) outbox jobs done (sent or given up) more than
 //! `sigra.retention.outbox_days` ago, sealed mail bodies with them; (2) sessions past
-//! their absolute expiry or idle timeout, and (3) emailed and remember-me tokens past
-//! their expiry, each kept `sigra.retention.expired_days` longer (default 0). Each is one
+//! their absolute expiry or idle timeout, (3) emailed and remember-me tokens past
+//! their expiry and (4) passkey ceremonies past theirs (5 minutes, used or not), each
+//! kept `sigra.retention.expired_days` longer (default 0). Each is one
 //! conditional `DELETE`, so several instances sweeping at once each delete a row at most
 //! once and the result is the same as one sweep: exactly-once safe without a lock.
 //!
@@ -24,7 +25,7 @@ use time::{Duration, OffsetDateTime};
 use super::{Sweep, SweepFuture};
 use crate::clock::SharedClock;
 use crate::config::{RetentionConfig, SigraConfig};
-use crate::store::{Db, StoreError, outbox, sessions, tokens};
+use crate::store::{Db, StoreError, outbox, passkeys, sessions, tokens};
 
 /// What one retention sweep deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -35,12 +36,14 @@ pub struct RetentionReport {
     pub sessions: u64,
     /// Expired tokens.
     pub tokens: u64,
+    /// Expired passkey ceremonies.
+    pub ceremonies: u64,
 }
 
 impl RetentionReport {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.outbox + self.sessions + self.tokens
+        self.outbox + self.sessions + self.tokens + self.ceremonies
     }
 }
 
@@ -77,6 +80,7 @@ impl RetentionSweep {
             sessions: sessions::delete_expired(&self.db, expired, expired - self.idle_timeout)
                 .await?,
             tokens: tokens::delete_expired(&self.db, expired).await?,
+            ceremonies: passkeys::delete_expired_ceremonies(&self.db, expired).await?,
         })
     }
 
