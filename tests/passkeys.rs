@@ -1291,3 +1291,52 @@ conformance!(
         t
     }
 );
+
+conformance!(
+    async fn an_account_whose_second_factor_is_a_passkey_can_add_an_app_and_backup_codes(
+        t: TestDb,
+    ) -> TestDb {
+        let app = passkey_app(&t).await;
+        app.signed_up("both@example.com").await;
+        let mut key = SoftAuthenticator::new();
+        let view = register(&app, &mut key, "laptop").await;
+        let current = me(&app).await;
+        passkeys::set_mfa(auth(&app), &current, view.id, true, &meta())
+            .await
+            .unwrap()
+            .unwrap();
+        // The app page says the app is off, and setting one up works.
+        let page = app.json_get("/users/settings/mfa").await;
+        assert_eq!(page.assert_ok(Status::Ok)["enabled"], false);
+        let setup = app
+            .json(Method::Post, "/users/settings/mfa/totp/setup", json!({}))
+            .await;
+        let secret = setup.assert_ok(Status::Ok)["secret"]
+            .as_str()
+            .expect("a secret to enter in the app")
+            .to_owned();
+        let code = crate::common::json::totp_code(&app, &secret);
+        let on = app
+            .json(
+                Method::Post,
+                "/users/settings/mfa/totp",
+                json!({ "code": code }),
+            )
+            .await;
+        let codes = on.assert_ok(Status::Ok)["backup_codes"]
+            .as_array()
+            .unwrap()
+            .len();
+        assert_eq!(codes, 10, "backup codes at last");
+        let page = app.json_get("/users/settings/mfa").await;
+        assert_eq!(page.assert_ok(Status::Ok)["enabled"], true);
+        let listed = passkeys::list(auth(&app), &me(&app).await).await.unwrap();
+        assert!(listed[0].used_for_mfa, "the passkey stays a second factor");
+        // A second app is refused while one is on.
+        let again = mfa_totp::start_enrollment(auth(&app), &me(&app).await)
+            .await
+            .unwrap();
+        assert!(again.is_none());
+        t
+    }
+);

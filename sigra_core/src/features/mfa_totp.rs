@@ -119,7 +119,7 @@ fn enrollment(auth: &Auth, user: &User, secret: &[u8]) -> Enrollment {
 }
 
 /// Starts (or restarts) enrollment with a fresh secret, stored sealed and pending until
-/// [`confirm_enrollment`]. `None` when the second factor is already on.
+/// [`confirm_enrollment`]. `None` when an authenticator app is already on.
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) -> Result<(), sigra_core::features::FlowError> {
@@ -134,15 +134,21 @@ pub async fn start_enrollment(
     current: &Authenticated,
 ) -> Result<Option<Enrollment>, FlowError> {
     let user = &current.user;
-    if user.mfa_enabled_at.is_some() {
-        return Ok(None);
-    }
+    // An account whose second factor is a passkey may add an app (and so get backup
+    // codes); one whose app is confirmed already gets `None` (the insert conflicts).
     let secret: [u8; SECRET_BYTES] = random_bytes()?;
     let sealed = auth.cipher.encrypt(&secret, &aad(user))?;
     if mfa::put_pending_totp(&auth.db, user.id, &sealed, auth.clock.now()).await? == 0 {
         return Ok(None);
     }
     Ok(Some(enrollment(auth, user, &secret)))
+}
+
+/// Whether the account has a confirmed authenticator app (its second factor may also or
+/// instead be a passkey: see `sigra_users.mfa_enabled_at`).
+pub async fn app_enabled(auth: &Auth, user_id: uuid::Uuid) -> Result<bool, FlowError> {
+    let row = mfa::find_totp(&auth.db, user_id).await?;
+    Ok(row.is_some_and(|r| r.confirmed_at.is_some()))
 }
 
 /// The enrollment started last and not confirmed yet, if any (to show the same secret

@@ -92,7 +92,10 @@ async fn page(
     let mut context = Context::new();
     context.insert("notice", &notice_text(notice.as_deref()));
     let me = user.authenticated();
-    let enabled = me.user.mfa_enabled_at.is_some();
+    let enabled = match mfa_totp::app_enabled(&state.auth, me.user.id).await {
+        Ok(enabled) => enabled,
+        Err(e) => return Reply::failed(e),
+    };
     settings_page(state, me.user.id, enabled, Status::Ok, None, None, context).await
 }
 
