@@ -844,6 +844,17 @@ conformance!(
             "the session that turned it on passed it"
         );
         assert!(passkeys::list(auth, &current).await.unwrap()[0].used_for_mfa);
+        let mails = app.mails_to("only@example.com").await;
+        let told = mails
+            .iter()
+            .find(|m| m.subject.contains("now your two-step verification"))
+            .expect("the owner is told");
+        assert!(told.text.contains("\"laptop\""), "{}", told.text);
+        assert!(
+            told.text.contains("Two-step verification is on."),
+            "{}",
+            told.text
+        );
         assert_eq!(events(&t, id, audit::MFA_ENABLED).await.len(), 1);
         assert_eq!(events(&t, id, audit::PASSKEY_MFA_CHANGED).await.len(), 1);
 

@@ -736,7 +736,7 @@ pub async fn set_mfa(
 ) -> Result<Result<(), PasskeyError>, FlowError> {
     let user_id = current.user.id;
     let now = auth.clock.now();
-    let change = auth.change(meta).await?;
+    let mut change = auth.change(meta).await?;
     let tx = change.tx();
     // One change of the account's second factor at a time: the decisions below read what
     // concurrent ones committed.
@@ -771,6 +771,16 @@ pub async fn set_mfa(
         mfa::bump_epoch(tx, user_id).await?;
         (enabled, Revocation::RefreshCache)
     };
+    let context = json!({
+        "name": row.name,
+        "used_for_mfa": on,
+        "account_mfa": account_mfa,
+        "time": human_time(now),
+        "settings_url": auth.route_url("/settings/passkeys"),
+    });
+    change
+        .mail("passkey_mfa_changed", &user.email, context)
+        .await?;
     let details = json!({ "passkey_id": id, "used_for_mfa": on, "account_mfa": account_mfa });
     change
         .audit(audit::PASSKEY_MFA_CHANGED, user_id, details)

@@ -32,10 +32,11 @@ use super::{Mail, MailError};
 /// | `api_key_revoked` | `name`, `prefix`, `settings_url` |
 /// | `passkey_added` | `name`, `authenticator` (or null), `synced`, `time`, `settings_url` |
 /// | `passkey_removed` | `name`, `mfa_disabled`, `time`, `settings_url` |
+/// | `passkey_mfa_changed` | `name`, `used_for_mfa`, `account_mfa`, `time`, `settings_url` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 21] = [
+pub const KINDS: [&str; 22] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -57,6 +58,7 @@ pub const KINDS: [&str; 21] = [
     "api_key_revoked",
     "passkey_added",
     "passkey_removed",
+    "passkey_mfa_changed",
 ];
 
 const DIR: &str = "sigra/email";
@@ -68,7 +70,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 43] = embedded![
+const DEFAULTS: [(&str, &str); 45] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -112,6 +114,8 @@ const DEFAULTS: [(&str, &str); 43] = embedded![
     "passkey_added.html.tera",
     "passkey_removed.txt.tera",
     "passkey_removed.html.tera",
+    "passkey_mfa_changed.txt.tera",
+    "passkey_mfa_changed.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -372,6 +376,13 @@ mod tests {
             "passkey_removed" => json!({
                 "name": "work laptop",
                 "mfa_disabled": true,
+                "time": "2026-12-06 09:15 UTC",
+                "settings_url": "https://app.test/users/settings/passkeys",
+            }),
+            "passkey_mfa_changed" => json!({
+                "name": "work laptop",
+                "used_for_mfa": true,
+                "account_mfa": true,
                 "time": "2026-12-06 09:15 UTC",
                 "settings_url": "https://app.test/users/settings/passkeys",
             }),
