@@ -740,7 +740,7 @@ pub async fn set_mfa(
     let tx = change.tx();
     // One change of the account's second factor at a time: the decisions below read what
     // concurrent ones committed.
-    store::lock_account(tx, user_id, now).await?;
+    users::lock_row(tx, user_id).await?;
     let Some(row) = store::find_for_user(tx, user_id, id).await? else {
         change.rollback().await?;
         return Ok(Err(PasskeyError::NotFound));
@@ -757,7 +757,7 @@ pub async fn set_mfa(
     let enabled = user.mfa_enabled_at.is_some();
     let (account_mfa, revocation) = if on && !enabled {
         mfa::set_enabled(tx, user_id, Some(now), now).await?;
-        store::mark_session_mfa_passed(tx, current.session.id, now).await?;
+        crate::store::sessions::mark_mfa_passed(tx, current.session.id, now).await?;
         let details = json!({ "method": "passkey", "passkey_id": id });
         change.audit(audit::MFA_ENABLED, user_id, details).await?;
         // Other sessions now owe the second factor: no instance may keep accepting them.
@@ -805,7 +805,7 @@ pub async fn remove(
     let mut change = auth.change(meta).await?;
     // Removals are judged on the account's set of ways in: one at a time, so that two
     // concurrent removals of the last two passkeys cannot both pass.
-    store::lock_account(change.tx(), user_id, now).await?;
+    users::lock_row(change.tx(), user_id).await?;
     let Some(row) = store::find_for_user(change.tx(), user_id, id).await? else {
         change.rollback().await?;
         return Ok(Err(PasskeyError::NotFound));

@@ -6,9 +6,7 @@ use sea_query::{Cond, Expr, ExprTrait, Order, Query};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{
-    CeremonyRow, Executor, PasskeyRow, Passkeys, Sessions, StoreError, Users, WebauthnCeremonies,
-};
+use super::{CeremonyRow, Executor, PasskeyRow, Passkeys, StoreError, WebauthnCeremonies};
 
 const COLUMNS: [Passkeys; 12] = [
     Passkeys::Id,
@@ -280,39 +278,6 @@ pub async fn record_use(
         .value(Passkeys::LastUsedAt, used.at)
         .and_where(Expr::col(Passkeys::Id).eq(id))
         .and_where(counter)
-        .to_owned();
-    ex.execute(&stmt).await
-}
-
-/// Takes the account row's write lock for the rest of the transaction (a no-op update of
-/// `updated_at`), so that changes judged on the account's set of sign-in methods
-/// (removing a passkey) run one at a time: a concurrent one waits, then reads the
-/// committed result. Answers the affected row count (0: no such account).
-pub async fn lock_account(
-    ex: &impl Executor,
-    user_id: Uuid,
-    now: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    let stmt = Query::update()
-        .table(Users::Table)
-        .value(Users::UpdatedAt, now)
-        .and_where(Expr::col(Users::Id).eq(user_id))
-        .to_owned();
-    ex.execute(&stmt).await
-}
-
-/// Records that session `session_id` passed the second factor at `now`, unless it did
-/// already (the session that turns a passkey into the account's second factor).
-pub async fn mark_session_mfa_passed(
-    ex: &impl Executor,
-    session_id: Uuid,
-    now: OffsetDateTime,
-) -> Result<u64, StoreError> {
-    let stmt = Query::update()
-        .table(Sessions::Table)
-        .value(Sessions::MfaAt, now)
-        .and_where(Expr::col(Sessions::Id).eq(session_id))
-        .and_where(Expr::col(Sessions::MfaAt).is_null())
         .to_owned();
     ex.execute(&stmt).await
 }

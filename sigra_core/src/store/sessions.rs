@@ -284,6 +284,22 @@ pub async fn rotate(
     ex.execute(&stmt).await
 }
 
+/// Records that session `session_id` passed the second factor at `now`, unless it did
+/// already (the session that turns a passkey into the account's second factor).
+pub async fn mark_mfa_passed(
+    ex: &impl Executor,
+    session_id: Uuid,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(Sessions::MfaAt, now)
+        .and_where(Expr::col(Sessions::Id).eq(session_id))
+        .and_where(Expr::col(Sessions::MfaAt).is_null())
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
 /// Moves the session's absolute expiry to `expires_at` and records activity now.
 pub async fn set_expiry(
     ex: &impl Executor,

@@ -25,7 +25,7 @@ pub struct ChallengeForm {
     return_to: Option<String>,
 }
 
-async fn challenge_page(
+pub(crate) async fn challenge_page(
     state: &SigraState,
     current: &Authenticated,
     refused: Option<(Refusal, String)>,

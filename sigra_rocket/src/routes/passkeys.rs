@@ -27,9 +27,12 @@ use tera::Context;
 use uuid::Uuid;
 
 use super::login::{set_login_cookies, unconfirmed_page};
-use super::mfa::past_challenge;
+use super::mfa::{challenge_page, past_challenge};
+use super::sudo::form_page;
 use crate::guards::{AuthenticatedUser, CsrfToken, LiveSession, NoFields, SigraForm, SudoUser};
-use crate::respond::{Reply, clean_return_to, passkey_refusal, safe_return_to, with_return_to};
+use crate::respond::{
+    Refusal, Reply, clean_return_to, passkey_refusal, safe_return_to, with_return_to,
+};
 use crate::state::SigraState;
 
 /// The second half of adding a passkey: its `name` and the browser's `credential`.
@@ -369,6 +372,31 @@ async fn mfa_options(
     started(state, jar, ceremony)
 }
 
+/// A step-up's second half: uses up this browser's ceremony and judges the answer; on
+/// success sets the session's rotated cookie. `Ok(Err(..))` is a refusal for the page.
+async fn step_up(
+    state: &SigraState,
+    jar: &CookieJar<'_>,
+    current: &Authenticated,
+    step: StepUp,
+    form: &CredentialForm,
+    meta: &sigra_core::features::RequestMeta,
+) -> Result<Result<(), Refusal>, Reply> {
+    let ceremony = take_ceremony(state, jar);
+    let answer = credential(&form.credential);
+    match passkeys::finish_step_up(&state.auth, current, step, &ceremony, &answer, meta).await {
+        Ok(StepUpOutcome::Verified(issued)) => {
+            if let Some(issued) = issued {
+                state.cookies.set_session(jar, &issued.token);
+            }
+            Ok(Ok(()))
+        }
+        Ok(StepUpOutcome::Refused(error)) => Ok(Err(passkey_refusal(error))),
+        Ok(_) => Err(Reply::Error(Status::InternalServerError)),
+        Err(e) => Err(failed(e)),
+    }
+}
+
 #[post("/mfa/passkey", data = "<form>")]
 async fn mfa(
     state: &State<SigraState>,
@@ -380,28 +408,13 @@ async fn mfa(
     let Some(current) = session.0.as_ref().filter(|s| s.mfa_pending()) else {
         return past_challenge(state, session.0.as_ref(), form.return_to.as_deref());
     };
-    let ceremony = take_ceremony(state, jar);
-    let answer = credential(&form.credential);
-    match passkeys::finish_step_up(&state.auth, current, StepUp::Mfa, &ceremony, &answer, &meta)
-        .await
-    {
-        Ok(StepUpOutcome::Verified(issued)) => {
-            if let Some(issued) = issued {
-                state.cookies.set_session(jar, &issued.token);
-            }
-            past_challenge(state, Some(current), form.return_to.as_deref())
+    match step_up(state, jar, current, StepUp::Mfa, &form, &meta).await {
+        Ok(Ok(())) => past_challenge(state, Some(current), form.return_to.as_deref()),
+        Ok(Err(refusal)) => {
+            let refused = Some((refusal, refusal.message.to_owned()));
+            challenge_page(state, current, refused, form.return_to).await
         }
-        Ok(StepUpOutcome::Refused(error)) => {
-            let refusal = passkey_refusal(error);
-            let mut context = Context::new();
-            context.insert("error", refusal.message);
-            context.insert("return_to", &clean_return_to(form.return_to));
-            context.insert("trust_days", &state.auth.config.mfa.trust_browser_days);
-            context.insert("has_passkeys", &true);
-            Reply::refused(refusal, "mfa", context)
-        }
-        Ok(_) => Reply::Error(Status::InternalServerError),
-        Err(e) => failed(e),
+        Err(reply) => reply,
     }
 }
 
@@ -425,37 +438,14 @@ async fn sudo(
     form: SigraForm<CredentialForm>,
 ) -> Reply {
     let (form, meta) = form.into_parts();
-    let ceremony = take_ceremony(state, jar);
-    let answer = credential(&form.credential);
     let current = user.authenticated();
-    match passkeys::finish_step_up(
-        &state.auth,
-        current,
-        StepUp::Sudo,
-        &ceremony,
-        &answer,
-        &meta,
-    )
-    .await
-    {
-        Ok(StepUpOutcome::Verified(issued)) => {
-            if let Some(issued) = issued {
-                state.cookies.set_session(jar, &issued.token);
-            }
+    match step_up(state, jar, current, StepUp::Sudo, &form, &meta).await {
+        Ok(Ok(())) => {
             let settings = format!("{}/settings", state.auth.config.base_path);
             Reply::see_other(safe_return_to(form.return_to.as_deref(), &settings))
         }
-        Ok(StepUpOutcome::Refused(error)) => {
-            let refusal = passkey_refusal(error);
-            let mut context = Context::new();
-            context.insert("email", user.email());
-            context.insert("error", refusal.message);
-            context.insert("return_to", &clean_return_to(form.return_to));
-            context.insert("has_passkeys", &true);
-            Reply::refused(refusal, "sudo", context)
-        }
-        Ok(_) => Reply::Error(Status::InternalServerError),
-        Err(e) => failed(e),
+        Ok(Err(refusal)) => form_page(state, &user, Some(refusal), form.return_to).await,
+        Err(reply) => reply,
     }
 }
 

@@ -17,7 +17,7 @@ pub struct SudoForm {
     password: SecretField,
 }
 
-async fn form_page(
+pub(crate) async fn form_page(
     state: &SigraState,
     user: &AuthenticatedUser,
     refusal: Option<Refusal>,
