@@ -150,6 +150,238 @@ pub struct SigraConfig {
     pub api_tokens: ApiTokensConfig,
     /// Passkeys (WebAuthn).
     pub passkeys: PasskeysConfig,
+    /// Social log-in: OAuth 2 and OpenID Connect providers.
+    pub oauth: OauthConfig,
+}
+
+/// `sigra.oauth`: social log-in (see `sigra_core::features::oauth`).
+///
+/// ```toml
+/// [default.sigra.oauth.providers.google]
+/// kind = "google"
+/// client_id = "1234.apps.googleusercontent.com"
+/// client_secret = "…"   # or SIGRA_OAUTH__PROVIDERS__GOOGLE__CLIENT_SECRET
+/// trust_email = true
+/// ```
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OauthConfig {
+    /// The providers, by name: the name is the URL segment (`<base>/auth/<name>`), so
+    /// 1 to 32 of `a-z`, `0-9`, `-`, `_`. Default: none.
+    pub providers: std::collections::BTreeMap<String, OauthProviderConfig>,
+}
+
+/// What kind of provider an entry of `sigra.oauth.providers` is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProviderKind {
+    /// Google (OpenID Connect, issuer `https://accounts.google.com`).
+    Google,
+    /// GitHub (plain OAuth 2; the email comes from its API).
+    Github,
+    /// Sign in with Apple (OpenID Connect with `form_post` and an ES256 client secret).
+    Apple,
+    /// Any OpenID Connect provider, found by discovery from `issuer`.
+    Oidc,
+}
+
+/// How an OpenID provider sends the browser back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseMode {
+    /// A redirect with `?code=…&state=…` (the default).
+    Query,
+    /// A cross-site POST of `code` and `state` (Apple's only mode when asking for the name).
+    FormPost,
+}
+
+/// One entry of `sigra.oauth.providers`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OauthProviderConfig {
+    /// `google`, `github`, `apple` or `oidc`. Required.
+    pub kind: Option<ProviderKind>,
+    /// The client id registered at the provider (Apple: the Services ID). Required.
+    pub client_id: String,
+    /// The client secret. Required, except for `apple` (made from `private_key`).
+    pub client_secret: Option<SecretString>,
+    /// The OpenID issuer, exactly as the provider states it; discovery reads
+    /// `<issuer>/.well-known/openid-configuration`. Required for `oidc`; defaults to
+    /// Google's and Apple's for those. `https`, or `http` on a loopback address.
+    pub issuer: Option<String>,
+    /// The scopes asked for. Default: `email profile` (OpenID kinds, which always ask for
+    /// `openid`), `name email` (Apple), `read:user user:email` (GitHub).
+    pub scopes: Option<Vec<String>>,
+    /// The name on the buttons. Default: "Google", "GitHub", "Apple", or the provider's
+    /// configured name.
+    pub display_name: Option<String>,
+    /// Link a provider account to an existing Sigra account with the same email address
+    /// without asking the owner to sign in first, when the provider says the address is
+    /// verified. Only for providers that verify addresses they assert (Google does for
+    /// its own accounts). Default `false`.
+    pub trust_email: bool,
+    /// How the provider sends the browser back (OpenID kinds). Default `query`; Apple
+    /// always uses `form_post`.
+    pub response_mode: Option<ResponseMode>,
+    /// Apple: the team id of the developer account. Required for `apple`.
+    pub team_id: Option<String>,
+    /// Apple: the id of the Sign in with Apple key. Required for `apple`.
+    pub key_id: Option<String>,
+    /// Apple: the `.p8` private key (PKCS#8 PEM) that signs the client secret. Required
+    /// for `apple`.
+    pub private_key: Option<SecretString>,
+    /// GitHub: the authorization endpoint (GitHub Enterprise Server). Default
+    /// `https://github.com/login/oauth/authorize`.
+    pub auth_url: Option<String>,
+    /// GitHub: the token endpoint. Default `https://github.com/login/oauth/access_token`.
+    pub token_url: Option<String>,
+    /// GitHub: the REST API root. Default `https://api.github.com`.
+    pub api_url: Option<String>,
+}
+
+impl OauthConfig {
+    /// Checks every provider: its name, the keys its kind requires, the URLs and the
+    /// Apple key (parsed, never echoed).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for (name, provider) in &self.providers {
+            let well_formed = (1..=32).contains(&name.len())
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-_".contains(&b));
+            if !well_formed {
+                return Err(invalid(
+                    "sigra.oauth.providers",
+                    "provider names of 1 to 32 characters from a-z, 0-9, - and _",
+                    format_args!("{name:?}"),
+                ));
+            }
+            provider.validate(&format!("sigra.oauth.providers.{name}"))?;
+        }
+        Ok(())
+    }
+}
+
+impl OauthProviderConfig {
+    fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
+        let key = |k: &str| format!("{prefix}.{k}");
+        let Some(kind) = self.kind else {
+            return Err(invalid(
+                &key("kind"),
+                "one of \"google\", \"github\", \"apple\", \"oidc\"",
+                "missing",
+            ));
+        };
+        if self.client_id.trim().is_empty() {
+            return Err(invalid(&key("client_id"), "the client id from the provider", "empty"));
+        }
+        let secret_missing = self
+            .client_secret
+            .as_ref()
+            .is_none_or(|s| s.expose().trim().is_empty());
+        if kind != ProviderKind::Apple && secret_missing {
+            return Err(invalid(
+                &key("client_secret"),
+                "the client secret from the provider",
+                "missing",
+            ));
+        }
+        if kind == ProviderKind::Oidc && self.issuer.is_none() {
+            return Err(invalid(&key("issuer"), "the provider's issuer URL", "missing"));
+        }
+        if let Some(issuer) = &self.issuer {
+            if kind == ProviderKind::Github {
+                return Err(invalid(&key("issuer"), "no issuer for a GitHub provider", "set"));
+            }
+            check_provider_url(&key("issuer"), issuer)?;
+        }
+        for (k, value) in [
+            ("auth_url", &self.auth_url),
+            ("token_url", &self.token_url),
+            ("api_url", &self.api_url),
+        ] {
+            if let Some(url) = value {
+                if kind != ProviderKind::Github {
+                    return Err(invalid(&key(k), "only for a GitHub provider", "set"));
+                }
+                check_provider_url(&key(k), url)?;
+            }
+        }
+        if let Some(scopes) = &self.scopes {
+            let bad = scopes
+                .iter()
+                .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()));
+            if let Some(bad) = bad {
+                return Err(invalid(&key("scopes"), "scope names without spaces", format_args!("{bad:?}")));
+            }
+        }
+        if self.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+            return Err(invalid(&key("display_name"), "a non-empty string", "\"\""));
+        }
+        if kind == ProviderKind::Github && self.response_mode == Some(ResponseMode::FormPost) {
+            return Err(invalid(&key("response_mode"), "\"query\" for GitHub", "\"form_post\""));
+        }
+        if kind == ProviderKind::Apple {
+            for (k, value) in [("team_id", &self.team_id), ("key_id", &self.key_id)] {
+                if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
+                    return Err(invalid(&key(k), "the value from Apple's developer account", "missing"));
+                }
+            }
+            let parsed = self
+                .private_key
+                .as_ref()
+                .map(|pem| crate::crypto::apple_signing_key(pem.expose()));
+            match parsed {
+                Some(Ok(_)) => {}
+                Some(Err(())) => {
+                    return Err(invalid(
+                        &key("private_key"),
+                        "the .p8 key from Apple (a PKCS#8 PEM P-256 private key)",
+                        "a value that is not one",
+                    ));
+                }
+                None => {
+                    return Err(invalid(
+                        &key("private_key"),
+                        "the .p8 key from Apple (a PKCS#8 PEM P-256 private key)",
+                        "missing",
+                    ));
+                }
+            }
+        } else {
+            for (k, value) in [("team_id", &self.team_id), ("key_id", &self.key_id)] {
+                if value.is_some() {
+                    return Err(invalid(&key(k), "only for an Apple provider", "set"));
+                }
+            }
+            if self.private_key.is_some() {
+                return Err(invalid(&key("private_key"), "only for an Apple provider", "set"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A provider URL: `https://…`, or `http://` on a loopback host (a provider run locally
+/// for development and tests). No query or fragment.
+fn check_provider_url(key: &str, url: &str) -> Result<(), ConfigError> {
+    let loopback = ["127.0.0.1", "localhost", "[::1]"];
+    let ok = if let Some(rest) = url.strip_prefix("https://") {
+        !rest.is_empty()
+    } else if url.starts_with("http://") {
+        loopback.contains(&url_host(url))
+    } else {
+        false
+    };
+    if !ok || url.contains(['?', '#', ' ']) {
+        return Err(invalid(
+            key,
+            "an https:// URL (http:// only on a loopback host), without query or fragment",
+            format_args!("{url:?}"),
+        ));
+    }
+    Ok(())
 }
 
 /// `sigra.passkeys`: passkeys (WebAuthn), see `sigra_core::features::passkeys`.
@@ -555,6 +787,7 @@ impl Default for SigraConfig {
             new_device_alert: true,
             api_tokens: ApiTokensConfig::default(),
             passkeys: PasskeysConfig::default(),
+            oauth: OauthConfig::default(),
         }
     }
 }
@@ -685,6 +918,7 @@ impl SigraConfig {
         self.api_keys.validate()?;
         self.api_tokens.validate()?;
         self.passkeys.validate(&self.public_url)?;
+        self.oauth.validate()?;
         self.rate_limit.validate()
     }
 

@@ -9,12 +9,14 @@
 //! - [`cipher`]: AES-256-GCM encryption of individual database fields.
 //! - [`jwt`]: Ed25519-signed JWT access tokens, keys derived from the master secret.
 
+pub mod apple;
 pub mod cipher;
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod token;
 
+pub use apple::{AppleKey, apple_client_secret, apple_signing_key};
 pub use cipher::{CipherError, FieldCipher};
 pub use jwt::{JwtError, JwtKeys};
 pub use keys::{Keys, KeysError, Purpose};

@@ -116,3 +116,19 @@ pub const PASSKEY_COUNTER_REGRESSION: &str = "passkey.counter_regression";
 /// A passkey's backup state changed between uses (it started or stopped syncing; metadata:
 /// the passkey, the new state).
 pub const PASSKEY_BACKUP_STATE_CHANGED: &str = "passkey.backup_state_changed";
+/// A provider account signed a user in (metadata: the provider, the identity, the
+/// session, `mfa`: `pending` when the second factor is still owed, `none`, or how a
+/// trusted browser passed it).
+pub const LOGIN_OAUTH: &str = "login.oauth";
+/// A provider callback was refused (metadata: the provider, the reason, the flow's
+/// purpose, the provider's error when it sent one).
+pub const LOGIN_OAUTH_FAILURE: &str = "login.oauth_failure";
+/// A provider account was linked (metadata: the provider, the identity, `implicit`
+/// when linked by a trusted verified email without the owner signing in first).
+pub const OAUTH_LINKED: &str = "oauth.linked";
+/// A provider account was unlinked (sudo; metadata: the provider, the identity).
+pub const OAUTH_UNLINKED: &str = "oauth.unlinked";
+/// A provider sign-in found an account with the same email that it may not link
+/// implicitly; the owner must sign in first (metadata: the provider, whether the email
+/// was verified).
+pub const OAUTH_LINK_REQUIRED: &str = "oauth.link_required";

@@ -14,8 +14,8 @@ fn rfc3339(t: Option<OffsetDateTime>) -> Value {
         .map_or(Value::Null, Value::String)
 }
 
-/// The account's own data: profile, sessions, API keys (their display prefixes) and the
-/// audit events about it. Never includes secrets (password hash, token or key hashes).
+/// The account's own data: profile, sessions, API keys (their display prefixes), linked
+/// provider accounts and the audit events about it. Never includes secrets (password hash, token or key hashes).
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) {
@@ -45,6 +45,21 @@ pub async fn export(
         })
         .collect();
     let api_keys = super::api_keys::list(auth, user.id).await?;
+    // Linked provider accounts, without their (sealed) tokens.
+    let connections: Vec<Value> = crate::store::oauth::list_for_user(&auth.db, user.id)
+        .await?
+        .into_iter()
+        .map(|c| {
+            json!({
+                "provider": c.provider,
+                "label": c.label,
+                "email": c.email,
+                "name": c.name,
+                "created_at": rfc3339(Some(c.created_at)),
+                "last_used_at": rfc3339(c.last_used_at),
+            })
+        })
+        .collect();
     let mut filter = audit_store::AuditFilter::for_user(user.id);
     filter.limit = Some(1000);
     let events = audit_store::list(&auth.db, &filter).await?;
@@ -65,6 +80,7 @@ pub async fn export(
         },
         "sessions": sessions,
         "api_keys": api_keys,
+        "connections": connections,
         "audit_events": events,
     }))
 }

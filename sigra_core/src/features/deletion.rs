@@ -162,6 +162,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     crate::store::api_keys::delete_for_user(tx, user.id).await?;
     // Anonymized and soft-deleted accounts keep their row, so no foreign key cascades.
     crate::store::passkeys::delete_for_user(tx, user.id).await?;
+    crate::store::oauth::delete_for_user(tx, user.id).await?;
     sessions::delete_known_devices(tx, user.id).await?;
     match strategy {
         DeletionStrategy::Anonymize => {

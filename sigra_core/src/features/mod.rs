@@ -32,6 +32,7 @@ pub mod magic_link;
 pub mod mfa;
 pub mod mfa_totp;
 pub mod new_device;
+pub mod oauth;
 pub mod passkeys;
 pub mod password_upgrade;
 pub mod registration;
@@ -82,6 +83,8 @@ pub struct Auth {
     /// and `sigra.passkeys`); `None` when the public URL's host is an IP address, which
     /// WebAuthn does not accept.
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
+    /// The social log-in providers of [`oauth`] (`sigra.oauth.providers`).
+    pub oauth: Arc<oauth::Providers>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -250,6 +253,7 @@ impl Auth {
             config.session.cache_ms,
         ));
         let webauthn = passkeys::relying_party(&config)?.map(Arc::new);
+        let oauth = Arc::new(oauth::Providers::new(&config.oauth)?);
         Ok(Auth {
             db,
             clock,
@@ -263,8 +267,39 @@ impl Auth {
             api_key_cache,
             jwt,
             webauthn,
+            oauth,
         })
     }
+}
+
+/// A way to sign in that is about to go (see [`other_way_in`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WayIn {
+    /// A passkey.
+    Passkey(Uuid),
+    /// A linked provider account.
+    Identity(Uuid),
+}
+
+/// Whether the account keeps a way to sign in without `except`: a password, a passkey or
+/// a linked provider account. Magic links do not count: they reach only an address the
+/// owner may lose.
+pub(crate) async fn other_way_in(
+    ex: &impl Executor,
+    user: &crate::store::User,
+    except: WayIn,
+) -> Result<bool, FlowError> {
+    if user.has_password() {
+        return Ok(true);
+    }
+    let (passkey, identity) = match except {
+        WayIn::Passkey(id) => (Some(id), None),
+        WayIn::Identity(id) => (None, Some(id)),
+    };
+    if crate::store::passkeys::count_for_user(ex, user.id, passkey).await? > 0 {
+        return Ok(true);
+    }
+    Ok(crate::store::oauth::count_for_user(ex, user.id, identity).await? > 0)
 }
 
 /// How often [`Auth::retrying`] runs a flow whose transaction the database aborted.

@@ -790,8 +790,8 @@ pub async fn set_mfa(
 }
 
 /// Removes the current user's passkey `id` (the web layer asks for sudo first), unless it
-/// is the account's last way to sign in: no password and no other passkey. (Linked
-/// social log-ins will count here as a way in once they exist.) When it was the account's
+/// is the account's last way to sign in: no password, no other passkey and no linked
+/// provider account. When it was the account's
 /// only second factor, the second factor goes with it. Mails the owner
 /// (`passkey_removed`) and audits `passkey.removed`.
 pub async fn remove(
@@ -814,7 +814,7 @@ pub async fn remove(
         change.rollback().await?;
         return Ok(Err(PasskeyError::NotFound));
     };
-    if !other_way_in(change.tx(), &user, id).await? {
+    if !super::other_way_in(change.tx(), &user, super::WayIn::Passkey(id)).await? {
         change.rollback().await?;
         return Ok(Err(PasskeyError::LastMethod));
     }
@@ -845,16 +845,6 @@ pub async fn remove(
     };
     change.commit(revocation).await?;
     Ok(Ok(()))
-}
-
-/// Whether the account keeps a way to sign in without passkey `except`: a password or
-/// another passkey.
-async fn other_way_in(ex: &impl Executor, user: &User, except: Uuid) -> Result<bool, FlowError> {
-    if user.has_password() {
-        return Ok(true);
-    }
-    // Hook: linked social log-ins (issue "Social log-in") will count here too.
-    Ok(store::count_for_user(ex, user.id, Some(except)).await? > 0)
 }
 
 /// Starts a passkey sign-in: discoverable (the browser offers the passkeys it holds for

@@ -5,7 +5,8 @@
 //! worker run deletes (1) outbox jobs done (sent or given up) more than
 //! `sigra.retention.outbox_days` ago, sealed mail bodies with them; (2) sessions past
 //! their absolute expiry or idle timeout, (3) emailed and remember-me tokens past
-//! their expiry and (4) passkey ceremonies past theirs (5 minutes, used or not), each
+//! their expiry, (4) passkey ceremonies past theirs (5 minutes, used or not) and (5)
+//! social log-in flows past theirs (10 minutes, used or not), each
 //! kept `sigra.retention.expired_days` longer (default 0). Each is one
 //! conditional `DELETE`, so several instances sweeping at once each delete a row at most
 //! once and the result is the same as one sweep: exactly-once safe without a lock.
@@ -25,7 +26,7 @@ use time::{Duration, OffsetDateTime};
 use super::{Sweep, SweepFuture};
 use crate::clock::SharedClock;
 use crate::config::{RetentionConfig, SigraConfig};
-use crate::store::{Db, StoreError, outbox, passkeys, sessions, tokens};
+use crate::store::{Db, StoreError, oauth, outbox, passkeys, sessions, tokens};
 
 /// What one retention sweep deleted.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -38,12 +39,14 @@ pub struct RetentionReport {
     pub tokens: u64,
     /// Expired passkey ceremonies.
     pub ceremonies: u64,
+    /// Expired social log-in flows.
+    pub oauth_flows: u64,
 }
 
 impl RetentionReport {
     /// Rows deleted in all.
     pub fn total(&self) -> u64 {
-        self.outbox + self.sessions + self.tokens + self.ceremonies
+        self.outbox + self.sessions + self.tokens + self.ceremonies + self.oauth_flows
     }
 }
 
@@ -81,6 +84,7 @@ impl RetentionSweep {
                 .await?,
             tokens: tokens::delete_expired(&self.db, expired).await?,
             ceremonies: passkeys::delete_expired_ceremonies(&self.db, expired).await?,
+            oauth_flows: oauth::delete_expired_flows(&self.db, expired).await?,
         })
     }
 

@@ -33,10 +33,11 @@ use super::{Mail, MailError};
 /// | `passkey_added` | `name`, `authenticator` (or null), `synced`, `time`, `settings_url` |
 /// | `passkey_removed` | `name`, `mfa_disabled`, `time`, `settings_url` |
 /// | `passkey_mfa_changed` | `name`, `used_for_mfa`, `account_mfa`, `time`, `settings_url` |
+/// | `oauth_linked`, `oauth_unlinked` | `provider`, `label`, `time`, `settings_url` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 22] = [
+pub const KINDS: [&str; 24] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -59,6 +60,8 @@ pub const KINDS: [&str; 22] = [
     "passkey_added",
     "passkey_removed",
     "passkey_mfa_changed",
+    "oauth_linked",
+    "oauth_unlinked",
 ];
 
 const DIR: &str = "sigra/email";
@@ -70,7 +73,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 45] = embedded![
+const DEFAULTS: [(&str, &str); 49] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -116,6 +119,10 @@ const DEFAULTS: [(&str, &str); 45] = embedded![
     "passkey_removed.html.tera",
     "passkey_mfa_changed.txt.tera",
     "passkey_mfa_changed.html.tera",
+    "oauth_linked.txt.tera",
+    "oauth_linked.html.tera",
+    "oauth_unlinked.txt.tera",
+    "oauth_unlinked.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -385,6 +392,12 @@ mod tests {
                 "account_mfa": true,
                 "time": "2026-12-06 09:15 UTC",
                 "settings_url": "https://app.test/users/settings/passkeys",
+            }),
+            "oauth_linked" | "oauth_unlinked" => json!({
+                "provider": "Google",
+                "label": "jane@example.com",
+                "time": "2026-12-06 09:15 UTC",
+                "settings_url": "https://app.test/users/settings/connections",
             }),
             "new_device" => json!({
                 "browser": "Firefox",

@@ -26,6 +26,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod mfa;
 pub mod outbox;
+pub mod oauth;
 pub mod passkeys;
 pub mod sessions;
 pub mod tokens;

@@ -293,6 +293,158 @@ pub enum WebauthnCeremonies {
     UsedAt,
 }
 
+/// `sigra_identities` columns: accounts at OAuth / OpenID providers linked to Sigra
+/// accounts (see `features::oauth`).
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_identities"]
+pub enum Identities {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// The Sigra account.
+    UserId,
+    /// The provider's configured name (`sigra.oauth.providers.<name>`).
+    Provider,
+    /// The provider's stable id of the account (`sub`; GitHub's numeric id). Unique per
+    /// provider.
+    Subject,
+    /// The email address the provider gave when the identity was linked.
+    Email,
+    /// The person's name, as the provider gave it (Apple gives it on the first sign-in
+    /// only, so it is kept from then on).
+    Name,
+    /// What the connections page shows: the provider account's email or login.
+    Label,
+    /// The provider's access token, sealed with the field cipher; null when none.
+    AccessToken,
+    /// The provider's refresh token, sealed with the field cipher; null when none.
+    RefreshToken,
+    /// When the access token expires, when the provider said.
+    TokenExpiresAt,
+    /// When it was linked.
+    CreatedAt,
+    /// Last sign-in or step-up through it.
+    LastUsedAt,
+}
+
+/// `sigra_oauth_flows` columns: started provider sign-ins, links and step-ups, and
+/// identities waiting to be linked after the owner signs in (see `features::oauth`).
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_oauth_flows"]
+pub enum OauthFlows {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key (part of the sealed state's associated data).
+    Id,
+    /// SHA-256 of the `state` parameter sent to the provider.
+    StateHash,
+    /// SHA-256 of the browser's binding cookie.
+    BrowserHash,
+    /// The provider's configured name.
+    Provider,
+    /// `sign_in`, `link`, `sudo` or `pending_link`.
+    Purpose,
+    /// The account, for flows of a signed-in session.
+    UserId,
+    /// The session the flow is bound to, for flows of a signed-in session.
+    SessionId,
+    /// PKCE verifier, nonce and where to go next (or the identity waiting to be linked),
+    /// sealed with the field cipher.
+    Sealed,
+    /// The provider's answer when it came by a cross-site POST (`form_post`), sealed,
+    /// until the browser brings its cookie to the GET callback.
+    Callback,
+    /// Creation time.
+    CreatedAt,
+    /// Refused from then on.
+    ExpiresAt,
+    /// When it was finished (or refused); a flow is used once.
+    UsedAt,
+}
+
+/// A linked provider identity, as stored. `Debug` leaves out the sealed tokens.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct IdentityRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// The Sigra account.
+    pub user_id: Uuid,
+    /// The provider's configured name.
+    pub provider: String,
+    /// The provider's id of the account.
+    pub subject: String,
+    /// The email address at link time.
+    pub email: Option<String>,
+    /// The person's name, when the provider gave one.
+    pub name: Option<String>,
+    /// The provider account's email or login.
+    pub label: String,
+    /// Sealed access token.
+    pub access_token: Option<String>,
+    /// Sealed refresh token.
+    pub refresh_token: Option<String>,
+    /// Access token expiry.
+    pub token_expires_at: Option<OffsetDateTime>,
+    /// When it was linked.
+    pub created_at: OffsetDateTime,
+    /// Last use.
+    pub last_used_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for IdentityRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdentityRow")
+            .field("id", &self.id)
+            .field("user_id", &self.user_id)
+            .field("provider", &self.provider)
+            .field("subject", &self.subject)
+            .field("label", &self.label)
+            .field("created_at", &self.created_at)
+            .field("last_used_at", &self.last_used_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A started OAuth flow, as stored. `Debug` leaves out the sealed parts.
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct OauthFlowRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// The provider's configured name.
+    pub provider: String,
+    /// `sign_in`, `link`, `sudo` or `pending_link`.
+    pub purpose: String,
+    /// The account, for flows of a signed-in session.
+    pub user_id: Option<Uuid>,
+    /// The session it is bound to.
+    pub session_id: Option<Uuid>,
+    /// The sealed state.
+    pub sealed: String,
+    /// The sealed `form_post` answer, when one came.
+    pub callback: Option<String>,
+    /// Refused from then on.
+    pub expires_at: OffsetDateTime,
+    /// When it was used.
+    pub used_at: Option<OffsetDateTime>,
+}
+
+impl std::fmt::Debug for OauthFlowRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OauthFlowRow")
+            .field("id", &self.id)
+            .field("provider", &self.provider)
+            .field("purpose", &self.purpose)
+            .field("user_id", &self.user_id)
+            .field("session_id", &self.session_id)
+            .field("expires_at", &self.expires_at)
+            .field("used_at", &self.used_at)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A stored passkey: its public key and metadata, never a secret.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 #[non_exhaustive]

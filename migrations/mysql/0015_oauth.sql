@@ -1,0 +1,35 @@
+CREATE TABLE IF NOT EXISTS sigra_identities (
+    id BINARY(16) NOT NULL PRIMARY KEY,
+    user_id BINARY(16) NOT NULL,
+    provider VARCHAR(32) NOT NULL,
+    subject VARCHAR(255) NOT NULL,
+    email VARCHAR(320) NULL,
+    name VARCHAR(320) NULL,
+    label VARCHAR(320) NOT NULL,
+    access_token TEXT NULL,
+    refresh_token TEXT NULL,
+    token_expires_at DATETIME(6) NULL,
+    created_at DATETIME(6) NOT NULL,
+    last_used_at DATETIME(6) NULL,
+    UNIQUE KEY sigra_identities_subject_idx (provider, subject),
+    KEY sigra_identities_user_idx (user_id),
+    CONSTRAINT sigra_identities_user_fk FOREIGN KEY (user_id) REFERENCES sigra_users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
+CREATE TABLE IF NOT EXISTS sigra_oauth_flows (
+    id BINARY(16) NOT NULL PRIMARY KEY,
+    state_hash VARBINARY(32) NOT NULL,
+    browser_hash VARBINARY(32) NOT NULL,
+    provider VARCHAR(32) NOT NULL,
+    purpose VARCHAR(16) NOT NULL,
+    user_id BINARY(16) NULL,
+    session_id BINARY(16) NULL,
+    sealed MEDIUMTEXT NOT NULL,
+    callback MEDIUMTEXT NULL,
+    created_at DATETIME(6) NOT NULL,
+    expires_at DATETIME(6) NOT NULL,
+    used_at DATETIME(6) NULL,
+    UNIQUE KEY sigra_oauth_flows_state_idx (state_hash),
+    KEY sigra_oauth_flows_browser_idx (browser_hash),
+    KEY sigra_oauth_flows_expires_idx (expires_at),
+    CONSTRAINT sigra_oauth_flows_user_fk FOREIGN KEY (user_id) REFERENCES sigra_users (id) ON DELETE CASCADE
+) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;
