@@ -20,6 +20,9 @@ pub struct CookieSettings {
     /// Passkey ceremony cookie name: the token of the WebAuthn ceremony this browser
     /// started (its state stays on the server), for 5 minutes.
     pub passkey: String,
+    /// Social log-in binding cookie name: a random token whose hash binds provider flows
+    /// (and identities waiting to be linked) to this browser, for 10 minutes.
+    pub oauth: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
     remember_max_age: Duration,
@@ -36,6 +39,7 @@ impl CookieSettings {
             csrf: format!("{prefix}sigra_csrf"),
             trusted_browser: format!("{prefix}sigra_trusted_browser"),
             passkey: format!("{prefix}sigra_passkey"),
+            oauth: format!("{prefix}sigra_oauth"),
             secure,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
             trusted_browser_max_age: Duration::days(config.mfa.trust_browser_days),
@@ -113,6 +117,28 @@ impl CookieSettings {
         if jar.get(&self.passkey).is_some() {
             jar.remove(self.build(&self.passkey, String::new()));
         }
+    }
+
+    /// Sets the social log-in binding cookie to `token` for
+    /// [`FLOW_SECS`](sigra_core::features::oauth::FLOW_SECS); with `None`, gives the
+    /// browser's current one that long again. SameSite=Lax: the provider sends the
+    /// browser back by a top-level navigation, which carries it.
+    pub fn set_oauth(&self, jar: &CookieJar<'_>, token: Option<&Token>) {
+        let value = match token {
+            Some(token) => token.as_str().to_owned(),
+            None => match jar.get(&self.oauth) {
+                Some(cookie) => cookie.value().to_owned(),
+                None => return,
+            },
+        };
+        let mut cookie = self.build(&self.oauth, value);
+        cookie.set_max_age(Duration::seconds(sigra_core::features::oauth::FLOW_SECS));
+        jar.add(cookie);
+    }
+
+    /// The social log-in binding token the browser sent, if any.
+    pub fn oauth(&self, jar: &CookieJar<'_>) -> Option<String> {
+        jar.get(&self.oauth).map(|c| c.value().to_owned())
     }
 
     /// Sets the pre-session CSRF binding cookie.

@@ -9,6 +9,7 @@ use rocket::http::{
     uri::fmt::{Query, UriDisplay},
 };
 use rocket::response::{Redirect, Responder};
+use sigra_core::features::oauth::OauthError;
 use sigra_core::features::passkeys::PasskeyError;
 use sigra_core::features::{FlowError, valid_for};
 use sigra_core::net::is_local_path;
@@ -39,7 +40,10 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
                 "reset_password": true,
                 "magic_link": true,
                 "passkeys": state.auth.webauthn.is_some(),
+                "oauth": !state.auth.oauth.is_empty(),
             },
+            // The social log-in providers, for the buttons.
+            "oauth_providers": state.auth.oauth.list(),
             // How long each emailed link lasts, in the words the mails use.
             "valid_for": {
                 "confirmation": valid_for(tokens.confirmation_secs),
@@ -179,9 +183,33 @@ pub(crate) const fn passkey_refusal(error: PasskeyError) -> Refusal {
     Refusal::new(error.reason(), status, error.message())
 }
 
+/// A provider sign-in whose email belongs to an account it may not link by itself: the
+/// owner signs in to that account first (any way), then links the provider account.
+pub(crate) const OAUTH_ACCOUNT_EXISTS: Refusal = Refusal::new(
+    "oauth_account_exists",
+    Status::Conflict,
+    "An account with this email address exists. Log in to it to link the provider account.",
+);
+
+/// A social log-in flow's refusal, with the sentence the core gives it.
+pub(crate) const fn oauth_refusal(error: OauthError) -> Refusal {
+    let status = match error {
+        OauthError::UnknownProvider | OauthError::NotFound => Status::NotFound,
+        OauthError::Denied
+        | OauthError::ExchangeFailed
+        | OauthError::TokenInvalid
+        | OauthError::IdentityMismatch => Status::Unauthorized,
+        OauthError::IdentityTaken | OauthError::LastMethod => Status::Conflict,
+        OauthError::EmailMissing => Status::UnprocessableEntity,
+        OauthError::ProviderUnavailable => Status::ServiceUnavailable,
+        _ => Status::BadRequest,
+    };
+    Refusal::new(error.reason(), status, error.message())
+}
+
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 17] = [
+pub(crate) const REFUSALS: [Refusal; 31] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -199,6 +227,20 @@ pub(crate) const REFUSALS: [Refusal; 17] = [
     passkey_refusal(PasskeyError::Duplicate),
     passkey_refusal(PasskeyError::LastMethod),
     passkey_refusal(PasskeyError::NotFound),
+    OAUTH_ACCOUNT_EXISTS,
+    oauth_refusal(OauthError::UnknownProvider),
+    oauth_refusal(OauthError::Denied),
+    oauth_refusal(OauthError::ProviderError),
+    oauth_refusal(OauthError::StateInvalid),
+    oauth_refusal(OauthError::FlowExpired),
+    oauth_refusal(OauthError::ExchangeFailed),
+    oauth_refusal(OauthError::TokenInvalid),
+    oauth_refusal(OauthError::EmailMissing),
+    oauth_refusal(OauthError::IdentityTaken),
+    oauth_refusal(OauthError::IdentityMismatch),
+    oauth_refusal(OauthError::LastMethod),
+    oauth_refusal(OauthError::NotFound),
+    oauth_refusal(OauthError::ProviderUnavailable),
 ];
 
 /// A page, and what a JSON client gets in its place.

@@ -384,6 +384,63 @@ impl<T> Sentinel for SigraForm<T> {
     }
 }
 
+/// The body of a POST that a third party's page sends the browser with: an OpenID
+/// provider's `form_post` answer (Sign in with Apple). Rate-limited like every Sigra
+/// POST, but it carries no CSRF token and comes cross-site by design; the route checks
+/// the `state` it carries instead and changes nothing but the flow that `state` names.
+/// URL-encoded forms only.
+#[derive(Debug)]
+pub(crate) struct CrossSiteForm<T> {
+    form: T,
+}
+
+impl<T> CrossSiteForm<T> {
+    /// The form.
+    pub(crate) fn into_inner(self) -> T {
+        self.form
+    }
+}
+
+#[rocket::async_trait]
+impl<'r, T> FromData<'r> for CrossSiteForm<T>
+where
+    T: for<'a> FromForm<'a> + Send + 'static,
+{
+    type Error = GuardFailure;
+
+    async fn from_data(request: &'r Request<'_>, data: Data<'r>) -> data::Outcome<'r, Self> {
+        if rate_limited(request).await.is_some() {
+            return data::Outcome::Error((Status::TooManyRequests, GuardFailure::RateLimited));
+        }
+        let is_form = request.content_type().is_some_and(|ct| ct.is_form());
+        let limit = request.limits().get("form").unwrap_or(32.kibibytes());
+        let body = match data.open(limit).into_string().await {
+            Ok(body) if body.is_complete() => body.into_inner(),
+            Ok(_) => return data::Outcome::Error((Status::PayloadTooLarge, GuardFailure::None)),
+            Err(_) => return data::Outcome::Error((Status::BadRequest, GuardFailure::None)),
+        };
+        let fields = if is_form {
+            decode_fields(&body)
+        } else {
+            Vec::new()
+        };
+        let values = fields.iter().map(|(name, value)| ValueField {
+            name: NameView::new(name),
+            value,
+        });
+        match Form::<T>::parse_iter(values) {
+            Ok(form) => data::Outcome::Success(CrossSiteForm { form }),
+            Err(_) => data::Outcome::Error((Status::UnprocessableEntity, GuardFailure::None)),
+        }
+    }
+}
+
+impl<T> Sentinel for CrossSiteForm<T> {
+    fn abort(rocket: &Rocket<Ignite>) -> bool {
+        sentinel_abort(rocket, "CrossSiteForm")
+    }
+}
+
 /// A form with nothing but the CSRF token (and perhaps `_method`): log-out, revoke.
 #[derive(Debug, Default, FromForm)]
 pub struct NoFields {

@@ -49,7 +49,7 @@ pub use api::{ApiCaller, Scope, Scoped, Via};
 pub use client::ClientMeta;
 pub(crate) use client::{RetryAfter, meta, rate_limited};
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
-pub(crate) use csrf::{FormProblems, HEADER as CSRF_HEADER, SigraForm};
+pub(crate) use csrf::{CrossSiteForm, FormProblems, HEADER as CSRF_HEADER, SigraForm};
 pub(crate) use failure::failure;
 pub use failure::{GuardFailure, HtmlAnswer};
 pub(crate) use session::{LiveSession, RestoredCookies, SecondFactorPassed, current_session};

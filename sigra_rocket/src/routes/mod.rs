@@ -17,6 +17,7 @@ pub mod logout;
 pub mod magic_link;
 pub mod mfa;
 pub mod mfa_totp;
+pub mod oauth;
 pub mod passkeys;
 pub mod registration;
 pub mod reset_password;
@@ -51,6 +52,7 @@ pub fn routes() -> Vec<Route> {
     all.extend(sessions::routes());
     all.extend(api_keys::routes());
     all.extend(passkeys::routes());
+    all.extend(oauth::routes());
     all.extend(json::routes());
     all.extend(api_tokens::routes());
     all
