@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod json;
+pub mod oidc;
 pub mod passkey;
 
 use std::io::Write;
