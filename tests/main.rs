@@ -28,6 +28,7 @@ mod mail;
 mod mfa;
 mod mfa_totp;
 mod new_device;
+mod oauth;
 mod oidc_provider;
 mod passkeys;
 mod password_upgrade;

@@ -1491,4 +1491,37 @@ mod tests {
         assert!(!dbg.contains("0123456789abcdef"), "{dbg}");
         assert!(!dbg.contains("pw@host"), "{dbg}");
     }
+
+    #[test]
+    fn a_bad_oauth_provider_names_its_key_and_never_echoes_a_secret() {
+        let cases = [
+            ("[sigra.oauth.providers.g]\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers.g.kind"),
+            ("[sigra.oauth.providers.g]\nkind = \"google\"\nclient_secret = \"s\"", "sigra.oauth.providers.g.client_id"),
+            ("[sigra.oauth.providers.g]\nkind = \"google\"\nclient_id = \"x\"", "sigra.oauth.providers.g.client_secret"),
+            ("[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers.o.issuer"),
+            ("[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"http://idp.example.com\"", "sigra.oauth.providers.o.issuer"),
+            ("[sigra.oauth.providers.gh]\nkind = \"github\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"https://github.com\"", "sigra.oauth.providers.gh.issuer"),
+            ("[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nkey_id = \"K\"\nprivate_key = \"x\"", "sigra.oauth.providers.a.team_id"),
+            ("[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nteam_id = \"T\"\nkey_id = \"K\"\nprivate_key = \"not-a-key-SECRET\"", "sigra.oauth.providers.a.private_key"),
+            ("[sigra.oauth.providers.\"Bad Name\"]\nkind = \"google\"\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers"),
+        ];
+        for (toml, key) in cases {
+            match from_toml(toml) {
+                Err(e @ ConfigError::Invalid { .. }) => {
+                    let ConfigError::Invalid { key: named, .. } = &e else { unreachable!() };
+                    assert_eq!(named, key, "{toml}");
+                    assert!(!e.to_string().contains("SECRET"), "{e}");
+                }
+                other => panic!("{toml}: {other:?}"),
+            }
+        }
+        let ok = "[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"http://127.0.0.1:9000\"";
+        let c = from_toml(ok).unwrap();
+        assert_eq!(c.oauth.providers["o"].issuer.as_deref(), Some("http://127.0.0.1:9000"));
+        let apple = format!(
+            "[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nteam_id = \"T\"\nkey_id = \"K\"\nprivate_key = \"\"\"{}\"\"\"",
+            crate::crypto::apple::tests::TEST_P8
+        );
+        assert!(from_toml(&apple).is_ok());
+    }
 }

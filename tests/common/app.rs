@@ -29,11 +29,14 @@ pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("DELETE", "/users/log_out"),
     ("DELETE", "/users/settings/api-keys/<id>"),
     ("DELETE", "/users/settings/mfa/totp"),
+    ("DELETE", "/users/settings/connections/<id>"),
     ("DELETE", "/users/settings/passkeys/<id>"),
     ("DELETE", "/users/settings/sessions/<id>"),
     ("POST", "/users/api/token"),
     ("POST", "/users/api/token/refresh"),
     ("POST", "/users/api/token/revoke"),
+    ("POST", "/users/auth/<provider>"),
+    ("POST", "/users/auth/<provider>/callback"),
     ("POST", "/users/confirm"),
     ("POST", "/users/confirm/<token>"),
     ("POST", "/users/confirm/resend"),
@@ -51,6 +54,7 @@ pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/reset-password/<token>"),
     ("POST", "/users/settings/api-keys"),
     ("POST", "/users/settings/confirm-email/<token>"),
+    ("POST", "/users/settings/connections/<provider>"),
     ("POST", "/users/settings/delete"),
     ("POST", "/users/settings/delete/cancel"),
     ("POST", "/users/settings/email"),
@@ -77,6 +81,9 @@ pub const CSRF_EXEMPT_ROUTES: &[(&str, &str)] = &[
     ("POST", "/users/api/token"),
     ("POST", "/users/api/token/refresh"),
     ("POST", "/users/api/token/revoke"),
+    // An OpenID provider's `form_post` answer: a cross-site POST by design; the `state`
+    // it carries is checked instead (tests/oauth.rs).
+    ("POST", "/users/auth/<provider>/callback"),
 ];
 
 /// Asserts that the mounted `(method, path)` pairs are exactly `expected`, printing both

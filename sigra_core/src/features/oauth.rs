@@ -680,7 +680,7 @@ fn github_client(p: &Provider, redirect: RedirectUrl) -> Result<GithubClient, Oa
 }
 
 /// What the provider sent the browser back with.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default)]
 pub struct CallbackInput {
     /// The `state` Sigra sent.
     pub state: String,
@@ -696,6 +696,26 @@ pub struct CallbackInput {
     pub user: Option<String>,
 }
 
+/// A `form_post` answer as kept (sealed) on its flow: the code in the clear inside the
+/// seal, since [`SecretString`] serializes redacted.
+#[derive(Serialize, Deserialize)]
+struct Stashed {
+    code: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+    iss: Option<String>,
+    user: Option<String>,
+}
+
+impl Drop for Stashed {
+    fn drop(&mut self) {
+        use zeroize::Zeroize as _;
+        if let Some(code) = self.code.as_mut() {
+            code.zeroize();
+        }
+    }
+}
+
 /// The provider's cross-site POST answer (`form_post`): kept on the flow until the
 /// browser, redirected to the GET callback, brings its binding cookie. Answers whether
 /// it was kept (a flow of `provider` for that `state`, live, unused, without an answer
@@ -708,7 +728,14 @@ pub async fn stash(auth: &Auth, provider: &str, input: &CallbackInput) -> Result
     let Some(flow) = store::find_flow(&auth.db, state_hash.as_bytes()).await? else {
         return Ok(false);
     };
-    let sealed = seal(auth, input, CALLBACK_AAD, flow.id)?;
+    let stashed = Stashed {
+        code: input.code.as_ref().map(|c| c.expose().to_owned()),
+        error: input.error.clone(),
+        error_description: input.error_description.clone(),
+        iss: input.iss.clone(),
+        user: input.user.clone(),
+    };
+    let sealed = seal(auth, &stashed, CALLBACK_AAD, flow.id)?;
     let kept =
         store::stash_callback(&auth.db, state_hash.as_bytes(), provider, &sealed, now).await?;
     Ok(kept == 1)
@@ -870,8 +897,15 @@ async fn take_flow(
     }
     let input = match &flow.callback {
         Some(sealed) => {
-            let kept: CallbackInput = open(auth, sealed, CALLBACK_AAD, flow.id)?;
-            kept
+            let mut kept: Stashed = open(auth, sealed, CALLBACK_AAD, flow.id)?;
+            CallbackInput {
+                state: input.state,
+                code: kept.code.take().map(SecretString::new),
+                error: kept.error.take(),
+                error_description: kept.error_description.take(),
+                iss: kept.iss.take(),
+                user: kept.user.take(),
+            }
         }
         None => input,
     };
