@@ -3,7 +3,7 @@
 //! through a provider, and every refusal (state, nonce, replay, expiry, audience,
 //! signature, provider errors) with nothing half-created.
 
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Method, Status};
 use serde_json::json;
 use sigra_core::features::audit;
 use sigra_core::store::audit::{self as audit_store, AuditFilter};
@@ -12,9 +12,8 @@ use sigra_core::store::{AuditEvent, IdentityRow, users};
 use time::Duration;
 
 use crate::common::TestDb;
-use crate::common::app::{
-    Answer, CLIENT, PASSWORD, TestApp, app_with, figment, json_accept,
-};
+use crate::common::app::{Answer, CLIENT, PASSWORD, TestApp, app_with, figment, json_accept};
+use crate::common::json::JsonAnswer;
 use crate::common::oidc::{Account, OidcProvider, ProviderAnswer, provider, sign_in_at_provider};
 
 /// Where the provider sends browsers back (its registered redirect URIs are there).
@@ -23,6 +22,11 @@ const PUBLIC_URL: &str = "http://localhost:8000";
 /// An app with three providers at the local OpenID provider: `idp` (not trusted for
 /// email), `trusted` (`trust_email = true`), `formpost` (`response_mode = "form_post"`).
 async fn oauth_app(t: &TestDb) -> TestApp {
+    app_with(oauth_figment(t)).await
+}
+
+/// The configuration of [`oauth_app`].
+fn oauth_figment(t: &TestDb) -> rocket::figment::Figment {
     let issuer = provider().issuer();
     let mut figment = figment(t).merge(("sigra.public_url", PUBLIC_URL));
     for (name, trust, mode) in [
@@ -39,7 +43,7 @@ async fn oauth_app(t: &TestDb) -> TestApp {
             .merge((key("trust_email"), trust))
             .merge((key("response_mode"), mode));
     }
-    app_with(figment.merge(("sigra.oauth.providers.idp.display_name", "Test IdP"))).await
+    figment.merge(("sigra.oauth.providers.idp.display_name", "Test IdP"))
 }
 
 /// A new account at the provider.
@@ -60,9 +64,15 @@ async fn account_with_email(email: &str, email_verified: bool) -> Account {
 /// Presses provider `name`'s button (with `fields`); answers the provider's
 /// authorization URL.
 async fn start(app: &TestApp, name: &str, fields: &[(&str, &str)]) -> String {
-    let r = app.submit_owned(&format!("/users/auth/{name}"), fields).await;
+    let r = app
+        .submit_owned(&format!("/users/auth/{name}"), fields)
+        .await;
     assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-    assert!(r.location.starts_with(provider().issuer()), "{}", r.location);
+    assert!(
+        r.location.starts_with(provider().issuer()),
+        "{}",
+        r.location
+    );
     r.location
 }
 
@@ -79,8 +89,10 @@ async fn come_back(app: &TestApp, answer: &ProviderAnswer) -> Answer {
     match answer {
         ProviderAnswer::Redirect(url) => get(app, &local(url)).await,
         ProviderAnswer::FormPost { action, fields } => {
-            let fields: Vec<(&str, &str)> =
-                fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
             let posted = app.post_owned(&local(action), &fields).await;
             assert_eq!(posted.status, Status::SeeOther, "{}", posted.body);
             assert!(!posted.location.contains("code="), "{}", posted.location);
@@ -90,7 +102,14 @@ async fn come_back(app: &TestApp, answer: &ProviderAnswer) -> Answer {
 }
 
 async fn get(app: &TestApp, path: &str) -> Answer {
-    Answer::read(app.client.get(path.to_owned()).remote(CLIENT).dispatch().await).await
+    Answer::read(
+        app.client
+            .get(path.to_owned())
+            .remote(CLIENT)
+            .dispatch()
+            .await,
+    )
+    .await
 }
 
 /// Button, provider (signing in as `account`), callback.
@@ -117,7 +136,12 @@ async fn failures(t: &TestDb) -> Vec<String> {
     events(t, audit::LOGIN_OAUTH_FAILURE)
         .await
         .iter()
-        .map(|e| e.metadata.0["reason"].as_str().unwrap_or_default().to_owned())
+        .map(|e| {
+            e.metadata.0["reason"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
         .collect()
 }
 
@@ -151,24 +175,44 @@ conformance!(
         assert_eq!(status, Status::Ok);
         assert!(page.contains("id=\"oauth-idp\""), "{page}");
         assert!(page.contains("Continue with Test IdP"));
-        assert!(app.body("/users/register").await.1.contains("Sign up with Test IdP"));
+        assert!(
+            app.body("/users/register")
+                .await
+                .1
+                .contains("Sign up with Test IdP")
+        );
 
         let alice = account(true).await;
         let url = start(&app, "idp", &[("return_to", "/dashboard")]).await;
         // The provider gets state, nonce and the PKCE challenge (S256), never the verifier.
-        for param in ["state=", "nonce=", "code_challenge=", "code_challenge_method=S256"] {
+        for param in [
+            "state=",
+            "nonce=",
+            "code_challenge=",
+            "code_challenge_method=S256",
+        ] {
             assert!(url.contains(param), "{param} missing from {url}");
         }
-        assert!(url.contains("redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fusers%2Fauth%2Fidp%2Fcallback"));
-        let binding = app.cookie("sigra_oauth").expect("the flow is bound to this browser");
+        assert!(url.contains(
+            "redirect_uri=http%3A%2F%2Flocalhost%3A8000%2Fusers%2Fauth%2Fidp%2Fcallback"
+        ));
+        let binding = app
+            .cookie("sigra_oauth")
+            .expect("the flow is bound to this browser");
         let answer = sign_in_at_provider(&url, Some(&alice.id), false).await;
         let r = come_back(&app, &answer).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
         assert_eq!(r.location, "/dashboard");
         assert!(signed_in(&app).await);
 
-        let user = users::find_by_email(&t.db, &alice.email).await.unwrap().unwrap();
-        assert!(user.confirmed_at.is_some(), "the provider asserted a verified email");
+        let user = users::find_by_email(&t.db, &alice.email)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            user.confirmed_at.is_some(),
+            "the provider asserted a verified email"
+        );
         assert!(!user.has_password());
         let row = identity(&t, "idp", &alice).await.expect("linked");
         assert_eq!(row.user_id, user.id);
@@ -186,7 +230,11 @@ conformance!(
         // The flow is used up: the same callback again is refused.
         let again = come_back(&app, &answer).await;
         assert_eq!(again.status, Status::BadRequest);
-        assert!(failures(&t).await.contains(&"oauth_state_invalid".to_owned()));
+        assert!(
+            failures(&t)
+                .await
+                .contains(&"oauth_state_invalid".to_owned())
+        );
         t
     }
 
@@ -197,10 +245,16 @@ conformance!(
         let bob = account(false).await;
         let r = sign_in_with(&app, "idp", &bob).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-        let user = users::find_by_email(&t.db, &bob.email).await.unwrap().unwrap();
+        let user = users::find_by_email(&t.db, &bob.email)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(user.confirmed_at.is_none());
         let mails = app.mails_to(&bob.email).await;
-        assert!(mails.iter().any(|m| m.text.contains("/users/confirm/")), "{mails:?}");
+        assert!(
+            mails.iter().any(|m| m.text.contains("/users/confirm/")),
+            "{mails:?}"
+        );
         t
     }
 
@@ -210,7 +264,10 @@ conformance!(
         let app = oauth_app(&t).await;
         app.signed_up("carol@example.com").await;
         app.log_out().await;
-        let carol = users::find_by_email(&t.db, "carol@example.com").await.unwrap().unwrap();
+        let carol = users::find_by_email(&t.db, "carol@example.com")
+            .await
+            .unwrap()
+            .unwrap();
 
         // Untrusted provider, verified email: no takeover; told to sign in first.
         let at_idp = account_with_email("carol@example.com", true).await;
@@ -233,12 +290,17 @@ conformance!(
         let r = sign_in_with(&app, "trusted", &verified).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
         assert!(signed_in(&app).await);
-        let row = identity(&t, "trusted", &verified).await.expect("linked implicitly");
+        let row = identity(&t, "trusted", &verified)
+            .await
+            .expect("linked implicitly");
         assert_eq!(row.user_id, carol.id);
         let linked = events(&t, audit::OAUTH_LINKED).await;
         assert_eq!(linked[0].metadata.0["implicit"], true);
         let mails = app.mails_to("carol@example.com").await;
-        assert!(mails.iter().any(|m| m.subject.contains("was linked")), "{mails:?}");
+        assert!(
+            mails.iter().any(|m| m.subject.contains("was linked")),
+            "{mails:?}"
+        );
         t
     }
 
@@ -254,7 +316,10 @@ conformance!(
         let dave = account_with_email("dave@example.com", true).await;
         let r = sign_in_with(&owner, "trusted", &dave).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
-        let user = users::find_by_email(&t.db, "dave@example.com").await.unwrap().unwrap();
+        let user = users::find_by_email(&t.db, "dave@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert!(user.confirmed_at.is_some());
         assert!(!user.has_password(), "the squatter's password is gone");
         assert!(!signed_in(&squatter).await, "the squatter's session ended");
@@ -273,7 +338,9 @@ conformance!(
         assert_eq!(r.status, Status::Conflict);
         // The log-in page sends the owner to the connections page afterwards.
         assert!(
-            r.body.contains("name=\"return_to\" value=\"&#x2F;users&#x2F;settings&#x2F;connections\""),
+            r.body.contains(
+                "name=\"return_to\" value=\"&#x2F;users&#x2F;settings&#x2F;connections\""
+            ),
             "{}",
             r.body
         );
@@ -290,14 +357,27 @@ conformance!(
         assert_eq!(status, Status::Ok);
         assert!(page.contains("id=\"oauth-pending\""), "{page}");
         assert!(page.contains(&erin.email));
-        assert!(identity(&t, "idp", &erin).await.is_none(), "nothing linked before the click");
-        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        assert!(
+            identity(&t, "idp", &erin).await.is_none(),
+            "nothing linked before the click"
+        );
+        let r = app
+            .submit_owned("/users/settings/connections/idp", &[])
+            .await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
         assert_eq!(r.location, "/users/settings/connections?notice=linked");
-        let user = users::find_by_email(&t.db, "erin@example.com").await.unwrap().unwrap();
+        let user = users::find_by_email(&t.db, "erin@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(identity(&t, "idp", &erin).await.unwrap().user_id, user.id);
         // Used up: nothing waits any more.
-        assert!(!app.body("/users/settings/connections").await.1.contains("oauth-pending"));
+        assert!(
+            !app.body("/users/settings/connections")
+                .await
+                .1
+                .contains("oauth-pending")
+        );
 
         // From now on the provider signs in to the account.
         app.log_out().await;
@@ -314,12 +394,21 @@ conformance!(
         let (secret, _) = crate::mfa_totp::enrolled(&app, "frank@example.com").await;
         let frank = account(true).await;
         // Link from the connections page (the session is fresh: sudo holds).
-        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        let r = app
+            .submit_owned("/users/settings/connections/idp", &[])
+            .await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
         let answer = sign_in_at_provider(&r.location, Some(&frank.id), false).await;
         let r = come_back(&app, &answer).await;
-        assert_eq!(r.location, "/users/settings/connections?notice=linked", "{}", r.body);
-        let user = users::find_by_email(&t.db, "frank@example.com").await.unwrap().unwrap();
+        assert_eq!(
+            r.location, "/users/settings/connections?notice=linked",
+            "{}",
+            r.body
+        );
+        let user = users::find_by_email(&t.db, "frank@example.com")
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(identity(&t, "idp", &frank).await.unwrap().user_id, user.id);
         let (_, page) = app.body("/users/settings/connections").await;
         assert!(page.contains(&frank.email), "{page}");
@@ -343,11 +432,19 @@ conformance!(
     async fn a_provider_account_linked_elsewhere_cannot_be_linked_again(t: TestDb) -> TestDb {
         let app = oauth_app(&t).await;
         let grace = account(true).await;
-        assert_eq!(sign_in_with(&app, "idp", &grace).await.status, Status::SeeOther);
-        let owner = users::find_by_email(&t.db, &grace.email).await.unwrap().unwrap();
+        assert_eq!(
+            sign_in_with(&app, "idp", &grace).await.status,
+            Status::SeeOther
+        );
+        let owner = users::find_by_email(&t.db, &grace.email)
+            .await
+            .unwrap()
+            .unwrap();
         let other = app.other_browser().await;
         other.signed_up("heidi@example.com").await;
-        let r = other.submit_owned("/users/settings/connections/idp", &[]).await;
+        let r = other
+            .submit_owned("/users/settings/connections/idp", &[])
+            .await;
         let answer = sign_in_at_provider(&r.location, Some(&grace.id), false).await;
         let r = come_back(&other, &answer).await;
         assert_eq!(r.status, Status::Conflict, "{}", r.body);
@@ -359,7 +456,10 @@ conformance!(
     async fn unlinking_needs_sudo_and_never_removes_the_last_way_to_sign_in(t: TestDb) -> TestDb {
         let app = oauth_app(&t).await;
         let ivan = account(true).await;
-        assert_eq!(sign_in_with(&app, "idp", &ivan).await.status, Status::SeeOther);
+        assert_eq!(
+            sign_in_with(&app, "idp", &ivan).await.status,
+            Status::SeeOther
+        );
         let row = identity(&t, "idp", &ivan).await.unwrap();
         let path = format!("/users/settings/connections/{}", row.id);
 
@@ -375,16 +475,32 @@ conformance!(
         assert_eq!(r.status, Status::SeeOther);
         assert!(r.location.starts_with("/users/sudo"), "{}", r.location);
         let (_, sudo_page) = app.body("/users/sudo").await;
-        assert!(sudo_page.contains("name=\"intent\" value=\"sudo\""), "{sudo_page}");
-        assert!(!sudo_page.contains("name=\"password\""), "no password to ask for");
-        let url = start(&app, "idp", &[("intent", "sudo"), ("return_to", "/users/settings")]).await;
+        assert!(
+            sudo_page.contains("name=\"intent\" value=\"sudo\""),
+            "{sudo_page}"
+        );
+        assert!(
+            !sudo_page.contains("name=\"password\""),
+            "no password to ask for"
+        );
+        let url = start(
+            &app,
+            "idp",
+            &[("intent", "sudo"), ("return_to", "/users/settings")],
+        )
+        .await;
         // Another provider account does not confirm it's you.
         let stranger = account(true).await;
         let answer = sign_in_at_provider(&url, Some(&stranger.id), false).await;
         let r = come_back(&app, &answer).await;
         assert_eq!(r.status, Status::Unauthorized, "{}", r.body);
         assert!(events(&t, audit::SUDO_FAILURE).await.len() == 1);
-        let url = start(&app, "idp", &[("intent", "sudo"), ("return_to", "/users/settings")]).await;
+        let url = start(
+            &app,
+            "idp",
+            &[("intent", "sudo"), ("return_to", "/users/settings")],
+        )
+        .await;
         let answer = sign_in_at_provider(&url, Some(&ivan.id), false).await;
         let r = come_back(&app, &answer).await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
@@ -405,7 +521,10 @@ conformance!(
         assert!(identity(&t, "idp", &ivan).await.is_none());
         assert_eq!(events(&t, audit::OAUTH_UNLINKED).await.len(), 1);
         let mails = app.mails_to(&ivan.email).await;
-        assert!(mails.iter().any(|m| m.subject.contains("was unlinked")), "{mails:?}");
+        assert!(
+            mails.iter().any(|m| m.subject.contains("was unlinked")),
+            "{mails:?}"
+        );
         // Another account's connection id is not found.
         let r = app.submit_owned(&path, &[("_method", "DELETE")]).await;
         assert_eq!(r.status, Status::NotFound);
@@ -424,7 +543,9 @@ conformance!(
         let r = come_back(&victim, &answer).await;
         assert_refused(&t, &victim, &r, Status::BadRequest, "oauth_state_invalid").await;
         // A state nobody made.
-        let ProviderAnswer::Redirect(redirect) = &answer else { panic!() };
+        let ProviderAnswer::Redirect(redirect) = &answer else {
+            panic!()
+        };
         let state = answer.param("state").unwrap();
         let forged = redirect.replace(&state, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
         let r = get(&app, &local(&forged)).await;
@@ -446,9 +567,12 @@ conformance!(
         let first = sign_in_at_provider(&start(&app, "idp", &[]).await, Some(&ken.id), false).await;
         // A second flow of the same browser, answered with the first flow's code: the
         // provider refuses a code issued for another PKCE challenge (or used already).
-        let second = sign_in_at_provider(&start(&app, "idp", &[]).await, Some(&ken.id), false).await;
+        let second =
+            sign_in_at_provider(&start(&app, "idp", &[]).await, Some(&ken.id), false).await;
         let code = first.param("code").unwrap();
-        let ProviderAnswer::Redirect(redirect) = &second else { panic!() };
+        let ProviderAnswer::Redirect(redirect) = &second else {
+            panic!()
+        };
         let mixed = redirect.replace(&second.param("code").unwrap(), &code);
         let r = get(&app, &local(&mixed)).await;
         assert_refused(&t, &app, &r, Status::Unauthorized, "oauth_exchange_failed").await;
@@ -457,7 +581,8 @@ conformance!(
         // Ten minutes later, a flow is dead.
         let url = start(&app, "idp", &[]).await;
         let late = sign_in_at_provider(&url, Some(&ken.id), false).await;
-        app.clock.advance(Duration::minutes(10) + Duration::seconds(1));
+        app.clock
+            .advance(Duration::minutes(10) + Duration::seconds(1));
         let r = come_back(&app, &late).await;
         assert_refused(&t, &app, &r, Status::BadRequest, "oauth_flow_expired").await;
         assert!(r.body.contains("expired"));
@@ -478,11 +603,18 @@ conformance!(
             (json!({}), true),
         ] {
             let url = start(&app, "idp", &[]).await;
-            provider().tamper_next_id_token(&lena.id, claims.clone(), badsig).await;
+            provider()
+                .tamper_next_id_token(&lena.id, claims.clone(), badsig)
+                .await;
             let answer = sign_in_at_provider(&url, Some(&lena.id), false).await;
             let before = failures(&t).await.len();
             let r = come_back(&app, &answer).await;
-            assert_eq!(r.status, Status::Unauthorized, "{claims} {badsig}: {}", r.body);
+            assert_eq!(
+                r.status,
+                Status::Unauthorized,
+                "{claims} {badsig}: {}",
+                r.body
+            );
             assert!(!signed_in(&app).await);
             let after = failures(&t).await;
             assert_eq!(after.len(), before + 1);
@@ -490,7 +622,10 @@ conformance!(
         }
         assert_eq!(user_count(&t).await, 0, "nothing half-created");
         // The untampered token still works.
-        assert_eq!(sign_in_with(&app, "idp", &lena).await.status, Status::SeeOther);
+        assert_eq!(
+            sign_in_with(&app, "idp", &lena).await.status,
+            Status::SeeOther
+        );
         t
     }
 
@@ -512,7 +647,9 @@ conformance!(
         // JSON mode answers the reason.
         let url = start(&app, "idp", &[]).await;
         let answer = sign_in_at_provider(&url, None, true).await;
-        let ProviderAnswer::Redirect(redirect) = &answer else { panic!() };
+        let ProviderAnswer::Redirect(redirect) = &answer else {
+            panic!()
+        };
         let r = app
             .client
             .get(local(redirect))
@@ -523,6 +660,24 @@ conformance!(
         assert_eq!(r.status(), Status::Unauthorized);
         let body: serde_json::Value = r.into_json().await.unwrap();
         assert_eq!(body["error"], "oauth_denied");
+        assert_eq!(user_count(&t).await, 0);
+        t
+    }
+
+    async fn a_provider_account_without_an_email_address_makes_no_account(t: TestDb) -> TestDb {
+        let app = oauth_app(&t).await;
+        for email in ["", "not-an-address"] {
+            let quiet = account_with_email(email, true).await;
+            let r = sign_in_with(&app, "idp", &quiet).await;
+            assert_refused(
+                &t,
+                &app,
+                &r,
+                Status::UnprocessableEntity,
+                "oauth_email_missing",
+            )
+            .await;
+        }
         assert_eq!(user_count(&t).await, 0);
         t
     }
@@ -539,14 +694,29 @@ conformance!(
         // The POST itself, without the browser's cookies (SameSite keeps them from a
         // cross-site POST), signs nobody in: it keeps the answer and redirects.
         let bare = app.other_browser().await;
-        let fields: Vec<(&str, &str)> =
-            fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let fields: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         let r = bare.post_owned(&local(action), &fields).await;
         assert_eq!(r.status, Status::SeeOther);
-        assert!(r.location.starts_with("/users/auth/formpost/callback?state="), "{}", r.location);
+        assert!(
+            r.location
+                .starts_with("/users/auth/formpost/callback?state="),
+            "{}",
+            r.location
+        );
         assert!(!signed_in(&bare).await);
         // A second answer for the same flow does not replace the first.
-        let r = bare.post_owned(&local(action), &[("state", &answer.param("state").unwrap()), ("code", "forged")]).await;
+        let r = bare
+            .post_owned(
+                &local(action),
+                &[
+                    ("state", &answer.param("state").unwrap()),
+                    ("code", "forged"),
+                ],
+            )
+            .await;
         assert_eq!(r.status, Status::SeeOther);
         // The browser that started it, following the redirect, signs in.
         let r = get(&app, &r.location).await;
@@ -556,9 +726,7 @@ conformance!(
         t
     }
 
-    async fn starting_a_flow_needs_csrf_and_a_known_provider_and_answers_json(
-        t: TestDb,
-    ) -> TestDb {
+    async fn starting_a_flow_needs_csrf_and_a_known_provider_and_answers_json(t: TestDb) -> TestDb {
         let app = oauth_app(&t).await;
         let r = app.post_owned("/users/auth/idp", &[]).await;
         assert_eq!(r.status, Status::Forbidden);
@@ -577,7 +745,13 @@ conformance!(
             .await;
         assert_eq!(r.status(), Status::Ok);
         let body: serde_json::Value = r.into_json().await.unwrap();
-        assert!(body["next"].as_str().unwrap().starts_with(provider().issuer()), "{body}");
+        assert!(
+            body["next"]
+                .as_str()
+                .unwrap()
+                .starts_with(provider().issuer()),
+            "{body}"
+        );
         // Without a provider configured, no button shows.
         let plain = app_with(figment(&t)).await;
         assert!(!plain.body("/users/log_in").await.1.contains("/users/auth/"));
@@ -589,16 +763,27 @@ conformance!(
     ) -> TestDb {
         let app = oauth_app(&t).await;
         let nina = account(true).await;
-        assert_eq!(sign_in_with(&app, "idp", &nina).await.status, Status::SeeOther);
+        assert_eq!(
+            sign_in_with(&app, "idp", &nina).await.status,
+            Status::SeeOther
+        );
         let row = identity(&t, "idp", &nina).await.unwrap();
-        let r = app.client.get("/users/settings/export").remote(CLIENT).dispatch().await;
+        let r = app
+            .client
+            .get("/users/settings/export")
+            .remote(CLIENT)
+            .dispatch()
+            .await;
         assert_eq!(r.status(), Status::Ok);
         let export = r.into_string().await.unwrap();
         let parsed: serde_json::Value = serde_json::from_str(&export).unwrap();
         assert_eq!(parsed["connections"][0]["provider"], "idp");
         assert_eq!(parsed["connections"][0]["email"], nina.email.as_str());
         let sealed = row.access_token.unwrap();
-        assert!(!export.contains(&sealed) && !export.contains("access_token"), "{export}");
+        assert!(
+            !export.contains(&sealed) && !export.contains("access_token"),
+            "{export}"
+        );
 
         let r = app.submit_owned("/users/settings/delete", &[]).await;
         assert_eq!(r.status, Status::Ok, "{}", r.body);
@@ -610,13 +795,124 @@ conformance!(
     }
 );
 
+/// Every social log-in refusal a route answers, each met by a JSON request (for the
+/// reason table's test): `(reason, status)`.
+pub async fn refusals_over_http(t: &TestDb) -> Vec<(String, u16)> {
+    let app = app_with(
+        oauth_figment(t)
+            // A provider that cannot be reached: `oauth_provider_unavailable`.
+            .merge(("sigra.oauth.providers.down.kind", "oidc"))
+            .merge(("sigra.oauth.providers.down.issuer", "http://127.0.0.1:9"))
+            .merge(("sigra.oauth.providers.down.client_id", "x"))
+            .merge(("sigra.oauth.providers.down.client_secret", "y")),
+    )
+    .await;
+    let mut seen = Vec::new();
+    let mut note = |a: JsonAnswer| seen.push((a.reason().to_owned(), a.status.code));
+    let callback = |url: &str, extra: &str| {
+        let state = url
+            .split("state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap()
+            .to_owned();
+        format!("/users/auth/idp/callback?state={state}{extra}")
+    };
+
+    note(app.json(Method::Post, "/users/auth/down", json!({})).await);
+    note(
+        app.json_get("/users/auth/idp/callback?state=nope&code=x")
+            .await,
+    );
+    let url = start(&app, "idp", &[]).await;
+    note(app.json_get(&callback(&url, "&error=access_denied")).await);
+    let url = start(&app, "idp", &[]).await;
+    note(
+        app.json_get(&callback(&url, "&error=temporarily_unavailable"))
+            .await,
+    );
+    let url = start(&app, "idp", &[]).await;
+    note(app.json_get(&callback(&url, "&code=not-a-code")).await);
+    let url = start(&app, "idp", &[]).await;
+    app.clock.advance(Duration::minutes(11));
+    note(app.json_get(&callback(&url, "&code=late")).await);
+
+    let olga = account(true).await;
+    let url = start(&app, "idp", &[]).await;
+    provider()
+        .tamper_next_id_token(&olga.id, json!({ "aud": "elsewhere" }), false)
+        .await;
+    let answer = sign_in_at_provider(&url, Some(&olga.id), false).await;
+    let ProviderAnswer::Redirect(redirect) = &answer else {
+        panic!()
+    };
+    note(app.json_get(&local(redirect)).await);
+    // An account the provider knows no address of.
+    let nameless = account_with_email("", true).await;
+    let url = start(&app, "idp", &[]).await;
+    let answer = sign_in_at_provider(&url, Some(&nameless.id), false).await;
+    let ProviderAnswer::Redirect(redirect) = &answer else {
+        panic!()
+    };
+    note(app.json_get(&local(redirect)).await);
+    // An account with the provider's email exists.
+    let other = app.other_browser().await;
+    other.signed_up("reasons-oauth@example.com").await;
+    let peggy = account_with_email("reasons-oauth@example.com", true).await;
+    let url = start(&app, "idp", &[]).await;
+    let answer = sign_in_at_provider(&url, Some(&peggy.id), false).await;
+    let ProviderAnswer::Redirect(redirect) = &answer else {
+        panic!()
+    };
+    note(app.json_get(&local(redirect)).await);
+
+    // Signed in through the provider (its only way in).
+    assert_eq!(
+        sign_in_with(&app, "idp", &olga).await.status,
+        Status::SeeOther
+    );
+    let row = identity(t, "idp", &olga).await.unwrap();
+    let path = format!("/users/settings/connections/{}", row.id);
+    note(app.json(Method::Delete, &path, json!({})).await);
+    let unknown = "/users/settings/connections/0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b";
+    note(app.json(Method::Delete, unknown, json!({})).await);
+    // Sudo through another provider account.
+    let url = start(&app, "idp", &[("intent", "sudo")]).await;
+    let answer = sign_in_at_provider(&url, Some(&peggy.id), false).await;
+    let ProviderAnswer::Redirect(redirect) = &answer else {
+        panic!()
+    };
+    note(app.json_get(&local(redirect)).await);
+    // Linking a provider account that another account holds.
+    other.log_out().await;
+    let r = other
+        .log_in_owned("reasons-oauth@example.com", PASSWORD, false)
+        .await;
+    assert_eq!(r.status, Status::SeeOther);
+    let r = other
+        .submit_owned("/users/settings/connections/idp", &[])
+        .await;
+    let answer = sign_in_at_provider(&r.location, Some(&olga.id), false).await;
+    let ProviderAnswer::Redirect(redirect) = &answer else {
+        panic!()
+    };
+    note(other.json_get(&local(redirect)).await);
+    seen
+}
+
 /// The sentence of `oauth_identity_taken`.
 const OAUTH_TAKEN: &str = "already linked to another account";
 
 conformance!(
     async fn a_provider_with_a_bad_config_fails_launch(t: TestDb) -> TestDb {
         // Which key is named is asserted on the config itself (sigra_core's config tests).
-        for (kind, missing) in [("oidc", "issuer"), ("github", "client_secret"), ("apple", "team_id")] {
+        for (kind, missing) in [
+            ("oidc", "issuer"),
+            ("github", "client_secret"),
+            ("apple", "team_id"),
+        ] {
             let figment = figment(&t)
                 .merge(("sigra.oauth.providers.p.kind", kind))
                 .merge(("sigra.oauth.providers.p.client_id", "x"));
@@ -634,7 +930,13 @@ conformance!(
             .merge(("sigra.oauth.providers.p.kind", "github"))
             .merge(("sigra.oauth.providers.p.client_id", "x"))
             .merge(("sigra.oauth.providers.p.client_secret", "y"));
-        assert!(rocket::custom(figment).attach(sigra_rocket::Sigra::fairing()).ignite().await.is_ok());
+        assert!(
+            rocket::custom(figment)
+                .attach(sigra_rocket::Sigra::fairing())
+                .ignite()
+                .await
+                .is_ok()
+        );
         t
     }
 );

@@ -390,7 +390,7 @@ mod http {
                             .path()
                             .to_string()
                             .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
-                .replace("<provider>", "idp")
+                            .replace("<provider>", "idp")
                             .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
                     )
                 })

@@ -363,6 +363,8 @@ conformance!(
 
         // Passkeys (an app whose public URL is a domain).
         seen.extend(crate::passkeys::refusals_over_http(&t).await);
+        // Social log-in (a real OpenID provider on loopback).
+        seen.extend(crate::oauth::refusals_over_http(&t).await);
 
         let table = table();
         for (reason, status) in &seen {

@@ -274,7 +274,11 @@ impl OauthProviderConfig {
             ));
         };
         if self.client_id.trim().is_empty() {
-            return Err(invalid(&key("client_id"), "the client id from the provider", "empty"));
+            return Err(invalid(
+                &key("client_id"),
+                "the client id from the provider",
+                "empty",
+            ));
         }
         let secret_missing = self
             .client_secret
@@ -288,11 +292,19 @@ impl OauthProviderConfig {
             ));
         }
         if kind == ProviderKind::Oidc && self.issuer.is_none() {
-            return Err(invalid(&key("issuer"), "the provider's issuer URL", "missing"));
+            return Err(invalid(
+                &key("issuer"),
+                "the provider's issuer URL",
+                "missing",
+            ));
         }
         if let Some(issuer) = &self.issuer {
             if kind == ProviderKind::Github {
-                return Err(invalid(&key("issuer"), "no issuer for a GitHub provider", "set"));
+                return Err(invalid(
+                    &key("issuer"),
+                    "no issuer for a GitHub provider",
+                    "set",
+                ));
             }
             check_provider_url(&key("issuer"), issuer)?;
         }
@@ -313,19 +325,35 @@ impl OauthProviderConfig {
                 .iter()
                 .find(|s| s.is_empty() || s.chars().any(|c| c.is_whitespace() || c.is_control()));
             if let Some(bad) = bad {
-                return Err(invalid(&key("scopes"), "scope names without spaces", format_args!("{bad:?}")));
+                return Err(invalid(
+                    &key("scopes"),
+                    "scope names without spaces",
+                    format_args!("{bad:?}"),
+                ));
             }
         }
-        if self.display_name.as_deref().is_some_and(|n| n.trim().is_empty()) {
+        if self
+            .display_name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
             return Err(invalid(&key("display_name"), "a non-empty string", "\"\""));
         }
         if kind == ProviderKind::Github && self.response_mode == Some(ResponseMode::FormPost) {
-            return Err(invalid(&key("response_mode"), "\"query\" for GitHub", "\"form_post\""));
+            return Err(invalid(
+                &key("response_mode"),
+                "\"query\" for GitHub",
+                "\"form_post\"",
+            ));
         }
         if kind == ProviderKind::Apple {
             for (k, value) in [("team_id", &self.team_id), ("key_id", &self.key_id)] {
                 if value.as_deref().is_none_or(|v| v.trim().is_empty()) {
-                    return Err(invalid(&key(k), "the value from Apple's developer account", "missing"));
+                    return Err(invalid(
+                        &key(k),
+                        "the value from Apple's developer account",
+                        "missing",
+                    ));
                 }
             }
             let parsed = self
@@ -356,7 +384,11 @@ impl OauthProviderConfig {
                 }
             }
             if self.private_key.is_some() {
-                return Err(invalid(&key("private_key"), "only for an Apple provider", "set"));
+                return Err(invalid(
+                    &key("private_key"),
+                    "only for an Apple provider",
+                    "set",
+                ));
             }
         }
         Ok(())
@@ -1495,20 +1527,49 @@ mod tests {
     #[test]
     fn a_bad_oauth_provider_names_its_key_and_never_echoes_a_secret() {
         let cases = [
-            ("[sigra.oauth.providers.g]\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers.g.kind"),
-            ("[sigra.oauth.providers.g]\nkind = \"google\"\nclient_secret = \"s\"", "sigra.oauth.providers.g.client_id"),
-            ("[sigra.oauth.providers.g]\nkind = \"google\"\nclient_id = \"x\"", "sigra.oauth.providers.g.client_secret"),
-            ("[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers.o.issuer"),
-            ("[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"http://idp.example.com\"", "sigra.oauth.providers.o.issuer"),
-            ("[sigra.oauth.providers.gh]\nkind = \"github\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"https://github.com\"", "sigra.oauth.providers.gh.issuer"),
-            ("[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nkey_id = \"K\"\nprivate_key = \"x\"", "sigra.oauth.providers.a.team_id"),
-            ("[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nteam_id = \"T\"\nkey_id = \"K\"\nprivate_key = \"not-a-key-SECRET\"", "sigra.oauth.providers.a.private_key"),
-            ("[sigra.oauth.providers.\"Bad Name\"]\nkind = \"google\"\nclient_id = \"x\"\nclient_secret = \"s\"", "sigra.oauth.providers"),
+            (
+                "[sigra.oauth.providers.g]\nclient_id = \"x\"\nclient_secret = \"s\"",
+                "sigra.oauth.providers.g.kind",
+            ),
+            (
+                "[sigra.oauth.providers.g]\nkind = \"google\"\nclient_secret = \"s\"",
+                "sigra.oauth.providers.g.client_id",
+            ),
+            (
+                "[sigra.oauth.providers.g]\nkind = \"google\"\nclient_id = \"x\"",
+                "sigra.oauth.providers.g.client_secret",
+            ),
+            (
+                "[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"",
+                "sigra.oauth.providers.o.issuer",
+            ),
+            (
+                "[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"http://idp.example.com\"",
+                "sigra.oauth.providers.o.issuer",
+            ),
+            (
+                "[sigra.oauth.providers.gh]\nkind = \"github\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"https://github.com\"",
+                "sigra.oauth.providers.gh.issuer",
+            ),
+            (
+                "[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nkey_id = \"K\"\nprivate_key = \"x\"",
+                "sigra.oauth.providers.a.team_id",
+            ),
+            (
+                "[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nteam_id = \"T\"\nkey_id = \"K\"\nprivate_key = \"not-a-key-SECRET\"",
+                "sigra.oauth.providers.a.private_key",
+            ),
+            (
+                "[sigra.oauth.providers.\"Bad Name\"]\nkind = \"google\"\nclient_id = \"x\"\nclient_secret = \"s\"",
+                "sigra.oauth.providers",
+            ),
         ];
         for (toml, key) in cases {
             match from_toml(toml) {
                 Err(e @ ConfigError::Invalid { .. }) => {
-                    let ConfigError::Invalid { key: named, .. } = &e else { unreachable!() };
+                    let ConfigError::Invalid { key: named, .. } = &e else {
+                        unreachable!()
+                    };
                     assert_eq!(named, key, "{toml}");
                     assert!(!e.to_string().contains("SECRET"), "{e}");
                 }
@@ -1517,7 +1578,10 @@ mod tests {
         }
         let ok = "[sigra.oauth.providers.o]\nkind = \"oidc\"\nclient_id = \"x\"\nclient_secret = \"s\"\nissuer = \"http://127.0.0.1:9000\"";
         let c = from_toml(ok).unwrap();
-        assert_eq!(c.oauth.providers["o"].issuer.as_deref(), Some("http://127.0.0.1:9000"));
+        assert_eq!(
+            c.oauth.providers["o"].issuer.as_deref(),
+            Some("http://127.0.0.1:9000")
+        );
         let apple = format!(
             "[sigra.oauth.providers.a]\nkind = \"apple\"\nclient_id = \"x\"\nteam_id = \"T\"\nkey_id = \"K\"\nprivate_key = \"\"\"{}\"\"\"",
             crate::crypto::apple::tests::TEST_P8

@@ -209,7 +209,7 @@ pub(crate) const fn oauth_refusal(error: OauthError) -> Refusal {
 
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 31] = [
+pub(crate) const REFUSALS: [Refusal; 30] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -228,7 +228,6 @@ pub(crate) const REFUSALS: [Refusal; 31] = [
     passkey_refusal(PasskeyError::LastMethod),
     passkey_refusal(PasskeyError::NotFound),
     OAUTH_ACCOUNT_EXISTS,
-    oauth_refusal(OauthError::UnknownProvider),
     oauth_refusal(OauthError::Denied),
     oauth_refusal(OauthError::ProviderError),
     oauth_refusal(OauthError::StateInvalid),

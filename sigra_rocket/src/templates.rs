@@ -63,7 +63,10 @@ pub const PAGES: &[(&str, &str)] = &[
         "passkeys",
         include_str!("../../templates/sigra/passkeys.html.tera"),
     ),
-    ("oauth", include_str!("../../templates/sigra/oauth.html.tera")),
+    (
+        "oauth",
+        include_str!("../../templates/sigra/oauth.html.tera"),
+    ),
     (
         "confirmation",
         include_str!("../../templates/sigra/confirmation.html.tera"),

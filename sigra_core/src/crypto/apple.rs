@@ -113,7 +113,10 @@ vx9zYP42bk9BB+UXB2b1SdTujZazFC7/nDYwUFyrGvLLdTQAyMa37ZIH
     #[test]
     fn a_key_that_is_not_a_p256_pkcs8_pem_is_refused_and_never_printed() {
         assert!(apple_signing_key("not a key").is_err());
-        assert!(apple_signing_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----").is_err());
+        assert!(
+            apple_signing_key("-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----")
+                .is_err()
+        );
         let key = apple_signing_key(TEST_P8).unwrap();
         assert_eq!(format!("{key:?}"), "AppleKey([redacted])");
     }

@@ -178,9 +178,7 @@ impl OauthError {
         match self {
             OauthError::UnknownProvider => "There is no such sign-in provider.",
             OauthError::Denied => "Signing in with the provider was cancelled.",
-            OauthError::ProviderError => {
-                "The provider could not sign you in. Please try again."
-            }
+            OauthError::ProviderError => "The provider could not sign you in. Please try again.",
             OauthError::StateInvalid => {
                 "This sign-in was not started in this browser, or was finished already. Please start again."
             }
@@ -655,13 +653,8 @@ fn oidc_client(
     }
 }
 
-type GithubClient = BasicClient<
-    EndpointSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointNotSet,
-    EndpointSet,
->;
+type GithubClient =
+    BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
 fn github_client(p: &Provider, redirect: RedirectUrl) -> Result<GithubClient, OauthError> {
     let auth_url =
@@ -859,9 +852,7 @@ async fn take_flow(
     let Ok(state_hash) = TokenHash::of_encoded(&input.state) else {
         return Ok(Err((OauthError::StateInvalid, None)));
     };
-    let browser_hash = browser
-        .binding
-        .and_then(|b| TokenHash::of_encoded(b).ok());
+    let browser_hash = browser.binding.and_then(|b| TokenHash::of_encoded(b).ok());
     let taken = match &browser_hash {
         Some(hash) => {
             store::consume_flow(
@@ -1027,7 +1018,8 @@ async fn fetch(
         .and_then(|n| n.get(None))
         .map(|n| n.to_string());
     if email.is_none()
-        && let Ok(request) = client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
+        && let Ok(request) =
+            client.user_info(token.access_token().clone(), Some(claims.subject().clone()))
     {
         let info: Result<openidconnect::core::CoreUserInfoClaims, _> =
             request.request_async(&auth.oauth.http).await;
@@ -1040,7 +1032,7 @@ async fn fetch(
     if p.kind == ProviderKind::Apple {
         name = name.or_else(|| input.user.as_deref().and_then(apple_name));
     }
-    let email = email.map(|e| crate::store::normalize_email(&e));
+    let email = usable_email(email);
     Ok(Fetched {
         label: email.clone().unwrap_or_else(|| subject.clone()),
         subject,
@@ -1053,6 +1045,14 @@ async fn fetch(
             .map(|t| SecretString::new(t.secret().clone())),
         expires_at: token.expires_in().map(|d| now + d),
     })
+}
+
+/// The provider's address, normalized, when it is one an account can have (a provider
+/// may send an empty or malformed one).
+fn usable_email(email: Option<String>) -> Option<String> {
+    email
+        .map(|e| crate::store::normalize_email(&e))
+        .filter(|e| super::registration::valid_email(e))
 }
 
 fn token_refused(p: &Provider, e: &ClaimsVerificationError) -> OauthError {
@@ -1114,10 +1114,12 @@ fn github_identity(user: &serde_json::Value, emails: &serde_json::Value) -> Opti
         e.get("primary").and_then(serde_json::Value::as_bool) == Some(true)
             && e.get("verified").and_then(serde_json::Value::as_bool) == Some(true)
     });
-    let email = primary
-        .and_then(|e| e.get("email"))
-        .and_then(serde_json::Value::as_str)
-        .map(crate::store::normalize_email);
+    let email = usable_email(
+        primary
+            .and_then(|e| e.get("email"))
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned),
+    );
     let name = user
         .get("name")
         .and_then(serde_json::Value::as_str)
@@ -1257,7 +1259,15 @@ async fn sign_in_once(
             return Ok(CallbackOutcome::Refused(OauthError::IdentityTaken));
         };
         let tokens = seal_tokens(auth, fetched, identity.id)?;
-        store::record_use(tx, identity.id, &fetched.label, fetched.name.as_deref(), &tokens, now).await?;
+        store::record_use(
+            tx,
+            identity.id,
+            &fetched.label,
+            fetched.name.as_deref(),
+            &tokens,
+            now,
+        )
+        .await?;
         (user, identity.id, false)
     } else {
         let Some(email) = fetched.email.as_deref() else {
@@ -1269,10 +1279,8 @@ async fn sign_in_once(
                 let id = insert_identity(auth, &mut change, p, &user, fetched, true).await?;
                 // The provider proved the address: a squatter who registered it first
                 // loses the password and sessions it set (as with a confirmation link).
-                let first_proof = super::confirmation::address_proven(
-                    auth, &change, user.id, None, true,
-                )
-                .await?;
+                let first_proof =
+                    super::confirmation::address_proven(auth, &change, user.id, None, true).await?;
                 if first_proof {
                     let details = json!({ "by": p.name(), "first": true });
                     change.audit(audit::CONFIRMATION, user.id, details).await?;
@@ -1284,7 +1292,8 @@ async fn sign_in_once(
             }
             Some(user) => {
                 keep_pending(auth, &change, p, &user, fetched, browser, now).await?;
-                let details = json!({ "provider": p.name(), "email_verified": fetched.email_verified });
+                let details =
+                    json!({ "provider": p.name(), "email_verified": fetched.email_verified });
                 change
                     .audit_by(audit::OAUTH_LINK_REQUIRED, None, Some(user.id), details)
                     .await?;
@@ -1302,7 +1311,8 @@ async fn sign_in_once(
                 } else {
                     super::confirmation::send(auth, &mut change, &user).await?;
                 }
-                let details = json!({ "provider": p.name(), "email_verified": fetched.email_verified });
+                let details =
+                    json!({ "provider": p.name(), "email_verified": fetched.email_verified });
                 change.audit(audit::REGISTRATION, user.id, details).await?;
                 let user = users::find_by_id(change.tx(), user.id)
                     .await?
@@ -1330,8 +1340,16 @@ async fn sign_in_once(
     } else {
         Revocation::EndSessions
     };
-    let outcome =
-        login::complete(auth, change, &user, login_browser, action, revocation, proof).await?;
+    let outcome = login::complete(
+        auth,
+        change,
+        &user,
+        login_browser,
+        action,
+        revocation,
+        proof,
+    )
+    .await?;
     Ok(CallbackOutcome::SignedIn {
         outcome,
         return_to: return_to.clone(),
@@ -1406,23 +1424,29 @@ async fn link(
         Some(identity) if identity.user_id == current.user.id => {
             let tokens = seal_tokens(auth, fetched, identity.id)?;
             let now = auth.clock.now();
-            store::record_use(tx, identity.id, &fetched.label, fetched.name.as_deref(), &tokens, now).await?;
+            store::record_use(
+                tx,
+                identity.id,
+                &fetched.label,
+                fetched.name.as_deref(),
+                &tokens,
+                now,
+            )
+            .await?;
         }
         Some(_) => {
             change.rollback().await?;
             return refuse(auth, p, None, OauthError::IdentityTaken, None, meta).await;
         }
-        None => {
-            match insert_identity(auth, &mut change, p, &current.user, fetched, false).await {
-                Err(FlowError::Store(StoreError::Conflict)) => {
-                    change.rollback().await?;
-                    return refuse(auth, p, None, OauthError::IdentityTaken, None, meta).await;
-                }
-                other => {
-                    other?;
-                }
+        None => match insert_identity(auth, &mut change, p, &current.user, fetched, false).await {
+            Err(FlowError::Store(StoreError::Conflict)) => {
+                change.rollback().await?;
+                return refuse(auth, p, None, OauthError::IdentityTaken, None, meta).await;
             }
-        }
+            other => {
+                other?;
+            }
+        },
     }
     change.commit(Revocation::None).await?;
     Ok(CallbackOutcome::Linked {
@@ -1444,7 +1468,8 @@ async fn sudo(
     let tx = change.tx();
     let identity = store::find_by_subject(tx, p.name(), &fetched.subject).await?;
     let Some(identity) = identity.filter(|i| i.user_id == current.user.id) else {
-        let details = json!({ "provider": p.name(), "reason": OauthError::IdentityMismatch.reason() });
+        let details =
+            json!({ "provider": p.name(), "reason": OauthError::IdentityMismatch.reason() });
         change
             .audit(audit::SUDO_FAILURE, current.user.id, details)
             .await?;
@@ -1452,7 +1477,15 @@ async fn sudo(
         return Ok(CallbackOutcome::Refused(OauthError::IdentityMismatch));
     };
     let tokens = seal_tokens(auth, fetched, identity.id)?;
-    store::record_use(tx, identity.id, &fetched.label, fetched.name.as_deref(), &tokens, now).await?;
+    store::record_use(
+        tx,
+        identity.id,
+        &fetched.label,
+        fetched.name.as_deref(),
+        &tokens,
+        now,
+    )
+    .await?;
     let token = Token::generate()?;
     crate::store::sessions::rotate(tx, current.session.id, &token.hash(), Some(now), None).await?;
     let details = json!({ "method": "oauth", "provider": p.name() });
@@ -1634,7 +1667,9 @@ pub async fn unlink(
     }
     store::delete(tx, user_id, id).await?;
     let details = json!({ "provider": identity.provider, "identity_id": id });
-    change.audit(audit::OAUTH_UNLINKED, user_id, details).await?;
+    change
+        .audit(audit::OAUTH_UNLINKED, user_id, details)
+        .await?;
     let context = json!({
         "provider": auth.oauth.display_name(&identity.provider),
         "label": identity.label,
@@ -1708,7 +1743,10 @@ mod tests {
         assert!(parsed.is_err());
         let ok = r#"{"access_token":"gho_16C7e42F292c6912E7710c838347Ae178B4a","token_type":"bearer","scope":"read:user,user:email"}"#;
         let parsed: oauth2::basic::BasicTokenResponse = serde_json::from_str(ok).unwrap();
-        assert_eq!(parsed.access_token().secret(), "gho_16C7e42F292c6912E7710c838347Ae178B4a");
+        assert_eq!(
+            parsed.access_token().secret(),
+            "gho_16C7e42F292c6912E7710c838347Ae178B4a"
+        );
     }
 
     #[test]
@@ -1716,7 +1754,10 @@ mod tests {
         // The `user` field Apple posts on the first sign-in only (recorded shape).
         let user = r#"{"name":{"firstName":"Jane","lastName":"Appleseed"},"email":"jane@privaterelay.appleid.com"}"#;
         assert_eq!(apple_name(user).as_deref(), Some("Jane Appleseed"));
-        assert_eq!(apple_name(r#"{"name":{"firstName":"Jane"}}"#).as_deref(), Some("Jane"));
+        assert_eq!(
+            apple_name(r#"{"name":{"firstName":"Jane"}}"#).as_deref(),
+            Some("Jane")
+        );
         assert_eq!(apple_name(r#"{"email":"x@example.com"}"#), None);
         assert_eq!(apple_name("not json"), None);
     }
@@ -1735,7 +1776,10 @@ mod tests {
         let parsed: openidconnect::core::CoreIdTokenClaims = serde_json::from_str(claims).unwrap();
         assert_eq!(parsed.email_verified(), Some(true));
         assert_eq!(parsed.subject().as_str(), "001234.abcdef0123456789.0123");
-        let unverified = claims.replace(r#""email_verified": "true""#, r#""email_verified": "false""#);
+        let unverified = claims.replace(
+            r#""email_verified": "true""#,
+            r#""email_verified": "false""#,
+        );
         let parsed: openidconnect::core::CoreIdTokenClaims =
             serde_json::from_str(&unverified).unwrap();
         assert_eq!(parsed.email_verified(), Some(false));

@@ -562,7 +562,12 @@ const OPERATIONS: &[Operation] = &[
         "/auth/<provider>/callback",
         "The provider's `form_post` answer (a cross-site POST, no CSRF token): kept on the flow, then a redirect to the GET callback.",
         Public,
-        &[("state", Text, true), ("code", Text, false), ("error", Text, false), ("user", Text, false)],
+        &[
+            ("state", Text, true),
+            ("code", Text, false),
+            ("error", Text, false),
+            ("user", Text, false),
+        ],
     ),
     op(
         Get,

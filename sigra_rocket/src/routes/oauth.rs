@@ -127,7 +127,10 @@ async fn connections_page(
         .filter(|p| !linked.contains(&p.name.as_str()))
         .collect();
     let mut context = Context::new();
-    context.insert("connections", &list.iter().map(page_view).collect::<Vec<_>>());
+    context.insert(
+        "connections",
+        &list.iter().map(page_view).collect::<Vec<_>>(),
+    );
     context.insert("available", &available);
     context.insert("pending", &pending);
     context.extend(extra);
@@ -217,8 +220,14 @@ async fn callback(
         current: session.0.as_ref(),
         trusted_browser: trusted.as_deref(),
     };
-    let outcome =
-        oauth::callback(&state.auth, provider, answer.into_input(), browser, &client.0).await;
+    let outcome = oauth::callback(
+        &state.auth,
+        provider,
+        answer.into_input(),
+        browser,
+        &client.0,
+    )
+    .await;
     let config = &state.auth.config;
     let base = &config.base_path;
     match outcome {
@@ -240,7 +249,10 @@ async fn callback(
             // The identity waits on this browser's binding: keep the cookie that long.
             state.cookies.set_oauth(jar, None);
             let mut extra = Context::new();
-            extra.insert("oauth_link", &serde_json::json!({ "provider": provider, "email": email }));
+            extra.insert(
+                "oauth_link",
+                &serde_json::json!({ "provider": provider, "email": email }),
+            );
             extra.insert("return_to", &format!("{base}/settings/connections"));
             login_page(OAUTH_ACCOUNT_EXISTS, &email, extra)
         }
@@ -282,7 +294,9 @@ async fn form_post(
     // (and the answer kept on it), nothing else travels in the URL.
     let base = &state.auth.config.base_path;
     let state_param: String = url_encode(&input.state);
-    Reply::see_other(format!("{base}/auth/{provider}/callback?state={state_param}"))
+    Reply::see_other(format!(
+        "{base}/auth/{provider}/callback?state={state_param}"
+    ))
 }
 
 /// Percent-encodes a query value (the `state` Sigra made is URL-safe already; anything

@@ -31,10 +31,11 @@ pub(crate) async fn form_page(
     context.insert("email", user.email());
     context.insert("has_password", &user.authenticated().user.has_password());
     // Sudo through a provider: the providers this account is linked with.
-    let linked: Vec<String> = sigra_core::features::oauth::connections(&state.auth, user.authenticated())
-        .await
-        .map(|list| list.into_iter().map(|c| c.provider).collect())
-        .unwrap_or_default();
+    let linked: Vec<String> =
+        sigra_core::features::oauth::connections(&state.auth, user.authenticated())
+            .await
+            .map(|list| list.into_iter().map(|c| c.provider).collect())
+            .unwrap_or_default();
     context.insert("linked_providers", &linked);
     context.insert("error", &refusal.map(|r| r.message));
     context.insert("return_to", &clean_return_to(return_to));
