@@ -453,6 +453,23 @@ conformance!(
         t
     }
 
+    async fn a_link_flow_is_finished_only_by_the_session_that_started_it(t: TestDb) -> TestDb {
+        let app = oauth_app(&t).await;
+        app.signed_up("oscar@example.com").await;
+        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        let oscar = account(true).await;
+        let answer = sign_in_at_provider(&r.location, Some(&oscar.id), false).await;
+        // Someone else signs in in the same browser before the provider answers.
+        app.log_out().await;
+        app.signed_up("trudy@example.com").await;
+        let r = come_back(&app, &answer).await;
+        assert_eq!(r.status, Status::BadRequest, "{}", r.body);
+        assert!(r.body.contains("id=\"oauth-error\""), "{}", r.body);
+        assert!(identity(&t, "idp", &oscar).await.is_none());
+        assert!(failures(&t).await.contains(&"oauth_state_invalid".to_owned()));
+        t
+    }
+
     async fn unlinking_needs_sudo_and_never_removes_the_last_way_to_sign_in(t: TestDb) -> TestDb {
         let app = oauth_app(&t).await;
         let ivan = account(true).await;
@@ -538,8 +555,11 @@ conformance!(
         let judy = account(true).await;
         let url = start(&app, "idp", &[]).await;
         let answer = sign_in_at_provider(&url, Some(&judy.id), false).await;
-        // Login CSRF: the victim's browser gets the attacker's callback.
+        // Login CSRF: the victim's browser (with a flow of its own, so with its own
+        // binding cookie) gets the attacker's callback.
         let victim = app.other_browser().await;
+        start(&victim, "idp", &[]).await;
+        assert!(victim.cookie("sigra_oauth").is_some());
         let r = come_back(&victim, &answer).await;
         assert_refused(&t, &victim, &r, Status::BadRequest, "oauth_state_invalid").await;
         // A state nobody made.
