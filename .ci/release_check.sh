@@ -23,7 +23,10 @@ fi
 grep -q "sigra.secret_key" "$work/no-secret.log" || { cat "$work/no-secret.log"; log "FAIL: no message naming sigra.secret_key"; exit 1; }
 log "refuses to start without SIGRA_SECRET_KEY (exit $status): $(grep -o 'Sigra cannot start.*' "$work/no-secret.log" | head -1)"
 
-(cd "$work" && SIGRA_SECRET_KEY="release-check-secret-0123456789abcdef" ROCKET_PORT="$port" "$bin") >"$work/run.log" 2>&1 &
+# A GitHub provider (its flow starts without a network call) for the social log-in checks.
+(cd "$work" && SIGRA_SECRET_KEY="release-check-secret-0123456789abcdef" ROCKET_PORT="$port" \
+  SIGRA_OAUTH__PROVIDERS__GITHUB__KIND=github SIGRA_OAUTH__PROVIDERS__GITHUB__CLIENT_ID=release-check \
+  SIGRA_OAUTH__PROVIDERS__GITHUB__CLIENT_SECRET=release-check-client-secret "$bin") >"$work/run.log" 2>&1 &
 pid=$!
 for _ in $(seq 1 60); do
   curl -fsS -o /dev/null "http://127.0.0.1:$port/users/log_in" 2>/dev/null && break
@@ -58,6 +61,25 @@ echo "$passkey" | grep -qi '^set-cookie: __Host-sigra_passkey=.*Secure' || { ech
 echo "$passkey" | grep -qi '^set-cookie: __Host-sigra_passkey=.*HttpOnly' || { echo "$passkey"; log "FAIL: the passkey ceremony cookie is readable by script"; exit 1; }
 grep -q '"challenge"' "$work/options.json" || { cat "$work/options.json"; log "FAIL: no passkey options"; exit 1; }
 log "passkey sign-in options answered; the ceremony cookie is __Host-, Secure and HttpOnly"
+
+# A social log-in flow is bound to the browser by a `__Host-`, Secure, HttpOnly, SameSite=Lax
+# cookie; the provider gets state, PKCE S256 and the redirect URL at the public origin.
+oauth=$(curl -fsS -b "$jar" -D - -o "$work/oauth.json" -X POST -H 'Accept: application/json' \
+  -H 'Content-Type: application/json' -H "X-CSRF-Token: $csrf" -d '{}' \
+  "http://127.0.0.1:$port/users/auth/github")
+echo "$oauth" | grep -qi '^set-cookie: __Host-sigra_oauth=.*Secure' || { echo "$oauth"; log "FAIL: the social log-in binding cookie is not __Host-/Secure"; exit 1; }
+echo "$oauth" | grep -qi '^set-cookie: __Host-sigra_oauth=.*HttpOnly' || { echo "$oauth"; log "FAIL: the social log-in binding cookie is readable by script"; exit 1; }
+echo "$oauth" | grep -qi '^set-cookie: __Host-sigra_oauth=.*SameSite=Lax' || { echo "$oauth"; log "FAIL: the social log-in binding cookie is not SameSite=Lax"; exit 1; }
+next=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["next"])' "$work/oauth.json")
+case "$next" in
+  https://github.com/login/oauth/authorize\?*code_challenge_method=S256*) ;;
+  *) log "FAIL: the GitHub flow does not start at GitHub with PKCE: $next"; exit 1 ;;
+esac
+echo "$next" | grep -q 'state=' || { log "FAIL: no state in $next"; exit 1; }
+if grep -q "release-check-client-secret" "$work/run.log" || echo "$next" | grep -q "client-secret"; then
+  log "FAIL: the client secret reached the log or the URL"; exit 1
+fi
+log "social log-in starts at the provider with state and PKCE; its cookie is __Host-, Secure, HttpOnly, SameSite=Lax"
 
 # The OpenAPI document the deployed app serves must be a valid OpenAPI 3.1 document.
 curl -fsS "http://127.0.0.1:$port/users/openapi.json" >"$work/openapi.json"
