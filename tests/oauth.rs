@@ -456,7 +456,9 @@ conformance!(
     async fn a_link_flow_is_finished_only_by_the_session_that_started_it(t: TestDb) -> TestDb {
         let app = oauth_app(&t).await;
         app.signed_up("oscar@example.com").await;
-        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        let r = app
+            .submit_owned("/users/settings/connections/idp", &[])
+            .await;
         let oscar = account(true).await;
         let answer = sign_in_at_provider(&r.location, Some(&oscar.id), false).await;
         // Someone else signs in in the same browser before the provider answers.
@@ -466,7 +468,11 @@ conformance!(
         assert_eq!(r.status, Status::BadRequest, "{}", r.body);
         assert!(r.body.contains("id=\"oauth-error\""), "{}", r.body);
         assert!(identity(&t, "idp", &oscar).await.is_none());
-        assert!(failures(&t).await.contains(&"oauth_state_invalid".to_owned()));
+        assert!(
+            failures(&t)
+                .await
+                .contains(&"oauth_state_invalid".to_owned())
+        );
         t
     }
 
@@ -960,3 +966,210 @@ conformance!(
         t
     }
 );
+
+/// A stand-in for GitHub on loopback that replays recorded answers: the token endpoint
+/// (`POST /login/oauth/access_token`), `GET /user` and `GET /user/emails`. Records each
+/// request (request line, headers and body) for the test to inspect.
+mod github {
+    use std::sync::{Arc, Mutex};
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpListener;
+
+    /// `POST https://github.com/login/oauth/access_token` (recorded; token changed).
+    pub const TOKEN: &str = r#"{"access_token":"gho_16C7e42F292c6912E7710c838347Ae178B4a","token_type":"bearer","scope":"read:user,user:email"}"#;
+    /// GitHub's answer to a bad or replayed code: 200 with an error body (recorded).
+    pub const BAD_CODE: &str = r#"{"error":"bad_verification_code","error_description":"The code passed is incorrect or expired.","error_uri":"https://docs.github.com/apps/managing-oauth-apps/troubleshooting-oauth-app-access-token-request-errors/#bad-verification-code"}"#;
+    /// `GET https://api.github.com/user` (recorded, trimmed).
+    pub const USER: &str = r#"{"login":"octocat","id":583231,"node_id":"MDQ6VXNlcjU4MzIzMQ==","type":"User","site_admin":false,"name":"The Octocat","company":"@github","email":"octocat@github.com","public_repos":8,"created_at":"2011-01-25T18:44:36Z"}"#;
+    /// `GET https://api.github.com/user/emails` (recorded, addresses changed).
+    pub const EMAILS: &str = r#"[{"email":"octocat@github.com","primary":false,"verified":true,"visibility":null},{"email":"Octo.Cat@Example.com","primary":true,"verified":true,"visibility":"private"}]"#;
+
+    pub struct FakeGithub {
+        pub url: String,
+        pub requests: Arc<Mutex<Vec<String>>>,
+    }
+
+    /// Serves `token` at the token endpoint and the recorded user and emails.
+    pub async fn start(token: &'static str) -> FakeGithub {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().unwrap().port());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let seen = requests.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((mut socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let mut raw = Vec::new();
+                let mut buf = [0u8; 4096];
+                // Read the head, then as much body as Content-Length says.
+                loop {
+                    let n = socket.read(&mut buf).await.unwrap_or(0);
+                    if n == 0 {
+                        break;
+                    }
+                    raw.extend_from_slice(&buf[..n]);
+                    let text = String::from_utf8_lossy(&raw).to_string();
+                    if let Some(end) = text.find("\r\n\r\n") {
+                        let length = text[..end]
+                            .lines()
+                            .find_map(|l| {
+                                let (k, v) = l.split_once(':')?;
+                                k.eq_ignore_ascii_case("content-length")
+                                    .then(|| v.trim().parse::<usize>().ok())?
+                            })
+                            .unwrap_or(0);
+                        if raw.len() >= end + 4 + length {
+                            break;
+                        }
+                    }
+                }
+                let request = String::from_utf8_lossy(&raw).to_string();
+                let path = request
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or_default()
+                    .to_owned();
+                seen.lock().unwrap().push(request);
+                let body = match path.as_str() {
+                    "/login/oauth/access_token" => token,
+                    "/user" => USER,
+                    "/user/emails" => EMAILS,
+                    _ => "{}",
+                };
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = socket.write_all(answer.as_bytes()).await;
+                let _ = socket.shutdown().await;
+            }
+        });
+        FakeGithub { url, requests }
+    }
+}
+
+/// An app with a GitHub provider whose endpoints are `fake`'s.
+async fn github_app(t: &TestDb, fake: &github::FakeGithub) -> TestApp {
+    let key = |k: &str| format!("sigra.oauth.providers.github.{k}");
+    app_with(
+        figment(t)
+            .merge(("sigra.public_url", PUBLIC_URL))
+            .merge((key("kind"), "github"))
+            .merge((key("client_id"), "Iv1.recorded"))
+            .merge((key("client_secret"), "github-client-secret"))
+            .merge((
+                key("auth_url"),
+                format!("{}/login/oauth/authorize", fake.url),
+            ))
+            .merge((
+                key("token_url"),
+                format!("{}/login/oauth/access_token", fake.url),
+            ))
+            .merge((key("api_url"), fake.url.clone())),
+    )
+    .await
+}
+
+conformance!(
+    async fn github_signs_in_with_its_numeric_id_and_primary_verified_email(t: TestDb) -> TestDb {
+        let fake = github::start(github::TOKEN).await;
+        let app = github_app(&t, &fake).await;
+        let url = start_at(&app, "github", &fake.url).await;
+        assert!(url.contains("scope=read%3Auser+user%3Aemail"), "{url}");
+        assert!(url.contains("code_challenge_method=S256"), "{url}");
+        let state = url
+            .split("state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        let r = get(
+            &app,
+            &format!("/users/auth/github/callback?code=recorded-code&state={state}"),
+        )
+        .await;
+        assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+        assert!(signed_in(&app).await);
+        let user = users::find_by_email(&t.db, "octo.cat@example.com")
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            user.confirmed_at.is_some(),
+            "GitHub's primary address is verified"
+        );
+        let row = identities::find_by_subject(&t.db, "github", "583231")
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.user_id, user.id);
+        assert_eq!(row.label, "octocat");
+        let requests = fake.requests.lock().unwrap().clone();
+        let token_request = requests
+            .iter()
+            .find(|r| r.contains("/login/oauth/access_token"))
+            .unwrap();
+        // The code, the PKCE verifier and the client credentials go in the body.
+        for part in [
+            "code=recorded-code",
+            "code_verifier=",
+            "client_secret=github-client-secret",
+        ] {
+            assert!(token_request.contains(part), "{part}: {token_request}");
+        }
+        let api = requests
+            .iter()
+            .find(|r| r.starts_with("GET /user/emails"))
+            .unwrap();
+        let api_lower = api.to_ascii_lowercase();
+        assert!(
+            api_lower.contains("authorization: bearer gho_16c7e42f292c6912e7710c838347ae178b4a"),
+            "{api}"
+        );
+        assert!(
+            api_lower.contains("x-github-api-version: 2022-11-28"),
+            "{api}"
+        );
+        t
+    }
+
+    async fn a_github_token_error_answered_with_200_is_refused(t: TestDb) -> TestDb {
+        let fake = github::start(github::BAD_CODE).await;
+        let app = github_app(&t, &fake).await;
+        let url = start_at(&app, "github", &fake.url).await;
+        let state = url
+            .split("state=")
+            .nth(1)
+            .unwrap()
+            .split('&')
+            .next()
+            .unwrap();
+        let r = get(
+            &app,
+            &format!("/users/auth/github/callback?code=replayed&state={state}"),
+        )
+        .await;
+        assert_refused(&t, &app, &r, Status::Unauthorized, "oauth_exchange_failed").await;
+        assert!(
+            !fake
+                .requests
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.starts_with("GET /user"))
+        );
+        assert_eq!(user_count(&t).await, 0);
+        t
+    }
+);
+
+/// Like [`start`], for a provider whose authorization endpoint is at `at`.
+async fn start_at(app: &TestApp, name: &str, at: &str) -> String {
+    let r = app.submit_owned(&format!("/users/auth/{name}"), &[]).await;
+    assert_eq!(r.status, Status::SeeOther, "{}", r.body);
+    assert!(r.location.starts_with(at), "{}", r.location);
+    r.location
+}
