@@ -1179,6 +1179,21 @@ fn open<S: serde::de::DeserializeOwned>(
     serde_json::from_slice(&plain).map_err(|e| FlowError::Webauthn(format!("oauth state: {e}")))
 }
 
+/// Records a sign-in or step-up through identity `id`: the label and name the provider
+/// gave now, and its fresh tokens, sealed.
+async fn record_use(
+    auth: &Auth,
+    ex: &impl crate::store::Executor,
+    id: Uuid,
+    fetched: &Fetched,
+    now: OffsetDateTime,
+) -> Result<(), FlowError> {
+    let tokens = seal_tokens(auth, fetched, id)?;
+    let name = fetched.name.as_deref();
+    store::record_use(ex, id, &fetched.label, name, &tokens, now).await?;
+    Ok(())
+}
+
 /// Links `fetched` to `user_id` in `change`: the identity row (tokens sealed), the audit
 /// event, the owner's mail. [`StoreError::Conflict`] when the subject got linked
 /// concurrently.
@@ -1258,16 +1273,7 @@ async fn sign_in_once(
             change.rollback().await?;
             return Ok(CallbackOutcome::Refused(OauthError::IdentityTaken));
         };
-        let tokens = seal_tokens(auth, fetched, identity.id)?;
-        store::record_use(
-            tx,
-            identity.id,
-            &fetched.label,
-            fetched.name.as_deref(),
-            &tokens,
-            now,
-        )
-        .await?;
+        record_use(auth, tx, identity.id, fetched, now).await?;
         (user, identity.id, false)
     } else {
         let Some(email) = fetched.email.as_deref() else {
@@ -1422,17 +1428,7 @@ async fn link(
     users::lock_row(tx, current.user.id).await?;
     match store::find_by_subject(tx, p.name(), &fetched.subject).await? {
         Some(identity) if identity.user_id == current.user.id => {
-            let tokens = seal_tokens(auth, fetched, identity.id)?;
-            let now = auth.clock.now();
-            store::record_use(
-                tx,
-                identity.id,
-                &fetched.label,
-                fetched.name.as_deref(),
-                &tokens,
-                now,
-            )
-            .await?;
+            record_use(auth, tx, identity.id, fetched, auth.clock.now()).await?;
         }
         Some(_) => {
             change.rollback().await?;
@@ -1476,16 +1472,7 @@ async fn sudo(
         change.commit(Revocation::None).await?;
         return Ok(CallbackOutcome::Refused(OauthError::IdentityMismatch));
     };
-    let tokens = seal_tokens(auth, fetched, identity.id)?;
-    store::record_use(
-        tx,
-        identity.id,
-        &fetched.label,
-        fetched.name.as_deref(),
-        &tokens,
-        now,
-    )
-    .await?;
+    record_use(auth, tx, identity.id, fetched, now).await?;
     let token = Token::generate()?;
     crate::store::sessions::rotate(tx, current.session.id, &token.hash(), Some(now), None).await?;
     let details = json!({ "method": "oauth", "provider": p.name() });

@@ -252,6 +252,17 @@ fn field_error(error: &rocket::form::Error<'_>) -> (String, FieldError) {
     (name, FieldError::new(reason, error.kind.to_string()))
 }
 
+/// The body as text, within Rocket's `limit` (`"form"` or `"json"`; 32 KiB when unset):
+/// 413 when longer, 400 when unreadable.
+async fn read_body(request: &Request<'_>, data: Data<'_>, limit: &str) -> Result<String, Status> {
+    let limit = request.limits().get(limit).unwrap_or(32.kibibytes());
+    match data.open(limit).into_string().await {
+        Ok(body) if body.is_complete() => Ok(body.into_inner()),
+        Ok(_) => Err(Status::PayloadTooLarge),
+        Err(_) => Err(Status::BadRequest),
+    }
+}
+
 /// Reads the body's fields (url-encoded or JSON), checks the CSRF token and the origin,
 /// and parses the fields as `T`; on failure records why for the catchers.
 async fn checked_form<'r, T>(
@@ -264,16 +275,10 @@ where
     let content_type = request.content_type();
     let is_form = content_type.is_some_and(|ct| ct.is_form());
     let is_json = content_type.is_some_and(|ct| ct.is_json());
-    let limit = if is_json {
-        request.limits().get("json").unwrap_or(32.kibibytes())
-    } else {
-        request.limits().get("form").unwrap_or(32.kibibytes())
-    };
-    let body = match data.open(limit).into_string().await {
-        Ok(body) if body.is_complete() => body.into_inner(),
-        Ok(_) => return Err((Status::PayloadTooLarge, GuardFailure::Csrf)),
-        Err(_) => return Err((Status::BadRequest, GuardFailure::Csrf)),
-    };
+    let limit = if is_json { "json" } else { "form" };
+    let body = read_body(request, data, limit)
+        .await
+        .map_err(|status| (status, GuardFailure::Csrf))?;
     let fields = if is_form {
         decode_fields(&body)
     } else if is_json {
@@ -413,11 +418,9 @@ where
             return data::Outcome::Error((Status::TooManyRequests, GuardFailure::RateLimited));
         }
         let is_form = request.content_type().is_some_and(|ct| ct.is_form());
-        let limit = request.limits().get("form").unwrap_or(32.kibibytes());
-        let body = match data.open(limit).into_string().await {
-            Ok(body) if body.is_complete() => body.into_inner(),
-            Ok(_) => return data::Outcome::Error((Status::PayloadTooLarge, GuardFailure::None)),
-            Err(_) => return data::Outcome::Error((Status::BadRequest, GuardFailure::None)),
+        let body = match read_body(request, data, "form").await {
+            Ok(body) => body,
+            Err(status) => return data::Outcome::Error((status, GuardFailure::None)),
         };
         let fields = if is_form {
             decode_fields(&body)

@@ -16,11 +16,11 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, get, post, routes};
+use sigra_core::features::RequestMeta;
 use sigra_core::features::oauth::{
     self, Browser, CallbackInput, CallbackOutcome, ConnectionView, Intent, OauthError,
 };
 use sigra_core::features::sessions::Authenticated;
-use sigra_core::features::{FlowError, RequestMeta};
 use sigra_core::secret::SecretString;
 use tera::Context;
 use uuid::Uuid;
@@ -349,7 +349,7 @@ async fn link(
         },
         Ok(Err(OauthError::UnknownProvider)) => Reply::Error(Status::NotFound),
         Ok(Err(error)) => refused_on_page(state, jar, current, error).await,
-        Err(e) => failed(e),
+        Err(e) => Reply::failed(e),
     }
 }
 
@@ -371,12 +371,8 @@ async fn unlink(
             Reply::see_other(format!("{base}/settings/connections?notice=unlinked"))
         }
         Ok(Err(error)) => refused_on_page(state, jar, current, error).await,
-        Err(e) => failed(e),
+        Err(e) => Reply::failed(e),
     }
-}
-
-fn failed(error: FlowError) -> Reply {
-    Reply::failed(error)
 }
 
 pub(crate) fn routes() -> Vec<Route> {
