@@ -1514,6 +1514,34 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn oauth_providers_come_from_the_environment_too_and_debug_hides_their_secrets() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SIGRA_OAUTH__PROVIDERS__GOOGLE__KIND", "google");
+            jail.set_env(
+                "SIGRA_OAUTH__PROVIDERS__GOOGLE__CLIENT_ID",
+                "1234.apps.example",
+            );
+            jail.set_env(
+                "SIGRA_OAUTH__PROVIDERS__GOOGLE__CLIENT_SECRET",
+                "env-client-secret",
+            );
+            jail.set_env("SIGRA_OAUTH__PROVIDERS__GOOGLE__TRUST_EMAIL", "true");
+            let c = from_toml("[sigra.oauth.providers.google]\nclient_id = \"from-file\"").unwrap();
+            let google = &c.oauth.providers["google"];
+            assert_eq!(google.kind, Some(ProviderKind::Google));
+            assert_eq!(google.client_id, "1234.apps.example");
+            assert!(google.trust_email);
+            assert_eq!(
+                google.client_secret.as_ref().unwrap().expose(),
+                "env-client-secret"
+            );
+            assert!(!format!("{c:?}").contains("env-client-secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
     fn debug_output_redacts_secrets() {
         let c = from_toml(
             "[sigra]\nsecret_key = \"0123456789abcdef0123456789abcdef-secret\"\n[sigra.mail]\nsmtp_url = \"smtp://u:pw@host\"",
