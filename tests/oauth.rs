@@ -412,6 +412,13 @@ conformance!(
         assert_eq!(identity(&t, "idp", &frank).await.unwrap().user_id, user.id);
         let (_, page) = app.body("/users/settings/connections").await;
         assert!(page.contains(&frank.email), "{page}");
+        // Linking the same provider account again changes nothing.
+        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        let answer = sign_in_at_provider(&r.location, Some(&frank.id), false).await;
+        let r = come_back(&app, &answer).await;
+        assert_eq!(r.location, "/users/settings/connections?notice=linked");
+        assert_eq!(identities::count_for_user(&t.db, user.id, None).await.unwrap(), 1);
+        assert_eq!(events(&t, audit::OAUTH_LINKED).await.len(), 1);
 
         app.log_out().await;
         let r = sign_in_with(&app, "idp", &frank).await;
