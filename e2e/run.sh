@@ -44,12 +44,20 @@ app_bin="${CARGO_TARGET_DIR:-$repo/target}/debug/example_app"
 work="$(mktemp -d "${TMPDIR:-/tmp}/sigra-e2e.XXXXXX")"
 app_log="$work/example_app.log"
 app_pid=""
+idp_log="$work/oidc_provider.log"
+idp_pid=""
 
 cleanup() {
   local status=$?
-  if [ -n "$app_pid" ] && kill -0 "$app_pid" 2>/dev/null; then
-    kill "$app_pid" 2>/dev/null || true
-    wait "$app_pid" 2>/dev/null || true
+  for pid in "$app_pid" "$idp_pid"; do
+    if [ -n "$pid" ] && kill -0 "$pid" 2>/dev/null; then
+      kill "$pid" 2>/dev/null || true
+      wait "$pid" 2>/dev/null || true
+    fi
+  done
+  if [ "$status" -ne 0 ] && [ -f "$idp_log" ]; then
+    printf '\n[e2e] ---- OpenID provider log (%s) ----\n' "$idp_log"
+    cat "$idp_log" || true
   fi
   if [ "$status" -ne 0 ] && [ -f "$app_log" ]; then
     printf '\n[e2e] ---- example_app log (%s) ----\n' "$app_log"
@@ -79,6 +87,27 @@ fi
 
 # `localhost`, not an IP address: WebAuthn (passkeys) needs a domain.
 base_url="http://localhost:$port"
+
+# --- a real OpenID provider (npm oidc-provider, tests/oidc) for the social log-in tests ---
+if [ ! -f "$repo/tests/oidc/node_modules/oidc-provider/package.json" ]; then
+  log "npm ci (tests/oidc)"
+  npm ci --prefix "$repo/tests/oidc" --no-audit --no-fund
+fi
+idp_clients="[{\"client_id\":\"sigra-e2e\",\"client_secret\":\"sigra-e2e-secret\",\"redirect_uris\":[\"$base_url/users/auth/idp/callback\"]}]"
+# Its stdin stays open (a fifo held by this shell): the provider exits when it closes.
+mkfifo "$work/idp_stdin"
+exec 7<>"$work/idp_stdin"
+OIDC_CLIENTS="$idp_clients" node "$repo/tests/oidc/provider.mjs" <"$work/idp_stdin" >"$idp_log" 2>&1 &
+idp_pid=$!
+issuer=""
+for _ in $(seq 1 120); do
+  issuer="$(sed -n 's/^LISTENING //p' "$idp_log" | head -1)"
+  [ -n "$issuer" ] && break
+  kill -0 "$idp_pid" 2>/dev/null || { echo "[e2e] the OpenID provider exited" >&2; cat "$idp_log" >&2; exit 1; }
+  sleep 0.25
+done
+[ -n "$issuer" ] || { echo "[e2e] the OpenID provider did not start within 30 s" >&2; exit 1; }
+log "OpenID provider at $issuer"
 db="$work/e2e.sqlite3"
 log "starting example_app on $base_url (database $db)"
 (
@@ -91,6 +120,11 @@ log "starting example_app on $base_url (database $db)"
     ROCKET_DATABASES="{sigra={url=\"sqlite://$db?mode=rwc\"}}" \
     SIGRA_PUBLIC_URL="$base_url" \
     SIGRA_RATE_LIMIT__MAX_REQUESTS=1000 \
+    SIGRA_OAUTH__PROVIDERS__IDP__KIND=oidc \
+    SIGRA_OAUTH__PROVIDERS__IDP__ISSUER="$issuer" \
+    SIGRA_OAUTH__PROVIDERS__IDP__CLIENT_ID=sigra-e2e \
+    SIGRA_OAUTH__PROVIDERS__IDP__CLIENT_SECRET=sigra-e2e-secret \
+    SIGRA_OAUTH__PROVIDERS__IDP__DISPLAY_NAME="Test IdP" \
     "$app_bin"
 ) >"$app_log" 2>&1 &
 app_pid=$!
@@ -109,6 +143,7 @@ done
 log "example_app is up"
 
 export E2E_BASE_URL="$base_url"
+export E2E_OIDC_ISSUER="$issuer"
 export E2E_ARTIFACTS_DIR="$e2e_dir/artifacts"
 mkdir -p "$E2E_ARTIFACTS_DIR"
 rm -f "$E2E_ARTIFACTS_DIR"/*.png   # only this run's screenshots

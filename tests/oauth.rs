@@ -413,11 +413,18 @@ conformance!(
         let (_, page) = app.body("/users/settings/connections").await;
         assert!(page.contains(&frank.email), "{page}");
         // Linking the same provider account again changes nothing.
-        let r = app.submit_owned("/users/settings/connections/idp", &[]).await;
+        let r = app
+            .submit_owned("/users/settings/connections/idp", &[])
+            .await;
         let answer = sign_in_at_provider(&r.location, Some(&frank.id), false).await;
         let r = come_back(&app, &answer).await;
         assert_eq!(r.location, "/users/settings/connections?notice=linked");
-        assert_eq!(identities::count_for_user(&t.db, user.id, None).await.unwrap(), 1);
+        assert_eq!(
+            identities::count_for_user(&t.db, user.id, None)
+                .await
+                .unwrap(),
+            1
+        );
         assert_eq!(events(&t, audit::OAUTH_LINKED).await.len(), 1);
 
         app.log_out().await;
@@ -785,9 +792,37 @@ conformance!(
                 .starts_with(provider().issuer()),
             "{body}"
         );
-        // Without a provider configured, no button shows.
+        // The button's form ends at the provider: the pages' policy allows that origin.
+        let r = app
+            .client
+            .get("/users/log_in")
+            .remote(CLIENT)
+            .dispatch()
+            .await;
+        let csp = r
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap()
+            .to_owned();
+        assert!(
+            csp.contains(&format!("form-action 'self' {};", provider().issuer())),
+            "{csp}"
+        );
+        // Without a provider configured, no button shows, and forms post here only.
         let plain = app_with(figment(&t)).await;
         assert!(!plain.body("/users/log_in").await.1.contains("/users/auth/"));
+        let r = plain
+            .client
+            .get("/users/log_in")
+            .remote(CLIENT)
+            .dispatch()
+            .await;
+        let csp = r
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap()
+            .to_owned();
+        assert!(csp.contains("form-action 'self';"), "{csp}");
         t
     }
 

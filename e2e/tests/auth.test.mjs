@@ -88,7 +88,9 @@ describe('Sigra in the browser', { concurrency: false }, () => {
       await page.goto('/dashboard');
       assertOnLogInAskingFor(page, '/dashboard');
       assert.equal(
-        await page.locator('input[type="hidden"][name="return_to"]').getAttribute('value'),
+        await page
+          .locator('form[action$="/log_in"] input[type="hidden"][name="return_to"]')
+          .getAttribute('value'),
         '/dashboard',
       );
       await shot(page, 'login');

@@ -246,10 +246,19 @@ impl Fairing for Sigra {
         // Scripts only from Sigra's own origin (`assets/sigra.js`, `assets/sigra-webauthn.js`),
         // never inline, so an injected `<script>` in a page cannot run; they may call this
         // origin only (the passkey ceremonies' JSON requests).
+        // Forms post to this origin only; a social log-in button's redirect continues to the
+        // provider's authorization endpoint, which the browser checks against the same list.
+        let mut form_action = String::from("'self'");
+        for origin in state.auth.oauth.form_action_origins() {
+            form_action.push(' ');
+            form_action.push_str(&origin);
+        }
         response.set_header(Header::new(
             "Content-Security-Policy",
-            "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
-             form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+            format!(
+                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
+                 form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
+            ),
         ));
         response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
         response.set_header(Header::new("Referrer-Policy", "no-referrer"));

@@ -11,7 +11,7 @@
 //                        with badsig the signature is corrupted
 //   GET  /interaction/:uid?account=<id>   signs <id> in and grants the requested scopes
 //   GET  /interaction/:uid?deny=1         answers the client with access_denied
-//   GET  /interaction/:uid                400, a page offering #sign-in (OIDC_DEFAULT_ACCOUNT) and #deny
+//   GET  /interaction/:uid                a page listing every account (a.account) and #deny
 //
 // Clients come from the env var OIDC_CLIENTS (a JSON array of client metadata); without it
 // there is one client, `sigra-test` / `sigra-test-secret`.
@@ -181,14 +181,15 @@ async function interaction(req, res, url) {
   }
 
   if (!account) {
-    const fallback = process.env.OIDC_DEFAULT_ACCOUNT;
-    const signIn = fallback
-      ? `<p><a id="sign-in" href="?account=${escapeHtml(encodeURIComponent(fallback))}">Sign in as ${escapeHtml(fallback)}</a></p>`
-      : '';
-    send(res, 400, 'text/html; charset=utf-8', `<!DOCTYPE html>
-<html><head><title>Choose an account</title></head>
-<body><h1>Choose an account</h1>
-${signIn}<p><a id="deny" href="?deny=1">Deny</a></p>
+    // The page a person sees (the browser suite clicks here): every known account.
+    const links = [...accounts.entries()]
+      .map(([id, a]) => `<li><a class="account" data-account="${escapeHtml(id)}" href="?account=${escapeHtml(encodeURIComponent(id))}">Sign in as ${escapeHtml(a.email ?? id)}</a></li>`)
+      .join('\n');
+    send(res, 200, 'text/html; charset=utf-8', `<!DOCTYPE html>
+<html><head><title>Test OpenID provider: choose an account</title></head>
+<body><h1>Test OpenID provider</h1><p>Choose an account to sign in with.</p>
+<ul>${links}</ul>
+<p><a id="deny" href="?deny=1">Cancel</a></p>
 </body></html>`);
     return;
   }

@@ -255,6 +255,10 @@ struct GithubEndpoints {
 pub struct Providers {
     http: reqwest::Client,
     list: Vec<Provider>,
+    /// The origins of the providers' authorization endpoints (configured, and learnt from
+    /// discovery), for the pages' `form-action` policy: a provider button's form ends in a
+    /// redirect there, which the browser checks against it.
+    origins: std::sync::RwLock<std::collections::BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for Providers {
@@ -277,12 +281,38 @@ impl Providers {
             .user_agent("Sigra")
             .build()
             .map_err(|e| crate::config::ConfigError::Extract(format!("HTTP client: {e}")))?;
-        let list = config
+        let list: Vec<Provider> = config
             .providers
             .iter()
             .map(|(name, c)| Provider::new(name, c))
             .collect::<Result<_, _>>()?;
-        Ok(Providers { http, list })
+        let origins = list
+            .iter()
+            .filter_map(|p| match p.kind {
+                ProviderKind::Github => origin_of(&p.github.auth_url),
+                _ => p.issuer.as_deref().and_then(origin_of),
+            })
+            .collect();
+        Ok(Providers {
+            http,
+            list,
+            origins: std::sync::RwLock::new(origins),
+        })
+    }
+
+    /// The origins a provider button's form may end at (its redirect goes to the
+    /// provider's authorization endpoint), for the `form-action` directive of pages.
+    pub fn form_action_origins(&self) -> Vec<String> {
+        self.origins
+            .read()
+            .map(|o| o.iter().cloned().collect())
+            .unwrap_or_default()
+    }
+
+    fn learn_origin(&self, url: &str) {
+        if let (Some(origin), Ok(mut origins)) = (origin_of(url), self.origins.write()) {
+            origins.insert(origin);
+        }
     }
 
     /// The configured providers, in name order.
@@ -616,6 +646,8 @@ async fn discover(
     let issuer = IssuerUrl::new(issuer).map_err(|_| OauthError::ProviderUnavailable)?;
     match CoreProviderMetadata::discover_async(issuer, &auth.oauth.http).await {
         Ok(metadata) => {
+            auth.oauth
+                .learn_origin(metadata.authorization_endpoint().as_str());
             *cached = Some((now, metadata.clone()));
             Ok(metadata)
         }
@@ -624,6 +656,12 @@ async fn discover(
             Err(OauthError::ProviderUnavailable)
         }
     }
+}
+
+/// `scheme://host[:port]` of `url`, as CSP source lists name origins.
+fn origin_of(url: &str) -> Option<String> {
+    let url = reqwest::Url::parse(url).ok()?;
+    url.has_host().then(|| url.origin().ascii_serialization())
 }
 
 fn oidc_client(
