@@ -631,3 +631,258 @@ fn new_ids_are_time_ordered() {
     assert!(a < b);
     assert_eq!(a.get_version_num(), 7);
 }
+
+/// Organizations, memberships and invitations at the store level.
+mod organizations {
+    use sigra_core::clock::Clock;
+    use sigra_core::crypto::Token;
+    use sigra_core::store::organizations as orgs;
+    use sigra_core::store::{MembershipRow, OrganizationRow, StoreError, new_id_at, users};
+    use time::Duration;
+    use uuid::Uuid;
+
+    use super::{clock, make_user};
+    use crate::common::TestDb;
+
+    fn org(c: &sigra_core::clock::FixedClock, slug: &str) -> OrganizationRow {
+        let mut row = OrganizationRow {
+            id: new_id_at(c.now()),
+            name: format!("Org {slug}"),
+            slug: slug.to_owned(),
+            personal: false,
+            created_at: c.now(),
+            updated_at: c.now(),
+        };
+        row.name.truncate(100);
+        row
+    }
+
+    fn member(org: Uuid, user: Uuid, role: &str, at: time::OffsetDateTime) -> MembershipRow {
+        MembershipRow {
+            id: new_id_at(at),
+            organization_id: org,
+            user_id: user,
+            role: role.to_owned(),
+            created_at: at,
+        }
+    }
+
+    conformance!(
+        async fn slugs_are_unique_and_deleting_an_organization_takes_its_rows_along(
+            t: TestDb,
+        ) -> TestDb {
+            let c = clock();
+            let owner = make_user(&t.db, &c, "org-owner@example.com").await;
+            let acme = org(&c, "acme");
+            orgs::insert(&t.db, &acme).await.unwrap();
+            assert!(matches!(
+                orgs::insert(&t.db, &org(&c, "acme")).await,
+                Err(StoreError::Conflict)
+            ));
+            assert_eq!(
+                orgs::find_by_slug(&t.db, "acme").await.unwrap(),
+                Some(acme.clone())
+            );
+            let m = member(acme.id, owner.id, "owner", c.now());
+            orgs::insert_membership(&t.db, &m).await.unwrap();
+            assert!(matches!(
+                orgs::insert_membership(&t.db, &member(acme.id, owner.id, "admin", c.now())).await,
+                Err(StoreError::Conflict)
+            ));
+            let token = Token::generate().unwrap();
+            orgs::insert_invitation(
+                &t.db,
+                &orgs::NewInvitation {
+                    id: new_id_at(c.now()),
+                    organization_id: acme.id,
+                    email: "invitee@example.com",
+                    role: "member",
+                    invited_by: Some(owner.id),
+                    token_hash: token.hash().as_bytes(),
+                    created_at: c.now(),
+                    expires_at: c.now() + Duration::days(7),
+                },
+            )
+            .await
+            .unwrap();
+            assert_eq!(orgs::count_owners(&t.db, acme.id).await.unwrap(), 1);
+            assert_eq!(
+                orgs::memberships_of(&t.db, owner.id).await.unwrap(),
+                vec![m]
+            );
+            assert_eq!(orgs::delete(&t.db, acme.id).await.unwrap(), 1);
+            assert!(orgs::find_by_slug(&t.db, "acme").await.unwrap().is_none());
+            assert!(
+                orgs::memberships_of(&t.db, owner.id)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            assert!(
+                orgs::find_invitation(&t.db, token.hash().as_bytes())
+                    .await
+                    .unwrap()
+                    .is_none()
+            );
+            // Deleting a user (hard) takes their memberships along.
+            let again = org(&c, "again");
+            orgs::insert(&t.db, &again).await.unwrap();
+            orgs::insert_membership(&t.db, &member(again.id, owner.id, "owner", c.now()))
+                .await
+                .unwrap();
+            users::delete(&t.db, owner.id).await.unwrap();
+            assert!(orgs::members(&t.db, again.id).await.unwrap().is_empty());
+            t
+        }
+
+        async fn an_invitation_is_accepted_exactly_once_and_never_late_or_revoked(
+            t: TestDb,
+        ) -> TestDb {
+            let c = clock();
+            let owner = make_user(&t.db, &c, "inv-owner@example.com").await;
+            let invitee = make_user(&t.db, &c, "inv-invitee@example.com").await;
+            let acme = org(&c, "inv-acme");
+            orgs::insert(&t.db, &acme).await.unwrap();
+            let invite = |days: i64| {
+                let token = Token::generate().unwrap();
+                let id = new_id_at(c.now());
+                (token, id, days)
+            };
+            let mut made = Vec::new();
+            for days in [7, 7, 7] {
+                let (token, id, days) = invite(days);
+                orgs::insert_invitation(
+                    &t.db,
+                    &orgs::NewInvitation {
+                        id,
+                        organization_id: acme.id,
+                        email: "inv-invitee@example.com",
+                        role: "member",
+                        invited_by: Some(owner.id),
+                        token_hash: token.hash().as_bytes(),
+                        created_at: c.now(),
+                        expires_at: c.now() + Duration::days(days),
+                    },
+                )
+                .await
+                .unwrap();
+                made.push((token, id));
+            }
+            assert_eq!(
+                orgs::pending_invitations(&t.db, acme.id, c.now())
+                    .await
+                    .unwrap()
+                    .len(),
+                3
+            );
+            assert_eq!(
+                orgs::count_invitations_since(&t.db, acme.id, c.now() - Duration::hours(1))
+                    .await
+                    .unwrap(),
+                3
+            );
+            // Concurrent acceptances of one invitation: exactly one wins.
+            let hash = *made[0].0.hash().as_bytes();
+            let mut handles = Vec::new();
+            for _ in 0..8 {
+                let db = t.db.clone();
+                let now = c.now();
+                let user = invitee.id;
+                handles.push(tokio::spawn(async move {
+                    orgs::accept_invitation(&db, &hash, user, now)
+                        .await
+                        .unwrap()
+                }));
+            }
+            let mut wins = 0;
+            for h in handles {
+                wins += usize::from(h.await.unwrap());
+            }
+            assert_eq!(wins, 1);
+            let row = orgs::find_invitation(&t.db, &hash).await.unwrap().unwrap();
+            assert_eq!(row.accepted_by, Some(invitee.id));
+            // Revoked: not accepted, and revoking twice does nothing.
+            assert!(
+                orgs::revoke_invitation(&t.db, acme.id, made[1].1, c.now())
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !orgs::revoke_invitation(&t.db, acme.id, made[1].1, c.now())
+                    .await
+                    .unwrap()
+            );
+            let revoked = *made[1].0.hash().as_bytes();
+            assert!(
+                !orgs::accept_invitation(&t.db, &revoked, invitee.id, c.now())
+                    .await
+                    .unwrap()
+            );
+            // Seven days later the last one is dead.
+            let late = c.now() + Duration::days(7);
+            let expired = *made[2].0.hash().as_bytes();
+            assert!(
+                !orgs::accept_invitation(&t.db, &expired, invitee.id, late)
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                orgs::pending_invitations(&t.db, acme.id, late)
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            t
+        }
+
+        async fn concurrent_demotions_under_the_organization_lock_keep_one_owner(
+            t: TestDb,
+        ) -> TestDb {
+            // Two owners demote each other at once. The first holds the organization's
+            // lock, has counted two owners and demoted the other one, and waits (up to half
+            // a second) for the second to count before it commits: with the lock, the
+            // second cannot count until then, sees one owner and changes nothing.
+            let c = clock();
+            let a = make_user(&t.db, &c, "own-a@example.com").await;
+            let b = make_user(&t.db, &c, "own-b@example.com").await;
+            let acme = org(&c, "lock-acme");
+            orgs::insert(&t.db, &acme).await.unwrap();
+            let org_id = acme.id;
+            for u in [a.id, b.id] {
+                orgs::insert_membership(&t.db, &member(acme.id, u, "owner", c.now()))
+                    .await
+                    .unwrap();
+            }
+            let demote =
+                move |db: sigra_core::store::Db,
+                      target: Uuid,
+                      counted: Option<tokio::sync::oneshot::Sender<()>>| async move {
+                    let tx = db.begin().await.unwrap();
+                    assert!(orgs::lock(&tx, org_id).await.unwrap());
+                    let owners = orgs::count_owners(&tx, org_id).await.unwrap();
+                    if let Some(counted) = counted {
+                        let _ = counted.send(());
+                    }
+                    if owners > 1 {
+                        orgs::set_role(&tx, org_id, target, "admin").await.unwrap();
+                    }
+                    (tx, owners > 1)
+                };
+            let (first, demoted_b) = demote(t.db.clone(), b.id, None).await;
+            let (counted_tx, counted_rx) = tokio::sync::oneshot::channel();
+            let db = t.db.clone();
+            let second = tokio::spawn(async move {
+                let (tx, demoted_a) = demote(db, a.id, Some(counted_tx)).await;
+                tx.commit().await.unwrap();
+                demoted_a
+            });
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(500), counted_rx).await;
+            first.commit().await.unwrap();
+            let demoted_a = second.await.unwrap();
+            assert!(demoted_b);
+            assert!(!demoted_a, "the second demotion saw the first one's result");
+            assert_eq!(orgs::count_owners(&t.db, acme.id).await.unwrap(), 1);
+            t
+        }
+    );
+}

@@ -26,6 +26,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod mfa;
 pub mod oauth;
+pub mod organizations;
 pub mod outbox;
 pub mod passkeys;
 pub mod sessions;

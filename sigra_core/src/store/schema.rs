@@ -445,6 +445,133 @@ impl std::fmt::Debug for OauthFlowRow {
     }
 }
 
+/// `sigra_organizations` columns: tenants of the host app (see `store::organizations`).
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_organizations"]
+pub enum Organizations {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// The name people see.
+    Name,
+    /// The unique URL segment.
+    Slug,
+    /// A personal organization (one member, made at registration).
+    Personal,
+    /// Creation time.
+    CreatedAt,
+    /// Last change of the name.
+    UpdatedAt,
+}
+
+/// `sigra_memberships` columns: who belongs to which organization, with which role.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_memberships"]
+pub enum Memberships {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// The organization.
+    OrganizationId,
+    /// The member.
+    UserId,
+    /// `owner`, `admin` or `member`.
+    Role,
+    /// When they joined.
+    CreatedAt,
+}
+
+/// `sigra_invitations` columns: invitations to join an organization, each usable once.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_invitations"]
+pub enum Invitations {
+    /// The table.
+    Table,
+    /// UUIDv7 primary key.
+    Id,
+    /// The organization.
+    OrganizationId,
+    /// The invited address (normalized); only that account may accept.
+    Email,
+    /// The role the invitee gets.
+    Role,
+    /// Who invited (null once that account is gone).
+    InvitedBy,
+    /// SHA-256 of the emailed token.
+    TokenHash,
+    /// When it was sent.
+    CreatedAt,
+    /// Refused from then on.
+    ExpiresAt,
+    /// When it was accepted.
+    AcceptedAt,
+    /// Who accepted it.
+    AcceptedBy,
+    /// When an admin revoked it.
+    RevokedAt,
+}
+
+/// A stored organization (also what [`insert`](super::organizations::insert) stores).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct OrganizationRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// The name people see.
+    pub name: String,
+    /// The unique URL segment.
+    pub slug: String,
+    /// A personal organization.
+    pub personal: bool,
+    /// Creation time.
+    pub created_at: OffsetDateTime,
+    /// Last change.
+    pub updated_at: OffsetDateTime,
+}
+
+/// A stored membership (also what
+/// [`insert_membership`](super::organizations::insert_membership) stores).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MembershipRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// The organization.
+    pub organization_id: Uuid,
+    /// The member.
+    pub user_id: Uuid,
+    /// `owner`, `admin` or `member`.
+    pub role: String,
+    /// When they joined.
+    pub created_at: OffsetDateTime,
+}
+
+/// A stored invitation: the digest of its token, never the token.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct InvitationRow {
+    /// Primary key.
+    pub id: Uuid,
+    /// The organization.
+    pub organization_id: Uuid,
+    /// The invited address.
+    pub email: String,
+    /// The role the invitee gets.
+    pub role: String,
+    /// Who invited.
+    pub invited_by: Option<Uuid>,
+    /// When it was sent.
+    pub created_at: OffsetDateTime,
+    /// Refused from then on.
+    pub expires_at: OffsetDateTime,
+    /// When it was accepted.
+    pub accepted_at: Option<OffsetDateTime>,
+    /// Who accepted it.
+    pub accepted_by: Option<Uuid>,
+    /// When it was revoked.
+    pub revoked_at: Option<OffsetDateTime>,
+}
+
 /// A stored passkey: its public key and metadata, never a secret.
 #[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
 #[non_exhaustive]
