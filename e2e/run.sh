@@ -94,10 +94,11 @@ if [ ! -f "$repo/tests/oidc/node_modules/oidc-provider/package.json" ]; then
   npm ci --prefix "$repo/tests/oidc" --no-audit --no-fund
 fi
 idp_clients="[{\"client_id\":\"sigra-e2e\",\"client_secret\":\"sigra-e2e-secret\",\"redirect_uris\":[\"$base_url/users/auth/idp/callback\"]}]"
-# Its stdin stays open (a fifo held by this shell): the provider exits when it closes.
+# Its stdin stays open (a fifo held by this shell on fd 7, which no child inherits): the
+# provider exits when it closes, so it goes with this script even without the cleanup.
 mkfifo "$work/idp_stdin"
 exec 7<>"$work/idp_stdin"
-OIDC_CLIENTS="$idp_clients" node "$repo/tests/oidc/provider.mjs" <"$work/idp_stdin" >"$idp_log" 2>&1 &
+OIDC_CLIENTS="$idp_clients" node "$repo/tests/oidc/provider.mjs" <"$work/idp_stdin" >"$idp_log" 2>&1 7>&- &
 idp_pid=$!
 issuer=""
 for _ in $(seq 1 120); do
@@ -126,7 +127,7 @@ log "starting example_app on $base_url (database $db)"
     SIGRA_OAUTH__PROVIDERS__IDP__CLIENT_SECRET=sigra-e2e-secret \
     SIGRA_OAUTH__PROVIDERS__IDP__DISPLAY_NAME="Test IdP" \
     "$app_bin"
-) >"$app_log" 2>&1 &
+) >"$app_log" 2>&1 7>&- &
 app_pid=$!
 
 # Bounded wait: up to 60 s for the first answer.
@@ -149,5 +150,5 @@ mkdir -p "$E2E_ARTIFACTS_DIR"
 rm -f "$E2E_ARTIFACTS_DIR"/*.png   # only this run's screenshots
 cd "$e2e_dir"
 log "npm test"
-npm test
+npm test 7>&-
 log "passed; screenshots in $E2E_ARTIFACTS_DIR"
