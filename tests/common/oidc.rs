@@ -141,7 +141,7 @@ impl OidcProvider {
         // Both pipes are drained for the process's whole life, so it never blocks writing.
         let errors = Arc::new(Mutex::new(String::new()));
         let sink = Arc::clone(&errors);
-        std::thread::spawn(move || {
+        let stderr_reader = std::thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n @ 1..) = stderr.read(&mut buf) {
                 let mut all = sink.lock().unwrap();
@@ -169,8 +169,8 @@ impl OidcProvider {
             Err(_) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                // Give the stderr reader a moment to collect the last words.
-                std::thread::sleep(Duration::from_millis(200));
+                // The pipe is closed now: the reader ends once it has the last words.
+                let _ = stderr_reader.join();
                 panic!(
                     "the OpenID provider did not start within {STARTUP_TIMEOUT:?}; its stderr:\n{}",
                     errors.lock().unwrap()
