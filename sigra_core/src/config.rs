@@ -152,6 +152,62 @@ pub struct SigraConfig {
     pub passkeys: PasskeysConfig,
     /// Social log-in: OAuth 2 and OpenID Connect providers.
     pub oauth: OauthConfig,
+    /// Organizations: memberships, roles and invitations.
+    pub organizations: OrganizationsConfig,
+}
+
+/// `sigra.organizations`: tenants, their members and invitations (see
+/// `sigra_core::features::organizations`).
+///
+/// Off by default in the library: its pages live at `/organizations`, outside Sigra's
+/// base path, in the host app's own URL space, so the host turns it on knowingly.
+///
+/// ```toml
+/// [default.sigra.organizations]
+/// enabled = true
+/// personal = true
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct OrganizationsConfig {
+    /// Mount the organization pages and let accounts create and join organizations.
+    /// Default `false`.
+    pub enabled: bool,
+    /// Make every new account a personal organization (its only owner) at registration.
+    /// Default `false`.
+    pub personal: bool,
+    /// Days an invitation stays good. Default `7` (accepted 1..=30).
+    pub invitation_days: i64,
+    /// Invitations one organization may send per hour. Default `20` (accepted 1..=1000).
+    pub invitations_per_hour: i64,
+    /// Organizations one account may belong to. Default `100` (accepted 1..=10000).
+    pub max_per_user: i64,
+}
+
+impl Default for OrganizationsConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            personal: false,
+            invitation_days: 7,
+            invitations_per_hour: 20,
+            max_per_user: 100,
+        }
+    }
+}
+
+impl OrganizationsConfig {
+    /// Checks `sigra.organizations`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        check_range("sigra.organizations.invitation_days", self.invitation_days, 1..=30)?;
+        check_range(
+            "sigra.organizations.invitations_per_hour",
+            self.invitations_per_hour,
+            1..=1000,
+        )?;
+        check_range("sigra.organizations.max_per_user", self.max_per_user, 1..=10_000)
+    }
 }
 
 /// `sigra.oauth`: social log-in (see `sigra_core::features::oauth`).
@@ -820,6 +876,7 @@ impl Default for SigraConfig {
             api_tokens: ApiTokensConfig::default(),
             passkeys: PasskeysConfig::default(),
             oauth: OauthConfig::default(),
+            organizations: OrganizationsConfig::default(),
         }
     }
 }
@@ -951,6 +1008,7 @@ impl SigraConfig {
         self.api_tokens.validate()?;
         self.passkeys.validate(&self.public_url)?;
         self.oauth.validate()?;
+        self.organizations.validate()?;
         self.rate_limit.validate()
     }
 

@@ -24,3 +24,5 @@ pub mod user_agent;
 
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use config::SigraConfig;
+/// The sea-query version Sigra's store and scoping conditions use.
+pub use sea_query;

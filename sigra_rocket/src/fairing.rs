@@ -189,6 +189,7 @@ impl Fairing for Sigra {
             Err(e) => return fail(rocket, e),
         };
         let with_mailbox = dev_mailbox.is_some();
+        let organizations = auth.config.organizations.enabled;
         let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;
         let state = SigraState {
             auth,
@@ -210,6 +211,12 @@ impl Fairing for Sigra {
             .register(base_path.as_str(), crate::catchers::guard_catchers());
         if with_mailbox {
             rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
+        }
+        if organizations {
+            rocket = rocket.mount(
+                crate::routes::organizations::MOUNT,
+                crate::routes::organization_routes(),
+            );
         }
         Ok(rocket)
     }
@@ -239,6 +246,11 @@ impl Fairing for Sigra {
         let ours = path.as_str() == base
             || path.as_str().starts_with(&format!("{base}/"))
             || path.as_str().starts_with("/dev/mailbox")
+            || (state.auth.config.organizations.enabled
+                && (path.as_str() == crate::routes::organizations::MOUNT
+                    || path
+                        .as_str()
+                        .starts_with(&format!("{}/", crate::routes::organizations::MOUNT))))
             || crate::respond::answered_by_sigra(request);
         if !ours {
             return;

@@ -40,9 +40,15 @@ pub mod templates;
 
 pub use fairing::Sigra;
 pub use guards::{
-    ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken, MfaUser,
-    OptionalUser, Scope, Scoped, SudoUser,
+    ActiveOrganization, ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm,
+    CsrfToken, MfaUser, OptionalUser, OrgAdmin, OrgOwner, Scope, Scoped, SudoUser,
 };
+/// An account's membership of an organization: what the organization guards deref to,
+/// and what [`Membership::of`] answers for an organization named in the host's own
+/// route. Scope host queries with [`Membership::scope`] or [`Membership::org_id`].
+pub use sigra_core::features::organizations::{Membership, Role};
+/// The sea-query version of [`Membership::scope`]'s `Condition`.
+pub use sigra_core::sea_query;
 pub use pool::{SigraDb, SigraPool};
 /// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
 pub use rocket_db_pools;

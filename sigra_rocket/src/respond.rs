@@ -10,6 +10,7 @@ use rocket::http::{
 };
 use rocket::response::{Redirect, Responder};
 use sigra_core::features::oauth::OauthError;
+use sigra_core::features::organizations::OrganizationError;
 use sigra_core::features::passkeys::PasskeyError;
 use sigra_core::features::{FlowError, valid_for};
 use sigra_core::net::is_local_path;
@@ -207,9 +208,23 @@ pub(crate) const fn oauth_refusal(error: OauthError) -> Refusal {
     Refusal::new(error.reason(), status, error.message())
 }
 
+/// An organization flow's refusal, with the sentence the core gives it.
+pub(crate) const fn organization_refusal(error: OrganizationError) -> Refusal {
+    let status = match error {
+        OrganizationError::NotFound
+        | OrganizationError::MemberNotFound
+        | OrganizationError::InvitationNotFound
+        | OrganizationError::InvitationInvalid => Status::NotFound,
+        OrganizationError::Forbidden | OrganizationError::WrongAccount => Status::Forbidden,
+        OrganizationError::InvitationLimit => Status::TooManyRequests,
+        _ => Status::Conflict,
+    };
+    Refusal::new(error.reason(), status, error.message())
+}
+
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 30] = [
+pub(crate) const REFUSALS: [Refusal; 40] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -240,6 +255,16 @@ pub(crate) const REFUSALS: [Refusal; 30] = [
     oauth_refusal(OauthError::LastMethod),
     oauth_refusal(OauthError::NotFound),
     oauth_refusal(OauthError::ProviderUnavailable),
+    organization_refusal(OrganizationError::NotFound),
+    organization_refusal(OrganizationError::Forbidden),
+    organization_refusal(OrganizationError::LastOwner),
+    organization_refusal(OrganizationError::MemberNotFound),
+    organization_refusal(OrganizationError::InvitationNotFound),
+    organization_refusal(OrganizationError::InvitationInvalid),
+    organization_refusal(OrganizationError::WrongAccount),
+    organization_refusal(OrganizationError::AccountExists),
+    organization_refusal(OrganizationError::InvitationLimit),
+    organization_refusal(OrganizationError::Personal),
 ];
 
 /// A page, and what a JSON client gets in its place.

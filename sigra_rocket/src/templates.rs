@@ -104,6 +104,18 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/error.html.tera"),
     ),
     (
+        "organizations",
+        include_str!("../../templates/sigra/organizations.html.tera"),
+    ),
+    (
+        "organization",
+        include_str!("../../templates/sigra/organization.html.tera"),
+    ),
+    (
+        "invitation",
+        include_str!("../../templates/sigra/invitation.html.tera"),
+    ),
+    (
         "dev_mailbox",
         include_str!("../../templates/sigra/dev_mailbox.html.tera"),
     ),

@@ -82,6 +82,9 @@ pub struct CreateInput {
     /// Days until the key expires, as typed: missing, empty or `0` for never, otherwise
     /// 1..=3650.
     pub expires_in_days: Option<String>,
+    /// The slug of an organization that owns the key (the creator must be one of its
+    /// admins or owners); missing or empty for a personal key.
+    pub organization: Option<String>,
 }
 
 /// Problems with the create form, by field.
@@ -94,12 +97,17 @@ pub struct CreateErrors {
     pub scopes: Vec<FieldError>,
     /// Problems with the lifetime (`expires_in_days_invalid`).
     pub expires_in_days: Vec<FieldError>,
+    /// Problems with the owning organization (`organization_invalid`).
+    pub organization: Vec<FieldError>,
 }
 
 impl CreateErrors {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.name.is_empty() && self.scopes.is_empty() && self.expires_in_days.is_empty()
+        self.name.is_empty()
+            && self.scopes.is_empty()
+            && self.expires_in_days.is_empty()
+            && self.organization.is_empty()
     }
 }
 
@@ -126,6 +134,8 @@ pub struct ApiKeyView {
     pub expires_at: Option<OffsetDateTime>,
     /// Whether the expiry has passed (the key is refused).
     pub expired: bool,
+    /// The organization that owns the key, if any.
+    pub organization_id: Option<Uuid>,
 }
 
 impl ApiKeyView {
@@ -139,6 +149,7 @@ impl ApiKeyView {
             created_at: row.created_at,
             last_used_at: row.last_used_at,
             expires_at: row.expires_at,
+            organization_id: row.organization_id,
         }
     }
 }
@@ -186,6 +197,9 @@ pub struct ApiKeyCaller {
     pub key_id: Uuid,
     /// The key's scopes.
     pub scopes: Vec<String>,
+    /// The organization that owns the key: the key acts only there, for as long as its
+    /// creator is an admin or owner of it.
+    pub organization_id: Option<Uuid>,
 }
 
 /// What [`Auth::revoke_all_credentials`] ended.
@@ -279,6 +293,33 @@ fn check(
     }
 }
 
+/// The organization `input.organization` names, when the user may make keys for it.
+async fn owning_organization(
+    auth: &Auth,
+    user_id: Uuid,
+    input: &CreateInput,
+) -> Result<Result<Option<Uuid>, CreateErrors>, FlowError> {
+    let Some(slug) = input.organization.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    else {
+        return Ok(Ok(None));
+    };
+    let membership = if auth.config.organizations.enabled {
+        super::organizations::Membership::of(auth, user_id, slug).await?
+    } else {
+        None
+    };
+    match membership {
+        Some(m) if m.role() >= super::organizations::Role::Admin => Ok(Ok(Some(m.org_id()))),
+        _ => Ok(Err(CreateErrors {
+            organization: vec![FieldError::new(
+                "organization_invalid",
+                "Choose an organization you administer.",
+            )],
+            ..CreateErrors::default()
+        })),
+    }
+}
+
 /// Makes a new key for the current user (the web layer asks for sudo first) and answers
 /// it, to be shown once. The owner is mailed and the creation audited, with the key's
 /// display prefix and name.
@@ -302,6 +343,10 @@ pub async fn create(
     let user = &current.user;
     let (name, scopes, lifetime) = match check(auth, input) {
         Ok(checked) => checked,
+        Err(errors) => return Ok(Err(errors)),
+    };
+    let organization_id = match owning_organization(auth, user.id, input).await? {
+        Ok(id) => id,
         Err(errors) => return Ok(Err(errors)),
     };
     let now = auth.clock.now();
@@ -336,6 +381,7 @@ pub async fn create(
             scopes: &scopes,
             created_at: now,
             expires_at,
+            organization_id,
         },
     )
     .await?;
@@ -353,10 +399,21 @@ pub async fn create(
         "prefix": prefix,
         "scopes": scopes,
         "expires_at": expires_at.map(OffsetDateTime::unix_timestamp),
+        "organization_id": organization_id,
     });
-    change
-        .audit(audit::API_KEY_CREATED, user.id, details)
-        .await?;
+    match organization_id {
+        Some(org) => {
+            let action = audit::API_KEY_CREATED;
+            change
+                .audit_in(org, action, Some(user.id), Some(user.id), details)
+                .await?;
+        }
+        None => {
+            change
+                .audit(audit::API_KEY_CREATED, user.id, details)
+                .await?;
+        }
+    }
     change.commit(Revocation::None).await?;
     let view = ApiKeyView {
         id,
@@ -367,6 +424,7 @@ pub async fn create(
         last_used_at: None,
         expires_at,
         expired: false,
+        organization_id,
     };
     Ok(Ok(CreatedApiKey { key, view }))
 }
@@ -460,10 +518,19 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
     if due {
         api_keys::touch(&auth.db, key.id, now, TOUCH_INTERVAL).await?;
     }
+    // An organization's key works while its creator administers that organization.
+    if let Some(org) = key.organization_id {
+        let row = crate::store::organizations::membership_by_id(&auth.db, user.id, org).await?;
+        let role = row.and_then(|r| super::organizations::Role::parse(&r.role));
+        if role.is_none_or(|r| r < super::organizations::Role::Admin) {
+            return Ok(None);
+        }
+    }
     let caller = ApiKeyCaller {
         user,
         key_id: key.id,
         scopes: key.scopes.0,
+        organization_id: key.organization_id,
     };
     cache.insert(&cached, &(caller.clone(), key.expires_at), ticket);
     Ok(Some(caller))

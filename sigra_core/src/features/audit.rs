@@ -132,3 +132,27 @@ pub const OAUTH_UNLINKED: &str = "oauth.unlinked";
 /// implicitly; the owner must sign in first (metadata: the provider, whether the email
 /// was verified).
 pub const OAUTH_LINK_REQUIRED: &str = "oauth.link_required";
+/// An organization was created (`organization_id` on the event).
+pub const ORGANIZATION_CREATED: &str = "organization.created";
+/// An organization was renamed.
+pub const ORGANIZATION_RENAMED: &str = "organization.renamed";
+/// An organization was deleted, with its memberships and invitations.
+pub const ORGANIZATION_DELETED: &str = "organization.deleted";
+/// A session switched the organization it acts in.
+pub const ORGANIZATION_SWITCHED: &str = "organization.switched";
+/// The sole owner's account was deleted: the oldest remaining admin (or member) became owner.
+pub const ORGANIZATION_OWNERSHIP_TRANSFERRED: &str = "organization.ownership_transferred";
+/// A member joined (by creating the organization or accepting an invitation).
+pub const MEMBERSHIP_ADDED: &str = "membership.added";
+/// A member's role changed (`from`, `to`).
+pub const MEMBERSHIP_ROLE_CHANGED: &str = "membership.role_changed";
+/// An admin removed a member.
+pub const MEMBERSHIP_REMOVED: &str = "membership.removed";
+/// A member left.
+pub const MEMBERSHIP_LEFT: &str = "membership.left";
+/// An invitation was sent (to the address's digest, never the address).
+pub const INVITATION_SENT: &str = "invitation.sent";
+/// An invitation was accepted.
+pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+/// An admin revoked an invitation.
+pub const INVITATION_REVOKED: &str = "invitation.revoked";

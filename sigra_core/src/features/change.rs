@@ -145,6 +145,31 @@ impl<'a> Change<'a> {
         target: Option<Uuid>,
         details: impl Serialize,
     ) -> Result<(), FlowError> {
+        self.record(action, actor, target, None, details).await
+    }
+
+    /// Records audit event `action` that happened in organization `organization_id`
+    /// (the event carries it, for the organization's own audit lens).
+    pub async fn audit_in(
+        &self,
+        organization_id: Uuid,
+        action: &str,
+        actor: Option<Uuid>,
+        target: Option<Uuid>,
+        details: impl Serialize,
+    ) -> Result<(), FlowError> {
+        self.record(action, actor, target, Some(organization_id), details)
+            .await
+    }
+
+    async fn record(
+        &self,
+        action: &str,
+        actor: Option<Uuid>,
+        target: Option<Uuid>,
+        organization_id: Option<Uuid>,
+        details: impl Serialize,
+    ) -> Result<(), FlowError> {
         let auth = self.auth;
         let details = serde_json::to_value(details).unwrap_or(serde_json::Value::Null);
         let mut event = audit_store::event(
@@ -155,6 +180,7 @@ impl<'a> Change<'a> {
             details,
             auth.clock.now(),
         );
+        event.organization_id = organization_id;
         event.ip = self.meta.ip.clone();
         event.user_agent = self
             .meta

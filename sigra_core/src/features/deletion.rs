@@ -152,6 +152,10 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
         DeletionStrategy::SoftDelete => users::Removal::MarkDeleted,
         DeletionStrategy::HardDelete => users::Removal::Delete,
     };
+    // Before the account row goes (a hard delete cascades its memberships away): organizations
+    // it owns alone pass to their oldest admin (or member), or go when nobody is left. A
+    // deletion that is not due rolls this back.
+    super::organizations::remove_account(&change, user.id).await?;
     if users::execute_deletion(tx, user.id, removal, now).await? != 1 {
         change.rollback().await?;
         return Ok(ExecutionOutcome::NotDue);

@@ -34,10 +34,11 @@ use super::{Mail, MailError};
 /// | `passkey_removed` | `name`, `mfa_disabled`, `time`, `settings_url` |
 /// | `passkey_mfa_changed` | `name`, `used_for_mfa`, `account_mfa`, `time`, `settings_url` |
 /// | `oauth_linked`, `oauth_unlinked` | `provider`, `label`, `time`, `settings_url` |
+/// | `invitation` | `organization`, `inviter`, `role`, `url`, `valid_for` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 24] = [
+pub const KINDS: [&str; 25] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -62,6 +63,7 @@ pub const KINDS: [&str; 24] = [
     "passkey_mfa_changed",
     "oauth_linked",
     "oauth_unlinked",
+    "invitation",
 ];
 
 const DIR: &str = "sigra/email";
@@ -73,7 +75,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 49] = embedded![
+const DEFAULTS: [(&str, &str); 51] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -123,6 +125,8 @@ const DEFAULTS: [(&str, &str); 49] = embedded![
     "oauth_linked.html.tera",
     "oauth_unlinked.txt.tera",
     "oauth_unlinked.html.tera",
+    "invitation.txt.tera",
+    "invitation.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -398,6 +402,13 @@ mod tests {
                 "label": "jane@example.com",
                 "time": "2026-12-06 09:15 UTC",
                 "settings_url": "https://app.test/users/settings/connections",
+            }),
+            "invitation" => json!({
+                "organization": "Acme",
+                "inviter": "ada@example.com",
+                "role": "admin",
+                "url": "https://app.test/organizations/invitations/TOKEN123",
+                "valid_for": "7 days",
             }),
             "new_device" => json!({
                 "browser": "Firefox",

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{ApiKeyRow, ApiKeys, Executor, StoreError};
 
-const COLUMNS: [ApiKeys; 10] = [
+const COLUMNS: [ApiKeys; 11] = [
     ApiKeys::Id,
     ApiKeys::UserId,
     ApiKeys::Name,
@@ -18,6 +18,7 @@ const COLUMNS: [ApiKeys; 10] = [
     ApiKeys::LastUsedAt,
     ApiKeys::ExpiresAt,
     ApiKeys::RevokedAt,
+    ApiKeys::OrganizationId,
 ];
 
 /// A key to store.
@@ -39,6 +40,8 @@ pub struct NewApiKey<'a> {
     pub created_at: OffsetDateTime,
     /// Expiry, if any.
     pub expires_at: Option<OffsetDateTime>,
+    /// The organization that owns the key, if any.
+    pub organization_id: Option<Uuid>,
 }
 
 /// Stores a key.
@@ -54,6 +57,7 @@ pub async fn insert(ex: &impl Executor, key: &NewApiKey<'_>) -> Result<(), Store
             ApiKeys::Scopes,
             ApiKeys::CreatedAt,
             ApiKeys::ExpiresAt,
+            ApiKeys::OrganizationId,
         ])
         .values([
             key.id.into(),
@@ -64,6 +68,7 @@ pub async fn insert(ex: &impl Executor, key: &NewApiKey<'_>) -> Result<(), Store
             serde_json::json!(key.scopes).into(),
             key.created_at.into(),
             key.expires_at.into(),
+            key.organization_id.into(),
         ])?
         .to_owned();
     ex.execute(&stmt).await?;
@@ -178,6 +183,19 @@ pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, S
     let stmt = Query::delete()
         .from_table(ApiKeys::Table)
         .and_where(Expr::col(ApiKeys::UserId).eq(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Deletes the keys an organization owns (the organization is being deleted); answers
+/// how many.
+pub async fn delete_for_organization(
+    ex: &impl Executor,
+    organization_id: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(ApiKeys::Table)
+        .and_where(Expr::col(ApiKeys::OrganizationId).eq(organization_id))
         .to_owned();
     ex.execute(&stmt).await
 }

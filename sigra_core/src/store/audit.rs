@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{AuditEvent, AuditEvents, Executor, StoreError};
 
-const COLUMNS: [AuditEvents; 8] = [
+const COLUMNS: [AuditEvents; 9] = [
     AuditEvents::Id,
     AuditEvents::ActorId,
     AuditEvents::TargetId,
@@ -16,6 +16,7 @@ const COLUMNS: [AuditEvents; 8] = [
     AuditEvents::Ip,
     AuditEvents::UserAgent,
     AuditEvents::OccurredAt,
+    AuditEvents::OrganizationId,
 ];
 
 /// Records an event.
@@ -32,6 +33,7 @@ pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreE
             event.ip.clone().into(),
             event.user_agent.clone().into(),
             event.occurred_at.into(),
+            event.organization_id.into(),
         ])?
         .to_owned();
     ex.execute(&stmt).await?;
@@ -46,6 +48,8 @@ pub struct AuditFilter {
     pub user_id: Option<Uuid>,
     /// Only this action.
     pub action: Option<String>,
+    /// Only events in this organization.
+    pub organization_id: Option<Uuid>,
     /// At most this many (default 100, at most 1000).
     pub limit: Option<u64>,
 }
@@ -64,6 +68,14 @@ impl AuditFilter {
         self.action = Some(action.into());
         self
     }
+
+    /// Events in one organization.
+    pub fn for_organization(organization_id: Uuid) -> Self {
+        Self {
+            organization_id: Some(organization_id),
+            ..Self::default()
+        }
+    }
 }
 
 /// Events matching `filter`, newest first.
@@ -75,6 +87,9 @@ pub async fn list(ex: &impl Executor, filter: &AuditFilter) -> Result<Vec<AuditE
     }
     if let Some(action) = &filter.action {
         stmt.and_where(Expr::col(AuditEvents::Action).eq(action.as_str()));
+    }
+    if let Some(organization_id) = filter.organization_id {
+        stmt.and_where(Expr::col(AuditEvents::OrganizationId).eq(organization_id));
     }
     stmt.order_by(AuditEvents::OccurredAt, Order::Desc)
         .order_by(AuditEvents::Id, Order::Desc)
@@ -100,6 +115,7 @@ pub fn event(
         ip: None,
         user_agent: None,
         occurred_at,
+        organization_id: None,
     }
 }
 

@@ -20,9 +20,9 @@ macro_rules! migrations {
 
 type Embedded = &'static [(&'static str, &'static str, &'static str)];
 
-const SQLITE: Embedded = migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations");
-const POSTGRES: Embedded = migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations");
-const MYSQL: Embedded = migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations");
+const SQLITE: Embedded = migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope");
+const POSTGRES: Embedded = migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope");
+const MYSQL: Embedded = migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope");
 
 fn migrator(embedded: Embedded) -> Migrator {
     let migrations = embedded

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use super::{
     Executor, InvitationRow, Invitations, MembershipRow, Memberships, OrganizationRow,
-    Organizations, StoreError,
+    Organizations, StoreError, Users,
 };
 
 const COLUMNS: [Organizations; 6] = [
@@ -378,4 +378,165 @@ pub async fn count_invitations_since(
         .to_owned();
     let row: Option<Row> = ex.fetch_optional(&stmt).await?;
     Ok(row.map_or(0, |r| r.n))
+}
+
+/// An organization with one user's role in it (see [`organizations_of`]).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct UserOrganizationRow {
+    /// The organization's id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its slug.
+    pub slug: String,
+    /// Whether it is personal.
+    pub personal: bool,
+    /// When it was created.
+    pub created_at: OffsetDateTime,
+    /// The user's role in it.
+    pub role: String,
+    /// When the user joined.
+    pub joined_at: OffsetDateTime,
+}
+
+fn user_organizations(user_id: Uuid) -> sea_query::SelectStatement {
+    let o = |c: Organizations| Expr::col((Organizations::Table, c));
+    let m = |c: Memberships| Expr::col((Memberships::Table, c));
+    Query::select()
+        .expr_as(o(Organizations::Id), "id")
+        .expr_as(o(Organizations::Name), "name")
+        .expr_as(o(Organizations::Slug), "slug")
+        .expr_as(o(Organizations::Personal), "personal")
+        .expr_as(o(Organizations::CreatedAt), "created_at")
+        .expr_as(m(Memberships::Role), "role")
+        .expr_as(m(Memberships::CreatedAt), "joined_at")
+        .from(Memberships::Table)
+        .inner_join(
+            Organizations::Table,
+            Expr::col((Organizations::Table, Organizations::Id))
+                .equals((Memberships::Table, Memberships::OrganizationId)),
+        )
+        .and_where(m(Memberships::UserId).eq(user_id))
+        .to_owned()
+}
+
+/// The organizations `user_id` belongs to, with their role, in the order they joined.
+pub async fn organizations_of(
+    ex: &impl Executor,
+    user_id: Uuid,
+) -> Result<Vec<UserOrganizationRow>, StoreError> {
+    let stmt = user_organizations(user_id)
+        .order_by((Memberships::Table, Memberships::CreatedAt), Order::Asc)
+        .order_by((Memberships::Table, Memberships::Id), Order::Asc)
+        .to_owned();
+    ex.fetch_all(&stmt).await
+}
+
+/// The organization with this slug and `user_id`'s role in it, if they belong to it:
+/// one query, for the guards.
+pub async fn membership_by_slug(
+    ex: &impl Executor,
+    user_id: Uuid,
+    slug: &str,
+) -> Result<Option<UserOrganizationRow>, StoreError> {
+    let stmt = user_organizations(user_id)
+        .and_where(Expr::col((Organizations::Table, Organizations::Slug)).eq(slug))
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}
+
+/// The organization with this id and `user_id`'s role in it, if they belong to it.
+pub async fn membership_by_id(
+    ex: &impl Executor,
+    user_id: Uuid,
+    organization_id: Uuid,
+) -> Result<Option<UserOrganizationRow>, StoreError> {
+    let stmt = user_organizations(user_id)
+        .and_where(Expr::col((Organizations::Table, Organizations::Id)).eq(organization_id))
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}
+
+/// A member as the organization page lists them.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct MemberRow {
+    /// The member's account.
+    pub user_id: Uuid,
+    /// Their email.
+    pub email: String,
+    /// Their role.
+    pub role: String,
+    /// When they joined.
+    pub created_at: OffsetDateTime,
+}
+
+/// The organization's members with their email, oldest first.
+pub async fn members_with_email(
+    ex: &impl Executor,
+    organization_id: Uuid,
+) -> Result<Vec<MemberRow>, StoreError> {
+    let m = |c: Memberships| Expr::col((Memberships::Table, c));
+    let stmt = Query::select()
+        .expr_as(m(Memberships::UserId), "user_id")
+        .expr_as(Expr::col((Users::Table, Users::Email)), "email")
+        .expr_as(m(Memberships::Role), "role")
+        .expr_as(m(Memberships::CreatedAt), "created_at")
+        .from(Memberships::Table)
+        .inner_join(
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Memberships::Table, Memberships::UserId)),
+        )
+        .and_where(m(Memberships::OrganizationId).eq(organization_id))
+        .order_by((Memberships::Table, Memberships::CreatedAt), Order::Asc)
+        .order_by((Memberships::Table, Memberships::Id), Order::Asc)
+        .to_owned();
+    ex.fetch_all(&stmt).await
+}
+
+/// Ends every membership of `user_id` (their account is being deleted); answers how
+/// many.
+pub async fn delete_memberships_of_user(
+    ex: &impl Executor,
+    user_id: Uuid,
+) -> Result<u64, StoreError> {
+    let stmt = Query::delete()
+        .from_table(Memberships::Table)
+        .and_where(Expr::col(Memberships::UserId).eq(user_id))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// The oldest member of the organization with `role`, other than `except`.
+pub async fn oldest_with_role(
+    ex: &impl Executor,
+    organization_id: Uuid,
+    role: &str,
+    except: Uuid,
+) -> Result<Option<MembershipRow>, StoreError> {
+    let stmt = Query::select()
+        .columns(MEMBER_COLUMNS)
+        .from(Memberships::Table)
+        .and_where(Expr::col(Memberships::OrganizationId).eq(organization_id))
+        .and_where(Expr::col(Memberships::Role).eq(role))
+        .and_where(Expr::col(Memberships::UserId).ne(except))
+        .order_by(Memberships::CreatedAt, Order::Asc)
+        .order_by(Memberships::Id, Order::Asc)
+        .limit(1)
+        .to_owned();
+    ex.fetch_optional(&stmt).await
+}
+
+/// The invitation `id` of the organization, in whatever state.
+pub async fn invitation_by_id(
+    ex: &impl Executor,
+    organization_id: Uuid,
+    id: Uuid,
+) -> Result<Option<InvitationRow>, StoreError> {
+    let stmt = Query::select()
+        .columns(INVITATION_COLUMNS)
+        .from(Invitations::Table)
+        .and_where(Expr::col(Invitations::OrganizationId).eq(organization_id))
+        .and_where(Expr::col(Invitations::Id).eq(id))
+        .to_owned();
+    ex.fetch_optional(&stmt).await
 }

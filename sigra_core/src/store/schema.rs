@@ -108,6 +108,9 @@ pub enum Sessions {
     RefreshFamily,
     /// The name an API client gave its refresh family (`device_name`), if any.
     DeviceName,
+    /// The organization the session acts in (null: the default, see
+    /// `features::organizations::active`).
+    ActiveOrganizationId,
 }
 
 /// `sigra_audit_events` columns.
@@ -132,6 +135,8 @@ pub enum AuditEvents {
     UserAgent,
     /// When.
     OccurredAt,
+    /// The organization the event happened in, if any.
+    OrganizationId,
 }
 
 /// `sigra_outbox` columns.
@@ -231,6 +236,8 @@ pub enum ApiKeys {
     ExpiresAt,
     /// When the key was revoked; null while it is live.
     RevokedAt,
+    /// The organization that owns the key; null for a personal key.
+    OrganizationId,
 }
 
 /// `sigra_passkeys` columns: WebAuthn credentials (see `features::passkeys`).
@@ -659,6 +666,8 @@ pub struct ApiKeyRow {
     pub expires_at: Option<OffsetDateTime>,
     /// When it was revoked.
     pub revoked_at: Option<OffsetDateTime>,
+    /// The organization that owns the key (it acts only there), if any.
+    pub organization_id: Option<Uuid>,
 }
 
 /// The authenticator-app record of an account.
@@ -816,6 +825,8 @@ pub struct Session {
     pub refresh_family: bool,
     /// The name an API client gave its refresh family, if any.
     pub device_name: Option<String>,
+    /// The organization the session acts in, when one was switched to.
+    pub active_organization_id: Option<Uuid>,
 }
 
 /// An audit event.
@@ -839,6 +850,8 @@ pub struct AuditEvent {
     /// When.
     #[serde(with = "time::serde::rfc3339")]
     pub occurred_at: OffsetDateTime,
+    /// The organization the event happened in, if any.
+    pub organization_id: Option<Uuid>,
 }
 
 /// A job in the outbox.

@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Executor, Session, Sessions, StoreError, User, Users};
 use crate::crypto::TokenHash;
 
-const COLUMNS: [Sessions; 12] = [
+const COLUMNS: [Sessions; 13] = [
     Sessions::Id,
     Sessions::UserId,
     Sessions::CreatedAt,
@@ -20,6 +20,7 @@ const COLUMNS: [Sessions; 12] = [
     Sessions::UserAgent,
     Sessions::RefreshFamily,
     Sessions::DeviceName,
+    Sessions::ActiveOrganizationId,
 ];
 
 /// A session to store.
@@ -62,6 +63,7 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
         user_agent: new.user_agent.map(|ua| truncate(ua, 512)),
         refresh_family: false,
         device_name: None,
+        active_organization_id: None,
     };
     let stmt = Query::insert()
         .into_table(Sessions::Table)
@@ -115,6 +117,7 @@ struct SessionUserRow {
     s_user_agent: Option<String>,
     s_refresh_family: bool,
     s_device_name: Option<String>,
+    s_active_organization_id: Option<Uuid>,
     u_email: String,
     u_hashed_password: Option<String>,
     u_confirmed_at: Option<OffsetDateTime>,
@@ -145,6 +148,7 @@ fn joined_select() -> SelectStatement {
         .expr_as(s(Sessions::UserAgent), "s_user_agent")
         .expr_as(s(Sessions::RefreshFamily), "s_refresh_family")
         .expr_as(s(Sessions::DeviceName), "s_device_name")
+        .expr_as(s(Sessions::ActiveOrganizationId), "s_active_organization_id")
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
@@ -222,6 +226,7 @@ async fn find_joined(
             user_agent: r.s_user_agent,
             refresh_family: r.s_refresh_family,
             device_name: r.s_device_name,
+            active_organization_id: r.s_active_organization_id,
         };
         (session, user)
     }))
@@ -281,6 +286,21 @@ pub async fn rotate(
     if let Some(at) = mfa_at {
         stmt.value(Sessions::MfaAt, at);
     }
+    ex.execute(&stmt).await
+}
+
+/// Makes `organization_id` the organization session `session_id` acts in (`None`: back
+/// to the default).
+pub async fn set_active_organization(
+    ex: &impl Executor,
+    session_id: Uuid,
+    organization_id: Option<Uuid>,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Sessions::Table)
+        .value(Sessions::ActiveOrganizationId, organization_id)
+        .and_where(Expr::col(Sessions::Id).eq(session_id))
+        .to_owned();
     ex.execute(&stmt).await
 }
 

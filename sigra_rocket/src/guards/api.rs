@@ -73,6 +73,7 @@ pub struct ApiCaller {
     email: Option<String>,
     via: Via,
     scopes: Vec<String>,
+    organization_id: Option<Uuid>,
 }
 
 impl ApiCaller {
@@ -98,6 +99,12 @@ impl ApiCaller {
         &self.scopes
     }
 
+    /// The organization an organization-owned API key acts in; `None` for any other
+    /// credential.
+    pub fn organization_id(&self) -> Option<Uuid> {
+        self.organization_id
+    }
+
     /// Whether the caller may act with `scope`: a session and an access token without
     /// scopes hold the user's full rights; otherwise the scope must be listed.
     pub fn has_scope(&self, scope: &str) -> bool {
@@ -116,7 +123,7 @@ fn fail<T>(request: &Request<'_>, failure: GuardFailure) -> Outcome<T, GuardFail
 
 /// The credential of an `Authorization: Bearer <credential>` header, `Err` for another
 /// scheme; `None` when the header is absent.
-fn bearer<'a>(request: &'a Request<'_>) -> Option<Result<&'a str, ()>> {
+pub(crate) fn bearer<'a>(request: &'a Request<'_>) -> Option<Result<&'a str, ()>> {
     let value = request.headers().get_one("Authorization")?;
     let (scheme, credential) = value.split_once(' ').unwrap_or((value, ""));
     let credential = credential.trim();
@@ -147,6 +154,7 @@ impl<'r> FromRequest<'r> for ApiCaller {
                             scopes: caller.scopes.clone(),
                         },
                         scopes: caller.scopes,
+                        organization_id: caller.organization_id,
                     }),
                     Ok(None) => fail(request, GuardFailure::InvalidToken),
                     Err(e) => {
@@ -163,6 +171,7 @@ impl<'r> FromRequest<'r> for ApiCaller {
                         session_id: caller.session_id,
                     },
                     scopes: caller.scopes,
+                    organization_id: None,
                 }),
                 Ok(None) => fail(request, GuardFailure::InvalidToken),
                 Err(e) => {
@@ -185,6 +194,7 @@ impl<'r> FromRequest<'r> for ApiCaller {
                         email: Some(found.user.email),
                         via: Via::Session,
                         scopes: Vec::new(),
+                        organization_id: None,
                     })
                 }
                 Ok(None) => fail(request, GuardFailure::BearerRequired),

@@ -39,6 +39,11 @@ pub enum GuardFailure {
     BearerRequired,
     /// `Scoped`: the credential lacks the route's scope.
     InsufficientScope,
+    /// `ActiveOrganization`: the session acts in no organization (the account belongs to
+    /// none), or in one it no longer belongs to.
+    NoOrganization,
+    /// `OrgAdmin` / `OrgOwner`: the caller's role in the active organization is too weak.
+    OrganizationRoleRequired,
 }
 
 /// What an HTML request gets when a guard fails.
@@ -54,7 +59,7 @@ pub enum HtmlAnswer {
 
 impl GuardFailure {
     /// Every variant, in declaration order (for the reason table and its test).
-    pub const ALL: [GuardFailure; 13] = [
+    pub const ALL: [GuardFailure; 15] = [
         GuardFailure::None,
         GuardFailure::NotAuthenticated,
         GuardFailure::SudoRequired,
@@ -68,6 +73,8 @@ impl GuardFailure {
         GuardFailure::InvalidToken,
         GuardFailure::BearerRequired,
         GuardFailure::InsufficientScope,
+        GuardFailure::NoOrganization,
+        GuardFailure::OrganizationRoleRequired,
     ];
 
     /// The stable snake_case identifier a JSON client gets in `error`.
@@ -87,6 +94,8 @@ impl GuardFailure {
             GuardFailure::InvalidToken => "invalid_token",
             GuardFailure::BearerRequired => "not_authenticated",
             GuardFailure::InsufficientScope => "insufficient_scope",
+            GuardFailure::NoOrganization => "no_active_organization",
+            GuardFailure::OrganizationRoleRequired => "organization_role_required",
         }
     }
 
@@ -104,7 +113,9 @@ impl GuardFailure {
             | GuardFailure::Unconfirmed
             | GuardFailure::DeletionScheduled
             | GuardFailure::MfaNotEnabled
-            | GuardFailure::Csrf => Status::Forbidden,
+            | GuardFailure::Csrf
+            | GuardFailure::NoOrganization
+            | GuardFailure::OrganizationRoleRequired => Status::Forbidden,
             GuardFailure::RateLimited => Status::TooManyRequests,
             GuardFailure::Unavailable => Status::ServiceUnavailable,
         }
@@ -125,7 +136,9 @@ impl GuardFailure {
             | GuardFailure::Unavailable
             | GuardFailure::InvalidToken
             | GuardFailure::BearerRequired
-            | GuardFailure::InsufficientScope => HtmlAnswer::ErrorPage,
+            | GuardFailure::InsufficientScope
+            | GuardFailure::NoOrganization
+            | GuardFailure::OrganizationRoleRequired => HtmlAnswer::ErrorPage,
         }
     }
 
@@ -153,6 +166,12 @@ impl GuardFailure {
                 "Send an access token in the Authorization header, or log in."
             }
             GuardFailure::InsufficientScope => "This credential does not allow that.",
+            GuardFailure::NoOrganization => {
+                "Choose an organization you belong to (on the organizations page) to continue."
+            }
+            GuardFailure::OrganizationRoleRequired => {
+                "Your role in this organization does not allow that."
+            }
         }
     }
 

@@ -1,5 +1,5 @@
 //! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], [`ApiCaller`] and
-//! [`Scoped`], the CSRF guards,
+//! [`Scoped`], [`ActiveOrganization`], [`OrgAdmin`] and [`OrgOwner`], the CSRF guards,
 //! and [`ClientMeta`]; and the data guard of every Sigra route that changes state
 //! (rate limit, CSRF, the form or JSON body, who is asking).
 //!
@@ -41,6 +41,7 @@ mod api;
 mod client;
 mod csrf;
 mod failure;
+mod organization;
 mod session;
 mod user;
 
@@ -52,5 +53,6 @@ pub(crate) use csrf::{CrossSiteForm, FormProblems, HEADER as CSRF_HEADER, SigraF
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
 pub(crate) use failure::failure;
 pub use failure::{GuardFailure, HtmlAnswer};
+pub use organization::{ActiveOrganization, OrgAdmin, OrgOwner};
 pub(crate) use session::{LiveSession, RestoredCookies, SecondFactorPassed, current_session};
 pub use user::{AuthenticatedUser, ConfirmedUser, MfaUser, OptionalUser, SudoUser};

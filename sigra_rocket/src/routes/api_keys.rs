@@ -1,10 +1,13 @@
 //! `<base>/settings/api-keys`: the account's personal API keys. `GET` lists them;
 //! `POST` (sudo) makes one and shows it once; `DELETE /<id>` (a form's
-//! `_method=DELETE`) revokes one.
+//! `_method=DELETE`) revokes one. With organizations on, a key may be owned by an
+//! organization the user administers (field `organization`, its slug): it then acts only
+//! there.
 
 use rocket::http::Status;
 use rocket::{FromForm, Route, State, delete, get, post, routes};
 use sigra_core::features::api_keys::{self, ApiKeyView, CreateInput, RevokeOutcome};
+use sigra_core::features::organizations::{self, Role};
 use tera::Context;
 use uuid::Uuid;
 
@@ -19,6 +22,7 @@ pub struct CreateForm {
     name: String,
     scopes: Vec<String>,
     expires_in_days: Option<String>,
+    organization: Option<String>,
 }
 
 fn notice_text(code: Option<&str>) -> Option<&'static str> {
@@ -39,6 +43,7 @@ fn page_view(key: &ApiKeyView) -> serde_json::Value {
         "last_used_at": key.last_used_at.map(super::human_time),
         "expires_at": key.expires_at.map(super::human_time),
         "expired": key.expired,
+        "organization_id": key.organization_id,
     })
 }
 
@@ -48,8 +53,21 @@ async fn keys_page(state: &SigraState, user_id: Uuid, status: Status, extra: Con
         Ok(keys) => keys,
         Err(e) => return Reply::failed(e),
     };
+    // Organizations the user administers may own keys.
+    let organizations = if state.auth.config.organizations.enabled {
+        match organizations::list(&state.auth, user_id).await {
+            Ok(list) => list
+                .into_iter()
+                .filter(|o| o.role >= Role::Admin)
+                .collect(),
+            Err(e) => return Reply::failed(e),
+        }
+    } else {
+        Vec::new()
+    };
     let config = &state.auth.config.api_keys;
     let mut context = Context::new();
+    context.insert("organizations", &organizations);
     context.insert("api_keys", &keys.iter().map(page_view).collect::<Vec<_>>());
     context.insert("available_scopes", &config.scopes);
     context.insert("max_per_user", &config.max_per_user);
@@ -78,6 +96,7 @@ async fn create(state: &State<SigraState>, user: SudoUser, form: SigraForm<Creat
         name: form.name,
         scopes: form.scopes,
         expires_in_days: form.expires_in_days,
+        organization: form.organization,
     };
     match api_keys::create(&state.auth, user.authenticated(), &input, &meta).await {
         Ok(Ok(created)) => {
@@ -98,6 +117,7 @@ async fn create(state: &State<SigraState>, user: SudoUser, form: SigraForm<Creat
                     "name": input.name,
                     "scopes": input.scopes,
                     "expires_in_days": input.expires_in_days,
+                    "organization": input.organization,
                 }),
             );
             keys_page(state, user.id(), Status::UnprocessableEntity, extra)

@@ -9,15 +9,18 @@ pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
 pub mod deletion;
+pub mod invitations;
 pub mod dev_mailbox;
 pub mod json;
 pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+pub mod memberships;
 pub mod mfa;
 pub mod mfa_totp;
 pub mod oauth;
+pub mod organizations;
 pub mod passkeys;
 pub mod registration;
 pub mod reset_password;
@@ -55,6 +58,15 @@ pub fn routes() -> Vec<Route> {
     all.extend(oauth::routes());
     all.extend(json::routes());
     all.extend(api_tokens::routes());
+    all
+}
+
+/// Sigra's routes mounted at [`organizations::MOUNT`] when `sigra.organizations.enabled`
+/// is on.
+pub fn organization_routes() -> Vec<Route> {
+    let mut all = organizations::routes();
+    all.extend(memberships::routes());
+    all.extend(invitations::routes());
     all
 }
 
