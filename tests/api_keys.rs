@@ -221,6 +221,7 @@ conformance!(
                     name: format!("racer {n}"),
                     scopes: Vec::new(),
                     expires_in_days: None,
+                    organization: None,
                 };
                 api_keys::create(&auth, &me, &input, &RequestMeta::default())
                     .await

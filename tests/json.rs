@@ -425,7 +425,7 @@ conformance!(
         let mut expected = 0;
         for route in app.client.rocket().routes() {
             let path = route.uri.path();
-            let sigra = ["/users", "/dev/", "/.well-known/"];
+            let sigra = ["/users", "/organizations", "/dev/", "/.well-known/"];
             if !sigra.iter().any(|p| path.starts_with(p)) {
                 continue;
             }
@@ -497,7 +497,12 @@ conformance!(
             .client
             .rocket()
             .routes()
-            .filter(|r| r.uri.path().starts_with("/users") || r.uri.path().starts_with("/dev/"))
+            .filter(|r| {
+                let path = r.uri.path();
+                path.starts_with("/users")
+                    || path.starts_with("/organizations")
+                    || path.starts_with("/dev/")
+            })
             .filter(|r| !r.uri.path().starts_with("/users/assets/"))
             .map(|r| {
                 let path = r
@@ -505,6 +510,7 @@ conformance!(
                     .path()
                     .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                     .replace("<provider>", "idp")
+                    .replace("<slug>", "acme")
                     .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
                 (r.method, path)
             })

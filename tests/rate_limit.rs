@@ -373,7 +373,9 @@ mod http {
                 .rocket()
                 .routes()
                 .filter(|r| r.method != Method::Get && r.method != Method::Head)
-                .filter(|r| r.uri.path().starts_with("/users"))
+                .filter(|r| {
+                    r.uri.path().starts_with("/users") || r.uri.path().starts_with("/organizations")
+                })
                 .collect();
             crate::common::app::assert_exact_routes(
                 mounted
@@ -391,6 +393,7 @@ mod http {
                             .to_string()
                             .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                             .replace("<provider>", "idp")
+                            .replace("<slug>", "acme")
                             .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
                     )
                 })

@@ -365,6 +365,8 @@ conformance!(
         seen.extend(crate::passkeys::refusals_over_http(&t).await);
         // Social log-in (a real OpenID provider on loopback).
         seen.extend(crate::oauth::refusals_over_http(&t).await);
+        // Organizations, memberships and invitations.
+        seen.extend(crate::organizations::refusals_over_http(&t).await);
 
         let table = table();
         for (reason, status) in &seen {

@@ -14,7 +14,12 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
         .rocket()
         .routes()
         .filter(|r| r.method != Method::Get && r.method != Method::Head)
-        .filter(|r| r.uri.path().starts_with("/users") || r.uri.path().starts_with("/danger"))
+        .filter(|r| {
+            let path = r.uri.path();
+            path.starts_with("/users")
+                || path.starts_with("/organizations")
+                || path.starts_with("/danger")
+        })
         .collect();
     crate::common::app::assert_exact_routes(
         mounted
@@ -38,6 +43,7 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
                 .to_string()
                 .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                 .replace("<provider>", "idp")
+                .replace("<slug>", "acme")
                 .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");
             (r.method, path)
         })

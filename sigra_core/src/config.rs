@@ -200,13 +200,21 @@ impl Default for OrganizationsConfig {
 impl OrganizationsConfig {
     /// Checks `sigra.organizations`.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        check_range("sigra.organizations.invitation_days", self.invitation_days, 1..=30)?;
+        check_range(
+            "sigra.organizations.invitation_days",
+            self.invitation_days,
+            1..=30,
+        )?;
         check_range(
             "sigra.organizations.invitations_per_hour",
             self.invitations_per_hour,
             1..=1000,
         )?;
-        check_range("sigra.organizations.max_per_user", self.max_per_user, 1..=10_000)
+        check_range(
+            "sigra.organizations.max_per_user",
+            self.max_per_user,
+            1..=10_000,
+        )
     }
 }
 

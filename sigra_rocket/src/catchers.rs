@@ -343,6 +343,8 @@ mod tests {
             GuardFailure::InvalidToken => 10,
             GuardFailure::BearerRequired => 11,
             GuardFailure::InsufficientScope => 12,
+            GuardFailure::NoOrganization => 13,
+            GuardFailure::OrganizationRoleRequired => 14,
         };
         for (i, f) in GuardFailure::ALL.into_iter().enumerate() {
             assert_eq!(position(f), i, "{f:?}");

@@ -213,10 +213,11 @@ impl Fairing for Sigra {
             rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
         }
         if organizations {
-            rocket = rocket.mount(
-                crate::routes::organizations::MOUNT,
-                crate::routes::organization_routes(),
-            );
+            let mount = crate::routes::organizations::MOUNT;
+            rocket = rocket
+                .mount(mount, crate::routes::organization_routes())
+                .register(mount, crate::catchers::page_catchers())
+                .register(mount, crate::catchers::guard_catchers());
         }
         Ok(rocket)
     }

@@ -43,17 +43,17 @@ pub use guards::{
     ActiveOrganization, ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm,
     CsrfToken, MfaUser, OptionalUser, OrgAdmin, OrgOwner, Scope, Scoped, SudoUser,
 };
+pub use pool::{SigraDb, SigraPool};
+/// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
+pub use rocket_db_pools;
+pub use secret_field::SecretField;
+pub use sigra_core;
 /// An account's membership of an organization: what the organization guards deref to,
 /// and what [`Membership::of`] answers for an organization named in the host's own
 /// route. Scope host queries with [`Membership::scope`] or [`Membership::org_id`].
 pub use sigra_core::features::organizations::{Membership, Role};
 /// The sea-query version of [`Membership::scope`]'s `Condition`.
 pub use sigra_core::sea_query;
-pub use pool::{SigraDb, SigraPool};
-/// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
-pub use rocket_db_pools;
-pub use secret_field::SecretField;
-pub use sigra_core;
 pub use state::SigraState;
 /// The Tera version Sigra renders its pages with (for hosts that register its layout).
 pub use tera;

@@ -9,9 +9,11 @@ use rocket::local::asynchronous::{Client, LocalResponse};
 use rocket::{get, post, routes};
 use sigra_core::FixedClock;
 use sigra_core::mail::StoredMail;
+use sigra_core::store::Executor;
+use sigra_rocket::sea_query::{Alias, Order, Query};
 use sigra_rocket::{
-    ApiCaller, AuthenticatedUser, ConfirmedUser, CsrfForm, MfaUser, OptionalUser, Scope, Scoped,
-    Sigra, SigraState, SudoUser,
+    ActiveOrganization, ApiCaller, AuthenticatedUser, ConfirmedUser, CsrfForm, Membership, MfaUser,
+    OptionalUser, OrgAdmin, OrgOwner, Scope, Scoped, Sigra, SigraState, SudoUser,
 };
 use time::macros::datetime;
 
@@ -23,9 +25,19 @@ pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
     50123,
 );
 
-/// Every state-changing (non-GET) route Sigra mounts under `/users`, exactly. A new route
-/// must be added here on purpose, so the CSRF and rate-limit sweeps cover it.
+/// Every state-changing (non-GET) route Sigra mounts under `/users` and `/organizations`,
+/// exactly. A new route must be added here on purpose, so the CSRF and rate-limit sweeps
+/// cover it.
 pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/organizations"),
+    ("POST", "/organizations/<slug>/switch"),
+    ("DELETE", "/organizations/<slug>"),
+    ("PATCH", "/organizations/<slug>/members/<id>"),
+    ("DELETE", "/organizations/<slug>/members/<id>"),
+    ("POST", "/organizations/<slug>/leave"),
+    ("POST", "/organizations/<slug>/invitations"),
+    ("DELETE", "/organizations/<slug>/invitations/<id>"),
+    ("POST", "/organizations/invitations/<token>"),
     ("DELETE", "/users/log_out"),
     ("DELETE", "/users/settings/api-keys/<id>"),
     ("DELETE", "/users/settings/mfa/totp"),
@@ -171,6 +183,69 @@ fn new_invoice(caller: ApiCaller) -> String {
     )
 }
 
+#[get("/org")]
+fn org(org: ActiveOrganization) -> String {
+    format!("org {} {}", org.slug(), org.role().as_str())
+}
+
+#[get("/org/admin")]
+fn org_admin(org: OrgAdmin) -> String {
+    format!("admin of {}", org.slug())
+}
+
+#[get("/org/owner")]
+fn org_owner(org: OrgOwner) -> String {
+    format!("owner of {}", org.slug())
+}
+
+/// A host route naming the organization itself: `Membership::of`.
+#[get("/org/by-slug/<slug>")]
+async fn org_by_slug(
+    state: &rocket::State<SigraState>,
+    user: AuthenticatedUser,
+    slug: &str,
+) -> Result<String, Status> {
+    match Membership::of(&state.auth, user.id(), slug).await {
+        Ok(Some(m)) => Ok(format!("member of {} as {}", m.slug(), m.role().as_str())),
+        Ok(None) => Err(Status::NotFound),
+        Err(_) => Err(Status::ServiceUnavailable),
+    }
+}
+
+/// A host table of organization-owned rows (created by the scoping test).
+pub const HOST_NOTES: &str = "host_notes";
+
+#[derive(sqlx::FromRow)]
+struct HostNote {
+    body: String,
+}
+
+/// The active organization's rows of the host's own table, scoped with
+/// `Membership::scope`.
+#[get("/org/notes")]
+async fn org_notes(
+    state: &rocket::State<SigraState>,
+    org: ActiveOrganization,
+) -> Result<String, Status> {
+    let stmt = Query::select()
+        .column(Alias::new("body"))
+        .from(Alias::new(HOST_NOTES))
+        .cond_where(org.scope(Alias::new("organization_id")))
+        .order_by(Alias::new("body"), Order::Asc)
+        .to_owned();
+    let rows: Vec<HostNote> = state
+        .auth
+        .db
+        .fetch_all(&stmt)
+        .await
+        .map_err(|_| Status::InternalServerError)?;
+    Ok(rows
+        .into_iter()
+        .map(|r| r.body)
+        .collect::<Vec<_>>()
+        .join(","))
+}
+
 pub struct TestApp {
     pub client: Client,
     pub clock: FixedClock,
@@ -201,6 +276,7 @@ fn base_figment(profile: rocket::Config, t: &TestDb) -> Figment {
         // its own tests (rate_limit.rs) with it switched on.
         .merge(("sigra.rate_limit.enabled", false))
         .merge(("template_dir", "/nonexistent-sigra-templates"))
+        .merge(("sigra.organizations.enabled", true))
 }
 
 pub async fn app(t: &TestDb) -> TestApp {
@@ -224,7 +300,12 @@ async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
                 danger_page,
                 mfa_only,
                 invoices,
-                new_invoice
+                new_invoice,
+                org,
+                org_admin,
+                org_owner,
+                org_by_slug,
+                org_notes
             ],
         );
     let client = Client::tracked(rocket).await.expect("app launches");

@@ -124,7 +124,7 @@ impl TestDb {
     }
 }
 
-async fn admin_execute(db: &Db, sql: &str) {
+pub async fn admin_execute(db: &Db, sql: &str) {
     let sql = sqlx::AssertSqlSafe(sql.to_owned());
     match db {
         Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),

@@ -299,7 +299,11 @@ async fn owning_organization(
     user_id: Uuid,
     input: &CreateInput,
 ) -> Result<Result<Option<Uuid>, CreateErrors>, FlowError> {
-    let Some(slug) = input.organization.as_deref().map(str::trim).filter(|s| !s.is_empty())
+    let Some(slug) = input
+        .organization
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
     else {
         return Ok(Ok(None));
     };

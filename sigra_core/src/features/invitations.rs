@@ -154,7 +154,8 @@ pub async fn invite(
         return Ok(InviteOutcome::Refused(OrganizationError::Personal));
     }
     let now = auth.clock.now();
-    let sent = store::count_invitations_since(change.tx(), org.id, now - Duration::hours(1)).await?;
+    let sent =
+        store::count_invitations_since(change.tx(), org.id, now - Duration::hours(1)).await?;
     if sent >= auth.config.organizations.invitations_per_hour {
         change.rollback().await?;
         return Ok(InviteOutcome::Refused(OrganizationError::InvitationLimit));
@@ -228,7 +229,13 @@ pub async fn revoke(
     }
     let details = json!({ "invitation_id": id });
     change
-        .audit_in(org.id, audit::INVITATION_REVOKED, Some(actor), None, details)
+        .audit_in(
+            org.id,
+            audit::INVITATION_REVOKED,
+            Some(actor),
+            None,
+            details,
+        )
         .await?;
     change.commit(Revocation::None).await?;
     Ok(Ok(()))
@@ -338,15 +345,29 @@ async fn join(
         };
         store::insert_membership(tx, &membership).await?;
     }
-    let details = json!({ "invitation_id": row.id, "role": role, "already_member": already.is_some() });
+    let details =
+        json!({ "invitation_id": row.id, "role": role, "already_member": already.is_some() });
     let org = row.organization_id;
     change
-        .audit_in(org, audit::INVITATION_ACCEPTED, Some(user_id), Some(user_id), details)
+        .audit_in(
+            org,
+            audit::INVITATION_ACCEPTED,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await?;
     if already.is_none() {
-        let details = json!({ "role": role, "invitation_id": row.id, "invited_by": row.invited_by });
+        let details =
+            json!({ "role": role, "invitation_id": row.id, "invited_by": row.invited_by });
         change
-            .audit_in(org, audit::MEMBERSHIP_ADDED, row.invited_by, Some(user_id), details)
+            .audit_in(
+                org,
+                audit::MEMBERSHIP_ADDED,
+                row.invited_by,
+                Some(user_id),
+                details,
+            )
             .await?;
     }
     let Some(view) = store::membership_by_id(tx, user_id, org).await? else {
@@ -415,7 +436,11 @@ pub async fn accept_with_new_account(
     if details.account_exists {
         return refused(OrganizationError::AccountExists);
     }
-    let problems = password_policy::check(&auth.config.password, password.expose(), Some(&details.email));
+    let problems = password_policy::check(
+        &auth.config.password,
+        password.expose(),
+        Some(&details.email),
+    );
     if !problems.is_empty() {
         return Ok(Err(NewAccountRefusal::Password(problems)));
     }
@@ -436,7 +461,9 @@ pub async fn accept_with_new_account(
     };
     users::confirm(change.tx(), user.id, now).await?;
     let registered = json!({ "via": "invitation", "confirmed_by": "invitation" });
-    change.audit(audit::REGISTRATION, user.id, registered).await?;
+    change
+        .audit(audit::REGISTRATION, user.id, registered)
+        .await?;
     organizations::create_personal(auth, &change, user.id, &user.email).await?;
     let view = match join(auth, &change, &hash, user.id, &user.email).await? {
         Ok(Accepted::Joined(view) | Accepted::AlreadyMember(view)) => view,

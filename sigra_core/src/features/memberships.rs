@@ -73,7 +73,13 @@ pub async fn change_role(
     store::set_role(change.tx(), org.id, member_id, role.as_str()).await?;
     let details = json!({ "from": from, "to": role });
     change
-        .audit_in(org.id, audit::MEMBERSHIP_ROLE_CHANGED, Some(actor), Some(member_id), details)
+        .audit_in(
+            org.id,
+            audit::MEMBERSHIP_ROLE_CHANGED,
+            Some(actor),
+            Some(member_id),
+            details,
+        )
         .await?;
     change.commit(Revocation::None).await?;
     Ok(Ok(()))
@@ -117,7 +123,13 @@ pub async fn remove(
     store::delete_membership(change.tx(), org.id, member_id).await?;
     let details = json!({ "role": role });
     change
-        .audit_in(org.id, audit::MEMBERSHIP_REMOVED, Some(actor), Some(member_id), details)
+        .audit_in(
+            org.id,
+            audit::MEMBERSHIP_REMOVED,
+            Some(actor),
+            Some(member_id),
+            details,
+        )
         .await?;
     change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(()))
@@ -144,7 +156,13 @@ pub async fn leave(
     store::delete_membership(change.tx(), org.id, user_id).await?;
     let details = json!({ "role": role });
     change
-        .audit_in(org.id, audit::MEMBERSHIP_LEFT, Some(user_id), Some(user_id), details)
+        .audit_in(
+            org.id,
+            audit::MEMBERSHIP_LEFT,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await?;
     change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(()))

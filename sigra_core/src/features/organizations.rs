@@ -178,12 +178,16 @@ impl OrganizationError {
     /// The refusal as a sentence a person reads.
     pub const fn message(self) -> &'static str {
         match self {
-            OrganizationError::NotFound => "There is no such organization, or you do not belong to it.",
+            OrganizationError::NotFound => {
+                "There is no such organization, or you do not belong to it."
+            }
             OrganizationError::Forbidden => "Your role in this organization does not allow that.",
             OrganizationError::LastOwner => {
                 "An organization needs an owner: make someone else an owner first."
             }
-            OrganizationError::MemberNotFound => "That person is not a member of this organization.",
+            OrganizationError::MemberNotFound => {
+                "That person is not a member of this organization."
+            }
             OrganizationError::InvitationNotFound => "There is no such pending invitation.",
             OrganizationError::InvitationInvalid => {
                 "This invitation is invalid, was used already, or has expired. Ask for a new one."
@@ -261,7 +265,11 @@ impl Membership {
     /// }
     /// # Ok(()) }
     /// ```
-    pub async fn of(auth: &Auth, user_id: Uuid, slug: &str) -> Result<Option<Membership>, FlowError> {
+    pub async fn of(
+        auth: &Auth,
+        user_id: Uuid,
+        slug: &str,
+    ) -> Result<Option<Membership>, FlowError> {
         let row = store::membership_by_slug(&auth.db, user_id, slug).await?;
         Ok(row.and_then(|r| Membership::from_row(&r, user_id)))
     }
@@ -463,11 +471,23 @@ async fn audit_creation(
 ) -> Result<(), FlowError> {
     let details = json!({ "name": view.name, "slug": view.slug, "personal": view.personal });
     change
-        .audit_in(view.id, audit::ORGANIZATION_CREATED, Some(user_id), Some(user_id), details)
+        .audit_in(
+            view.id,
+            audit::ORGANIZATION_CREATED,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await?;
     let details = json!({ "role": "owner" });
     change
-        .audit_in(view.id, audit::MEMBERSHIP_ADDED, Some(user_id), Some(user_id), details)
+        .audit_in(
+            view.id,
+            audit::MEMBERSHIP_ADDED,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await
 }
 
@@ -531,7 +551,13 @@ pub(crate) async fn create_personal(
     let view = insert_owned(auth, change, user_id, &name, &slug, true).await?;
     let details = json!({ "name": view.name, "slug": view.slug, "personal": true });
     change
-        .audit_in(view.id, audit::ORGANIZATION_CREATED, Some(user_id), Some(user_id), details)
+        .audit_in(
+            view.id,
+            audit::ORGANIZATION_CREATED,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await
 }
 
@@ -547,7 +573,12 @@ pub async fn list(auth: &Auth, user_id: Uuid) -> Result<Vec<OrganizationView>, F
 /// none. A session that never switched acts in the account's personal organization, or
 /// else the one it joined first.
 pub async fn active(auth: &Auth, current: &Authenticated) -> Result<Option<Membership>, FlowError> {
-    active_for(auth, current.user.id, current.session.active_organization_id).await
+    active_for(
+        auth,
+        current.user.id,
+        current.session.active_organization_id,
+    )
+    .await
 }
 
 /// [`active`] for an account and the organization a credential names (`None`: the
@@ -586,7 +617,13 @@ pub async fn switch(
     sessions::set_active_organization(change.tx(), current.session.id, Some(view.id)).await?;
     let details = json!({ "session_id": current.session.id });
     change
-        .audit_in(view.id, audit::ORGANIZATION_SWITCHED, Some(user_id), Some(user_id), details)
+        .audit_in(
+            view.id,
+            audit::ORGANIZATION_SWITCHED,
+            Some(user_id),
+            Some(user_id),
+            details,
+        )
         .await?;
     change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(view))
@@ -714,7 +751,13 @@ pub async fn delete(
     store::delete(change.tx(), row.id).await?;
     let details = json!({ "name": row.name, "slug": row.slug, "members": members });
     change
-        .audit_in(row.id, audit::ORGANIZATION_DELETED, Some(user_id), None, details)
+        .audit_in(
+            row.id,
+            audit::ORGANIZATION_DELETED,
+            Some(user_id),
+            None,
+            details,
+        )
         .await?;
     change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(()))

@@ -148,7 +148,10 @@ fn joined_select() -> SelectStatement {
         .expr_as(s(Sessions::UserAgent), "s_user_agent")
         .expr_as(s(Sessions::RefreshFamily), "s_refresh_family")
         .expr_as(s(Sessions::DeviceName), "s_device_name")
-        .expr_as(s(Sessions::ActiveOrganizationId), "s_active_organization_id")
+        .expr_as(
+            s(Sessions::ActiveOrganizationId),
+            "s_active_organization_id",
+        )
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")

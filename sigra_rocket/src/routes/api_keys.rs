@@ -56,10 +56,7 @@ async fn keys_page(state: &SigraState, user_id: Uuid, status: Status, extra: Con
     // Organizations the user administers may own keys.
     let organizations = if state.auth.config.organizations.enabled {
         match organizations::list(&state.auth, user_id).await {
-            Ok(list) => list
-                .into_iter()
-                .filter(|o| o.role >= Role::Admin)
-                .collect(),
+            Ok(list) => list.into_iter().filter(|o| o.role >= Role::Admin).collect(),
             Err(e) => return Reply::failed(e),
         }
     } else {

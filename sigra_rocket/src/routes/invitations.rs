@@ -172,7 +172,15 @@ async fn accept(
         };
     }
     let Some(password) = form.password.filter(|p| !p.expose().is_empty()) else {
-        // Not logged in and no password: the log-in page brings them back here.
+        // Not logged in and no password: the log-in page brings them back here, unless
+        // the link is dead already.
+        match invitations::show(auth, token).await {
+            Ok(Ok(_)) => {}
+            Ok(Err(_)) => {
+                return invitation_page(state, None, token, Status::Ok, Context::new()).await;
+            }
+            Err(e) => return Reply::failed(e),
+        }
         let back = invitations::link_path(token);
         let to = crate::respond::with_return_to(&auth.config.base_path, "log_in", Some(&back));
         return Reply::see_other(to);

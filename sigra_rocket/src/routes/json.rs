@@ -449,6 +449,7 @@ const OPERATIONS: &[Operation] = &[
             ("name", Text, true),
             ("scopes", List, false),
             ("expires_in_days", Integer, false),
+            ("organization", Text, false),
         ],
     )
     .created(),
@@ -597,6 +598,93 @@ const OPERATIONS: &[Operation] = &[
         Session,
         &[],
     ),
+    // Organizations, mounted at `/organizations` when `sigra.organizations.enabled`.
+    op(
+        Get,
+        "/",
+        "The organizations this account belongs to, with its role in each.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/",
+        "Create an organization owned by this account (and switch to it).",
+        Session,
+        &[("name", Text, true), ("slug", Text, false)],
+    )
+    .created(),
+    op(
+        Get,
+        "/<slug>",
+        "An organization: its members, and to admins its pending invitations.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/<slug>/switch",
+        "Make this organization the session's active organization.",
+        Session,
+        &[("return_to", Text, false)],
+    ),
+    op(
+        Delete,
+        "/<slug>",
+        "Delete an organization with its memberships and invitations (owners).",
+        Sudo,
+        &[],
+    ),
+    op(
+        Patch,
+        "/<slug>/members/<id>",
+        "Change a member's role (admins; only owners make or unmake owners).",
+        Session,
+        &[("role", Text, true)],
+    ),
+    op(
+        Delete,
+        "/<slug>/members/<id>",
+        "Remove a member (admins; only owners remove owners; never the last owner).",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/<slug>/leave",
+        "Leave an organization (never as its last owner).",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/<slug>/invitations",
+        "Invite an address with a role (admins; only owners invite owners).",
+        Session,
+        &[("email", Email, true), ("role", Text, false)],
+    )
+    .created(),
+    op(
+        Delete,
+        "/<slug>/invitations/<id>",
+        "Revoke a pending invitation (admins).",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/invitations/<token>",
+        "An invitation from its emailed link: the organization, role and invited address.",
+        Public,
+        &[],
+    ),
+    op(
+        Post,
+        "/invitations/<token>",
+        "Accept an invitation: logged in with the invited address, or with a password to create that account.",
+        Public,
+        &[("password", Password, false)],
+    ),
     op(
         Get,
         "/mailbox",
@@ -644,6 +732,7 @@ fn is_sigra(route: &Route) -> bool {
     let ours = crate::routes::routes()
         .into_iter()
         .chain(crate::routes::root_routes())
+        .chain(crate::routes::organization_routes())
         .chain(super::dev_mailbox::routes());
     ours.into_iter().any(|s| {
         s.name == route.name
@@ -885,6 +974,7 @@ mod tests {
         let ours: Vec<Route> = crate::routes::routes()
             .into_iter()
             .chain(crate::routes::root_routes())
+            .chain(crate::routes::organization_routes())
             .chain(crate::routes::dev_mailbox::routes())
             .collect();
         for route in &ours {

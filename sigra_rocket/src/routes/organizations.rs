@@ -58,7 +58,12 @@ pub(crate) fn org_path(slug: &str, notice: Option<&str>) -> String {
 }
 
 /// The list page; `extra` carries the create form's values and errors.
-async fn list_page(state: &SigraState, user: &AuthenticatedUser, status: Status, extra: Context) -> Reply {
+async fn list_page(
+    state: &SigraState,
+    user: &AuthenticatedUser,
+    status: Status,
+    extra: Context,
+) -> Reply {
     let auth = &state.auth;
     let list = match organizations::list(auth, user.id()).await {
         Ok(list) => list,
@@ -91,7 +96,11 @@ async fn list(
 }
 
 #[post("/", data = "<form>")]
-async fn create(state: &State<SigraState>, user: AuthenticatedUser, form: SigraForm<CreateForm>) -> Reply {
+async fn create(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    form: SigraForm<CreateForm>,
+) -> Reply {
     let (form, meta) = form.into_parts();
     let input = CreateInput {
         name: form.name,
@@ -112,7 +121,10 @@ async fn invalid_create(
 ) -> Reply {
     let mut extra = Context::new();
     extra.insert("errors", errors);
-    extra.insert("form", &serde_json::json!({ "name": input.name, "slug": input.slug }));
+    extra.insert(
+        "form",
+        &serde_json::json!({ "name": input.name, "slug": input.slug }),
+    );
     list_page(state, user, Status::UnprocessableEntity, extra)
         .await
         .invalid_fields(errors)
@@ -143,7 +155,10 @@ pub(crate) async fn org_page(
     context.insert("invitations", &page.invitations);
     context.insert("me", &user.id());
     context.insert("active", &(active == Some(page.organization.id)));
-    context.insert("invitation_days", &auth.config.organizations.invitation_days);
+    context.insert(
+        "invitation_days",
+        &auth.config.organizations.invitation_days,
+    );
     context.extend(extra);
     Reply::page(status, "organization", context)
         .with("organization", &page.organization)
