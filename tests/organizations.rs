@@ -121,6 +121,12 @@ conformance!(
         // A second one; switching back is a POST and lasts for the session.
         let beta = create_org(&app, "Beta", "beta").await;
         assert_eq!(host(&app, "/org").await.1, "org beta owner");
+        // The account's data export lists its organizations and roles.
+        let (status, export) = app.body("/users/settings/export").await;
+        assert_eq!(status, Status::Ok);
+        let export: serde_json::Value = serde_json::from_str(&export).unwrap();
+        assert_eq!(export["organizations"][1]["slug"], "beta");
+        assert_eq!(export["organizations"][0]["role"], "owner");
         let r = app.submit("/organizations/acme-inc/switch", &[]).await;
         assert_eq!(r.status(), Status::SeeOther);
         assert_eq!(host(&app, "/org").await.1, "org acme-inc owner");
@@ -659,4 +665,22 @@ async fn account_exists(app: &TestApp, t: &TestDb) -> Vec<(String, u16)> {
         .is_none()
     );
     vec![(r.reason().to_owned(), r.status.code)]
+}
+
+#[rocket::get("/needs-organization")]
+fn needs_organization(org: sigra_rocket::ActiveOrganization) -> String {
+    org.slug().to_owned()
+}
+
+#[tokio::test]
+async fn an_organization_guard_without_the_fairing_fails_at_launch() {
+    let rocket = rocket::custom(rocket::Config::debug_default())
+        .mount("/", rocket::routes![needs_organization]);
+    let Err(err) = rocket.ignite().await else {
+        panic!("the Sentinel aborts launch")
+    };
+    assert!(
+        matches!(err.kind(), rocket::error::ErrorKind::SentinelAborts(_)),
+        "{err:?}"
+    );
 }

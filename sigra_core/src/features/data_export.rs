@@ -60,6 +60,8 @@ pub async fn export(
             })
         })
         .collect();
+    // The organizations the account belongs to, with its role.
+    let organizations = super::organizations::list(auth, user.id).await?;
     let mut filter = audit_store::AuditFilter::for_user(user.id);
     filter.limit = Some(1000);
     let events = audit_store::list(&auth.db, &filter).await?;
@@ -81,6 +83,7 @@ pub async fn export(
         "sessions": sessions,
         "api_keys": api_keys,
         "connections": connections,
+        "organizations": organizations,
         "audit_events": events,
     }))
 }

@@ -32,6 +32,18 @@
 //! ```
 //!
 //! ```compile_fail
+//! fn forge(m: sigra_rocket::Membership) -> sigra_rocket::ActiveOrganization {
+//!     sigra_rocket::ActiveOrganization(m)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn forge(m: sigra_rocket::Membership) -> sigra_rocket::OrgOwner {
+//!     sigra_rocket::OrgOwner(m)
+//! }
+//! ```
+//!
+//! ```compile_fail
 //! fn forge<T>(form: T) -> sigra_rocket::CsrfForm<T> {
 //!     sigra_rocket::CsrfForm(form)
 //! }
