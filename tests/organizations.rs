@@ -119,6 +119,7 @@ conformance!(
         assert!(html.contains("owner@example.com") && html.contains("id=\"invite-email\""));
 
         // A second one; switching back is a POST and lasts for the session.
+        app.clock.advance(time::Duration::seconds(1));
         let beta = create_org(&app, "Beta", "beta").await;
         assert_eq!(host(&app, "/org").await.1, "org beta owner");
         // The account's data export lists its organizations and roles.
@@ -396,6 +397,7 @@ conformance!(
         let app = app(&t).await;
         app.signed_up("keys@example.com").await;
         let acme = create_org(&app, "Acme", "acme").await;
+        app.clock.advance(time::Duration::seconds(1));
         let beta = create_org(&app, "Beta", "beta").await;
         let me = user_id(&t, "keys@example.com").await;
         orgs::set_role(&t.db, beta, me, "member").await.unwrap();
