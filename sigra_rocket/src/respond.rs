@@ -42,6 +42,7 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
                 "magic_link": true,
                 "passkeys": state.auth.webauthn.is_some(),
                 "oauth": !state.auth.oauth.is_empty(),
+                "organizations": config.organizations.enabled,
             },
             // The social log-in providers, for the buttons.
             "oauth_providers": state.auth.oauth.list(),
