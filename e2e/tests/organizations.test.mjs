@@ -1,7 +1,8 @@
 // Browser end-to-end test of organizations: an owner creates one and invites a second
 // person, who accepts from the dev mailbox in a second browser context (creating their
 // account on the invitation page); the owner changes their role, then removes them, and
-// the removed member's next request is refused.
+// the removed member's next request is refused. Team notes (example_app's /notes) stay
+// within their organization.
 
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -91,6 +92,25 @@ describe('organizations in the browser', { concurrency: false }, () => {
       await b.page.locator('#my-role').filter({ hasText: 'admin' }).waitFor();
       await b.page.locator('#invite-email').waitFor();
 
+      // Team notes (example_app's /notes) are shared within the active organization only.
+      const note = `hello from bob ${RUN_ID}`;
+      await b.page.goto('/notes');
+      await b.page.locator('#note-body').fill(note);
+      await navigating(b.page, () => b.page.locator('#note-add').click());
+      await b.page.locator('li.note', { hasText: note }).waitFor();
+      await a.page.goto('/notes');
+      await a.page.locator('li.note', { hasText: note }).waitFor();
+      await shot(a.page, 'organization_notes');
+      await a.page.goto('/organizations');
+      const personal = a.page.locator('li.organization', { hasText: 'Personal' });
+      await navigating(a.page, () => personal.getByRole('button', { name: /Switch to/ }).click());
+      await a.page.goto('/notes');
+      assert.equal(await a.page.locator('li.note', { hasText: note }).count(), 0, 'not in the personal organization');
+      await a.page.goto('/organizations');
+      const acme = a.page.locator(`li.organization[data-slug="${slug}"]`);
+      await navigating(a.page, () => acme.getByRole('button', { name: /Switch to/ }).click());
+      await a.page.goto(`/organizations/${slug}`);
+
       // Removed: the member's very next request is refused.
       await navigating(a.page, () =>
         a.page.locator(`li.member[data-email="${invitee.email}"]`).getByRole('button', { name: /Remove/ }).click(),
@@ -101,6 +121,8 @@ describe('organizations in the browser', { concurrency: false }, () => {
       const res = await b.page.goto(`/organizations/${slug}`);
       assert.equal(res?.status(), 404, 'the removed member no longer sees the organization');
       await shot(b.page, 'organization_removed_member');
+      const notes = await b.page.goto('/notes');
+      assert.equal(notes?.status(), 403, 'the removed member no longer works in it');
       await b.page.goto('/organizations');
       assert.equal(await b.page.locator(`li.organization[data-slug="${slug}"]`).count(), 0);
     } finally {

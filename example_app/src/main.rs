@@ -130,65 +130,41 @@ fn org_notes_table() -> AdHoc {
 /// The DDL of `example_notes` on each backend. Ids are UUIDv7, so ordering by id is
 /// ordering by creation.
 async fn create_org_notes_table(db: &Db) -> Result<(), sqlx::Error> {
-    match db {
-        Db::Sqlite(pool) => {
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS example_notes (
-                    id BLOB NOT NULL PRIMARY KEY,
-                    organization_id BLOB NOT NULL
-                        REFERENCES sigra_organizations (id) ON DELETE CASCADE,
-                    author TEXT NOT NULL,
-                    body TEXT NOT NULL
-                )",
-            )
-            .execute(pool)
-            .await?;
-            sqlx::query(
-                "CREATE INDEX IF NOT EXISTS example_notes_organization_idx \
-                 ON example_notes (organization_id)",
-            )
-            .execute(pool)
-            .await?;
-        }
-        Db::Postgres(pool) => {
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS example_notes (
-                    id UUID NOT NULL PRIMARY KEY,
-                    organization_id UUID NOT NULL
-                        REFERENCES sigra_organizations (id) ON DELETE CASCADE,
-                    author TEXT NOT NULL,
-                    body TEXT NOT NULL
-                )",
-            )
-            .execute(pool)
-            .await?;
-            sqlx::query(
-                "CREATE INDEX IF NOT EXISTS example_notes_organization_idx \
-                 ON example_notes (organization_id)",
-            )
-            .execute(pool)
-            .await?;
-        }
-        Db::MySql(pool) => {
-            // MySQL has no `CREATE INDEX IF NOT EXISTS`: the index is part of the table.
-            sqlx::query(
-                "CREATE TABLE IF NOT EXISTS example_notes (
-                    id BINARY(16) NOT NULL PRIMARY KEY,
-                    organization_id BINARY(16) NOT NULL,
-                    author TEXT NOT NULL,
-                    body TEXT NOT NULL,
-                    INDEX example_notes_organization_idx (organization_id),
-                    CONSTRAINT example_notes_org_fk FOREIGN KEY (organization_id)
-                        REFERENCES sigra_organizations (id) ON DELETE CASCADE
-                )",
-            )
-            .execute(pool)
-            .await?;
-        }
+    // One table on every backend; only the UUID column type differs.
+    let uuid = match db {
+        Db::Sqlite(_) => "BLOB",
+        Db::Postgres(_) => "UUID",
+        Db::MySql(_) => "BINARY(16)",
         _ => {
             return Err(sqlx::Error::Configuration(
                 "the team notes support SQLite, PostgreSQL and MySQL only".into(),
             ));
+        }
+    };
+    let table = format!(
+        "CREATE TABLE IF NOT EXISTS example_notes (
+            id {uuid} NOT NULL PRIMARY KEY,
+            organization_id {uuid} NOT NULL,
+            author TEXT NOT NULL,
+            body TEXT NOT NULL,
+            CONSTRAINT example_notes_org_fk FOREIGN KEY (organization_id)
+                REFERENCES sigra_organizations (id) ON DELETE CASCADE
+        )"
+    );
+    // MySQL indexes the foreign key by itself (and has no `CREATE INDEX IF NOT EXISTS`).
+    let index = "CREATE INDEX IF NOT EXISTS example_notes_organization_idx \
+                 ON example_notes (organization_id)";
+    let statements = match db {
+        Db::MySql(_) => vec![table],
+        _ => vec![table, index.to_owned()],
+    };
+    for sql in statements {
+        let sql = sqlx::AssertSqlSafe(sql);
+        match db {
+            Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            Db::MySql(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            _ => {}
         }
     }
     Ok(())

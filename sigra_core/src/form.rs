@@ -43,3 +43,21 @@ impl PartialEq<&str> for FieldError {
         self.message == *other
     }
 }
+
+/// A label a person typed (a key's, a passkey's, an organization's name), trimmed, if it
+/// has 1..=`max_chars` characters and no control character.
+///
+/// ```
+/// use sigra_core::form::clean_label;
+/// assert_eq!(clean_label("  laptop ", 100), Some("laptop"));
+/// assert_eq!(clean_label("   ", 100), None);
+/// assert_eq!(clean_label("a\u{7}b", 100), None);
+/// assert_eq!(clean_label("abc", 2), None);
+/// ```
+pub fn clean_label(typed: &str, max_chars: usize) -> Option<&str> {
+    let label = typed.trim();
+    let ok = !label.is_empty()
+        && label.chars().count() <= max_chars
+        && !label.chars().any(char::is_control);
+    ok.then_some(label)
+}

@@ -240,11 +240,8 @@ fn check(
     input: &CreateInput,
 ) -> Result<(String, Vec<String>, Option<Duration>), CreateErrors> {
     let mut errors = CreateErrors::default();
-    let name = input.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    let name = crate::form::clean_label(&input.name, MAX_NAME_CHARS).unwrap_or_default();
+    if name.is_empty() {
         errors.name.push(FieldError::new(
             "name_invalid",
             format!("Give the key a name of 1 to {MAX_NAME_CHARS} characters."),

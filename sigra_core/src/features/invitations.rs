@@ -38,7 +38,7 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
-use super::organizations::{InvitationView, OrganizationError, OrganizationView, Role};
+use super::organizations::{InvitationView, OrganizationError, OrganizationView, Outcome, Role};
 use super::sessions::{Authenticated, IssuedSession};
 use super::{Auth, FlowError, RequestMeta, Revocation, audit, organizations};
 use crate::crypto::{Token, TokenHash};
@@ -78,18 +78,6 @@ impl InviteErrors {
     }
 }
 
-/// How inviting ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum InviteOutcome {
-    /// The invitation was sent.
-    Sent(InvitationView),
-    /// The form needs another look.
-    Invalid(InviteErrors),
-    /// Refused.
-    Refused(OrganizationError),
-}
-
 fn check(input: &InviteInput) -> Result<(String, Role), InviteErrors> {
     let mut errors = InviteErrors::default();
     let email = normalize_email(&input.email);
@@ -119,47 +107,42 @@ fn check(input: &InviteInput) -> Result<(String, Role), InviteErrors> {
 }
 
 /// Invites `input.email` to organization `slug` with `input.role` (admins and owners;
-/// only owners invite owners) and mails them the link.
+/// only owners invite owners) and mails them the link. Answers the pending invitation,
+/// or what is wrong with the form, or the refusal.
 pub async fn invite(
     auth: &Auth,
     current: &Authenticated,
     slug: &str,
     input: &InviteInput,
     meta: &RequestMeta,
-) -> Result<InviteOutcome, FlowError> {
-    let actor = current.user.id;
-    let mut change = auth.change(meta).await?;
-    let Some((org, actor_role)) = organizations::lock_membership(change.tx(), actor, slug).await?
-    else {
-        change.rollback().await?;
-        return Ok(InviteOutcome::Refused(OrganizationError::NotFound));
+) -> Outcome<Result<InvitationView, InviteErrors>> {
+    let acting = match organizations::act(auth, current, slug, Role::Admin, meta).await? {
+        Ok(acting) => acting,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if actor_role < Role::Admin {
-        change.rollback().await?;
-        return Ok(InviteOutcome::Refused(OrganizationError::Forbidden));
-    }
     let (email, role) = match check(input) {
         Ok(checked) => checked,
         Err(errors) => {
-            change.rollback().await?;
-            return Ok(InviteOutcome::Invalid(errors));
+            acting.change.rollback().await?;
+            return Ok(Ok(Err(errors)));
         }
     };
-    if !actor_role.may_assign(None, role) {
-        change.rollback().await?;
-        return Ok(InviteOutcome::Refused(OrganizationError::Forbidden));
+    if !acting.role.may_assign(None, role) {
+        return acting.refuse(OrganizationError::Forbidden).await;
     }
-    if org.personal {
-        change.rollback().await?;
-        return Ok(InviteOutcome::Refused(OrganizationError::Personal));
+    if acting.org.personal {
+        return acting.refuse(OrganizationError::Personal).await;
     }
     let now = auth.clock.now();
-    let sent =
-        store::count_invitations_since(change.tx(), org.id, now - Duration::hours(1)).await?;
+    let since = now - Duration::hours(1);
+    let sent = store::count_invitations_since(acting.change.tx(), acting.org.id, since).await?;
     if sent >= auth.config.organizations.invitations_per_hour {
-        change.rollback().await?;
-        return Ok(InviteOutcome::Refused(OrganizationError::InvitationLimit));
+        return acting.refuse(OrganizationError::InvitationLimit).await;
     }
+    let organizations::Acting {
+        mut change, org, ..
+    } = acting;
+    let actor = current.user.id;
     let token = Token::generate()?;
     let ttl = Duration::days(auth.config.organizations.invitation_days);
     let id = new_id(auth.clock.as_ref());
@@ -194,13 +177,13 @@ pub async fn invite(
         .audit_in(org.id, audit::INVITATION_SENT, Some(actor), None, details)
         .await?;
     change.commit(Revocation::None).await?;
-    Ok(InviteOutcome::Sent(InvitationView {
+    Ok(Ok(Ok(InvitationView {
         id,
         email,
         role,
         created_at: now,
         expires_at: now + ttl,
-    }))
+    })))
 }
 
 /// Revokes pending invitation `id` of organization `slug` (admins and owners).
@@ -210,34 +193,19 @@ pub async fn revoke(
     slug: &str,
     id: Uuid,
     meta: &RequestMeta,
-) -> Result<Result<(), OrganizationError>, FlowError> {
-    let actor = current.user.id;
-    let change = auth.change(meta).await?;
-    let Some((org, actor_role)) = organizations::lock_membership(change.tx(), actor, slug).await?
-    else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::NotFound));
+) -> Outcome<()> {
+    let acting = match organizations::act(auth, current, slug, Role::Admin, meta).await? {
+        Ok(acting) => acting,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if actor_role < Role::Admin {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::Forbidden));
-    }
     let now = auth.clock.now();
-    if !store::revoke_invitation(change.tx(), org.id, id, now).await? {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::InvitationNotFound));
+    if !store::revoke_invitation(acting.change.tx(), acting.org.id, id, now).await? {
+        return acting.refuse(OrganizationError::InvitationNotFound).await;
     }
     let details = json!({ "invitation_id": id });
-    change
-        .audit_in(
-            org.id,
-            audit::INVITATION_REVOKED,
-            Some(actor),
-            None,
-            details,
-        )
-        .await?;
-    change.commit(Revocation::None).await?;
+    let action = audit::INVITATION_REVOKED;
+    acting.audit(action, current.user.id, None, details).await?;
+    acting.change.commit(Revocation::None).await?;
     Ok(Ok(()))
 }
 

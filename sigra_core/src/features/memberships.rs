@@ -3,7 +3,7 @@
 //! # Algorithm
 //!
 //! Each flow begins a change, looks up the caller's membership of the organization and
-//! takes the organization's row lock ([`organizations::lock_membership`]), then reads the
+//! takes the organization's row lock (`organizations::act`), then reads the
 //! target's membership, checks the roles table of [`super::organizations`] with
 //! [`Role::may_assign`] and [`Role::may_remove`], counts owners when an owner would stop
 //! being one, and writes. The last owner can never leave, be removed or be demoted
@@ -25,9 +25,9 @@
 use serde_json::json;
 use uuid::Uuid;
 
-use super::organizations::{self, OrganizationError, Role};
+use super::organizations::{self, OrganizationError, Outcome, Role};
 use super::sessions::Authenticated;
-use super::{Auth, FlowError, RequestMeta, Revocation, audit};
+use super::{Auth, RequestMeta, Revocation, audit};
 use crate::store::organizations as store;
 
 /// Gives member `member_id` of organization `slug` the role `role`.
@@ -38,50 +38,32 @@ pub async fn change_role(
     member_id: Uuid,
     role: Role,
     meta: &RequestMeta,
-) -> Result<Result<(), OrganizationError>, FlowError> {
-    let actor = current.user.id;
-    let change = auth.change(meta).await?;
-    let Some((org, actor_role)) = organizations::lock_membership(change.tx(), actor, slug).await?
-    else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::NotFound));
+) -> Outcome<()> {
+    let acting = match organizations::act(auth, current, slug, Role::Admin, meta).await? {
+        Ok(acting) => acting,
+        Err(refusal) => return Ok(Err(refusal)),
     };
-    if actor_role < Role::Admin {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::Forbidden));
-    }
-    let Some(target) = store::membership(change.tx(), org.id, member_id).await? else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::MemberNotFound));
+    let target = store::membership(acting.change.tx(), acting.org.id, member_id).await?;
+    let Some(from) = target.and_then(|t| Role::parse(&t.role)) else {
+        return acting.refuse(OrganizationError::MemberNotFound).await;
     };
-    let Some(from) = Role::parse(&target.role) else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::MemberNotFound));
-    };
-    if !actor_role.may_assign(Some(from), role) {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::Forbidden));
+    if !acting.role.may_assign(Some(from), role) {
+        return acting.refuse(OrganizationError::Forbidden).await;
     }
     if from == role {
-        change.rollback().await?;
+        acting.change.rollback().await?;
         return Ok(Ok(()));
     }
-    if from == Role::Owner && store::count_owners(change.tx(), org.id).await? <= 1 {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::LastOwner));
+    if !acting.owner_may_go(from).await? {
+        return acting.refuse(OrganizationError::LastOwner).await;
     }
-    store::set_role(change.tx(), org.id, member_id, role.as_str()).await?;
+    store::set_role(acting.change.tx(), acting.org.id, member_id, role.as_str()).await?;
     let details = json!({ "from": from, "to": role });
-    change
-        .audit_in(
-            org.id,
-            audit::MEMBERSHIP_ROLE_CHANGED,
-            Some(actor),
-            Some(member_id),
-            details,
-        )
+    let action = audit::MEMBERSHIP_ROLE_CHANGED;
+    acting
+        .audit(action, current.user.id, Some(member_id), details)
         .await?;
-    change.commit(Revocation::None).await?;
+    acting.change.commit(Revocation::None).await?;
     Ok(Ok(()))
 }
 
@@ -92,46 +74,32 @@ pub async fn remove(
     slug: &str,
     member_id: Uuid,
     meta: &RequestMeta,
-) -> Result<Result<(), OrganizationError>, FlowError> {
-    if member_id == current.user.id {
-        return leave(auth, current, slug, meta).await;
-    }
-    let actor = current.user.id;
-    let change = auth.change(meta).await?;
-    let Some((org, actor_role)) = organizations::lock_membership(change.tx(), actor, slug).await?
-    else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::NotFound));
+) -> Outcome<()> {
+    let (min, action) = if member_id == current.user.id {
+        (Role::Member, audit::MEMBERSHIP_LEFT)
+    } else {
+        (Role::Admin, audit::MEMBERSHIP_REMOVED)
     };
-    if actor_role < Role::Admin {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::Forbidden));
-    }
-    let target = store::membership(change.tx(), org.id, member_id).await?;
+    let acting = match organizations::act(auth, current, slug, min, meta).await? {
+        Ok(acting) => acting,
+        Err(refusal) => return Ok(Err(refusal)),
+    };
+    let target = store::membership(acting.change.tx(), acting.org.id, member_id).await?;
     let Some(role) = target.and_then(|t| Role::parse(&t.role)) else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::MemberNotFound));
+        return acting.refuse(OrganizationError::MemberNotFound).await;
     };
-    if !actor_role.may_remove(role) {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::Forbidden));
+    if member_id != current.user.id && !acting.role.may_remove(role) {
+        return acting.refuse(OrganizationError::Forbidden).await;
     }
-    if role == Role::Owner && store::count_owners(change.tx(), org.id).await? <= 1 {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::LastOwner));
+    if !acting.owner_may_go(role).await? {
+        return acting.refuse(OrganizationError::LastOwner).await;
     }
-    store::delete_membership(change.tx(), org.id, member_id).await?;
+    store::delete_membership(acting.change.tx(), acting.org.id, member_id).await?;
     let details = json!({ "role": role });
-    change
-        .audit_in(
-            org.id,
-            audit::MEMBERSHIP_REMOVED,
-            Some(actor),
-            Some(member_id),
-            details,
-        )
+    acting
+        .audit(action, current.user.id, Some(member_id), details)
         .await?;
-    change.commit(Revocation::RefreshCache).await?;
+    acting.change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(()))
 }
 
@@ -141,29 +109,6 @@ pub async fn leave(
     current: &Authenticated,
     slug: &str,
     meta: &RequestMeta,
-) -> Result<Result<(), OrganizationError>, FlowError> {
-    let user_id = current.user.id;
-    let change = auth.change(meta).await?;
-    let Some((org, role)) = organizations::lock_membership(change.tx(), user_id, slug).await?
-    else {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::NotFound));
-    };
-    if role == Role::Owner && store::count_owners(change.tx(), org.id).await? <= 1 {
-        change.rollback().await?;
-        return Ok(Err(OrganizationError::LastOwner));
-    }
-    store::delete_membership(change.tx(), org.id, user_id).await?;
-    let details = json!({ "role": role });
-    change
-        .audit_in(
-            org.id,
-            audit::MEMBERSHIP_LEFT,
-            Some(user_id),
-            Some(user_id),
-            details,
-        )
-        .await?;
-    change.commit(Revocation::RefreshCache).await?;
-    Ok(Ok(()))
+) -> Outcome<()> {
+    remove(auth, current, slug, current.user.id, meta).await
 }

@@ -25,7 +25,7 @@
 //! | create organization API keys             | —      | yes   | yes   |
 //!
 //! ¹ The last owner can never leave, be removed or be demoted: every change to a
-//! membership takes the organization's row lock first ([`store::organizations::lock`]),
+//! membership takes the organization's row lock first (`store::organizations::lock`),
 //! then counts owners and writes, so two owners demoting each other at once cannot both
 //! succeed and leave none.
 //!
@@ -68,7 +68,7 @@ use super::sessions::Authenticated;
 use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::form::FieldError;
 use crate::store::organizations::{self as store, UserOrganizationRow};
-use crate::store::{Executor, MembershipRow, OrganizationRow, new_id, sessions, users};
+use crate::store::{MembershipRow, OrganizationRow, new_id, sessions, users};
 
 /// The longest organization name, in characters.
 pub const MAX_NAME_CHARS: usize = 100;
@@ -387,11 +387,8 @@ pub fn valid_slug(slug: &str) -> bool {
 
 fn check(input: &CreateInput) -> Result<(String, String), CreateErrors> {
     let mut errors = CreateErrors::default();
-    let name = input.name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    let name = crate::form::clean_label(&input.name, MAX_NAME_CHARS).unwrap_or_default();
+    if name.is_empty() {
         errors.name.push(FieldError::new(
             "name_invalid",
             format!("Give the organization a name of 1 to {MAX_NAME_CHARS} characters."),
@@ -811,22 +808,72 @@ pub(crate) async fn remove_account(
     Ok(())
 }
 
-/// Looks up the caller's membership of `slug` inside a change and holds the
-/// organization's row: the first step of every membership change.
-pub(crate) async fn lock_membership(
-    ex: &impl Executor,
-    user_id: Uuid,
+/// A membership change under way: its [`Change`](super::Change), the organization (its
+/// row held until the change ends) and the acting member's role.
+pub(crate) struct Acting<'a> {
+    pub(crate) change: super::Change<'a>,
+    pub(crate) org: UserOrganizationRow,
+    pub(crate) role: Role,
+}
+
+/// The outcome of an organization flow: done, refused, or failed.
+pub(crate) type Outcome<T> = Result<Result<T, OrganizationError>, FlowError>;
+
+/// Begins a change by `current` in organization `slug`: looks up their membership, takes
+/// the organization's row lock, reads the role again under it, and refuses
+/// ([`OrganizationError::NotFound`] for a non-member, [`OrganizationError::Forbidden`]
+/// below `min`). The first step of every membership change.
+pub(crate) async fn act<'a>(
+    auth: &'a Auth,
+    current: &Authenticated,
     slug: &str,
-) -> Result<Option<(UserOrganizationRow, Role)>, FlowError> {
-    let Some(row) = store::membership_by_slug(ex, user_id, slug).await? else {
-        return Ok(None);
+    min: Role,
+    meta: &'a RequestMeta,
+) -> Outcome<Acting<'a>> {
+    let change = auth.change(meta).await?;
+    let user_id = current.user.id;
+    let locked = match store::membership_by_slug(change.tx(), user_id, slug).await? {
+        Some(row) => {
+            store::lock(change.tx(), row.id).await?;
+            store::membership_by_id(change.tx(), user_id, row.id).await?
+        }
+        None => None,
     };
-    store::lock(ex, row.id).await?;
-    // Read again under the lock: a role changed meanwhile counts.
-    let Some(row) = store::membership_by_id(ex, user_id, row.id).await? else {
-        return Ok(None);
+    let Some((org, role)) = locked.and_then(|r| Role::parse(&r.role).map(|role| (r, role))) else {
+        change.rollback().await?;
+        return Ok(Err(OrganizationError::NotFound));
     };
-    Ok(Role::parse(&row.role).map(|role| (row, role)))
+    if role < min {
+        change.rollback().await?;
+        return Ok(Err(OrganizationError::Forbidden));
+    }
+    Ok(Ok(Acting { change, org, role }))
+}
+
+impl Acting<'_> {
+    /// Refuses with `refusal`: nothing of the change is written.
+    pub(crate) async fn refuse<T>(self, refusal: OrganizationError) -> Outcome<T> {
+        self.change.rollback().await?;
+        Ok(Err(refusal))
+    }
+
+    /// Whether a member with `role` may stop being an owner: anyone but the last owner.
+    pub(crate) async fn owner_may_go(&self, role: Role) -> Result<bool, FlowError> {
+        Ok(role != Role::Owner || store::count_owners(self.change.tx(), self.org.id).await? > 1)
+    }
+
+    /// Records `action` about `target` in the organization, by the acting member.
+    pub(crate) async fn audit(
+        &self,
+        action: &str,
+        actor: Uuid,
+        target: Option<Uuid>,
+        details: serde_json::Value,
+    ) -> Result<(), FlowError> {
+        self.change
+            .audit_in(self.org.id, action, Some(actor), target, details)
+            .await
+    }
 }
 
 #[cfg(test)]

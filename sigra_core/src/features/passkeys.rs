@@ -440,11 +440,7 @@ async fn take_ceremony<S: DeserializeOwned>(
 
 /// The trimmed name if it is acceptable.
 fn clean_name(name: &str) -> Option<String> {
-    let name = name.trim();
-    let ok = !name.is_empty()
-        && name.chars().count() <= MAX_NAME_CHARS
-        && !name.chars().any(char::is_control);
-    ok.then(|| name.to_owned())
+    crate::form::clean_label(name, MAX_NAME_CHARS).map(str::to_owned)
 }
 
 /// Asks for a discoverable credential (a passkey that signs in without a user name).

@@ -7,9 +7,7 @@
 
 use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, get, post, routes};
-use sigra_core::features::invitations::{
-    self, Accepted, InviteInput, InviteOutcome, NewAccountRefusal,
-};
+use sigra_core::features::invitations::{self, Accepted, InviteInput, NewAccountRefusal};
 use sigra_core::features::organizations::OrganizationError;
 use tera::Context;
 
@@ -47,10 +45,10 @@ async fn invite(
         role: form.role,
     };
     match invitations::invite(&state.auth, user.authenticated(), slug, &input, &meta).await {
-        Ok(InviteOutcome::Sent(view)) => {
+        Ok(Ok(Ok(view))) => {
             Reply::see_other(org_path(slug, Some("invited"))).with("invitation", &view)
         }
-        Ok(InviteOutcome::Invalid(errors)) => {
+        Ok(Ok(Err(errors))) => {
             let mut extra = Context::new();
             extra.insert("invite_errors", &errors);
             extra.insert(
@@ -61,7 +59,7 @@ async fn invite(
                 .await
                 .invalid_fields(&errors)
         }
-        Ok(InviteOutcome::Refused(refusal)) => {
+        Ok(Err(refusal)) => {
             let reply = refused_on_page(state, &user, slug, refusal).await;
             if refusal == OrganizationError::InvitationLimit {
                 reply.retry_after(3600)
@@ -69,7 +67,6 @@ async fn invite(
                 reply
             }
         }
-        Ok(_) => Reply::Error(Status::InternalServerError),
         Err(e) => Reply::failed(e),
     }
 }
