@@ -111,8 +111,21 @@ conformance!(
             host(&app, "/org").await,
             (Status::Ok, "org acme-inc owner".into())
         );
-        let (status, html) = app.body("/organizations").await;
-        assert_eq!(status, Status::Ok);
+        let r = app
+            .client
+            .get("/organizations")
+            .remote(crate::common::app::CLIENT)
+            .dispatch()
+            .await;
+        assert_eq!(r.status(), Status::Ok);
+        // Sigra's pages outside the base path get Sigra's headers too.
+        let csp = r
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap_or_default();
+        assert!(csp.contains("script-src 'self'"), "{csp}");
+        assert_eq!(r.headers().get_one("Cache-Control"), Some("no-store"));
+        let html = r.into_string().await.unwrap();
         assert!(html.contains("Acme, Inc."), "{html}");
         let (status, html) = app.body("/organizations/acme-inc").await;
         assert_eq!(status, Status::Ok);
