@@ -199,6 +199,18 @@ impl Db {
                 let pool = MySqlPoolOptions::new()
                     .max_connections(max_connections)
                     .acquire_timeout(acquire_timeout)
+                    // READ COMMITTED, like PostgreSQL: Sigra decides races with conditional
+                    // updates and explicit row locks, never with REPEATABLE READ's gap locks,
+                    // which deadlock two transactions that each delete an empty range and
+                    // then insert into it (two registrations at once, for example).
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql("SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED")
+                                .execute(conn)
+                                .await
+                                .map(drop)
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 Ok(Db::MySql(pool))
