@@ -415,6 +415,18 @@ conformance!(
         let events = audit::list(&t.db, &AuditFilter::for_user(id))
             .await
             .unwrap();
+        // Events sealed in the audit chain keep their place, with nothing personal left;
+        // the others are gone.
+        let (executed, kept): (Vec<_>, Vec<_>) = events
+            .into_iter()
+            .partition(|e| e.action == audit::DELETION_EXECUTED);
+        assert!(kept.iter().all(|e| e.scrubbed), "{kept:?}");
+        assert!(
+            kept.iter()
+                .all(|e| e.ip.is_none() && e.metadata.0 == serde_json::json!({}))
+        );
+        assert!(audit::verify(&app.state().auth).await.unwrap().is_intact());
+        let events = executed;
         assert_eq!(events.len(), 1, "{events:?}");
         assert_eq!(events[0].action, audit::DELETION_EXECUTED);
         assert_eq!(

@@ -12,7 +12,7 @@
 //! |---|---|---|---|
 //! | `anonymize` (default) | kept, email replaced by a placeholder, password and other personal fields cleared, marked deleted | removed | kept, IP, user agent and details cleared |
 //! | `soft_delete` | kept as is, marked deleted; can never log in | removed | kept as they are |
-//! | `hard_delete` | removed | removed | removed |
+//! | `hard_delete` | removed | removed | removed, but those already sealed in the audit chain keep their place with IP, user agent and details cleared (see [`super::audit`]) |
 //!
 //! Each strategy then records one [`audit::DELETION_EXECUTED`] event holding the account
 //! id and the strategy, and mails a last notice to the address the account had.
@@ -174,7 +174,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
         }
         DeletionStrategy::SoftDelete => {}
         DeletionStrategy::HardDelete => {
-            audit_store::delete_for_user(tx, user.id).await?;
+            audit_store::erase_for_user(tx, user.id).await?;
         }
     }
     let strategy_name = match strategy {

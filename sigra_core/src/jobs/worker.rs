@@ -55,6 +55,11 @@ pub trait Sweep: Send + Sync + std::fmt::Debug + 'static {
     fn name(&self) -> &'static str;
     /// Handles whatever is due now.
     fn run(&self) -> SweepFuture<'_>;
+    /// Whether what it handles counts in [`RunReport::swept`] (work items such as
+    /// deletions); bookkeeping such as sealing the audit log does not.
+    fn counted(&self) -> bool {
+        true
+    }
 }
 
 /// What one [`Worker::run_once`] did.
@@ -142,7 +147,8 @@ impl Worker {
         let mut report = RunReport::default();
         for sweep in &self.sweeps {
             match sweep.run().await {
-                Ok(n) => report.swept += n,
+                Ok(n) if sweep.counted() => report.swept += n,
+                Ok(_) => {}
                 Err(e) => log::error!("{} sweep failed: {e}", sweep.name()),
             }
         }

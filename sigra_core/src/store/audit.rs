@@ -5,9 +5,9 @@ use sqlx::types::Json;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::{AuditEvent, AuditEvents, Executor, StoreError};
+use super::{AuditChain, AuditEvent, AuditEvents, AuditLinks, Executor, StoreError};
 
-const COLUMNS: [AuditEvents; 9] = [
+const COLUMNS: [AuditEvents; 10] = [
     AuditEvents::Id,
     AuditEvents::ActorId,
     AuditEvents::TargetId,
@@ -17,13 +17,14 @@ const COLUMNS: [AuditEvents; 9] = [
     AuditEvents::UserAgent,
     AuditEvents::OccurredAt,
     AuditEvents::OrganizationId,
+    AuditEvents::Scrubbed,
 ];
 
 /// Records an event.
 pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(AuditEvents::Table)
-        .columns(COLUMNS)
+        .columns(COLUMNS[..9].iter().copied())
         .values([
             event.id.into(),
             event.actor_id.into(),
@@ -116,6 +117,7 @@ pub fn event(
         user_agent: None,
         occurred_at,
         organization_id: None,
+        scrubbed: false,
     }
 }
 
@@ -133,16 +135,187 @@ pub async fn scrub_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, St
         .value(AuditEvents::Ip, Option::<String>::None)
         .value(AuditEvents::UserAgent, Option::<String>::None)
         .value(AuditEvents::Metadata, serde_json::json!({}))
+        .value(AuditEvents::Scrubbed, true)
         .cond_where(about_user(user_id))
         .to_owned();
     ex.execute(&stmt).await
 }
 
-/// Deletes every event by or about a user. Answers the number deleted.
-pub async fn delete_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+/// Erases every event by or about a user as far as the chain allows: events not sealed
+/// yet are deleted; sealed ones keep their place in the chain (what happened, when, the
+/// account's random id) with their personal fields cleared, since deleting them would
+/// break verification. Answers the number of events deleted or cleared.
+pub async fn erase_for_user(ex: &impl Executor, user_id: Uuid) -> Result<u64, StoreError> {
+    let sealed = Query::select()
+        .column(AuditLinks::EventId)
+        .from(AuditLinks::Table)
+        .to_owned();
     let stmt = Query::delete()
         .from_table(AuditEvents::Table)
         .cond_where(about_user(user_id))
+        .and_where(Expr::col(AuditEvents::Id).not_in_subquery(sealed))
+        .to_owned();
+    let deleted = ex.execute(&stmt).await?;
+    Ok(deleted + scrub_for_user(ex, user_id).await?)
+}
+
+/// The chain's head, held until the transaction ends: whoever appends to the chain takes
+/// it first, so appends from every instance form one chain.
+pub async fn lock_chain_head(ex: &impl Executor) -> Result<ChainHead, StoreError> {
+    let stmt = head_select().lock(sea_query::LockType::Update).to_owned();
+    ex.fetch_optional(&stmt)
+        .await?
+        .ok_or(StoreError::Missing("sigra_audit_chain head row"))
+}
+
+/// The chain's head, without holding it.
+pub async fn chain_head(ex: &impl Executor) -> Result<ChainHead, StoreError> {
+    ex.fetch_optional(&head_select())
+        .await?
+        .ok_or(StoreError::Missing("sigra_audit_chain head row"))
+}
+
+fn head_select() -> sea_query::SelectStatement {
+    Query::select()
+        .columns([AuditChain::Seq, AuditChain::Hash, AuditChain::SealedThrough])
+        .from(AuditChain::Table)
+        .and_where(Expr::col(AuditChain::Id).eq(1))
+        .to_owned()
+}
+
+/// The head of the audit chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct ChainHead {
+    /// The last sealed position (0: none).
+    pub seq: i64,
+    /// The last sealed hash.
+    pub hash: Vec<u8>,
+    /// The time of the newest event sealed.
+    pub sealed_through: Option<OffsetDateTime>,
+}
+
+/// Moves the chain's head.
+pub async fn set_chain_head(ex: &impl Executor, head: &ChainHead) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(AuditChain::Table)
+        .value(AuditChain::Seq, head.seq)
+        .value(AuditChain::Hash, head.hash.clone())
+        .value(AuditChain::SealedThrough, head.sealed_through)
+        .and_where(Expr::col(AuditChain::Id).eq(1))
         .to_owned();
     ex.execute(&stmt).await
+}
+
+fn unsealed_select() -> sea_query::SelectStatement {
+    let mut stmt = Query::select();
+    for c in COLUMNS {
+        stmt.column((AuditEvents::Table, c));
+    }
+    stmt.from(AuditEvents::Table)
+        .left_join(
+            AuditLinks::Table,
+            Expr::col((AuditLinks::Table, AuditLinks::EventId))
+                .equals((AuditEvents::Table, AuditEvents::Id)),
+        )
+        .and_where(Expr::col((AuditLinks::Table, AuditLinks::EventId)).is_null())
+        .to_owned()
+}
+
+/// Up to `limit` events not in the chain yet, oldest first, from `since` on (the search
+/// uses the time index; `None` searches every event).
+pub async fn unsealed(
+    ex: &impl Executor,
+    since: Option<OffsetDateTime>,
+    limit: u64,
+) -> Result<Vec<AuditEvent>, StoreError> {
+    let mut stmt = unsealed_select();
+    if let Some(since) = since {
+        stmt.and_where(Expr::col((AuditEvents::Table, AuditEvents::OccurredAt)).gte(since));
+    }
+    stmt.order_by((AuditEvents::Table, AuditEvents::OccurredAt), Order::Asc)
+        .order_by((AuditEvents::Table, AuditEvents::Id), Order::Asc)
+        .limit(limit);
+    ex.fetch_all(&stmt).await
+}
+
+/// How many events are not in the chain yet.
+pub async fn count_unsealed(ex: &impl Executor) -> Result<i64, StoreError> {
+    Ok(unsealed(ex, None, u64::MAX >> 1).await?.len() as i64)
+}
+
+/// A place in the chain.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+#[non_exhaustive]
+pub struct AuditLink {
+    /// Position.
+    pub seq: i64,
+    /// The event.
+    pub event_id: Uuid,
+    /// The event's time.
+    pub occurred_at: OffsetDateTime,
+    /// The previous link's hash.
+    pub prev_hash: Vec<u8>,
+    /// This link's hash.
+    pub hash: Vec<u8>,
+    /// The digest of the event's personal fields as sealed.
+    pub personal_digest: Vec<u8>,
+}
+
+/// Stores a link.
+pub async fn insert_link(ex: &impl Executor, link: &AuditLink) -> Result<(), StoreError> {
+    let stmt = Query::insert()
+        .into_table(AuditLinks::Table)
+        .columns([
+            AuditLinks::Seq,
+            AuditLinks::EventId,
+            AuditLinks::OccurredAt,
+            AuditLinks::PrevHash,
+            AuditLinks::Hash,
+            AuditLinks::PersonalDigest,
+        ])
+        .values([
+            link.seq.into(),
+            link.event_id.into(),
+            link.occurred_at.into(),
+            link.prev_hash.clone().into(),
+            link.hash.clone().into(),
+            link.personal_digest.clone().into(),
+        ])?
+        .to_owned();
+    ex.execute(&stmt).await?;
+    Ok(())
+}
+
+/// Up to `limit` links after position `after`, in chain order.
+pub async fn links_after(
+    ex: &impl Executor,
+    after: i64,
+    limit: u64,
+) -> Result<Vec<AuditLink>, StoreError> {
+    let stmt = Query::select()
+        .columns([
+            AuditLinks::Seq,
+            AuditLinks::EventId,
+            AuditLinks::OccurredAt,
+            AuditLinks::PrevHash,
+            AuditLinks::Hash,
+            AuditLinks::PersonalDigest,
+        ])
+        .from(AuditLinks::Table)
+        .and_where(Expr::col(AuditLinks::Seq).gt(after))
+        .order_by(AuditLinks::Seq, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    ex.fetch_all(&stmt).await
+}
+
+/// The events with these ids.
+pub async fn by_ids(ex: &impl Executor, ids: &[Uuid]) -> Result<Vec<AuditEvent>, StoreError> {
+    let stmt = Query::select()
+        .columns(COLUMNS)
+        .from(AuditEvents::Table)
+        .and_where(Expr::col(AuditEvents::Id).is_in(ids.iter().copied()))
+        .to_owned();
+    ex.fetch_all(&stmt).await
 }

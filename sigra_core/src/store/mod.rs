@@ -63,6 +63,10 @@ pub enum StoreError {
     /// A transaction was used after commit or rollback (a bug in Sigra).
     #[error("transaction already finished")]
     TransactionFinished,
+    /// A row every migrated database has is missing (the migrations did not run, or it
+    /// was deleted by hand).
+    #[error("missing {0}")]
+    Missing(&'static str),
 }
 
 impl StoreError {
@@ -75,6 +79,7 @@ impl StoreError {
             StoreError::Migrate(_) => "migration_failed",
             StoreError::Query(_) => "query_build_failed",
             StoreError::TransactionFinished => "transaction_finished",
+            StoreError::Missing(_) => "missing_row",
         }
     }
 }

@@ -137,6 +137,47 @@ pub enum AuditEvents {
     OccurredAt,
     /// The organization the event happened in, if any.
     OrganizationId,
+    /// Personal fields cleared by an anonymized deletion (the chain still verifies).
+    Scrubbed,
+}
+
+/// `sigra_audit_chain` columns: the head of the audit hash chain (one row, `id = 1`),
+/// locked by whoever appends to the chain.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_audit_chain"]
+pub enum AuditChain {
+    /// The table.
+    Table,
+    /// Always 1.
+    Id,
+    /// The last sealed position (0: none yet).
+    Seq,
+    /// The last sealed event's hash.
+    Hash,
+    /// The time of the newest event sealed (the next seal looks back a while from it).
+    SealedThrough,
+}
+
+/// `sigra_audit_links` columns: each sealed event's place in the hash chain. The sealer
+/// writes only here, never to `sigra_audit_events`, so sealing takes no lock a flow
+/// recording an event could wait on.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_audit_links"]
+pub enum AuditLinks {
+    /// The table.
+    Table,
+    /// Position in the chain (1, 2, …).
+    Seq,
+    /// The event.
+    EventId,
+    /// The event's time, copied (bounds the search for unsealed events).
+    OccurredAt,
+    /// The previous link's hash (32 zero bytes for the first).
+    PrevHash,
+    /// SHA-256 over the event's canonical encoding and `prev_hash`.
+    Hash,
+    /// SHA-256 of the event's personal fields as sealed.
+    PersonalDigest,
 }
 
 /// `sigra_outbox` columns.
@@ -852,6 +893,8 @@ pub struct AuditEvent {
     pub occurred_at: OffsetDateTime,
     /// The organization the event happened in, if any.
     pub organization_id: Option<Uuid>,
+    /// Whether anonymization cleared its personal fields.
+    pub scrubbed: bool,
 }
 
 /// A job in the outbox.
