@@ -92,18 +92,12 @@ pub async fn count_live(
     user_id: Uuid,
     now: OffsetDateTime,
 ) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let stmt = Query::select()
-        .expr_as(Expr::col(ApiKeys::Id).count(), "n")
         .from(ApiKeys::Table)
         .and_where(Expr::col(ApiKeys::UserId).eq(user_id))
         .cond_where(live(now))
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }
 
 /// The account's keys that are not revoked (expired ones included), newest first.

@@ -252,16 +252,10 @@ pub async fn use_backup_code(
 
 /// How many unused backup codes the account has.
 pub async fn unused_backup_codes(ex: &impl Executor, user_id: Uuid) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let stmt = Query::select()
-        .expr_as(Expr::col(BackupCodes::Id).count(), "n")
         .from(BackupCodes::Table)
         .and_where(Expr::col(BackupCodes::UserId).eq(user_id))
         .and_where(Expr::col(BackupCodes::UsedAt).is_null())
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }

@@ -84,6 +84,33 @@ impl StoreError {
     }
 }
 
+/// How many rows `select` finds: `select` names the table, its joins and conditions,
+/// and no columns; this adds `COUNT(*)`.
+///
+/// ```no_run
+/// # async fn demo(db: &sigra_core::store::Db) -> Result<(), sigra_core::store::StoreError> {
+/// use sea_query::{Expr, ExprTrait, Query};
+/// use sigra_core::store::{Users, count};
+/// let confirmed = count(db, Query::select().from(Users::Table)
+///     .and_where(Expr::col(Users::ConfirmedAt).is_not_null()).to_owned()).await?;
+/// # Ok(()) }
+/// ```
+pub async fn count(
+    ex: &impl Executor,
+    mut select: sea_query::SelectStatement,
+) -> Result<i64, StoreError> {
+    #[derive(sqlx::FromRow)]
+    struct Row {
+        n: i64,
+    }
+    select.expr_as(
+        sea_query::Func::count(sea_query::Expr::col(sea_query::Asterisk)),
+        "n",
+    );
+    let row: Option<Row> = ex.fetch_optional(&select).await?;
+    Ok(row.map_or(0, |r| r.n))
+}
+
 impl StoreError {
     /// Whether the database aborted the transaction to break a deadlock or a
     /// serialization conflict (SQLSTATE 40001 on every backend, 40P01 on PostgreSQL), so

@@ -138,21 +138,15 @@ pub async fn count_for_user(
     user_id: Uuid,
     except: Option<Uuid>,
 ) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let mut cond = Cond::all().add(Expr::col(Identities::UserId).eq(user_id));
     if let Some(except) = except {
         cond = cond.add(Expr::col(Identities::Id).ne(except));
     }
     let stmt = Query::select()
-        .expr_as(Expr::col(Identities::Id).count(), "n")
         .from(Identities::Table)
         .cond_where(cond)
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }
 
 /// Records a sign-in or step-up through identity `id`: the time, the label, the name

@@ -190,18 +190,12 @@ pub async fn memberships_of(
 
 /// How many owners the organization has.
 pub async fn count_owners(ex: &impl Executor, organization_id: Uuid) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let stmt = Query::select()
-        .expr_as(Expr::col(Memberships::Id).count(), "n")
         .from(Memberships::Table)
         .and_where(Expr::col(Memberships::OrganizationId).eq(organization_id))
         .and_where(Expr::col(Memberships::Role).eq("owner"))
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }
 
 /// Sets a member's role; answers the affected row count.
@@ -366,18 +360,12 @@ pub async fn count_invitations_since(
     organization_id: Uuid,
     since: OffsetDateTime,
 ) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let stmt = Query::select()
-        .expr_as(Expr::col(Invitations::Id).count(), "n")
         .from(Invitations::Table)
         .and_where(Expr::col(Invitations::OrganizationId).eq(organization_id))
         .and_where(Expr::col(Invitations::CreatedAt).gte(since))
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }
 
 /// An organization with one user's role in it (see [`organizations_of`]).

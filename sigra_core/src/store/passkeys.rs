@@ -183,17 +183,11 @@ pub async fn clear_used_for_mfa(ex: &impl Executor, user_id: Uuid) -> Result<u64
 }
 
 async fn count(ex: &impl Executor, cond: Cond) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
-    }
     let stmt = Query::select()
-        .expr_as(Expr::col(Passkeys::Id).count(), "n")
         .from(Passkeys::Table)
         .cond_where(cond)
         .to_owned();
-    let row: Option<Row> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map_or(0, |r| r.n))
+    super::count(ex, stmt).await
 }
 
 /// How many passkeys the account has, not counting `except`.
