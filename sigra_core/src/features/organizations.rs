@@ -456,7 +456,6 @@ pub async fn create(
         Err(e) => return Err(e),
     };
     sessions::set_active_organization(change.tx(), current.session.id, Some(view.id)).await?;
-    audit_creation(&change, &view, user_id).await?;
     change.commit(Revocation::RefreshCache).await?;
     Ok(Ok(view))
 }
@@ -488,7 +487,7 @@ async fn audit_creation(
         .await
 }
 
-/// Stores an organization and its owner.
+/// Stores an organization and its owner, and audits both.
 async fn insert_owned(
     auth: &Auth,
     change: &super::Change<'_>,
@@ -515,14 +514,16 @@ async fn insert_owned(
         created_at: now,
     };
     store::insert_membership(change.tx(), &membership).await?;
-    Ok(OrganizationView {
+    let view = OrganizationView {
         id: org.id,
         name: org.name,
         slug: org.slug,
         personal,
         created_at: now,
         role: Role::Owner,
-    })
+    };
+    audit_creation(change, &view, user_id).await?;
+    Ok(view)
 }
 
 /// Makes the personal organization of a new account inside its registration's change
@@ -545,17 +546,8 @@ pub(crate) async fn create_personal(
     // The id's random tail keeps the slug unique without revealing the address.
     let hex = user_id.simple().to_string();
     let slug = format!("personal-{}", &hex[hex.len() - 12..]);
-    let view = insert_owned(auth, change, user_id, &name, &slug, true).await?;
-    let details = json!({ "name": view.name, "slug": view.slug, "personal": true });
-    change
-        .audit_in(
-            view.id,
-            audit::ORGANIZATION_CREATED,
-            Some(user_id),
-            Some(user_id),
-            details,
-        )
-        .await
+    insert_owned(auth, change, user_id, &name, &slug, true).await?;
+    Ok(())
 }
 
 /// The organizations the user belongs to, in the order they joined, with their role.

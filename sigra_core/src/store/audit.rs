@@ -253,6 +253,15 @@ pub async fn count_unsealed(ex: &impl Executor) -> Result<i64, StoreError> {
     super::count(ex, select).await
 }
 
+const LINK_COLUMNS: [AuditLinks; 6] = [
+    AuditLinks::Seq,
+    AuditLinks::EventId,
+    AuditLinks::OccurredAt,
+    AuditLinks::PrevHash,
+    AuditLinks::Hash,
+    AuditLinks::PersonalDigest,
+];
+
 /// A place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 #[non_exhaustive]
@@ -275,14 +284,7 @@ pub struct AuditLink {
 pub async fn insert_link(ex: &impl Executor, link: &AuditLink) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(AuditLinks::Table)
-        .columns([
-            AuditLinks::Seq,
-            AuditLinks::EventId,
-            AuditLinks::OccurredAt,
-            AuditLinks::PrevHash,
-            AuditLinks::Hash,
-            AuditLinks::PersonalDigest,
-        ])
+        .columns(LINK_COLUMNS)
         .values([
             link.seq.into(),
             link.event_id.into(),
@@ -303,14 +305,7 @@ pub async fn links_after(
     limit: u64,
 ) -> Result<Vec<AuditLink>, StoreError> {
     let stmt = Query::select()
-        .columns([
-            AuditLinks::Seq,
-            AuditLinks::EventId,
-            AuditLinks::OccurredAt,
-            AuditLinks::PrevHash,
-            AuditLinks::Hash,
-            AuditLinks::PersonalDigest,
-        ])
+        .columns(LINK_COLUMNS)
         .from(AuditLinks::Table)
         .and_where(Expr::col(AuditLinks::Seq).gt(after))
         .order_by(AuditLinks::Seq, Order::Asc)
