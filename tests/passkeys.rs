@@ -38,7 +38,7 @@ fn auth(app: &TestApp) -> &Auth {
 fn meta() -> RequestMeta {
     RequestMeta {
         ip: Some("203.0.113.7".into()),
-        user_agent: None,
+        ..RequestMeta::default()
     }
 }
 

@@ -154,6 +154,8 @@ pub struct SigraConfig {
     pub oauth: OauthConfig,
     /// Organizations: memberships, roles and invitations.
     pub organizations: OrganizationsConfig,
+    /// The admin console and impersonation.
+    pub admin: AdminConfig,
 }
 
 /// `sigra.organizations`: tenants, their members and invitations (see
@@ -215,6 +217,76 @@ impl OrganizationsConfig {
             self.max_per_user,
             1..=10_000,
         )
+    }
+}
+
+/// `sigra.admin`: the admin console (see `sigra_core::features::admin` and
+/// `sigra_core::features::impersonation`).
+///
+/// Off by default in the library: its pages live at `/admin`, outside Sigra's base
+/// path, in the host's URL space, so a host turns them on knowingly.
+///
+/// ```toml
+/// [default.sigra.admin]
+/// enabled = true
+/// emails = ["ops@example.com"]   # made admins when they confirm their address
+/// ```
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct AdminConfig {
+    /// Mount the admin console at `/admin`. Default `false`.
+    pub enabled: bool,
+    /// Addresses made platform admins when they confirm them (by link, code, invitation
+    /// or a provider's verified email). Default none.
+    pub emails: Vec<String>,
+    /// How long an impersonation lasts at most, in minutes. Default `30` (accepted
+    /// 1..=30).
+    pub impersonation_minutes: i64,
+    /// Mail the user after an admin acted as them. Default `true`.
+    pub notify_impersonated: bool,
+    /// Let organization admins impersonate members of their own organization (never an
+    /// owner or admin of it, never a platform admin), under the same guardrails.
+    /// Default `false`.
+    pub org_impersonation: bool,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            enabled: false,
+            emails: Vec::new(),
+            impersonation_minutes: 30,
+            notify_impersonated: true,
+            org_impersonation: false,
+        }
+    }
+}
+
+impl AdminConfig {
+    /// Checks `sigra.admin`.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        for email in &self.emails {
+            if !email.contains('@') {
+                return Err(invalid(
+                    "sigra.admin.emails",
+                    "email addresses",
+                    format_args!("{email:?}"),
+                ));
+            }
+        }
+        check_range(
+            "sigra.admin.impersonation_minutes",
+            self.impersonation_minutes,
+            1..=30,
+        )
+    }
+
+    /// Whether `email` (normalized) is listed in `emails`.
+    pub fn bootstraps(&self, email: &str) -> bool {
+        self.emails
+            .iter()
+            .any(|e| crate::store::normalize_email(e) == email)
     }
 }
 
@@ -885,6 +957,7 @@ impl Default for SigraConfig {
             passkeys: PasskeysConfig::default(),
             oauth: OauthConfig::default(),
             organizations: OrganizationsConfig::default(),
+            admin: AdminConfig::default(),
         }
     }
 }
@@ -1017,6 +1090,7 @@ impl SigraConfig {
         self.passkeys.validate(&self.public_url)?;
         self.oauth.validate()?;
         self.organizations.validate()?;
+        self.admin.validate()?;
         self.rate_limit.validate()
     }
 

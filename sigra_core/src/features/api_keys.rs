@@ -510,7 +510,7 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
         return Ok(None);
     };
     let locked = user.locked_until.is_some_and(|until| now < until);
-    if locked || deletion::is_pending(&user) || user.deleted_at.is_some() {
+    if locked || user.barred() || deletion::is_pending(&user) || user.deleted_at.is_some() {
         return Ok(None);
     }
     // Most uses fall inside the interval: skip the write entirely. The conditional

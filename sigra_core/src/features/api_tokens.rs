@@ -407,13 +407,13 @@ async fn session_live(auth: &Auth, sid: Uuid, now: OffsetDateTime) -> Result<boo
     let key = TokenHash::from_bytes(auth.keys.sign(crate::crypto::Purpose::Signing, &message));
     let cache = &auth.session_cache;
     if let Some(found) = cache.get(&key) {
-        return Ok(now < found.session.expires_at);
+        return Ok(now < found.session.expires_at && !found.user.barred());
     }
     let ticket = cache.ticket();
     let Some((session, user)) = sessions::find_by_id(&auth.db, sid).await? else {
         return Ok(false);
     };
-    let live = now < session.expires_at;
+    let live = now < session.expires_at && !user.barred();
     if live {
         let found = super::sessions::Authenticated { session, user };
         cache.insert(&key, &found, ticket);

@@ -20,7 +20,7 @@
 //! - `personal_digest = SHA-256("sigra-audit-personal-v1" ‖ ip ‖ user_agent ‖ metadata)`,
 //!   each field length-prefixed (absent ≠ empty), metadata as JSON with sorted keys;
 //! - `hash = SHA-256("sigra-audit-v1" ‖ seq ‖ prev_hash ‖ id ‖ action ‖ actor ‖ target ‖
-//!   organization ‖ occurred_at (µs) ‖ personal_digest)`, integers big-endian, optional
+//!   organization ‖ impersonator ‖ occurred_at (µs) ‖ personal_digest)`, integers big-endian, optional
 //!   ids as a presence byte and 16 bytes; the first event's `prev_hash` is 32 zero bytes.
 //!
 //! The head then holds the last position and hash. [`verify`] walks the links in `seq`
@@ -202,6 +202,33 @@ pub const INVITATION_SENT: &str = "invitation.sent";
 pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
 /// An admin revoked an invitation.
 pub const INVITATION_REVOKED: &str = "invitation.revoked";
+/// An account became a platform admin (`details.via`: `sigra.admin.emails` or `cli`).
+pub const ADMIN_GRANTED: &str = "admin.granted";
+/// An account stopped being a platform admin (`details.via`: `cli`).
+pub const ADMIN_REVOKED: &str = "admin.revoked";
+/// An admin locked an account.
+pub const ADMIN_USER_LOCKED: &str = "admin.user_locked";
+/// An admin lifted a lock (`details.lockout`: a lockout was lifted too).
+pub const ADMIN_USER_UNLOCKED: &str = "admin.user_unlocked";
+/// An admin banned an account.
+pub const ADMIN_USER_BANNED: &str = "admin.user_banned";
+/// An admin lifted a ban.
+pub const ADMIN_USER_UNBANNED: &str = "admin.user_unbanned";
+/// An admin ended every session of an account.
+pub const ADMIN_SESSIONS_REVOKED: &str = "admin.sessions_revoked";
+/// An admin mailed an account a password-reset link.
+pub const ADMIN_RESET_SENT: &str = "admin.reset_sent";
+/// An admin marked an account's address confirmed.
+pub const ADMIN_EMAIL_CONFIRMED: &str = "admin.email_confirmed";
+/// An admin turned an account's second factor off.
+pub const ADMIN_MFA_RESET: &str = "admin.mfa_reset";
+/// An admin scheduled an account's deletion.
+pub const ADMIN_DELETION_SCHEDULED: &str = "admin.deletion_scheduled";
+/// An admin began acting as an account (`details.reason`, `details.session_id`,
+/// `details.expires_at`; `organization_id` when an organization admin did).
+pub const IMPERSONATION_STARTED: &str = "impersonation.started";
+/// An impersonation ended (`details.how`: `stopped` or `expired`).
+pub const IMPERSONATION_ENDED: &str = "impersonation.ended";
 
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -275,6 +302,7 @@ pub fn link_hash(seq: i64, prev_hash: &[u8], event: &AuditEvent, personal: &[u8]
     put_id(&mut h, event.actor_id);
     put_id(&mut h, event.target_id);
     put_id(&mut h, event.organization_id);
+    put_id(&mut h, event.impersonator_id);
     let micros = event.occurred_at.unix_timestamp_nanos().div_euclid(1000);
     h.update(micros.to_be_bytes());
     put_field(&mut h, Some(personal));

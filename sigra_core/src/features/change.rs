@@ -181,6 +181,7 @@ impl<'a> Change<'a> {
             auth.clock.now(),
         );
         event.organization_id = organization_id;
+        event.impersonator_id = self.meta.impersonator_id;
         event.ip = self.meta.ip.clone();
         event.user_agent = self
             .meta

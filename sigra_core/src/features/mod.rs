@@ -15,6 +15,7 @@ use crate::jobs::WorkerHandle;
 use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, new_id};
 
+pub mod admin;
 pub mod api_keys;
 pub mod api_tokens;
 pub mod audit;
@@ -25,6 +26,7 @@ pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
 pub mod deletion;
+pub mod impersonation;
 pub mod invitations;
 pub mod lockout;
 pub mod login;
@@ -112,6 +114,10 @@ pub struct RequestMeta {
     pub ip: Option<String>,
     /// `User-Agent` header.
     pub user_agent: Option<String>,
+    /// The admin acting as the session's user, when the request comes from an
+    /// impersonation session (see [`impersonation`]): every audit event the request
+    /// causes carries it.
+    pub impersonator_id: Option<Uuid>,
 }
 
 /// A flow failed for a reason that is not the user's input.

@@ -1352,6 +1352,7 @@ async fn sign_in_once(
                 let user = users::insert(tx, id, email, None, now).await?;
                 if fetched.email_verified {
                     users::confirm(change.tx(), user.id, now).await?;
+                    super::admin::on_confirmed(auth, &change, user.id).await?;
                 } else {
                     super::confirmation::send(auth, &mut change, &user).await?;
                 }
@@ -1658,7 +1659,15 @@ pub async fn connections(
     auth: &Auth,
     current: &Authenticated,
 ) -> Result<Vec<ConnectionView>, FlowError> {
-    let rows = store::list_for_user(&auth.db, current.user.id).await?;
+    connection_views(auth, current.user.id).await
+}
+
+/// The linked provider accounts of `user_id` as [`connections`] shows them.
+pub(crate) async fn connection_views(
+    auth: &Auth,
+    user_id: Uuid,
+) -> Result<Vec<ConnectionView>, FlowError> {
+    let rows = store::list_for_user(&auth.db, user_id).await?;
     Ok(rows.iter().map(|r| ConnectionView::of(auth, r)).collect())
 }
 

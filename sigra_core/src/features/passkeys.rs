@@ -672,7 +672,12 @@ pub async fn finish_registration(
 
 /// The current user's passkeys, newest first.
 pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<PasskeyView>, FlowError> {
-    let rows = store::list_for_user(&auth.db, current.user.id).await?;
+    views(auth, current.user.id).await
+}
+
+/// The passkeys of `user_id` as [`list`] shows them.
+pub(crate) async fn views(auth: &Auth, user_id: Uuid) -> Result<Vec<PasskeyView>, FlowError> {
+    let rows = store::list_for_user(&auth.db, user_id).await?;
     Ok(rows.iter().map(PasskeyView::of).collect())
 }
 

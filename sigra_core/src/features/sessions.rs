@@ -125,6 +125,9 @@ async fn start(
             mfa_at,
             ip: meta.ip.as_deref(),
             user_agent: meta.user_agent.as_deref(),
+            impersonator_id: None,
+            impersonation_organization_id: None,
+            impersonation_reason: None,
         },
     )
     .await?;
@@ -196,7 +199,19 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
     };
     if !live(&session) {
         cache.remove(&hash);
-        sessions::delete(&auth.db, session.user_id, session.id).await?;
+        if session.impersonator_id.is_some() {
+            let meta = RequestMeta::default();
+            let how = super::impersonation::Ending::Expired;
+            super::impersonation::finish(auth, &session, &user, how, &meta).await?;
+        } else {
+            sessions::delete(&auth.db, session.user_id, session.id).await?;
+        }
+        return Ok(None);
+    }
+    if user.barred() {
+        // Locked or banned by an admin: its sessions were ended then; one that slipped
+        // past (created in the same instant) is refused all the same.
+        cache.remove(&hash);
         return Ok(None);
     }
     let mut session = session;
@@ -309,15 +324,27 @@ pub struct SessionView {
     pub remember_me: bool,
     /// The name an API client gave it (`device_name` at `POST /users/api/token`), if any.
     pub device_name: Option<String>,
+    /// Whether it is an admin's impersonation session.
+    pub impersonated: bool,
 }
 
 /// The user's live sessions, newest first, the current one marked. A log-in still owing
 /// the account's second factor is not a session yet and is not listed.
 pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionView>, FlowError> {
+    views(auth, &current.user, Some(current.session.id)).await
+}
+
+/// `user`'s live sessions as [`list`] shows them, `current` marked (for the admin's view
+/// of an account, none is).
+pub(crate) async fn views(
+    auth: &Auth,
+    user: &User,
+    current: Option<Uuid>,
+) -> Result<Vec<SessionView>, FlowError> {
     let now = auth.clock.now();
     let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
-    let has_mfa = current.user.mfa_enabled_at.is_some();
-    let all = sessions::list_for_user(&auth.db, current.user.id, now).await?;
+    let has_mfa = user.mfa_enabled_at.is_some();
+    let all = sessions::list_for_user(&auth.db, user.id, now).await?;
     Ok(all
         .into_iter()
         .filter(|s| !(has_mfa && s.mfa_at.is_none()))
@@ -331,9 +358,10 @@ pub async fn list(auth: &Auth, current: &Authenticated) -> Result<Vec<SessionVie
                 ip: s.ip,
                 created_at: s.created_at,
                 last_seen_at: s.last_seen_at,
-                current: s.id == current.session.id,
+                current: Some(s.id) == current,
                 remember_me: s.remember_me,
                 device_name: s.device_name,
+                impersonated: s.impersonator_id.is_some(),
             }
         })
         .collect())

@@ -35,10 +35,12 @@ use super::{Mail, MailError};
 /// | `passkey_mfa_changed` | `name`, `used_for_mfa`, `account_mfa`, `time`, `settings_url` |
 /// | `oauth_linked`, `oauth_unlinked` | `provider`, `label`, `time`, `settings_url` |
 /// | `invitation` | `organization`, `inviter`, `role`, `url`, `valid_for` |
+/// | `mfa_reset` | `settings_url` (an admin turned the second factor off) |
+/// | `impersonation_ended` | `reason`, `started`, `ended` |
 ///
 /// Templates that carry a link also show `valid_for` (say, `"15 minutes"`) when the
 /// context has it.
-pub const KINDS: [&str; 25] = [
+pub const KINDS: [&str; 27] = [
     "account_exists",
     "confirmation",
     "magic_link",
@@ -64,6 +66,8 @@ pub const KINDS: [&str; 25] = [
     "oauth_linked",
     "oauth_unlinked",
     "invitation",
+    "mfa_reset",
+    "impersonation_ended",
 ];
 
 const DIR: &str = "sigra/email";
@@ -75,7 +79,7 @@ macro_rules! embedded {
 }
 
 /// Every default template file, by file name.
-const DEFAULTS: [(&str, &str); 51] = embedded![
+const DEFAULTS: [(&str, &str); 55] = embedded![
     "layout.html.tera",
     "account_exists.txt.tera",
     "account_exists.html.tera",
@@ -127,6 +131,10 @@ const DEFAULTS: [(&str, &str); 51] = embedded![
     "oauth_unlinked.html.tera",
     "invitation.txt.tera",
     "invitation.html.tera",
+    "mfa_reset.txt.tera",
+    "mfa_reset.html.tera",
+    "impersonation_ended.txt.tera",
+    "impersonation_ended.html.tera",
 ];
 
 /// Renders mails from Tera templates.
@@ -409,6 +417,14 @@ mod tests {
                 "role": "admin",
                 "url": "https://app.test/organizations/invitations/TOKEN123",
                 "valid_for": "7 days",
+            }),
+            "mfa_reset" => json!({
+                "settings_url": "https://app.test/users/settings/mfa",
+            }),
+            "impersonation_ended" => json!({
+                "reason": "Ticket 4411: the invoice page shows an error",
+                "started": "2026-12-06 09:15 UTC",
+                "ended": "2026-12-06 09:31 UTC",
             }),
             "new_device" => json!({
                 "browser": "Firefox",

@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{AuditChain, AuditEvent, AuditEvents, AuditLinks, Executor, StoreError};
 
-const COLUMNS: [AuditEvents; 10] = [
+const COLUMNS: [AuditEvents; 11] = [
     AuditEvents::Id,
     AuditEvents::ActorId,
     AuditEvents::TargetId,
@@ -18,13 +18,14 @@ const COLUMNS: [AuditEvents; 10] = [
     AuditEvents::OccurredAt,
     AuditEvents::OrganizationId,
     AuditEvents::Scrubbed,
+    AuditEvents::ImpersonatorId,
 ];
 
 /// Records an event.
 pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(AuditEvents::Table)
-        .columns(COLUMNS[..9].iter().copied())
+        .columns(COLUMNS.iter().copied().filter(|c| !matches!(c, AuditEvents::Scrubbed)))
         .values([
             event.id.into(),
             event.actor_id.into(),
@@ -35,6 +36,7 @@ pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreE
             event.user_agent.clone().into(),
             event.occurred_at.into(),
             event.organization_id.into(),
+            event.impersonator_id.into(),
         ])?
         .to_owned();
     ex.execute(&stmt).await?;
@@ -118,6 +120,7 @@ pub fn event(
         occurred_at,
         organization_id: None,
         scrubbed: false,
+        impersonator_id: None,
     }
 }
 

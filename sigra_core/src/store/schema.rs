@@ -38,6 +38,12 @@ pub enum Users {
     CodeAttempts,
     /// When that window started; null before the first try.
     CodeAttemptsSince,
+    /// A platform admin (see `features::admin`).
+    IsAdmin,
+    /// When an admin locked the account; null when not locked by an admin.
+    AdminLockedAt,
+    /// When an admin banned the account; null when not banned.
+    BannedAt,
     /// Creation time.
     CreatedAt,
     /// Last update time.
@@ -111,6 +117,13 @@ pub enum Sessions {
     /// The organization the session acts in (null: the default, see
     /// `features::organizations::active`).
     ActiveOrganizationId,
+    /// An impersonation session: the admin acting as the session's user (see
+    /// `features::impersonation`).
+    ImpersonatorId,
+    /// The organization whose admin impersonates, when an organization admin does.
+    ImpersonationOrganizationId,
+    /// The reason the admin gave for impersonating.
+    ImpersonationReason,
 }
 
 /// `sigra_audit_events` columns.
@@ -139,6 +152,8 @@ pub enum AuditEvents {
     OrganizationId,
     /// Personal fields cleared by an anonymized deletion (the chain still verifies).
     Scrubbed,
+    /// The admin who caused the event while impersonating its actor, if one did.
+    ImpersonatorId,
 }
 
 /// `sigra_audit_chain` columns: the head of the audit hash chain (one row, `id = 1`),
@@ -762,6 +777,12 @@ pub struct User {
     pub mfa_enabled_at: Option<OffsetDateTime>,
     /// Bumped on every change of the second-factor settings.
     pub mfa_epoch: i32,
+    /// A platform admin.
+    pub is_admin: bool,
+    /// When an admin locked the account, if one did.
+    pub admin_locked_at: Option<OffsetDateTime>,
+    /// When an admin banned the account, if one did.
+    pub banned_at: Option<OffsetDateTime>,
     /// Creation time.
     pub created_at: OffsetDateTime,
     /// Last update time.
@@ -779,6 +800,12 @@ impl User {
         self.hashed_password.is_some()
     }
 
+    /// Whether an admin locked or banned the account: it cannot log in, and its
+    /// sessions, API keys and access tokens are refused (see `features::admin`).
+    pub fn barred(&self) -> bool {
+        self.admin_locked_at.is_some() || self.banned_at.is_some()
+    }
+
     /// What the host app may see of the account: no secret, no lockout counters.
     pub fn view(&self) -> UserView {
         UserView {
@@ -788,6 +815,7 @@ impl User {
             has_password: self.has_password(),
             mfa_enabled_at: self.mfa_enabled_at,
             deletion_scheduled_at: self.deletion_scheduled_at,
+            is_admin: self.is_admin,
             created_at: self.created_at,
         }
     }
@@ -813,6 +841,8 @@ pub struct UserView {
     /// When the account is due to be deleted, if a deletion is pending.
     #[serde(with = "time::serde::rfc3339::option")]
     pub deletion_scheduled_at: Option<OffsetDateTime>,
+    /// A platform admin.
+    pub is_admin: bool,
     /// Creation time.
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -868,6 +898,12 @@ pub struct Session {
     pub device_name: Option<String>,
     /// The organization the session acts in, when one was switched to.
     pub active_organization_id: Option<Uuid>,
+    /// The admin acting as the user, when this is an impersonation session.
+    pub impersonator_id: Option<Uuid>,
+    /// The organization an organization admin impersonates through, if one does.
+    pub impersonation_organization_id: Option<Uuid>,
+    /// The reason the admin gave for impersonating.
+    pub impersonation_reason: Option<String>,
 }
 
 /// An audit event.
@@ -895,6 +931,8 @@ pub struct AuditEvent {
     pub organization_id: Option<Uuid>,
     /// Whether anonymization cleared its personal fields.
     pub scrubbed: bool,
+    /// The admin who caused it while impersonating the actor, if one did.
+    pub impersonator_id: Option<Uuid>,
 }
 
 /// A job in the outbox.

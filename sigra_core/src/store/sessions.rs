@@ -7,7 +7,7 @@ use uuid::Uuid;
 use super::{Executor, Session, Sessions, StoreError, User, Users};
 use crate::crypto::TokenHash;
 
-const COLUMNS: [Sessions; 13] = [
+const COLUMNS: [Sessions; 16] = [
     Sessions::Id,
     Sessions::UserId,
     Sessions::CreatedAt,
@@ -21,6 +21,9 @@ const COLUMNS: [Sessions; 13] = [
     Sessions::RefreshFamily,
     Sessions::DeviceName,
     Sessions::ActiveOrganizationId,
+    Sessions::ImpersonatorId,
+    Sessions::ImpersonationOrganizationId,
+    Sessions::ImpersonationReason,
 ];
 
 /// A session to store.
@@ -46,6 +49,12 @@ pub struct NewSession<'a> {
     pub ip: Option<&'a str>,
     /// Client user agent (truncated to 512 characters).
     pub user_agent: Option<&'a str>,
+    /// The admin acting as the user (an impersonation session), if any.
+    pub impersonator_id: Option<Uuid>,
+    /// The organization an organization admin impersonates through, if any.
+    pub impersonation_organization_id: Option<Uuid>,
+    /// The reason the admin gave for impersonating, if this is such a session.
+    pub impersonation_reason: Option<&'a str>,
 }
 
 /// Stores a session and answers it.
@@ -64,6 +73,9 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
         refresh_family: false,
         device_name: None,
         active_organization_id: None,
+        impersonator_id: new.impersonator_id,
+        impersonation_organization_id: new.impersonation_organization_id,
+        impersonation_reason: new.impersonation_reason.map(|r| truncate(r, 500)),
     };
     let stmt = Query::insert()
         .into_table(Sessions::Table)
@@ -79,6 +91,9 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
             Sessions::MfaAt,
             Sessions::Ip,
             Sessions::UserAgent,
+            Sessions::ImpersonatorId,
+            Sessions::ImpersonationOrganizationId,
+            Sessions::ImpersonationReason,
         ])
         .values([
             session.id.into(),
@@ -92,6 +107,9 @@ pub async fn insert(ex: &impl Executor, new: &NewSession<'_>) -> Result<Session,
             session.mfa_at.into(),
             session.ip.clone().into(),
             session.user_agent.clone().into(),
+            session.impersonator_id.into(),
+            session.impersonation_organization_id.into(),
+            session.impersonation_reason.clone().into(),
         ])?
         .to_owned();
     ex.execute(&stmt).await?;
@@ -118,6 +136,9 @@ struct SessionUserRow {
     s_refresh_family: bool,
     s_device_name: Option<String>,
     s_active_organization_id: Option<Uuid>,
+    s_impersonator_id: Option<Uuid>,
+    s_impersonation_organization_id: Option<Uuid>,
+    s_impersonation_reason: Option<String>,
     u_email: String,
     u_hashed_password: Option<String>,
     u_confirmed_at: Option<OffsetDateTime>,
@@ -128,6 +149,9 @@ struct SessionUserRow {
     u_deleted_at: Option<OffsetDateTime>,
     u_mfa_enabled_at: Option<OffsetDateTime>,
     u_mfa_epoch: i32,
+    u_is_admin: bool,
+    u_admin_locked_at: Option<OffsetDateTime>,
+    u_banned_at: Option<OffsetDateTime>,
     u_created_at: OffsetDateTime,
     u_updated_at: OffsetDateTime,
 }
@@ -152,6 +176,15 @@ fn joined_select() -> SelectStatement {
             s(Sessions::ActiveOrganizationId),
             "s_active_organization_id",
         )
+        .expr_as(s(Sessions::ImpersonatorId), "s_impersonator_id")
+        .expr_as(
+            s(Sessions::ImpersonationOrganizationId),
+            "s_impersonation_organization_id",
+        )
+        .expr_as(
+            s(Sessions::ImpersonationReason),
+            "s_impersonation_reason",
+        )
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
@@ -162,6 +195,9 @@ fn joined_select() -> SelectStatement {
         .expr_as(u(Users::DeletedAt), "u_deleted_at")
         .expr_as(u(Users::MfaEnabledAt), "u_mfa_enabled_at")
         .expr_as(u(Users::MfaEpoch), "u_mfa_epoch")
+        .expr_as(u(Users::IsAdmin), "u_is_admin")
+        .expr_as(u(Users::AdminLockedAt), "u_admin_locked_at")
+        .expr_as(u(Users::BannedAt), "u_banned_at")
         .expr_as(u(Users::CreatedAt), "u_created_at")
         .expr_as(u(Users::UpdatedAt), "u_updated_at")
         .from(Sessions::Table)
@@ -200,7 +236,10 @@ async fn find_joined(
     stmt: SelectStatement,
 ) -> Result<Option<(Session, User)>, StoreError> {
     let row: Option<SessionUserRow> = ex.fetch_optional(&stmt).await?;
-    Ok(row.map(|r| {
+    Ok(row.map(split_row))
+}
+
+fn split_row(r: SessionUserRow) -> (Session, User) {
         let user = User {
             id: r.s_user_id,
             email: r.u_email,
@@ -213,6 +252,9 @@ async fn find_joined(
             deleted_at: r.u_deleted_at,
             mfa_enabled_at: r.u_mfa_enabled_at,
             mfa_epoch: r.u_mfa_epoch,
+            is_admin: r.u_is_admin,
+            admin_locked_at: r.u_admin_locked_at,
+            banned_at: r.u_banned_at,
             created_at: r.u_created_at,
             updated_at: r.u_updated_at,
         };
@@ -230,10 +272,12 @@ async fn find_joined(
             refresh_family: r.s_refresh_family,
             device_name: r.s_device_name,
             active_organization_id: r.s_active_organization_id,
+            impersonator_id: r.s_impersonator_id,
+            impersonation_organization_id: r.s_impersonation_organization_id,
+            impersonation_reason: r.s_impersonation_reason,
         };
         (session, user)
-    }))
-}
+    }
 
 /// The user's sessions that have not reached their absolute expiry, newest first.
 pub async fn list_for_user(
@@ -402,8 +446,25 @@ pub async fn delete_expired(
                         .and(Expr::col(Sessions::RefreshFamily).eq(false)),
                 ),
         )
+        // Ended by `features::impersonation`, which tells the user.
+        .and_where(Expr::col(Sessions::ImpersonatorId).is_null())
         .to_owned();
     ex.execute(&stmt).await
+}
+
+/// Impersonation sessions past their expiry and their users, at most `limit`.
+pub async fn expired_impersonations(
+    ex: &impl Executor,
+    now: OffsetDateTime,
+    limit: u64,
+) -> Result<Vec<(Session, User)>, StoreError> {
+    let stmt = joined_select()
+        .and_where(Expr::col((Sessions::Table, Sessions::ImpersonatorId)).is_not_null())
+        .and_where(Expr::col((Sessions::Table, Sessions::ExpiresAt)).lte(now))
+        .limit(limit)
+        .to_owned();
+    let rows: Vec<SessionUserRow> = ex.fetch_all(&stmt).await?;
+    Ok(rows.into_iter().map(split_row).collect())
 }
 
 /// Records which remember-me family a session belongs to.

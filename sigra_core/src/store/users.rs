@@ -23,13 +23,16 @@ impl std::fmt::Debug for User {
             .field("deleted_at", &self.deleted_at)
             .field("mfa_enabled_at", &self.mfa_enabled_at)
             .field("mfa_epoch", &self.mfa_epoch)
+            .field("is_admin", &self.is_admin)
+            .field("admin_locked_at", &self.admin_locked_at)
+            .field("banned_at", &self.banned_at)
             .field("created_at", &self.created_at)
             .field("updated_at", &self.updated_at)
             .finish_non_exhaustive()
     }
 }
 
-const COLUMNS: [Users; 13] = [
+const COLUMNS: [Users; 16] = [
     Users::Id,
     Users::Email,
     Users::HashedPassword,
@@ -41,6 +44,9 @@ const COLUMNS: [Users; 13] = [
     Users::DeletedAt,
     Users::MfaEnabledAt,
     Users::MfaEpoch,
+    Users::IsAdmin,
+    Users::AdminLockedAt,
+    Users::BannedAt,
     Users::CreatedAt,
     Users::UpdatedAt,
 ];
@@ -67,6 +73,9 @@ pub async fn insert(
         deleted_at: None,
         mfa_enabled_at: None,
         mfa_epoch: 0,
+        is_admin: false,
+        admin_locked_at: None,
+        banned_at: None,
         created_at: now,
         updated_at: now,
     };
@@ -85,6 +94,9 @@ pub async fn insert(
             user.deleted_at.into(),
             user.mfa_enabled_at.into(),
             user.mfa_epoch.into(),
+            user.is_admin.into(),
+            user.admin_locked_at.into(),
+            user.banned_at.into(),
             user.created_at.into(),
             user.updated_at.into(),
         ])?
@@ -480,5 +492,158 @@ pub async fn execute_deletion(
             }
             ex.execute(&stmt).await
         }
+    }
+}
+
+/// Makes the account a platform admin or not. Answers the affected row count (0 when it
+/// already was what was asked).
+pub async fn set_admin(
+    ex: &impl Executor,
+    id: Uuid,
+    admin: bool,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(Users::IsAdmin, admin)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(Expr::col(Users::IsAdmin).ne(admin))
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// Which admin mark [`set_mark`] sets or clears.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mark {
+    /// `admin_locked_at`.
+    Locked,
+    /// `banned_at`.
+    Banned,
+}
+
+/// Sets (`Some(now)`) or clears (`None`) an admin mark, only when it changes: answers
+/// the affected row count, so of racing admins exactly one sees 1.
+pub async fn set_mark(
+    ex: &impl Executor,
+    id: Uuid,
+    mark: Mark,
+    at: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+) -> Result<u64, StoreError> {
+    let column = match mark {
+        Mark::Locked => Users::AdminLockedAt,
+        Mark::Banned => Users::BannedAt,
+    };
+    let unchanged = match at {
+        Some(_) => Expr::col(column).is_null(),
+        None => Expr::col(column).is_not_null(),
+    };
+    let stmt = Query::update()
+        .table(Users::Table)
+        .value(column, at)
+        .value(Users::UpdatedAt, now)
+        .and_where(Expr::col(Users::Id).eq(id))
+        .and_where(unchanged)
+        .to_owned();
+    ex.execute(&stmt).await
+}
+
+/// A filter of the admin's user list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserFilter {
+    /// Locked by an admin, or by the lockout at the given time.
+    Locked(OffsetDateTime),
+    /// Banned.
+    Banned,
+    /// Email not confirmed.
+    Unconfirmed,
+    /// Platform admins.
+    Admin,
+    /// With a second factor on.
+    WithMfa,
+}
+
+impl UserFilter {
+    /// The condition a row meets.
+    pub fn condition(self) -> Cond {
+        match self {
+            UserFilter::Locked(now) => Cond::any()
+                .add(Expr::col(Users::AdminLockedAt).is_not_null())
+                .add(Expr::col(Users::LockedUntil).gt(now)),
+            UserFilter::Banned => Cond::all().add(Expr::col(Users::BannedAt).is_not_null()),
+            UserFilter::Unconfirmed => Cond::all().add(Expr::col(Users::ConfirmedAt).is_null()),
+            UserFilter::Admin => Cond::all().add(Expr::col(Users::IsAdmin).eq(true)),
+            UserFilter::WithMfa => Cond::all().add(Expr::col(Users::MfaEnabledAt).is_not_null()),
+        }
+    }
+}
+
+/// One page of the admin's user search.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct UserSearch {
+    /// Emails starting with this (normalized), if any.
+    pub prefix: Option<String>,
+    /// Only rows meeting this.
+    pub filter: Option<UserFilter>,
+    /// Only emails after this one (the last of the previous page).
+    pub after: Option<String>,
+    /// At most this many.
+    pub limit: u64,
+}
+
+/// The first string after every string that starts with `prefix`: its last character
+/// incremented (`"ab"` → `"ac"`), so a prefix is one range scan of the email index
+/// (byte order on every backend). `None` when nothing is after it.
+fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars: Vec<char> = prefix.chars().collect();
+    while let Some(last) = chars.pop() {
+        let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);
+        if let Some(next) = next {
+            chars.push(next);
+            return Some(chars.into_iter().collect());
+        }
+    }
+    None
+}
+
+/// Accounts in email order, keyset-paginated (see [`UserSearch`]); deleted accounts
+/// are left out.
+pub async fn search(ex: &impl Executor, search: &UserSearch) -> Result<Vec<User>, StoreError> {
+    let mut stmt = Query::select();
+    stmt.columns(COLUMNS)
+        .from(Users::Table)
+        .and_where(Expr::col(Users::DeletedAt).is_null());
+    if let Some(prefix) = search.prefix.as_deref().filter(|p| !p.is_empty()) {
+        stmt.and_where(Expr::col(Users::Email).gte(prefix));
+        if let Some(end) = prefix_end(prefix) {
+            stmt.and_where(Expr::col(Users::Email).lt(end));
+        }
+    }
+    if let Some(after) = &search.after {
+        stmt.and_where(Expr::col(Users::Email).gt(after.as_str()));
+    }
+    if let Some(filter) = search.filter {
+        stmt.cond_where(filter.condition());
+    }
+    stmt.order_by(Users::Email, sea_query::Order::Asc)
+        .limit(search.limit);
+    ex.fetch_all(&stmt).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::prefix_end;
+
+    #[test]
+    fn a_prefix_ends_at_its_last_character_incremented() {
+        assert_eq!(prefix_end("ab").as_deref(), Some("ac"));
+        assert_eq!(prefix_end("a@").as_deref(), Some("aA"));
+        assert_eq!(prefix_end("\u{d7ff}").as_deref(), Some("\u{e000}"));
+        assert_eq!(prefix_end("a\u{10ffff}").as_deref(), Some("b"));
+        assert_eq!(prefix_end("\u{10ffff}"), None);
     }
 }

@@ -99,5 +99,7 @@ pub(crate) fn meta(request: &Request<'_>) -> RequestMeta {
     RequestMeta {
         ip: client_ip(request).map(|ip| ip.to_string()),
         user_agent: request.headers().get_one("User-Agent").map(str::to_owned),
+        impersonator_id: crate::state::cached_session(request)
+            .and_then(|found| found.session.impersonator_id),
     }
 }

@@ -1,0 +1,11 @@
+ALTER TABLE sigra_users ADD COLUMN is_admin BOOLEAN NOT NULL DEFAULT FALSE,
+    ADD COLUMN admin_locked_at DATETIME(6) NULL,
+    ADD COLUMN banned_at DATETIME(6) NULL,
+    ADD KEY sigra_users_created_idx (created_at);
+ALTER TABLE sigra_sessions ADD COLUMN impersonator_id BINARY(16) NULL,
+    ADD COLUMN impersonation_organization_id BINARY(16) NULL,
+    ADD COLUMN impersonation_reason VARCHAR(500) NULL,
+    ADD KEY sigra_sessions_impersonator_idx (impersonator_id),
+    ADD CONSTRAINT sigra_sessions_impersonator_fk FOREIGN KEY (impersonator_id) REFERENCES sigra_users (id) ON DELETE CASCADE;
+ALTER TABLE sigra_audit_events ADD COLUMN impersonator_id BINARY(16) NULL,
+    ADD KEY sigra_audit_events_action_idx (action, occurred_at);
