@@ -31,7 +31,7 @@ async fn create(app: &TestApp, body: serde_json::Value) -> JsonAnswer {
 }
 
 /// Makes a key named `name` with scope `read` over JSON; answers the key and its id.
-async fn new_key(app: &TestApp, name: &str, days: i64) -> (String, Uuid) {
+pub(crate) async fn new_key(app: &TestApp, name: &str, days: i64) -> (String, Uuid) {
     let r = create(
         app,
         json!({ "name": name, "scopes": ["read"], "expires_in_days": days }),

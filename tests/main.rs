@@ -7,6 +7,7 @@
 #[macro_use]
 mod common;
 
+mod admin;
 mod api_keys;
 mod api_tokens;
 mod attempts;
@@ -18,6 +19,7 @@ mod confirmation;
 mod data_export;
 mod deletion;
 mod guards;
+mod impersonation;
 mod invitations;
 mod json;
 mod layout;

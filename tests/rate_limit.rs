@@ -374,7 +374,10 @@ mod http {
                 .routes()
                 .filter(|r| r.method != Method::Get && r.method != Method::Head)
                 .filter(|r| {
-                    r.uri.path().starts_with("/users") || r.uri.path().starts_with("/organizations")
+                    let path = r.uri.path();
+                    path.starts_with("/users")
+                        || path.starts_with("/organizations")
+                        || path.starts_with("/admin")
                 })
                 .collect();
             crate::common::app::assert_exact_routes(
@@ -392,6 +395,8 @@ mod http {
                             .path()
                             .to_string()
                             .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                            .replace("<user_id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                            .replace("<action>", "lock")
                             .replace("<provider>", "idp")
                             .replace("<slug>", "acme")
                             .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),

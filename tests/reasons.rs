@@ -367,6 +367,8 @@ conformance!(
         seen.extend(crate::oauth::refusals_over_http(&t).await);
         // Organizations, memberships and invitations.
         seen.extend(crate::organizations::refusals_over_http(&t).await);
+        // The admin console and impersonation.
+        seen.extend(crate::admin::refusals_over_http(&t).await);
 
         let table = table();
         for (reason, status) in &seen {

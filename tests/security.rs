@@ -18,6 +18,7 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
             let path = r.uri.path();
             path.starts_with("/users")
                 || path.starts_with("/organizations")
+                || path.starts_with("/admin")
                 || path.starts_with("/danger")
         })
         .collect();
@@ -42,6 +43,8 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
                 .path()
                 .to_string()
                 .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                .replace("<user_id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
+                .replace("<action>", "lock")
                 .replace("<provider>", "idp")
                 .replace("<slug>", "acme")
                 .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");

@@ -367,6 +367,9 @@ conformance!(
                 mfa_at: None,
                 ip: Some("203.0.113.9"),
                 user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) Firefox/140.0"),
+                impersonator_id: None,
+                impersonation_organization_id: None,
+                impersonation_reason: None,
             },
         )
         .await
@@ -439,6 +442,9 @@ conformance!(
                     mfa_at: None,
                     ip: None,
                     user_agent: None,
+                    impersonator_id: None,
+                    impersonation_organization_id: None,
+                    impersonation_reason: None,
                 },
             )
             .await

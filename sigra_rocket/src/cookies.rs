@@ -23,6 +23,9 @@ pub struct CookieSettings {
     /// Social log-in binding cookie name: a random token whose hash binds provider flows
     /// (and identities waiting to be linked) to this browser, for 10 minutes.
     pub oauth: String,
+    /// The admin's own session cookie, kept aside while they impersonate an account
+    /// (restored when the impersonation ends; no guard reads it).
+    pub impersonator: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
     remember_max_age: Duration,
@@ -40,6 +43,7 @@ impl CookieSettings {
             trusted_browser: format!("{prefix}sigra_trusted_browser"),
             passkey: format!("{prefix}sigra_passkey"),
             oauth: format!("{prefix}sigra_oauth"),
+            impersonator: format!("{prefix}sigra_impersonator"),
             secure,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
             trusted_browser_max_age: Duration::days(config.mfa.trust_browser_days),
@@ -157,6 +161,19 @@ impl CookieSettings {
         if jar.get(&self.remember).is_some() {
             jar.remove(self.build(&self.remember, String::new()));
         }
+    }
+
+    /// Keeps the admin's session cookie value aside while they impersonate (a browser
+    /// session cookie, like the session cookie itself).
+    pub fn set_impersonator(&self, jar: &CookieJar<'_>, admin_session: &str) {
+        jar.add(self.build(&self.impersonator, admin_session.to_owned()));
+    }
+
+    /// Takes the admin's kept session cookie value out of the jar, if there is one.
+    pub fn take_impersonator(&self, jar: &CookieJar<'_>) -> Option<String> {
+        let value = jar.get(&self.impersonator).map(|c| c.value().to_owned())?;
+        jar.remove(self.build(&self.impersonator, String::new()));
+        Some(value)
     }
 
     /// Removes the session cookie only.

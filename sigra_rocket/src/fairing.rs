@@ -67,6 +67,11 @@ fn restore_lost_cookies(request: &Request<'_>, response: &mut Response<'_>) {
     }
 }
 
+/// Whether `path` is `mount` or below it.
+fn under(path: &str, mount: &str) -> bool {
+    path == mount || path.starts_with(&format!("{mount}/"))
+}
+
 // `fairing::Result` is Rocket's type; its size is not ours to change.
 #[allow(clippy::result_large_err)]
 fn fail(rocket: Rocket<Build>, message: impl std::fmt::Display) -> fairing::Result {
@@ -190,6 +195,7 @@ impl Fairing for Sigra {
         };
         let with_mailbox = dev_mailbox.is_some();
         let organizations = auth.config.organizations.enabled;
+        let state_admin = auth.config.admin.clone();
         let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;
         let state = SigraState {
             auth,
@@ -211,6 +217,14 @@ impl Fairing for Sigra {
             .register(base_path.as_str(), crate::catchers::guard_catchers());
         if with_mailbox {
             rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
+        }
+        let admin = &state_admin;
+        if admin.enabled || admin.org_impersonation {
+            let mount = crate::routes::admin::MOUNT;
+            rocket = rocket
+                .mount(mount, crate::routes::admin_routes(admin.enabled))
+                .register(mount, crate::catchers::page_catchers())
+                .register(mount, crate::catchers::guard_catchers());
         }
         if organizations {
             let mount = crate::routes::organizations::MOUNT;
@@ -248,10 +262,9 @@ impl Fairing for Sigra {
             || path.as_str().starts_with(&format!("{base}/"))
             || path.as_str().starts_with("/dev/mailbox")
             || (state.auth.config.organizations.enabled
-                && (path.as_str() == crate::routes::organizations::MOUNT
-                    || path
-                        .as_str()
-                        .starts_with(&format!("{}/", crate::routes::organizations::MOUNT))))
+                && under(path.as_str(), crate::routes::organizations::MOUNT))
+            || ((state.auth.config.admin.enabled || state.auth.config.admin.org_impersonation)
+                && under(path.as_str(), crate::routes::admin::MOUNT))
             || crate::respond::answered_by_sigra(request);
         if !ours {
             return;

@@ -40,8 +40,9 @@ pub mod templates;
 
 pub use fairing::Sigra;
 pub use guards::{
-    ActiveOrganization, ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm,
-    CsrfToken, MfaUser, OptionalUser, OrgAdmin, OrgOwner, Scope, Scoped, SudoUser,
+    ActiveOrganization, Admin, ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm,
+    CsrfToken, FORBIDDEN_WHILE_IMPERSONATING, Impersonation, MfaUser, OptionalUser, OrgAdmin,
+    OrgOwner, Scope, Scoped, SudoAdmin, SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
 /// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.

@@ -9,6 +9,8 @@ use rocket::http::{
     uri::fmt::{Query, UriDisplay},
 };
 use rocket::response::{Redirect, Responder};
+use sigra_core::features::admin::AdminError;
+use sigra_core::features::impersonation::ImpersonationError;
 use sigra_core::features::oauth::OauthError;
 use sigra_core::features::organizations::OrganizationError;
 use sigra_core::features::passkeys::PasskeyError;
@@ -28,7 +30,24 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
     let config = &state.auth.config;
     let tokens = &config.tokens;
     let token = csrf_token_for_cached(request, state).unwrap_or_default();
-    let user = cached_session(request).map(|a| serde_json::json!({ "email": a.user.email }));
+    let found = cached_session(request);
+    let user = found
+        .as_ref()
+        .map(|a| serde_json::json!({ "email": a.user.email }));
+    let acting = found
+        .as_ref()
+        .and_then(sigra_core::features::impersonation::acting)
+        .map(|a| {
+            serde_json::json!({
+                "email": a.email,
+                "reason": a.reason,
+                "expires_at": sigra_core::features::human_time(a.expires_at),
+            })
+        });
+    let admin_link = config.admin.enabled
+        && found
+            .as_ref()
+            .is_some_and(|a| a.user.is_admin && a.session.impersonator_id.is_none());
     context.insert(
         "sigra",
         &serde_json::json!({
@@ -36,6 +55,8 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
             "base_path": config.base_path,
             "csrf_token": token,
             "current_user": user,
+            // The impersonation the request comes from, for the banner.
+            "impersonation": acting,
             "dev_mailbox": state.dev_mailbox.is_some(),
             "features": {
                 "reset_password": true,
@@ -43,6 +64,7 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
                 "passkeys": state.auth.webauthn.is_some(),
                 "oauth": !state.auth.oauth.is_empty(),
                 "organizations": config.organizations.enabled,
+                "admin": admin_link,
             },
             // The social log-in providers, for the buttons.
             "oauth_providers": state.auth.oauth.list(),
@@ -223,9 +245,29 @@ pub(crate) const fn organization_refusal(error: OrganizationError) -> Refusal {
     Refusal::new(error.reason(), status, error.message())
 }
 
+/// The refusal of an admin action.
+pub(crate) const fn admin_refusal(error: AdminError) -> Refusal {
+    let status = match error {
+        AdminError::NotFound => Status::NotFound,
+        _ => Status::Conflict,
+    };
+    Refusal::new(error.reason(), status, error.message())
+}
+
+/// The refusal of an impersonation.
+pub(crate) const fn impersonation_refusal(error: ImpersonationError) -> Refusal {
+    let status = match error {
+        ImpersonationError::NotFound => Status::NotFound,
+        ImpersonationError::ReasonRequired => Status::UnprocessableEntity,
+        ImpersonationError::Nested | ImpersonationError::NotYourMember => Status::Forbidden,
+        _ => Status::Conflict,
+    };
+    Refusal::new(error.reason(), status, error.message())
+}
+
 /// Every refusal a route can answer, for the reason table and its test.
 #[cfg(test)]
-pub(crate) const REFUSALS: [Refusal; 40] = [
+pub(crate) const REFUSALS: [Refusal; 49] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
     INVALID_FIELDS,
@@ -266,6 +308,15 @@ pub(crate) const REFUSALS: [Refusal; 40] = [
     organization_refusal(OrganizationError::AccountExists),
     organization_refusal(OrganizationError::InvitationLimit),
     organization_refusal(OrganizationError::Personal),
+    admin_refusal(AdminError::NotFound),
+    admin_refusal(AdminError::SelfAction),
+    admin_refusal(AdminError::TargetIsAdmin),
+    impersonation_refusal(ImpersonationError::ReasonRequired),
+    impersonation_refusal(ImpersonationError::NotFound),
+    impersonation_refusal(ImpersonationError::SelfTarget),
+    impersonation_refusal(ImpersonationError::TargetIsAdmin),
+    impersonation_refusal(ImpersonationError::Nested),
+    impersonation_refusal(ImpersonationError::NotYourMember),
 ];
 
 /// A page, and what a JSON client gets in its place.

@@ -59,6 +59,9 @@ impl SigraState {
             },
         )
         .with_sweep(deletion)
+        .with_sweep(Arc::new(
+            sigra_core::features::impersonation::ImpersonationSweep(auth.clone()),
+        ))
         .with_sweep(Arc::new(sigra_core::features::audit::AuditSealSweep(
             auth.clone(),
         )))

@@ -104,6 +104,18 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/error.html.tera"),
     ),
     (
+        "admin",
+        include_str!("../../templates/sigra/admin.html.tera"),
+    ),
+    (
+        "admin_users",
+        include_str!("../../templates/sigra/admin_users.html.tera"),
+    ),
+    (
+        "admin_user",
+        include_str!("../../templates/sigra/admin_user.html.tera"),
+    ),
+    (
         "organizations",
         include_str!("../../templates/sigra/organizations.html.tera"),
     ),

@@ -25,10 +25,17 @@ pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
     50123,
 );
 
-/// Every state-changing (non-GET) route Sigra mounts under `/users` and `/organizations`,
-/// exactly. A new route must be added here on purpose, so the CSRF and rate-limit sweeps
+/// Every state-changing (non-GET) route Sigra mounts under `/users`, `/organizations`
+/// and `/admin`, exactly. A new route must be added here on purpose, so the CSRF and rate-limit sweeps
 /// cover it.
 pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/admin/users/<id>/<action>"),
+    ("POST", "/admin/users/<id>/impersonate"),
+    ("DELETE", "/admin/impersonation"),
+    (
+        "POST",
+        "/organizations/<slug>/members/<user_id>/impersonate",
+    ),
     ("POST", "/organizations"),
     ("POST", "/organizations/<slug>/switch"),
     ("DELETE", "/organizations/<slug>"),
@@ -277,7 +284,12 @@ fn base_figment(profile: rocket::Config, t: &TestDb) -> Figment {
         .merge(("sigra.rate_limit.enabled", false))
         .merge(("template_dir", "/nonexistent-sigra-templates"))
         .merge(("sigra.organizations.enabled", true))
+        .merge(("sigra.admin.enabled", true))
+        .merge(("sigra.admin.emails", vec![ADMIN_EMAIL]))
 }
+
+/// The address `sigra.admin.emails` lists in tests: made a platform admin when confirmed.
+pub const ADMIN_EMAIL: &str = "boss@example.com";
 
 pub async fn app(t: &TestDb) -> TestApp {
     app_with(figment(t)).await

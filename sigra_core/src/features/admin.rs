@@ -240,7 +240,9 @@ pub async fn set_admin(
             audit::ADMIN_REVOKED
         };
         let details = json!({ "via": "cli" });
-        change.audit_by(action, None, Some(user.id), details).await?;
+        change
+            .audit_by(action, None, Some(user.id), details)
+            .await?;
     }
     change.commit(Revocation::RefreshCache).await?;
     let mut view = user.view();
@@ -389,7 +391,6 @@ pub async fn dashboard(auth: &Auth) -> Result<Dashboard, FlowError> {
 
 /// What the user list asks for.
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct UserQuery {
     /// An email prefix (normalized before the search); empty for all.
     pub q: String,
@@ -467,7 +468,11 @@ pub async fn search(auth: &Auth, query: &UserQuery) -> Result<UserPage, FlowErro
     let more = found.len() as u64 > USERS_PER_PAGE;
     found.truncate(USERS_PER_PAGE as usize);
     let next = more
-        .then(|| found.last().map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes())))
+        .then(|| {
+            found
+                .last()
+                .map(|u| URL_SAFE_NO_PAD.encode(u.email.as_bytes()))
+        })
         .flatten();
     Ok(UserPage {
         users: found.iter().map(|u| UserRow::of(auth, u)).collect(),
@@ -604,7 +609,9 @@ pub async fn act(
         UserAction::SendReset => {
             let ttl = auth.config.tokens.reset_password_secs;
             let kind = TokenKind::ResetPassword;
-            let token = auth.emailed_token(ex, target, kind, &user.email, ttl).await?;
+            let token = auth
+                .emailed_token(ex, target, kind, &user.email, ttl)
+                .await?;
             let path = format!("/reset-password/{}", token.as_str());
             change
                 .mail_link("reset_password", &user.email, ttl, &path, json!({}))

@@ -155,6 +155,16 @@ pub(crate) async fn complete(
         previous,
         trusted_browser,
     } = browser;
+    if user.barred() {
+        // Locked or banned by an admin: answered like a wrong password, whatever proved
+        // the first factor.
+        let details = json!({ "email": user.email, "barred": true, "via": action });
+        change
+            .audit_by(audit::LOGIN_FAILURE, None, Some(user.id), details)
+            .await?;
+        change.commit(revocation).await?;
+        return Ok(LoginOutcome::InvalidCredentials);
+    }
     if auth.config.require_confirmation && user.confirmed_at.is_none() {
         change.commit(revocation).await?;
         return Ok(LoginOutcome::Unconfirmed {

@@ -25,7 +25,12 @@ const COLUMNS: [AuditEvents; 11] = [
 pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreError> {
     let stmt = Query::insert()
         .into_table(AuditEvents::Table)
-        .columns(COLUMNS.iter().copied().filter(|c| !matches!(c, AuditEvents::Scrubbed)))
+        .columns(
+            COLUMNS
+                .iter()
+                .copied()
+                .filter(|c| !matches!(c, AuditEvents::Scrubbed)),
+        )
         .values([
             event.id.into(),
             event.actor_id.into(),

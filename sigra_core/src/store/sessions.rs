@@ -181,10 +181,7 @@ fn joined_select() -> SelectStatement {
             s(Sessions::ImpersonationOrganizationId),
             "s_impersonation_organization_id",
         )
-        .expr_as(
-            s(Sessions::ImpersonationReason),
-            "s_impersonation_reason",
-        )
+        .expr_as(s(Sessions::ImpersonationReason), "s_impersonation_reason")
         .expr_as(u(Users::Email), "u_email")
         .expr_as(u(Users::HashedPassword), "u_hashed_password")
         .expr_as(u(Users::ConfirmedAt), "u_confirmed_at")
@@ -240,44 +237,44 @@ async fn find_joined(
 }
 
 fn split_row(r: SessionUserRow) -> (Session, User) {
-        let user = User {
-            id: r.s_user_id,
-            email: r.u_email,
-            hashed_password: r.u_hashed_password,
-            confirmed_at: r.u_confirmed_at,
-            locked_until: r.u_locked_until,
-            failed_login_count: r.u_failed_login_count,
-            lock_count: r.u_lock_count,
-            deletion_scheduled_at: r.u_deletion_scheduled_at,
-            deleted_at: r.u_deleted_at,
-            mfa_enabled_at: r.u_mfa_enabled_at,
-            mfa_epoch: r.u_mfa_epoch,
-            is_admin: r.u_is_admin,
-            admin_locked_at: r.u_admin_locked_at,
-            banned_at: r.u_banned_at,
-            created_at: r.u_created_at,
-            updated_at: r.u_updated_at,
-        };
-        let session = Session {
-            id: r.s_id,
-            user_id: r.s_user_id,
-            created_at: r.s_created_at,
-            last_seen_at: r.s_last_seen_at,
-            expires_at: r.s_expires_at,
-            remember_me: r.s_remember_me,
-            sudo_at: r.s_sudo_at,
-            mfa_at: r.s_mfa_at,
-            ip: r.s_ip,
-            user_agent: r.s_user_agent,
-            refresh_family: r.s_refresh_family,
-            device_name: r.s_device_name,
-            active_organization_id: r.s_active_organization_id,
-            impersonator_id: r.s_impersonator_id,
-            impersonation_organization_id: r.s_impersonation_organization_id,
-            impersonation_reason: r.s_impersonation_reason,
-        };
-        (session, user)
-    }
+    let user = User {
+        id: r.s_user_id,
+        email: r.u_email,
+        hashed_password: r.u_hashed_password,
+        confirmed_at: r.u_confirmed_at,
+        locked_until: r.u_locked_until,
+        failed_login_count: r.u_failed_login_count,
+        lock_count: r.u_lock_count,
+        deletion_scheduled_at: r.u_deletion_scheduled_at,
+        deleted_at: r.u_deleted_at,
+        mfa_enabled_at: r.u_mfa_enabled_at,
+        mfa_epoch: r.u_mfa_epoch,
+        is_admin: r.u_is_admin,
+        admin_locked_at: r.u_admin_locked_at,
+        banned_at: r.u_banned_at,
+        created_at: r.u_created_at,
+        updated_at: r.u_updated_at,
+    };
+    let session = Session {
+        id: r.s_id,
+        user_id: r.s_user_id,
+        created_at: r.s_created_at,
+        last_seen_at: r.s_last_seen_at,
+        expires_at: r.s_expires_at,
+        remember_me: r.s_remember_me,
+        sudo_at: r.s_sudo_at,
+        mfa_at: r.s_mfa_at,
+        ip: r.s_ip,
+        user_agent: r.s_user_agent,
+        refresh_family: r.s_refresh_family,
+        device_name: r.s_device_name,
+        active_organization_id: r.s_active_organization_id,
+        impersonator_id: r.s_impersonator_id,
+        impersonation_organization_id: r.s_impersonation_organization_id,
+        impersonation_reason: r.s_impersonation_reason,
+    };
+    (session, user)
+}
 
 /// The user's sessions that have not reached their absolute expiry, newest first.
 pub async fn list_for_user(

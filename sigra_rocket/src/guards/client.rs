@@ -99,7 +99,23 @@ pub(crate) fn meta(request: &Request<'_>) -> RequestMeta {
     RequestMeta {
         ip: client_ip(request).map(|ip| ip.to_string()),
         user_agent: request.headers().get_one("User-Agent").map(str::to_owned),
-        impersonator_id: crate::state::cached_session(request)
-            .and_then(|found| found.session.impersonator_id),
+        impersonator_id: request.local_cache(Impersonator::default).get(),
+    }
+}
+
+/// The admin behind the request's session, when it is an impersonation: recorded by the
+/// session lookup (`current_session`), read by [`meta`]. A cell of its own, so that
+/// building the meta during the lookup cannot fill the lookup's cache early.
+#[derive(Debug, Default)]
+pub(crate) struct Impersonator(std::sync::OnceLock<uuid::Uuid>);
+
+impl Impersonator {
+    /// Records the admin (once per request).
+    pub(crate) fn set(&self, admin: uuid::Uuid) {
+        let _ = self.0.set(admin);
+    }
+
+    fn get(&self) -> Option<uuid::Uuid> {
+        self.0.get().copied()
     }
 }

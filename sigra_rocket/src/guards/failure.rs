@@ -44,6 +44,12 @@ pub enum GuardFailure {
     NoOrganization,
     /// `OrgAdmin` / `OrgOwner`: the caller's role in the active organization is too weak.
     OrganizationRoleRequired,
+    /// `Admin`: the account is not a platform admin.
+    AdminRequired,
+    /// The request comes from an admin's impersonation session and asks for what an
+    /// impersonation may not do (credentials, email, second factor, passkeys, API keys,
+    /// deletion, sudo, the admin area).
+    ImpersonationForbidden,
 }
 
 /// What an HTML request gets when a guard fails.
@@ -59,7 +65,7 @@ pub enum HtmlAnswer {
 
 impl GuardFailure {
     /// Every variant, in declaration order (for the reason table and its test).
-    pub const ALL: [GuardFailure; 15] = [
+    pub const ALL: [GuardFailure; 17] = [
         GuardFailure::None,
         GuardFailure::NotAuthenticated,
         GuardFailure::SudoRequired,
@@ -75,6 +81,8 @@ impl GuardFailure {
         GuardFailure::InsufficientScope,
         GuardFailure::NoOrganization,
         GuardFailure::OrganizationRoleRequired,
+        GuardFailure::AdminRequired,
+        GuardFailure::ImpersonationForbidden,
     ];
 
     /// The stable snake_case identifier a JSON client gets in `error`.
@@ -96,6 +104,8 @@ impl GuardFailure {
             GuardFailure::InsufficientScope => "insufficient_scope",
             GuardFailure::NoOrganization => "no_active_organization",
             GuardFailure::OrganizationRoleRequired => "organization_role_required",
+            GuardFailure::AdminRequired => "admin_required",
+            GuardFailure::ImpersonationForbidden => "impersonation_forbidden",
         }
     }
 
@@ -115,7 +125,9 @@ impl GuardFailure {
             | GuardFailure::MfaNotEnabled
             | GuardFailure::Csrf
             | GuardFailure::NoOrganization
-            | GuardFailure::OrganizationRoleRequired => Status::Forbidden,
+            | GuardFailure::OrganizationRoleRequired
+            | GuardFailure::AdminRequired
+            | GuardFailure::ImpersonationForbidden => Status::Forbidden,
             GuardFailure::RateLimited => Status::TooManyRequests,
             GuardFailure::Unavailable => Status::ServiceUnavailable,
         }
@@ -138,7 +150,9 @@ impl GuardFailure {
             | GuardFailure::BearerRequired
             | GuardFailure::InsufficientScope
             | GuardFailure::NoOrganization
-            | GuardFailure::OrganizationRoleRequired => HtmlAnswer::ErrorPage,
+            | GuardFailure::OrganizationRoleRequired
+            | GuardFailure::AdminRequired
+            | GuardFailure::ImpersonationForbidden => HtmlAnswer::ErrorPage,
         }
     }
 
@@ -171,6 +185,10 @@ impl GuardFailure {
             }
             GuardFailure::OrganizationRoleRequired => {
                 "Your role in this organization does not allow that."
+            }
+            GuardFailure::AdminRequired => "This page is for administrators.",
+            GuardFailure::ImpersonationForbidden => {
+                "Not while acting as another account. Stop impersonating to do this."
             }
         }
     }

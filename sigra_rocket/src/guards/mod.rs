@@ -44,11 +44,24 @@
 //! ```
 //!
 //! ```compile_fail
+//! fn forge(user: sigra_rocket::AuthenticatedUser) -> sigra_rocket::Admin {
+//!     sigra_rocket::Admin(user)
+//! }
+//! ```
+//!
+//! ```compile_fail
+//! fn forge(user: sigra_rocket::AuthenticatedUser) -> sigra_rocket::SudoAdmin {
+//!     sigra_rocket::SudoAdmin(user)
+//! }
+//! ```
+//!
+//! ```compile_fail
 //! fn forge<T>(form: T) -> sigra_rocket::CsrfForm<T> {
 //!     sigra_rocket::CsrfForm(form)
 //! }
 //! ```
 
+mod admin;
 mod api;
 mod client;
 mod csrf;
@@ -57,6 +70,8 @@ mod organization;
 mod session;
 mod user;
 
+pub(crate) use admin::impersonation_refusal;
+pub use admin::{Admin, FORBIDDEN_WHILE_IMPERSONATING, Impersonation, SudoAdmin};
 pub(crate) use api::ApiBody;
 pub use api::{ApiCaller, Scope, Scoped, Via};
 pub use client::ClientMeta;

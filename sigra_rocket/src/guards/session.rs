@@ -7,7 +7,7 @@ use rocket::http::Status;
 use rocket::request::{FromRequest, Outcome};
 use sigra_core::features::sessions::{self, Authenticated};
 
-use super::client::meta;
+use super::client::{Impersonator, meta};
 use super::failure::{GuardFailure, record_failure};
 use crate::state::{Lookup, state};
 
@@ -15,6 +15,16 @@ use crate::state::{Lookup, state};
 /// missing or dead session cookie falls back to the remember-me cookie, which restores
 /// a session and is rotated.
 pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
+    let found = lookup(request).await;
+    if let Ok(Some(found)) = &found
+        && let Some(admin) = found.session.impersonator_id
+    {
+        request.local_cache(Impersonator::default).set(admin);
+    }
+    found
+}
+
+async fn lookup(request: &Request<'_>) -> Lookup {
     request
         .local_cache_async(async {
             let Some(state) = state(request) else {
@@ -30,6 +40,10 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
                         log::error!("session lookup failed: {e}");
                         return Err(());
                     }
+                }
+                // An impersonation that ran out: the admin's own session comes back.
+                if let Some(own) = state.cookies.take_impersonator(jar) {
+                    return resume_admin(request, state, &own).await;
                 }
             }
             let Some(remember) = jar
@@ -72,6 +86,34 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
         .clone()
 }
 
+/// The admin's own session after their impersonation expired: `own` (the kept cookie)
+/// gets a new token, set as the session cookie (and kept for a catcher's answer).
+async fn resume_admin(
+    request: &Request<'_>,
+    state: &crate::state::SigraState,
+    own: &str,
+) -> Lookup {
+    let auth = &state.auth;
+    let token = match sigra_core::features::impersonation::resume(auth, own, &meta(request)).await {
+        Ok(Some(token)) => token,
+        Ok(None) => return Ok(None),
+        Err(e) => {
+            log::error!("session lookup failed: {e}");
+            return Err(());
+        }
+    };
+    let cookie = state.cookies.session_cookie(&token);
+    request.cookies().add(cookie.clone());
+    keep_restored_cookies(request, vec![cookie]);
+    match sessions::authenticate(auth, token.as_str()).await {
+        Ok(found) => Ok(found),
+        Err(e) => {
+            log::error!("session lookup failed: {e}");
+            Err(())
+        }
+    }
+}
+
 /// The cookies a remember-me restore issued during this request. Rocket drops the
 /// cookie jar's changes when a catcher answers (a guard failure, a 404), but the old
 /// remember-me token is already spent: Sigra's response fairing sets these again on
@@ -109,7 +151,16 @@ impl<'r> FromRequest<'r> for LiveSession {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match current_session(request).await {
-            Ok(found) => Outcome::Success(LiveSession(found)),
+            Ok(found) => {
+                if let Some(refused) = found
+                    .as_ref()
+                    .and_then(|f| super::impersonation_refusal(request, f))
+                {
+                    record_failure(request, refused);
+                    return Outcome::Error((refused.status(), refused));
+                }
+                Outcome::Success(LiveSession(found))
+            }
             Err(()) => {
                 record_failure(request, GuardFailure::Unavailable);
                 Outcome::Error((Status::ServiceUnavailable, GuardFailure::Unavailable))
@@ -139,6 +190,10 @@ impl<'r> FromRequest<'r> for SecondFactorPassed {
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         let failure = match current_session(request).await {
             Ok(Some(found)) if !found.mfa_pending() => {
+                if let Some(refused) = super::impersonation_refusal(request, &found) {
+                    record_failure(request, refused);
+                    return Outcome::Error((refused.status(), refused));
+                }
                 return Outcome::Success(SecondFactorPassed(found));
             }
             Ok(Some(_)) => GuardFailure::MfaRequired,

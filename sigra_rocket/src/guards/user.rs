@@ -73,7 +73,9 @@ impl<'r> FromRequest<'r> for AuthenticatedUser {
 
     async fn from_request(request: &'r Request<'_>) -> Outcome<Self, Self::Error> {
         match current_session(request).await {
-            Ok(Some(found)) => match restriction(&found) {
+            Ok(Some(found)) => match super::impersonation_refusal(request, &found)
+                .or_else(|| restriction(&found))
+            {
                 None => Outcome::Success(AuthenticatedUser(found)),
                 Some(failure) => {
                     record_failure(request, failure);

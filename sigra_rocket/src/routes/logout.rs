@@ -19,6 +19,10 @@ async fn log_out(
         .get(&state.cookies.remember)
         .map(|c| c.value().to_owned());
     let result = match &session.0 {
+        // Logging out of an impersonation ends it and brings the admin back.
+        Some(current) if current.session.impersonator_id.is_some() => {
+            return super::impersonation::end(state, jar, current, form.meta()).await;
+        }
         Some(current) => {
             logout::log_out(&state.auth, current, remember.as_deref(), form.meta()).await
         }

@@ -1,5 +1,6 @@
 //! Sigra's routes, one module per feature (the same names as `sigra_core::features`).
 
+pub mod admin;
 pub mod api_keys;
 pub mod api_tokens;
 pub mod assets;
@@ -10,6 +11,7 @@ pub mod confirmation;
 pub mod data_export;
 pub mod deletion;
 pub mod dev_mailbox;
+pub mod impersonation;
 pub mod invitations;
 pub mod json;
 pub mod lockout;
@@ -67,6 +69,18 @@ pub fn organization_routes() -> Vec<Route> {
     let mut all = organizations::routes();
     all.extend(memberships::routes());
     all.extend(invitations::routes());
+    all.extend(impersonation::organization_routes());
+    all
+}
+
+/// Sigra's routes mounted at [`admin::MOUNT`]: the admin console when
+/// `sigra.admin.enabled` is on (`console`), and impersonation (also when only
+/// `sigra.admin.org_impersonation` is).
+pub fn admin_routes(console: bool) -> Vec<Route> {
+    let mut all = impersonation::admin_routes();
+    if console {
+        all.extend(admin::routes());
+    }
     all
 }
 
