@@ -405,6 +405,15 @@ mod http {
                 .collect();
             // Logged in (from another address), so routes behind AuthenticatedUser count too.
             app.signed_up("rl-http@example.com").await;
+            // An admin, so the admin console's routes reach their data guard too.
+            sigra_core::features::admin::set_admin(
+                &app.state().auth,
+                "rl-http@example.com",
+                true,
+                &sigra_core::features::RequestMeta::default(),
+            )
+            .await
+            .unwrap();
             let attacker = std::net::SocketAddr::from(([192, 0, 2, 50], 5000));
             for (method, path) in &routes {
                 // A form sends another method as `_method` (Rocket's override).

@@ -222,7 +222,7 @@ impl Fairing for Sigra {
         if admin.enabled || admin.org_impersonation {
             let mount = crate::routes::admin::MOUNT;
             rocket = rocket
-                .mount(mount, crate::routes::admin_routes(admin.enabled))
+                .mount("/", crate::routes::admin_routes(admin.enabled))
                 .register(mount, crate::catchers::page_catchers())
                 .register(mount, crate::catchers::guard_catchers());
         }

@@ -3,8 +3,9 @@
 //! [`UserAction`]. Impersonation lives in `routes::impersonation`, the audit explorer
 //! in `routes::audit`.
 //!
-//! Mounted at `/admin`, outside the base path, when `sigra.admin.enabled` is on. Every
-//! route takes [`Admin`] (GET) or [`SudoAdmin`] (POST).
+//! Mounted (with their full paths, at `/`) under [`MOUNT`], outside the base path, when
+//! `sigra.admin.enabled` is on. Every route takes [`Admin`] (GET) or [`SudoAdmin`]
+//! (POST).
 
 use rocket::http::Status;
 use rocket::{Route, State, get, post, routes};
@@ -56,7 +57,7 @@ fn bars(series: &[Day]) -> Vec<Bar> {
         .collect()
 }
 
-#[get("/")]
+#[get("/admin")]
 async fn dashboard(state: &State<SigraState>, _admin: Admin) -> Reply {
     let figures = match admin::dashboard(&state.auth).await {
         Ok(f) => f,
@@ -77,7 +78,7 @@ async fn dashboard(state: &State<SigraState>, _admin: Admin) -> Reply {
     Reply::page(Status::Ok, "admin", context).with_fields_of(&figures)
 }
 
-#[get("/users?<q>&<filter>&<page>")]
+#[get("/admin/users?<q>&<filter>&<page>")]
 async fn users(
     state: &State<SigraState>,
     _admin: Admin,
@@ -151,7 +152,7 @@ fn not_found() -> Reply {
     Reply::refused(refusal, "error", context)
 }
 
-#[get("/users/<id>?<notice>")]
+#[get("/admin/users/<id>?<notice>")]
 async fn user(
     state: &State<SigraState>,
     _admin: Admin,
@@ -164,7 +165,7 @@ async fn user(
     user_page(state, id, Status::Ok, extra).await
 }
 
-#[post("/users/<id>/<action>", data = "<form>", rank = 2)]
+#[post("/admin/users/<id>/<action>", data = "<form>", rank = 2)]
 async fn act(
     state: &State<SigraState>,
     admin: SudoAdmin,

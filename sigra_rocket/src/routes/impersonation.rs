@@ -36,14 +36,13 @@ fn begin(state: &SigraState, jar: &CookieJar<'_>, issued: &IssuedSession) -> Rep
     {
         state.cookies.set_impersonator(jar, &own);
     }
-    state.cookies.clear_remember(jar);
     state.cookies.set_session(jar, &issued.token);
     Reply::see_other(state.auth.config.after_login_path.clone())
         .with("session_id", issued.session.id)
         .with("expires_at", issued.session.expires_at.unix_timestamp())
 }
 
-#[post("/users/<id>/impersonate", data = "<form>")]
+#[post("/admin/users/<id>/impersonate", data = "<form>")]
 async fn impersonate(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
@@ -157,7 +156,7 @@ pub(crate) async fn end(
     }
 }
 
-#[delete("/impersonation", data = "<form>")]
+#[delete("/admin/impersonation", data = "<form>")]
 async fn stop(
     state: &State<SigraState>,
     jar: &CookieJar<'_>,
@@ -172,7 +171,7 @@ async fn stop(
     }
 }
 
-/// Mounted at `/admin`.
+/// Mounted at `/` (full paths under `/admin`).
 pub(crate) fn admin_routes() -> Vec<Route> {
     routes![impersonate, stop]
 }

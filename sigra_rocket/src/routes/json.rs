@@ -685,6 +685,57 @@ const OPERATIONS: &[Operation] = &[
         Public,
         &[("password", Password, false)],
     ),
+    // The admin console, at `/admin` when `sigra.admin.enabled` (platform admins; every
+    // POST within the sudo window).
+    op(
+        Get,
+        "/admin",
+        "Admin dashboard: account counts and daily sign-ups and log-ins over 30 days (platform admins).",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/admin/users",
+        "Accounts by email prefix (`q`) and `filter` (locked, banned, unconfirmed, admin, mfa), 50 a page; `page` is the previous answer's `next` (platform admins).",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/admin/users/<id>",
+        "One account: profile, sessions, second factors, passkeys, connections, organizations, API keys, audit timeline (platform admins).",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/admin/users/<id>/<action>",
+        "Act on an account: lock, unlock, ban, unban, revoke-sessions, send-reset, confirm-email, reset-mfa, delete (platform admins, sudo).",
+        Sudo,
+        &[],
+    ),
+    op(
+        Post,
+        "/admin/users/<id>/impersonate",
+        "Act as an account for at most `sigra.admin.impersonation_minutes` (platform admins, sudo; never an admin).",
+        Sudo,
+        &[("reason", Text, true)],
+    ),
+    op(
+        Delete,
+        "/admin/impersonation",
+        "Stop impersonating: the admin's own session comes back.",
+        Session,
+        &[],
+    ),
+    op(
+        Post,
+        "/<slug>/members/<user_id>/impersonate",
+        "Act as a member with a lower role (organization admins, sudo, when `sigra.admin.org_impersonation`).",
+        Sudo,
+        &[("reason", Text, true)],
+    ),
     op(
         Get,
         "/mailbox",
@@ -733,6 +784,7 @@ fn is_sigra(route: &Route) -> bool {
         .into_iter()
         .chain(crate::routes::root_routes())
         .chain(crate::routes::organization_routes())
+        .chain(crate::routes::admin_routes(true))
         .chain(super::dev_mailbox::routes());
     ours.into_iter().any(|s| {
         s.name == route.name
@@ -975,6 +1027,7 @@ mod tests {
             .into_iter()
             .chain(crate::routes::root_routes())
             .chain(crate::routes::organization_routes())
+            .chain(crate::routes::admin_routes(true))
             .chain(crate::routes::dev_mailbox::routes())
             .collect();
         for route in &ours {

@@ -73,7 +73,7 @@ pub fn organization_routes() -> Vec<Route> {
     all
 }
 
-/// Sigra's routes mounted at [`admin::MOUNT`]: the admin console when
+/// Sigra's routes under [`admin::MOUNT`] (full paths, mounted at `/`): the admin console when
 /// `sigra.admin.enabled` is on (`console`), and impersonation (also when only
 /// `sigra.admin.org_impersonation` is).
 pub fn admin_routes(console: bool) -> Vec<Route> {
