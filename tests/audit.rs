@@ -352,7 +352,7 @@ mod explorer {
         let mut all = audit::search(&t.db, &audit::AuditSearch::default(), None, 100_000)
             .await
             .unwrap();
-        all.sort_by(|a, b| (b.occurred_at, b.id).cmp(&(a.occurred_at, a.id)));
+        all.sort_by_key(|e| std::cmp::Reverse((e.occurred_at, e.id)));
         all
     }
 
