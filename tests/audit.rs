@@ -727,7 +727,7 @@ mod explorer {
                 assert_eq!(status, Status::Forbidden, "{path}");
                 assert!(!html.contains("audit-events"), "{path}");
                 let r = owner.json_get(path).await;
-                assert_eq!(r.status, Status::Forbidden, "{path}: {r:?}");
+                r.assert_refused(Status::Forbidden, "admin_required");
                 assert_eq!(r.body["events"], Value::Null);
             }
             // Not logged in: nothing either.

@@ -48,6 +48,25 @@
 //! and the next run seals it. Someone who can write the database can rewrite the whole
 //! chain from a point on; the chain shows edits, it cannot prevent them, so keep the
 //! head's latest hash somewhere else too (the verification report prints it).
+//!
+//! # The explorer ([`explore`], [`batch`], the export records)
+//!
+//! Algorithm: the typed filters ([`AuditQuery`]) are resolved once (an email to its
+//! account's id, a slug to its organization's id, a day or RFC 3339 time to a
+//! whole-second bound) into an [`AuditSearch`]; each page is one query ordered by
+//! `(occurred_at, id)` descending with the previous page's last event as a condition
+//! (keyset), through the actor, target, `(action, occurred_at)`, `(organization_id,
+//! occurred_at)` or time index. The cursor is that event's time and id, base64url.
+//!
+//! Trade-off: a cursor names a place, not a snapshot: events recorded while an admin
+//! pages (or an export runs) newer than the first page are not shown until they start
+//! over, and a late-committing transaction can land behind a cursor. Filtering by email
+//! finds live accounts only; a deleted account's events are found by its id.
+//!
+//! Failure mode: a value that cannot be used is an [`InvalidFilter`] naming the field
+//! (`invalid_filter`, or `filter_not_found` for an email or slug that names nothing),
+//! never a database error; an unreadable cursor is refused rather than read as the
+//! first page, so a script following cursors never silently starts over.
 
 pub use crate::store::audit::{AuditFilter, list};
 
