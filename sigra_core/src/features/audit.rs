@@ -48,6 +48,25 @@
 //! and the next run seals it. Someone who can write the database can rewrite the whole
 //! chain from a point on; the chain shows edits, it cannot prevent them, so keep the
 //! head's latest hash somewhere else too (the verification report prints it).
+//!
+//! # The explorer ([`explore`], [`batch`], the export records)
+//!
+//! Algorithm: the typed filters ([`AuditQuery`]) are resolved once (an email to its
+//! account's id, a slug to its organization's id, a day or RFC 3339 time to a
+//! whole-second bound) into an [`AuditSearch`]; each page is one query ordered by
+//! `(occurred_at, id)` descending with the previous page's last event as a condition
+//! (keyset), through the actor, target, `(action, occurred_at)`, `(organization_id,
+//! occurred_at)` or time index. The cursor is that event's time and id, base64url.
+//!
+//! Trade-off: a cursor names a place, not a snapshot: events recorded while an admin
+//! pages (or an export runs) newer than the first page are not shown until they start
+//! over, and a late-committing transaction can land behind a cursor. Filtering by email
+//! finds live accounts only; a deleted account's events are found by its id.
+//!
+//! Failure mode: a value that cannot be used is an [`InvalidFilter`] naming the field
+//! (`invalid_filter`, or `filter_not_found` for an email or slug that names nothing),
+//! never a database error; an unreadable cursor is refused rather than read as the
+//! first page, so a script following cursors never silently starts over.
 
 pub use crate::store::audit::{AuditFilter, list};
 
@@ -482,5 +501,554 @@ impl crate::jobs::Sweep for AuditSealSweep {
 
     fn counted(&self) -> bool {
         false
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// The explorer: filtered, keyset-paginated reading and streamed export.
+// ---------------------------------------------------------------------------------------
+
+pub use crate::store::audit::{AuditCursor, AuditSearch};
+use time::OffsetDateTime;
+
+/// Events per page of the explorer.
+pub const EVENTS_PER_PAGE: u64 = 50;
+/// Events per query of an export: what an export holds in memory at once.
+pub const EXPORT_BATCH: u64 = 1000;
+/// The longest filter value accepted (an email address is at most 254 characters).
+const MAX_FILTER_CHARS: usize = 320;
+
+/// What the explorer is asked for, as typed (the query string of `/admin/audit`). Empty
+/// values filter nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[non_exhaustive]
+pub struct AuditQuery {
+    /// Who acted: an account id or an email address.
+    pub actor: Option<String>,
+    /// Whom it concerned: an account id or an email address.
+    pub target: Option<String>,
+    /// The action, exactly (`login.success`).
+    pub action: Option<String>,
+    /// The organization: its id or its slug.
+    pub organization: Option<String>,
+    /// From this time on: RFC 3339 (`2026-06-01T09:00:00Z`) or a day (`2026-06-01`,
+    /// from its start, UTC).
+    pub from: Option<String>,
+    /// Up to this time: RFC 3339, or a day (through its end, UTC).
+    pub to: Option<String>,
+    /// The cursor of the page to show ([`AuditPage::next`] of the previous one).
+    pub page: Option<String>,
+}
+
+impl AuditQuery {
+    /// The same query on its first page.
+    pub fn first_page(&self) -> AuditQuery {
+        AuditQuery {
+            page: None,
+            ..self.clone()
+        }
+    }
+}
+
+/// A filter value the explorer cannot use: the field, a stable reason and a sentence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("{field}: {message}")]
+#[non_exhaustive]
+pub struct InvalidFilter {
+    /// The query parameter at fault (`actor`, `target`, `action`, `organization`,
+    /// `from`, `to`, `page`).
+    pub field: &'static str,
+    /// `invalid_filter` (the value cannot mean anything) or `filter_not_found` (a
+    /// well-formed email or slug that names no account or organization).
+    pub reason: &'static str,
+    /// What a person reads.
+    pub message: &'static str,
+}
+
+impl InvalidFilter {
+    const fn invalid(field: &'static str, message: &'static str) -> InvalidFilter {
+        InvalidFilter {
+            field,
+            reason: "invalid_filter",
+            message,
+        }
+    }
+
+    const fn not_found(field: &'static str, message: &'static str) -> InvalidFilter {
+        InvalidFilter {
+            field,
+            reason: "filter_not_found",
+            message,
+        }
+    }
+
+    /// The problem as a form field's error.
+    pub fn field_error(&self) -> crate::form::FieldError {
+        crate::form::FieldError::new(self.reason, self.message)
+    }
+}
+
+/// A page of the explorer.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[non_exhaustive]
+pub struct AuditPage {
+    /// The events, newest first.
+    pub events: Vec<AuditEvent>,
+    /// The cursor of the next page, when there is one.
+    pub next: Option<String>,
+}
+
+/// The trimmed value of an optional filter, `None` when empty; too long is invalid.
+fn typed<'a>(
+    value: Option<&'a str>,
+    field: &'static str,
+) -> Result<Option<&'a str>, InvalidFilter> {
+    let Some(value) = value.map(str::trim).filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    if value.chars().count() > MAX_FILTER_CHARS || value.chars().any(char::is_control) {
+        return Err(InvalidFilter::invalid(
+            field,
+            "That value is too long or not text.",
+        ));
+    }
+    Ok(Some(value))
+}
+
+/// An account named by id or email.
+async fn account(
+    auth: &Auth,
+    value: Option<&str>,
+    field: &'static str,
+) -> Result<Result<Option<Uuid>, InvalidFilter>, FlowError> {
+    let value = match typed(value, field) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Ok(id) = Uuid::parse_str(value) {
+        return Ok(Ok(Some(id)));
+    }
+    if !value.contains('@') {
+        return Ok(Err(InvalidFilter::invalid(
+            field,
+            "Enter an account id or an email address.",
+        )));
+    }
+    Ok(crate::store::users::find_by_email(&auth.db, value)
+        .await?
+        .map(|user| Some(user.id))
+        .ok_or(InvalidFilter::not_found(
+            field,
+            "No account has that address (search a deleted account by its id).",
+        )))
+}
+
+/// An organization named by id or slug.
+async fn organization(
+    auth: &Auth,
+    value: Option<&str>,
+) -> Result<Result<Option<Uuid>, InvalidFilter>, FlowError> {
+    const FIELD: &str = "organization";
+    let value = match typed(value, FIELD) {
+        Ok(Some(value)) => value,
+        Ok(None) => return Ok(Ok(None)),
+        Err(e) => return Ok(Err(e)),
+    };
+    if let Ok(id) = Uuid::parse_str(value) {
+        return Ok(Ok(Some(id)));
+    }
+    if !super::organizations::valid_slug(value) {
+        return Ok(Err(InvalidFilter::invalid(
+            FIELD,
+            "Enter an organization id or its address (slug).",
+        )));
+    }
+    Ok(crate::store::organizations::find_by_slug(&auth.db, value)
+        .await?
+        .map(|org| Some(org.id))
+        .ok_or(InvalidFilter::not_found(
+            FIELD,
+            "No organization has that address.",
+        )))
+}
+
+/// Which end of a time range a typed time bounds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// `from`: the first instant included.
+    From,
+    /// `to`: the last instant included.
+    To,
+}
+
+/// A typed time as a bound on the stored, whole-second times: `from` → the first second
+/// included (a fraction rounds up); `to` → the first second excluded (a day's end, or
+/// the second after the time).
+fn time_bound(value: &str, end: End) -> Option<OffsetDateTime> {
+    use time::format_description::well_known::Rfc3339;
+    let second = time::Duration::seconds(1);
+    if let Ok(t) = OffsetDateTime::parse(value, &Rfc3339) {
+        let whole = crate::clock::normalize(t);
+        return match end {
+            End::From if whole < t => whole.checked_add(second),
+            End::From => Some(whole),
+            End::To => whole.checked_add(second),
+        };
+    }
+    let day = time::Date::parse(
+        value,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    let day = match end {
+        End::From => day,
+        End::To => day.next_day()?,
+    };
+    Some(day.midnight().assume_utc())
+}
+
+/// The typed times as `(from, before)`.
+fn time_range(
+    query: &AuditQuery,
+) -> Result<(Option<OffsetDateTime>, Option<OffsetDateTime>), InvalidFilter> {
+    const MESSAGE: &str = "Enter a day (2026-06-01) or a time (2026-06-01T09:00:00Z).";
+    let from = match typed(query.from.as_deref(), "from")? {
+        Some(v) => Some(time_bound(v, End::From).ok_or(InvalidFilter::invalid("from", MESSAGE))?),
+        None => None,
+    };
+    let before = match typed(query.to.as_deref(), "to")? {
+        Some(v) => Some(time_bound(v, End::To).ok_or(InvalidFilter::invalid("to", MESSAGE))?),
+        None => None,
+    };
+    if let (Some(from), Some(before)) = (from, before)
+        && before <= from
+    {
+        return Err(InvalidFilter::invalid(
+            "to",
+            "The end comes before the start.",
+        ));
+    }
+    Ok((from, before))
+}
+
+/// The search `query` asks for: emails and slugs resolved to ids, times to bounds.
+/// `Ok(Err(_))` names the first value that cannot be used.
+pub async fn search_for(
+    auth: &Auth,
+    query: &AuditQuery,
+) -> Result<Result<AuditSearch, InvalidFilter>, FlowError> {
+    let actor_id = match account(auth, query.actor.as_deref(), "actor").await? {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(e)),
+    };
+    let target_id = match account(auth, query.target.as_deref(), "target").await? {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(e)),
+    };
+    let action = match typed(query.action.as_deref(), "action") {
+        Ok(action) => action.map(str::to_owned),
+        Err(e) => return Ok(Err(e)),
+    };
+    let organization_id = match organization(auth, query.organization.as_deref()).await? {
+        Ok(id) => id,
+        Err(e) => return Ok(Err(e)),
+    };
+    let (from, before) = match time_range(query) {
+        Ok(range) => range,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(AuditSearch {
+        actor_id,
+        target_id,
+        action,
+        organization_id,
+        from,
+        before,
+    }))
+}
+
+/// The cursor after `event`: its time (nanoseconds since the epoch, 16 bytes) and id,
+/// base64url.
+pub fn cursor_after(event: &AuditEvent) -> String {
+    use base64::Engine as _;
+    let mut bytes = Vec::with_capacity(32);
+    bytes.extend_from_slice(&event.occurred_at.unix_timestamp_nanos().to_be_bytes());
+    bytes.extend_from_slice(event.id.as_bytes());
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The place a cursor from [`cursor_after`] names; `None` when it is not one.
+pub fn parse_cursor(token: &str) -> Option<AuditCursor> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(token.trim())
+        .ok()?;
+    let (nanos, id) = bytes.split_at_checked(16)?;
+    let nanos = i128::from_be_bytes(nanos.try_into().ok()?);
+    Some(AuditCursor {
+        occurred_at: OffsetDateTime::from_unix_timestamp_nanos(nanos).ok()?,
+        id: Uuid::from_slice(id).ok()?,
+    })
+}
+
+/// Up to `limit` events of `search` after `cursor`, newest first: one indexed query.
+pub async fn batch(
+    auth: &Auth,
+    search: &AuditSearch,
+    cursor: Option<AuditCursor>,
+    limit: u64,
+) -> Result<Vec<AuditEvent>, FlowError> {
+    Ok(store::search(&auth.db, search, cursor, limit).await?)
+}
+
+/// One page of the explorer ([`EVENTS_PER_PAGE`] events, newest first, and the cursor of
+/// the next one), or the first filter value that cannot be used.
+pub async fn explore(
+    auth: &Auth,
+    query: &AuditQuery,
+) -> Result<Result<AuditPage, InvalidFilter>, FlowError> {
+    explore_within(auth, None, query).await
+}
+
+/// [`explore`] within one organization (an organization admin's view): the query's own
+/// `organization` is not read, every event listed is the organization's.
+pub async fn explore_organization(
+    auth: &Auth,
+    organization_id: Uuid,
+    query: &AuditQuery,
+) -> Result<Result<AuditPage, InvalidFilter>, FlowError> {
+    explore_within(auth, Some(organization_id), query).await
+}
+
+async fn explore_within(
+    auth: &Auth,
+    organization_id: Option<Uuid>,
+    query: &AuditQuery,
+) -> Result<Result<AuditPage, InvalidFilter>, FlowError> {
+    let search = if let Some(organization_id) = organization_id {
+        let outside = AuditQuery {
+            organization: None,
+            ..query.clone()
+        };
+        match search_for(auth, &outside).await? {
+            Ok(search) => AuditSearch {
+                organization_id: Some(organization_id),
+                ..search
+            },
+            Err(e) => return Ok(Err(e)),
+        }
+    } else {
+        match search_for(auth, query).await? {
+            Ok(search) => search,
+            Err(e) => return Ok(Err(e)),
+        }
+    };
+    let cursor = match typed(query.page.as_deref(), "page") {
+        Ok(Some(token)) => match parse_cursor(token) {
+            Some(cursor) => Some(cursor),
+            None => {
+                return Ok(Err(InvalidFilter::invalid(
+                    "page",
+                    "That page does not exist. Start from the first page.",
+                )));
+            }
+        },
+        Ok(None) => None,
+        Err(e) => return Ok(Err(e)),
+    };
+    Ok(Ok(page_of(auth, &search, cursor).await?))
+}
+
+/// The page of `search` after `cursor`.
+pub async fn page_of(
+    auth: &Auth,
+    search: &AuditSearch,
+    cursor: Option<AuditCursor>,
+) -> Result<AuditPage, FlowError> {
+    let mut events = batch(auth, search, cursor, EVENTS_PER_PAGE + 1).await?;
+    let more = events.len() as u64 > EVENTS_PER_PAGE;
+    events.truncate(EVENTS_PER_PAGE as usize);
+    let next = if more {
+        events.last().map(cursor_after)
+    } else {
+        None
+    };
+    Ok(AuditPage { events, next })
+}
+
+/// The columns of an export, in order.
+pub const EXPORT_COLUMNS: [&str; 10] = [
+    "id",
+    "occurred_at",
+    "action",
+    "actor_id",
+    "target_id",
+    "organization_id",
+    "impersonator_id",
+    "ip",
+    "user_agent",
+    "metadata",
+];
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
+}
+
+/// An event's export fields, in [`EXPORT_COLUMNS`] order (absent: empty).
+fn export_fields(event: &AuditEvent) -> [String; 10] {
+    let id = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+    [
+        event.id.to_string(),
+        rfc3339(event.occurred_at),
+        event.action.clone(),
+        id(event.actor_id),
+        id(event.target_id),
+        id(event.organization_id),
+        id(event.impersonator_id),
+        event.ip.clone().unwrap_or_default(),
+        event.user_agent.clone().unwrap_or_default(),
+        event.metadata.0.to_string(),
+    ]
+}
+
+/// One CSV field: a value a spreadsheet would run as a formula (starting with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return) gets a leading apostrophe; then a value with a
+/// comma, quote, CR or LF is quoted with its quotes doubled (RFC 4180).
+pub fn csv_field(value: &str) -> String {
+    let formula = value.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let value = if formula {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// The export's CSV header record, CRLF-terminated.
+pub fn csv_header() -> String {
+    let mut line = EXPORT_COLUMNS.join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// An event as one CSV record ([`EXPORT_COLUMNS`]), CRLF-terminated.
+pub fn csv_record(event: &AuditEvent) -> String {
+    let fields = export_fields(event);
+    let mut line = fields
+        .iter()
+        .map(|f| csv_field(f))
+        .collect::<Vec<_>>()
+        .join(",");
+    line.push_str("\r\n");
+    line
+}
+
+/// An event as one JSON Lines record (the object the explorer's JSON answer lists,
+/// [`EXPORT_COLUMNS`] plus `scrubbed`), LF-terminated.
+pub fn jsonl_record(event: &AuditEvent) -> String {
+    let mut line = serde_json::to_string(event).unwrap_or_default();
+    line.push('\n');
+    line
+}
+
+#[cfg(test)]
+mod explorer_tests {
+    use super::*;
+
+    fn event() -> AuditEvent {
+        let mut e = store::event(
+            Uuid::from_u128(7),
+            "login.success",
+            Some(Uuid::from_u128(1)),
+            None,
+            serde_json::json!({"note": "a, \"b\"\nc"}),
+            time::macros::datetime!(2026-06-01 09:00:05 UTC),
+        );
+        e.user_agent = Some("=HYPERLINK(\"http://x\")".into());
+        e.ip = Some("@SUM(1)".into());
+        e
+    }
+
+    #[test]
+    fn csv_quotes_per_rfc_4180_and_neutralises_formulas() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(csv_field("=1+1"), "'=1+1");
+        assert_eq!(csv_field("+1"), "'+1");
+        assert_eq!(csv_field("-1"), "'-1");
+        assert_eq!(csv_field("@x"), "'@x");
+        assert_eq!(csv_field("=A1,B1"), "\"'=A1,B1\"");
+        assert_eq!(csv_field(""), "");
+        let record = csv_record(&event());
+        assert!(record.ends_with("\r\n"));
+        assert!(record.starts_with("00000000-0000-0000-0000-000000000007,2026-06-01T09:00:05Z,login.success,00000000-0000-0000-0000-000000000001,,,,'@SUM(1),\"'=HYPERLINK(\"\"http://x\"\")\","), "{record}");
+        assert_eq!(csv_header().trim_end().split(',').count(), 10);
+    }
+
+    #[test]
+    fn a_cursor_round_trips_and_rejects_anything_else() {
+        let e = event();
+        let cursor = parse_cursor(&cursor_after(&e));
+        assert_eq!(
+            cursor,
+            Some(AuditCursor {
+                occurred_at: e.occurred_at,
+                id: e.id
+            })
+        );
+        assert_eq!(parse_cursor("not a cursor"), None);
+        assert_eq!(parse_cursor("AAAA"), None);
+        assert_eq!(parse_cursor(""), None);
+    }
+
+    #[test]
+    fn typed_times_bound_whole_seconds() {
+        let at = |s| time_bound(s, End::From);
+        let to = |s| time_bound(s, End::To);
+        use time::macros::datetime;
+        assert_eq!(at("2026-06-01"), Some(datetime!(2026-06-01 00:00 UTC)));
+        assert_eq!(to("2026-06-01"), Some(datetime!(2026-06-02 00:00 UTC)));
+        assert_eq!(
+            at("2026-06-01T09:00:00Z"),
+            Some(datetime!(2026-06-01 09:00 UTC))
+        );
+        assert_eq!(
+            at("2026-06-01T09:00:00.5Z"),
+            Some(datetime!(2026-06-01 09:00:01 UTC))
+        );
+        assert_eq!(
+            to("2026-06-01T09:00:00.5Z"),
+            Some(datetime!(2026-06-01 09:00:01 UTC))
+        );
+        assert_eq!(
+            to("2026-06-01T11:00:00+02:00"),
+            Some(datetime!(2026-06-01 09:00:01 UTC))
+        );
+        assert_eq!(at("yesterday"), None);
+        assert_eq!(at("2026-13-01"), None);
+        let range = |from: &str, to: &str| {
+            time_range(&AuditQuery {
+                from: Some(from.into()),
+                to: Some(to.into()),
+                ..AuditQuery::default()
+            })
+        };
+        assert!(range("2026-06-01", "2026-06-01").is_ok(), "one whole day");
+        assert_eq!(
+            range("2026-06-02", "2026-06-01").map_err(|e| e.field),
+            Err("to")
+        );
+        assert_eq!(
+            range("soon", "2026-06-01").map_err(|e| e.field),
+            Err("from")
+        );
     }
 }

@@ -1,0 +1,418 @@
+//! The audit explorer. Admin console, mounted at `/admin/audit` ([`admin_routes`], every
+//! route takes [`Admin`]): `GET /?actor=&target=&action=&organization=&from=&to=&page=`
+//! one page of events, newest first; `GET /export.csv` and `GET /export.jsonl` every
+//! event of the same filters as a download; `GET /verify` the hash chain's check. For an
+//! organization's admins and owners, mounted at `/organizations` ([`organization_routes`]):
+//! `GET /<slug>/audit` the same page, always narrowed to that organization.
+//!
+//! # Algorithm
+//!
+//! Pages and exports read through `features::audit`: the typed filters become one
+//! indexed query per page (keyset on `(occurred_at, id)`, newest first). An export
+//! fetches its first batch of [`EXPORT_BATCH`] events before answering, then streams:
+//! an async generator runs the next batch's query only when the previous batch has
+//! been handed to the connection, so the server holds one batch at a time whatever the
+//! log's size.
+//!
+//! # Trade-off
+//!
+//! An export is not one snapshot: it reads batch after batch while the log grows. It
+//! starts at the newest event when it begins and walks back, so events recorded during
+//! the export are left out, and an event whose transaction committed late (after the
+//! export passed its time) can be missing. The chain's verification, not the export,
+//! is what proves completeness.
+//!
+//! # Failure mode
+//!
+//! A filter that cannot be used answers 422 `invalid_fields` naming the field
+//! (`invalid_filter`, `filter_not_found`), never a 500. A database failure before the
+//! download begins answers 500; one after (the status is sent) ends the file with a
+//! last line that says so (CSV: a record whose `id` is `#error`; JSON Lines: an object
+//! with `error`), so a truncated export never passes for a complete one.
+
+use std::collections::BTreeMap;
+
+use rocket::futures::StreamExt as _;
+use rocket::futures::stream::BoxStream;
+use rocket::http::uri::fmt::{Query, UriDisplay};
+use rocket::http::{ContentType, Header, Status};
+use rocket::response::stream::TextStream;
+use rocket::response::{self, Responder};
+use rocket::{FromForm, Request, Route, State, get, routes};
+use sigra_core::features::Auth;
+use sigra_core::features::audit::{
+    self, AuditCursor, AuditPage, AuditQuery, AuditSearch, EXPORT_BATCH, InvalidFilter,
+};
+use sigra_core::features::organizations::{Membership, OrganizationError, Role};
+use sigra_core::store::AuditEvent;
+use tera::Context;
+
+use super::organizations::refused;
+use crate::guards::{Admin, AuthenticatedUser, CsrfToken};
+use crate::respond::Reply;
+use crate::state::SigraState;
+
+/// Where the admin's explorer is mounted.
+pub const MOUNT: &str = "/admin/audit";
+
+/// The explorer's query string.
+#[derive(Debug, Default, FromForm)]
+pub struct Filters {
+    actor: Option<String>,
+    target: Option<String>,
+    action: Option<String>,
+    organization: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    page: Option<String>,
+}
+
+impl Filters {
+    fn into_query(self) -> AuditQuery {
+        let mut query = AuditQuery::default();
+        query.actor = self.actor;
+        query.target = self.target;
+        query.action = self.action;
+        query.organization = self.organization;
+        query.from = self.from;
+        query.to = self.to;
+        query.page = self.page;
+        query
+    }
+}
+
+fn encode(value: &str) -> String {
+    format!("{}", &value as &dyn UriDisplay<Query>)
+}
+
+/// `path` with the query's non-empty filters (and `page` when given) as its query string.
+fn with_filters(path: &str, query: &AuditQuery, page: Option<&str>) -> String {
+    let pairs = [
+        ("actor", query.actor.as_deref()),
+        ("target", query.target.as_deref()),
+        ("action", query.action.as_deref()),
+        ("organization", query.organization.as_deref()),
+        ("from", query.from.as_deref()),
+        ("to", query.to.as_deref()),
+        ("page", page),
+    ];
+    let qs: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| {
+            let v = v.map(str::trim).filter(|v| !v.is_empty())?;
+            Some(format!("{k}={}", encode(v)))
+        })
+        .collect();
+    if qs.is_empty() {
+        path.to_owned()
+    } else {
+        format!("{path}?{}", qs.join("&"))
+    }
+}
+
+/// Whose explorer a page is: the admin's, or one organization's.
+#[derive(Debug)]
+enum Lens<'a> {
+    Admin,
+    Organization(&'a Membership),
+}
+
+impl Lens<'_> {
+    fn path(&self) -> String {
+        match self {
+            Lens::Admin => MOUNT.to_owned(),
+            Lens::Organization(m) => format!("{}/{}/audit", super::organizations::MOUNT, m.slug()),
+        }
+    }
+}
+
+/// The explorer's page: the filter form with what was typed, and the events or what is
+/// wrong with a filter.
+fn explorer_page(
+    lens: &Lens<'_>,
+    query: &AuditQuery,
+    found: Result<AuditPage, InvalidFilter>,
+) -> Reply {
+    let path = lens.path();
+    let mut context = Context::new();
+    context.insert("path", &path);
+    context.insert("query", query);
+    context.insert("admin", &matches!(lens, Lens::Admin));
+    if let Lens::Organization(m) = lens {
+        context.insert("organization", m.organization());
+    }
+    let first = query.first_page();
+    context.insert("clear_url", &path);
+    context.insert(
+        "paged",
+        &query.page.as_deref().is_some_and(|p| !p.trim().is_empty()),
+    );
+    context.insert("first_url", &with_filters(&path, &first, None));
+    if matches!(lens, Lens::Admin) {
+        context.insert(
+            "csv_url",
+            &with_filters(&format!("{MOUNT}/export.csv"), &first, None),
+        );
+        context.insert(
+            "jsonl_url",
+            &with_filters(&format!("{MOUNT}/export.jsonl"), &first, None),
+        );
+    }
+    match found {
+        Ok(page) => {
+            context.insert("events", &page.events);
+            let next_url = page
+                .next
+                .as_deref()
+                .map(|next| with_filters(&path, &first, Some(next)));
+            context.insert("next_url", &next_url);
+            Reply::page(Status::Ok, "audit", context)
+                .with("events", &page.events)
+                .with("next", &page.next)
+        }
+        Err(invalid) => {
+            let mut errors = BTreeMap::new();
+            errors.insert(invalid.field, vec![invalid.field_error()]);
+            context.insert("events", &Vec::<AuditEvent>::new());
+            context.insert("errors", &errors);
+            Reply::invalid("audit", context, &errors)
+        }
+    }
+}
+
+#[get("/?<filters..>")]
+async fn explore(
+    state: &State<SigraState>,
+    _admin: Admin,
+    _csrf: CsrfToken,
+    filters: Filters,
+) -> Reply {
+    let query = filters.into_query();
+    match audit::explore(&state.auth, &query).await {
+        Ok(found) => explorer_page(&Lens::Admin, &query, found),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[get("/<slug>/audit?<filters..>", rank = 2)]
+async fn organization_explore(
+    state: &State<SigraState>,
+    user: AuthenticatedUser,
+    _csrf: CsrfToken,
+    slug: &str,
+    filters: Filters,
+) -> Reply {
+    let membership = match Membership::of(&state.auth, user.id(), slug).await {
+        Ok(Some(m)) => m,
+        Ok(None) => return refused(OrganizationError::NotFound),
+        Err(e) => return Reply::failed(e),
+    };
+    if membership.role() < Role::Admin {
+        return refused(OrganizationError::Forbidden);
+    }
+    let mut query = filters.into_query();
+    // The lens names the organization; a typed one is not a filter here.
+    query.organization = None;
+    match audit::explore_organization(&state.auth, membership.org_id(), &query).await {
+        Ok(found) => explorer_page(&Lens::Organization(&membership), &query, found),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+/// The chain's check: what [`audit::verify`] found, as a page or as JSON.
+#[get("/verify")]
+async fn verify(state: &State<SigraState>, _admin: Admin, _csrf: CsrfToken) -> Reply {
+    let report = match audit::verify(&state.auth).await {
+        Ok(report) => report,
+        Err(e) => return Reply::failed(e),
+    };
+    let mut context = Context::new();
+    context.insert("report", &report);
+    context.insert("intact", &report.is_intact());
+    Reply::page(Status::Ok, "audit_verify", context)
+        .with_fields_of(&report)
+        .with("intact", report.is_intact())
+}
+
+/// A download: `body` (a stream) with its type, an attachment name, and no caching.
+#[derive(Debug)]
+pub(crate) struct Download<S> {
+    body: S,
+    content_type: ContentType,
+    filename: String,
+}
+
+impl<'r, 'o: 'r, S: Responder<'r, 'o>> Responder<'r, 'o> for Download<S> {
+    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'o> {
+        let mut response = self.body.respond_to(request)?;
+        response.set_header(self.content_type);
+        response.set_header(Header::new(
+            "Content-Disposition",
+            format!("attachment; filename=\"{}\"", self.filename),
+        ));
+        response.set_header(Header::new("Cache-Control", "no-store"));
+        Ok(response)
+    }
+}
+
+/// An export's format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Format {
+    Csv,
+    Jsonl,
+}
+
+impl Format {
+    fn record(self, event: &AuditEvent) -> String {
+        match self {
+            Format::Csv => audit::csv_record(event),
+            Format::Jsonl => audit::jsonl_record(event),
+        }
+    }
+
+    /// The last line of an export that a database failure cut short.
+    fn failure_line(self) -> String {
+        let message = "the export stopped early: the database failed; export again";
+        match self {
+            Format::Csv => format!("#error,{}\r\n", audit::csv_field(message)),
+            Format::Jsonl => {
+                let mut line =
+                    serde_json::json!({ "error": "export_incomplete", "message": message })
+                        .to_string();
+                line.push('\n');
+                line
+            }
+        }
+    }
+}
+
+/// The next batch's cursor after `batch`, or `None` when `batch` was the last one.
+fn next_cursor(batch: &[AuditEvent]) -> Option<AuditCursor> {
+    if (batch.len() as u64) < EXPORT_BATCH {
+        return None;
+    }
+    batch.last().map(AuditCursor::after)
+}
+
+/// An export's body: a stream of text chunks, one per batch.
+pub(crate) type Export = TextStream<BoxStream<'static, String>>;
+
+/// The export's text: the header (CSV), `first`, then one batch query at a time until
+/// a short batch ends it.
+fn export_stream(
+    auth: Auth,
+    search: AuditSearch,
+    format: Format,
+    first: Vec<AuditEvent>,
+) -> Export {
+    let chunks = rocket::async_stream::stream! {
+        if format == Format::Csv {
+            yield audit::csv_header();
+        }
+        let mut cursor = next_cursor(&first);
+        yield first.iter().map(|e| format.record(e)).collect::<String>();
+        drop(first);
+        while let Some(after) = cursor {
+            match audit::batch(&auth, &search, Some(after), EXPORT_BATCH).await {
+                Ok(batch) => {
+                    cursor = next_cursor(&batch);
+                    yield batch.iter().map(|e| format.record(e)).collect::<String>();
+                }
+                Err(e) => {
+                    log::error!("sigra audit export failed ({}): {e}", e.reason());
+                    yield format.failure_line();
+                    cursor = None;
+                }
+            }
+        }
+    };
+    TextStream(chunks.boxed())
+}
+
+/// Checks the filters and fetches the first batch (a failure here still gets a proper
+/// status), then answers the download.
+async fn export(
+    state: &SigraState,
+    filters: Filters,
+    format: Format,
+) -> Result<Download<Export>, Reply> {
+    let auth = &state.auth;
+    let mut query = filters.into_query();
+    query.page = None;
+    let search = match audit::search_for(auth, &query).await {
+        Ok(Ok(search)) => search,
+        Ok(Err(invalid)) => return Err(explorer_page(&Lens::Admin, &query, Err(invalid))),
+        Err(e) => return Err(Reply::failed(e)),
+    };
+    let first = audit::batch(auth, &search, None, EXPORT_BATCH)
+        .await
+        .map_err(Reply::failed)?;
+    let stamp = auth
+        .clock
+        .now()
+        .format(time::macros::format_description!(
+            "[year][month][day]T[hour][minute][second]Z"
+        ))
+        .unwrap_or_default();
+    let (content_type, extension) = match format {
+        Format::Csv => (
+            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
+            "csv",
+        ),
+        Format::Jsonl => (ContentType::new("application", "x-ndjson"), "jsonl"),
+    };
+    Ok(Download {
+        body: export_stream(auth.clone(), search, format, first),
+        content_type,
+        filename: format!("sigra-audit-{stamp}.{extension}"),
+    })
+}
+
+#[get("/export.csv?<filters..>")]
+async fn export_csv(
+    state: &State<SigraState>,
+    _admin: Admin,
+    filters: Filters,
+) -> Result<Download<Export>, Reply> {
+    export(state, filters, Format::Csv).await
+}
+
+#[get("/export.jsonl?<filters..>")]
+async fn export_jsonl(
+    state: &State<SigraState>,
+    _admin: Admin,
+    filters: Filters,
+) -> Result<Download<Export>, Reply> {
+    export(state, filters, Format::Jsonl).await
+}
+
+/// The admin's explorer, to mount at [`MOUNT`].
+pub(crate) fn admin_routes() -> Vec<Route> {
+    routes![explore, export_csv, export_jsonl, verify]
+}
+
+/// An organization's explorer, to mount at `/organizations`.
+pub(crate) fn organization_routes() -> Vec<Route> {
+    routes![organization_explore]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_carry_the_typed_filters_encoded() {
+        let mut query = AuditQuery::default();
+        query.actor = Some("a+b@example.com".into());
+        query.action = Some(" ".into());
+        query.from = Some("2026-06-01T09:00:00+02:00".into());
+        assert_eq!(
+            with_filters("/admin/audit/export.csv", &query, None),
+            "/admin/audit/export.csv?actor=a%2Bb@example.com&from=2026-06-01T09:00:00%2B02:00"
+        );
+        assert_eq!(
+            with_filters("/admin/audit", &AuditQuery::default(), Some("abc")),
+            "/admin/audit?page=abc"
+        );
+    }
+}
