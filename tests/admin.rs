@@ -72,6 +72,10 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/users/<id>/<action>"),
     ("POST", "/admin/users/<id>/impersonate"),
     ("DELETE", "/admin/impersonation"),
+    ("GET", "/admin/audit"),
+    ("GET", "/admin/audit/export.csv"),
+    ("GET", "/admin/audit/export.jsonl"),
+    ("GET", "/admin/audit/verify"),
 ];
 
 fn concrete(path: &str, id: Uuid) -> String {

@@ -116,6 +116,14 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/admin_user.html.tera"),
     ),
     (
+        "audit",
+        include_str!("../../templates/sigra/audit.html.tera"),
+    ),
+    (
+        "audit_verify",
+        include_str!("../../templates/sigra/audit_verify.html.tera"),
+    ),
+    (
         "organizations",
         include_str!("../../templates/sigra/organizations.html.tera"),
     ),

@@ -622,6 +622,13 @@ const OPERATIONS: &[Operation] = &[
         &[],
     ),
     op(
+        Get,
+        "/<slug>/audit",
+        "The organization's audit log, newest first (admins and owners): filters `actor`, `target`, `action`, `from`, `to`, cursor `page`.",
+        Session,
+        &[],
+    ),
+    op(
         Post,
         "/<slug>/switch",
         "Make this organization the session's active organization.",

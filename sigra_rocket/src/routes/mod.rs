@@ -4,6 +4,7 @@ pub mod admin;
 pub mod api_keys;
 pub mod api_tokens;
 pub mod assets;
+pub mod audit;
 pub mod backup_codes;
 pub mod change_email;
 pub mod change_password;
@@ -70,6 +71,7 @@ pub fn organization_routes() -> Vec<Route> {
     all.extend(memberships::routes());
     all.extend(invitations::routes());
     all.extend(impersonation::organization_routes());
+    all.extend(audit::organization_routes());
     all
 }
 
