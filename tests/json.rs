@@ -425,7 +425,13 @@ conformance!(
         let mut expected = 0;
         for route in app.client.rocket().routes() {
             let path = route.uri.path();
-            let sigra = ["/users", "/organizations", "/admin", "/dev/", "/.well-known/"];
+            let sigra = [
+                "/users",
+                "/organizations",
+                "/admin",
+                "/dev/",
+                "/.well-known/",
+            ];
             if !sigra.iter().any(|p| path.starts_with(p)) {
                 continue;
             }

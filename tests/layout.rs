@@ -29,11 +29,6 @@ const EXEMPT: &[(&str, &[Part], &str)] = &[
         "the unit of work every flow ends in, not a feature; tested through the flows",
     ),
     (
-        "audit",
-        &[Route],
-        "recorded by every flow in its own transaction; no page of its own",
-    ),
-    (
         "new_device",
         &[Route],
         "a mail the log-in flows send; the sessions page is its link target",

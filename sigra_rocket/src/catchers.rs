@@ -345,6 +345,8 @@ mod tests {
             GuardFailure::InsufficientScope => 12,
             GuardFailure::NoOrganization => 13,
             GuardFailure::OrganizationRoleRequired => 14,
+            GuardFailure::AdminRequired => 15,
+            GuardFailure::ImpersonationForbidden => 16,
         };
         for (i, f) in GuardFailure::ALL.into_iter().enumerate() {
             assert_eq!(position(f), i, "{f:?}");

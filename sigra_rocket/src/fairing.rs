@@ -225,12 +225,6 @@ impl Fairing for Sigra {
                 .mount("/", crate::routes::admin_routes(admin.enabled))
                 .register(mount, crate::catchers::page_catchers())
                 .register(mount, crate::catchers::guard_catchers());
-            if admin.enabled {
-                rocket = rocket.mount(
-                    crate::routes::audit::MOUNT,
-                    crate::routes::audit::admin_routes(),
-                );
-            }
         }
         if organizations {
             let mount = crate::routes::organizations::MOUNT;

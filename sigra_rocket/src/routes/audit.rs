@@ -180,7 +180,7 @@ fn explorer_page(
     }
 }
 
-#[get("/?<filters..>")]
+#[get("/admin/audit?<filters..>")]
 async fn explore(
     state: &State<SigraState>,
     _admin: Admin,
@@ -220,7 +220,7 @@ async fn organization_explore(
 }
 
 /// The chain's check: what [`audit::verify`] found, as a page or as JSON.
-#[get("/verify")]
+#[get("/admin/audit/verify")]
 async fn verify(state: &State<SigraState>, _admin: Admin, _csrf: CsrfToken) -> Reply {
     let report = match audit::verify(&state.auth).await {
         Ok(report) => report,
@@ -368,7 +368,7 @@ async fn export(
     })
 }
 
-#[get("/export.csv?<filters..>")]
+#[get("/admin/audit/export.csv?<filters..>")]
 async fn export_csv(
     state: &State<SigraState>,
     _admin: Admin,
@@ -377,7 +377,7 @@ async fn export_csv(
     export(state, filters, Format::Csv).await
 }
 
-#[get("/export.jsonl?<filters..>")]
+#[get("/admin/audit/export.jsonl?<filters..>")]
 async fn export_jsonl(
     state: &State<SigraState>,
     _admin: Admin,
@@ -386,7 +386,7 @@ async fn export_jsonl(
     export(state, filters, Format::Jsonl).await
 }
 
-/// The admin's explorer, to mount at [`MOUNT`].
+/// The admin's explorer (full paths under [`MOUNT`], mounted at `/`).
 pub(crate) fn admin_routes() -> Vec<Route> {
     routes![explore, export_csv, export_jsonl, verify]
 }

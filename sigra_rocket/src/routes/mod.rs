@@ -82,6 +82,7 @@ pub fn admin_routes(console: bool) -> Vec<Route> {
     let mut all = impersonation::admin_routes();
     if console {
         all.extend(admin::routes());
+        all.extend(audit::admin_routes());
     }
     all
 }
