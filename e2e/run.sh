@@ -121,7 +121,6 @@ log "starting example_app on $base_url (database $db)"
     ROCKET_DATABASES="{sigra={url=\"sqlite://$db?mode=rwc\"}}" \
     SIGRA_PUBLIC_URL="$base_url" \
     SIGRA_RATE_LIMIT__MAX_REQUESTS=1000 \
-    SIGRA_ADMIN__EMAILS='["admin-e2e@example.com"]' \
     SIGRA_OAUTH__PROVIDERS__IDP__KIND=oidc \
     SIGRA_OAUTH__PROVIDERS__IDP__ISSUER="$issuer" \
     SIGRA_OAUTH__PROVIDERS__IDP__CLIENT_ID=sigra-e2e \

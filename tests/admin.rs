@@ -72,6 +72,9 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/users/<id>/<action>"),
     ("POST", "/admin/users/<id>/impersonate"),
     ("DELETE", "/admin/impersonation"),
+    ("DELETE", "/admin/users/<id>/sessions/<session_id>"),
+    ("GET", "/admin/organizations"),
+    ("GET", "/admin/organizations/<slug>"),
     ("GET", "/admin/audit"),
     ("GET", "/admin/audit/export.csv"),
     ("GET", "/admin/audit/export.jsonl"),
@@ -81,6 +84,8 @@ const ADMIN_ROUTES: &[(&str, &str)] = &[
 fn concrete(path: &str, id: Uuid) -> String {
     path.replace("<id>", &id.to_string())
         .replace("<action>", "lock")
+        .replace("<session_id>", &Uuid::nil().to_string())
+        .replace("<slug>", "acme")
 }
 
 conformance!(
@@ -194,7 +199,11 @@ conformance!(
             .iter()
             .filter(|(m, p)| *m != "GET" && *p != "/admin/impersonation")
             .collect();
-        assert_eq!(posts.len(), 2);
+        assert_eq!(posts.len(), 3);
+        let one = format!("/admin/users/{target}/sessions/{}", Uuid::nil());
+        app.json(Method::Delete, &one, json!({}))
+            .await
+            .assert_refused(Status::Forbidden, "sudo_required");
         for action in admin::UserAction::ALL {
             let r = act(&app, target, action.slug()).await;
             r.assert_refused(Status::Forbidden, "sudo_required");
@@ -358,6 +367,38 @@ conformance!(
         t
     }
 
+    async fn organizations_are_listed_by_slug_prefix_and_shown_with_their_members(
+        t: TestDb,
+    ) -> TestDb {
+        let app = admin_app(&t).await;
+        let ann = user_browser(&app, "ann@example.com").await;
+        crate::organizations::create_org(&ann, "Acme", "acme").await;
+        crate::organizations::create_org(&ann, "Acme Labs", "acme-labs").await;
+        crate::organizations::create_org(&ann, "Zeta", "zeta").await;
+        let r = app.json_get("/admin/organizations?q=acme").await;
+        let body = r.assert_ok(Status::Ok).clone();
+        let slugs: Vec<&str> = body["organizations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| o["slug"].as_str().unwrap())
+            .collect();
+        assert_eq!(slugs, ["acme", "acme-labs"]);
+        let r = app.json_get("/admin/organizations/acme-labs").await;
+        let body = r.assert_ok(Status::Ok).clone();
+        assert_eq!(body["organization"]["name"], "Acme Labs");
+        assert_eq!(body["members"][0]["email"], "ann@example.com");
+        assert_eq!(body["members"][0]["role"], "owner");
+        let (status, html) = app.body("/admin/organizations/acme-labs").await;
+        assert_eq!(status, Status::Ok);
+        assert!(html.contains("/admin/audit?organization="), "{html}");
+        assert_eq!(
+            app.json_get("/admin/organizations/nope").await.status,
+            Status::NotFound
+        );
+        t
+    }
+
     async fn a_locked_account_cannot_log_in_or_use_its_keys_until_an_admin_unlocks_it(
         t: TestDb,
     ) -> TestDb {
@@ -506,6 +547,32 @@ conformance!(
         let boss = user_id(&t, ADMIN_EMAIL).await;
         let ann = user_browser(&app, "ann@example.com").await;
         let id = user_id(&t, "ann@example.com").await;
+
+        // One session ended by the admin; the other browser stays logged in.
+        let second = app.other_browser().await;
+        second.log_in("ann@example.com", PASSWORD, false).await;
+        let live = sessions::list_for_user(&t.db, id, app.clock.now())
+            .await
+            .unwrap();
+        assert_eq!(live.len(), 2);
+        let first = live.iter().min_by_key(|s| s.created_at).unwrap().id;
+        let path = format!("/admin/users/{id}/sessions/{first}");
+        app.json(Method::Delete, &path, json!({}))
+            .await
+            .assert_ok(Status::Ok);
+        app.json(Method::Delete, &path, json!({}))
+            .await
+            .assert_refused(Status::NotFound, "not_found");
+        assert_eq!(
+            ann.json_get("/users/settings").await.status,
+            Status::Unauthorized
+        );
+        assert_eq!(second.json_get("/users/settings").await.status, Status::Ok);
+        let events = events_about(&t, id).await;
+        assert!(
+            events.contains(&("session.revoked".into(), Some(boss))),
+            "{events:?}"
+        );
 
         act(&app, id, "revoke-sessions").await.assert_ok(Status::Ok);
         assert!(

@@ -45,6 +45,7 @@ fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, Stri
                 .replace("<id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                 .replace("<user_id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                 .replace("<action>", "lock")
+                .replace("<session_id>", "0190d6a4-6d2b-7c3e-9a51-7d1c2f3e4a5b")
                 .replace("<provider>", "idp")
                 .replace("<slug>", "acme")
                 .replace("<token>", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA");

@@ -1,5 +1,5 @@
-// Browser end-to-end test of the admin console: the address listed in
-// SIGRA_ADMIN__EMAILS (e2e/run.sh) becomes an admin when confirmed; the dashboard draws its
+// Browser end-to-end test of the admin console: admin@example.com (example_app's
+// sigra.admin.emails in the debug profile) becomes an admin when confirmed; the dashboard draws its
 // charts as inline SVG; the user search finds an account; the admin locks and unlocks it,
 // then acts as it (with a reason) and sees the banner, is refused a password change, and
 // stops, getting their own session back; the audit explorer and its verification page.
@@ -19,7 +19,7 @@ import {
   waitForMail,
 } from './helpers.mjs';
 
-const ADMIN = { email: 'admin-e2e@example.com', password: `admin passphrase ${RUN_ID}` };
+const ADMIN = { email: 'admin@example.com', password: `admin passphrase ${RUN_ID}` };
 
 /** @type {import('playwright-core').Browser} */
 let browser;
@@ -34,11 +34,13 @@ after(async () => {
 
 /** The page's content is no wider than its viewport (tables scroll inside their box). */
 async function assertNoSidewaysScroll(page) {
-  const { scroll, width } = await page.evaluate(() => ({
-    scroll: document.documentElement.scrollWidth,
-    width: window.innerWidth,
-  }));
-  assert.ok(scroll <= width, `page is ${scroll}px wide in a ${width}px viewport`);
+  const { scroll, width, widest } = await page.evaluate(() => {
+    const over = [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.table-wrap'))
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}.${[...e.classList].join('.')}`);
+    return { scroll: document.documentElement.scrollWidth, width: window.innerWidth, widest: over.slice(0, 5) };
+  });
+  assert.ok(scroll <= width, `${pathOf(page)} is ${scroll}px wide in a ${width}px viewport: ${widest.join(', ')}`);
 }
 
 describe('admin console in the browser', { concurrency: false }, () => {
@@ -101,7 +103,7 @@ describe('admin console in the browser', { concurrency: false }, () => {
       assert.equal(refused.status(), 403);
       assert.equal((await refused.json()).error, 'impersonation_forbidden');
       await navigating(a.page, () => a.page.locator('#impersonation-stop').click());
-      assert.equal(a.page.url(), userPage, 'back on the user page as the admin');
+      assert.equal(pathOf(a.page), new URL(userPage).pathname, 'back on the user page as the admin');
       assert.equal(await a.page.locator('#impersonation-banner').count(), 0);
       const told = await waitForMail(v.page, { to: victim.email, subject: /acted as you/ });
       assert.match(told.text, new RegExp(`Ticket ${RUN_ID}`));
@@ -130,6 +132,7 @@ describe('admin console in the browser', { concurrency: false }, () => {
       for (const [path, name] of [
         ['/admin', 'admin_dashboard_dark_390'],
         ['/admin/users', 'admin_users_dark_390'],
+        ['/admin/organizations', 'admin_organizations_dark_390'],
         ['/admin/audit', 'admin_audit_dark_390'],
         ['/admin/audit/verify', 'admin_audit_verify_dark_390'],
       ]) {

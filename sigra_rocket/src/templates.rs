@@ -116,6 +116,14 @@ pub const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/sigra/admin_user.html.tera"),
     ),
     (
+        "admin_organizations",
+        include_str!("../../templates/sigra/admin_organizations.html.tera"),
+    ),
+    (
+        "admin_organization",
+        include_str!("../../templates/sigra/admin_organization.html.tera"),
+    ),
+    (
         "audit",
         include_str!("../../templates/sigra/audit.html.tera"),
     ),

@@ -31,6 +31,7 @@ pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
 pub const SIGRA_STATE_CHANGING_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/users/<id>/<action>"),
     ("POST", "/admin/users/<id>/impersonate"),
+    ("DELETE", "/admin/users/<id>/sessions/<session_id>"),
     ("DELETE", "/admin/impersonation"),
     (
         "POST",

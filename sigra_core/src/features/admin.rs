@@ -542,6 +542,87 @@ pub async fn user(auth: &Auth, id: Uuid) -> Result<Option<UserDetail>, FlowError
     }))
 }
 
+/// An organization as the admin console lists it.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OrganizationRow {
+    /// Its id.
+    pub id: Uuid,
+    /// Its name.
+    pub name: String,
+    /// Its slug.
+    pub slug: String,
+    /// A personal organization.
+    pub personal: bool,
+    /// Creation time.
+    #[serde(with = "time::serde::rfc3339")]
+    pub created_at: OffsetDateTime,
+}
+
+impl OrganizationRow {
+    fn of(row: store::OrganizationRow) -> OrganizationRow {
+        OrganizationRow {
+            id: row.id,
+            name: row.name,
+            slug: row.slug,
+            personal: row.personal,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A page of the admin's organization list.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OrganizationPage {
+    /// The organizations, in slug order.
+    pub organizations: Vec<OrganizationRow>,
+    /// The cursor of the next page, when there is one (the last slug).
+    pub next: Option<String>,
+}
+
+/// One page of organizations whose slug starts with `q`, after slug `page`.
+pub async fn organizations(
+    auth: &Auth,
+    q: &str,
+    page: Option<&str>,
+) -> Result<OrganizationPage, FlowError> {
+    let q = q.trim().to_lowercase();
+    let mut found = store::organizations::search(&auth.db, &q, page, USERS_PER_PAGE + 1).await?;
+    let more = found.len() as u64 > USERS_PER_PAGE;
+    found.truncate(USERS_PER_PAGE as usize);
+    let next = more.then(|| found.last().map(|o| o.slug.clone())).flatten();
+    Ok(OrganizationPage {
+        organizations: found.into_iter().map(OrganizationRow::of).collect(),
+        next,
+    })
+}
+
+/// One organization as the admin console shows it.
+#[derive(Debug, Clone, Serialize)]
+#[non_exhaustive]
+pub struct OrganizationDetail {
+    /// The organization.
+    pub organization: OrganizationRow,
+    /// Its members, oldest first.
+    pub members: Vec<super::organizations::MemberView>,
+}
+
+/// The organization with `slug`, with its members; `None` when there is none.
+pub async fn organization(
+    auth: &Auth,
+    slug: &str,
+) -> Result<Option<OrganizationDetail>, FlowError> {
+    let Some(row) = store::organizations::find_by_slug(&auth.db, slug).await? else {
+        return Ok(None);
+    };
+    let members = super::organizations::members(auth, row.id).await?;
+    Ok(Some(OrganizationDetail {
+        organization: OrganizationRow::of(row),
+        members,
+    }))
+}
+
 /// Does `action` to account `target` as `admin` (whose guard proved a platform admin
 /// with sudo). Answers whether anything changed (`false`: it already was so), or why
 /// it was refused.

@@ -687,18 +687,7 @@ pub async fn page(
         return Ok(Err(OrganizationError::NotFound));
     };
     let organization = membership.view;
-    let members = store::members_with_email(&auth.db, organization.id)
-        .await?
-        .into_iter()
-        .filter_map(|m| {
-            Some(MemberView {
-                role: Role::parse(&m.role)?,
-                user_id: m.user_id,
-                email: m.email,
-                joined_at: m.created_at,
-            })
-        })
-        .collect();
+    let members = members(auth, organization.id).await?;
     let invitations = if organization.role >= Role::Admin {
         let now = auth.clock.now();
         store::pending_invitations(&auth.db, organization.id, now)
@@ -714,6 +703,22 @@ pub async fn page(
         members,
         invitations,
     }))
+}
+
+/// The members of organization `id`, oldest first.
+pub(crate) async fn members(auth: &Auth, id: Uuid) -> Result<Vec<MemberView>, FlowError> {
+    Ok(store::members_with_email(&auth.db, id)
+        .await?
+        .into_iter()
+        .filter_map(|m| {
+            Some(MemberView {
+                role: Role::parse(&m.role)?,
+                user_id: m.user_id,
+                email: m.email,
+                joined_at: m.created_at,
+            })
+        })
+        .collect())
 }
 
 /// Deletes the organization with `slug` (owners only; the web layer asks for sudo), with

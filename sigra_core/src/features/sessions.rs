@@ -395,6 +395,18 @@ pub async fn revoke(
     meta: &RequestMeta,
 ) -> Result<RevokeOutcome, FlowError> {
     let user_id = current.user.id;
+    revoke_by(auth, user_id, user_id, session_id, meta).await
+}
+
+/// Revokes session `session_id` of `user_id` (and its remember-me cookie), done by
+/// `actor` (the user, or an admin), audited `session.revoked`.
+pub async fn revoke_by(
+    auth: &Auth,
+    user_id: Uuid,
+    actor: Uuid,
+    session_id: Uuid,
+    meta: &RequestMeta,
+) -> Result<RevokeOutcome, FlowError> {
     let change = auth.change(meta).await?;
     let removed = sessions::delete(change.tx(), user_id, session_id).await?;
     let recipient = remember_recipient(session_id);
@@ -403,7 +415,7 @@ pub async fn revoke(
     let outcome = if removed == 1 {
         let details = serde_json::json!({ "session_id": session_id });
         change
-            .audit(audit::SESSION_REVOKED, user_id, details)
+            .audit_by(audit::SESSION_REVOKED, Some(actor), Some(user_id), details)
             .await?;
         RevokeOutcome::Revoked
     } else {

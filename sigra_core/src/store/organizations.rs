@@ -76,6 +76,30 @@ pub async fn find_by_slug(
     ex.fetch_optional(&stmt).await
 }
 
+/// Organizations in slug order whose slug starts with `prefix` (all when empty), after
+/// slug `after`, at most `limit` (the admin console's list: one range scan of the unique
+/// slug index).
+pub async fn search(
+    ex: &impl Executor,
+    prefix: &str,
+    after: Option<&str>,
+    limit: u64,
+) -> Result<Vec<OrganizationRow>, StoreError> {
+    let mut stmt = Query::select();
+    stmt.columns(COLUMNS).from(Organizations::Table);
+    if !prefix.is_empty() {
+        stmt.and_where(Expr::col(Organizations::Slug).gte(prefix));
+        if let Some(end) = super::users::prefix_end(prefix) {
+            stmt.and_where(Expr::col(Organizations::Slug).lt(end));
+        }
+    }
+    if let Some(after) = after {
+        stmt.and_where(Expr::col(Organizations::Slug).gt(after));
+    }
+    stmt.order_by(Organizations::Slug, Order::Asc).limit(limit);
+    ex.fetch_all(&stmt).await
+}
+
 /// The organization with this id.
 pub async fn find_by_id(
     ex: &impl Executor,

@@ -598,7 +598,7 @@ pub struct UserSearch {
 /// The first string after every string that starts with `prefix`: its last character
 /// incremented (`"ab"` → `"ac"`), so a prefix is one range scan of the email index
 /// (byte order on every backend). `None` when nothing is after it.
-fn prefix_end(prefix: &str) -> Option<String> {
+pub(crate) fn prefix_end(prefix: &str) -> Option<String> {
     let mut chars: Vec<char> = prefix.chars().collect();
     while let Some(last) = chars.pop() {
         let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32);

@@ -1,6 +1,8 @@
 //! `/admin`: the admin console. `GET /` the dashboard, `GET /users` the user search,
+//! `GET /organizations` and `GET /organizations/<slug>` the organizations,
 //! `GET /users/<id>` one account, `POST /users/<id>/<action>` (sudo) an action of
-//! [`UserAction`]. Impersonation lives in `routes::impersonation`, the audit explorer
+//! [`UserAction`], `DELETE /users/<id>/sessions/<session_id>` (sudo) one session.
+//! Impersonation lives in `routes::impersonation`, the audit explorer
 //! in `routes::audit`.
 //!
 //! Mounted (with their full paths, at `/`) under [`MOUNT`], outside the base path, when
@@ -8,8 +10,9 @@
 //! (POST).
 
 use rocket::http::Status;
-use rocket::{Route, State, get, post, routes};
+use rocket::{Route, State, delete, get, post, routes};
 use sigra_core::features::admin::{self, DASHBOARD_DAYS, Day, UserAction, UserQuery};
+use sigra_core::features::sessions::{self, RevokeOutcome};
 use tera::Context;
 use uuid::Uuid;
 
@@ -112,6 +115,7 @@ fn notice_text(code: Option<&str>) -> Option<&'static str> {
         .map(UserAction::done)
         .or(match code? {
             "unchanged" => Some("Nothing changed: the account already was so."),
+            "session_revoked" => Some("The session ended."),
             _ => None,
         })
 }
@@ -195,6 +199,67 @@ async fn act(
     }
 }
 
+#[delete("/admin/users/<id>/sessions/<session_id>", data = "<form>")]
+async fn revoke_session(
+    state: &State<SigraState>,
+    admin: SudoAdmin,
+    id: &str,
+    session_id: &str,
+    form: SigraForm<NoFields>,
+) -> Reply {
+    let (Ok(target), Ok(session)) = (Uuid::parse_str(id), Uuid::parse_str(session_id)) else {
+        return not_found();
+    };
+    let auth = &state.auth;
+    match sessions::revoke_by(auth, target, admin.id(), session, form.meta()).await {
+        Ok(RevokeOutcome::Revoked) => {
+            Reply::see_other(format!("{MOUNT}/users/{target}?notice=session_revoked"))
+        }
+        // Ended already, or not this account's.
+        Ok(_) => Reply::Error(Status::NotFound),
+        Err(e) => Reply::failed(e),
+    }
+}
+
+#[get("/admin/organizations?<q>&<page>")]
+async fn organizations(
+    state: &State<SigraState>,
+    _admin: Admin,
+    q: Option<String>,
+    page: Option<String>,
+) -> Reply {
+    let q = q.unwrap_or_default();
+    let found = match admin::organizations(&state.auth, &q, page.as_deref()).await {
+        Ok(found) => found,
+        Err(e) => return Reply::failed(e),
+    };
+    let mut context = Context::new();
+    context.insert("q", &q);
+    context.insert("organizations", &found.organizations);
+    context.insert("next", &found.next);
+    Reply::page(Status::Ok, "admin_organizations", context).with_fields_of(&found)
+}
+
+#[get("/admin/organizations/<slug>")]
+async fn organization(state: &State<SigraState>, _admin: Admin, slug: &str) -> Reply {
+    let detail = match admin::organization(&state.auth, slug).await {
+        Ok(Some(detail)) => detail,
+        Ok(None) => return Reply::Error(Status::NotFound),
+        Err(e) => return Reply::failed(e),
+    };
+    let mut context = Context::new();
+    context.insert("o", &detail);
+    Reply::page(Status::Ok, "admin_organization", context).with_fields_of(&detail)
+}
+
 pub(crate) fn routes() -> Vec<Route> {
-    routes![dashboard, users, user, act]
+    routes![
+        dashboard,
+        users,
+        user,
+        act,
+        revoke_session,
+        organizations,
+        organization
+    ]
 }

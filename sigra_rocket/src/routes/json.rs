@@ -723,11 +723,32 @@ const OPERATIONS: &[Operation] = &[
         &[],
     ),
     op(
+        Delete,
+        "/admin/users/<id>/sessions/<session_id>",
+        "End one session of an account (platform admins, sudo).",
+        Sudo,
+        &[],
+    ),
+    op(
         Post,
         "/admin/users/<id>/impersonate",
         "Act as an account for at most `sigra.admin.impersonation_minutes` (platform admins, sudo; never an admin).",
         Sudo,
         &[("reason", Text, true)],
+    ),
+    op(
+        Get,
+        "/admin/organizations",
+        "Organizations by slug prefix (`q`), 50 a page; `page` is the previous answer's `next` (platform admins).",
+        Session,
+        &[],
+    ),
+    op(
+        Get,
+        "/admin/organizations/<slug>",
+        "One organization with its members (platform admins).",
+        Session,
+        &[],
     ),
     op(
         Get,
