@@ -555,7 +555,14 @@ conformance!(
             .await
             .unwrap();
         assert_eq!(live.len(), 2);
-        let first = live.iter().min_by_key(|s| s.created_at).unwrap().id;
+        let cookie = ann.cookie("sigra_session").unwrap();
+        let hash = sigra_core::crypto::TokenHash::of_encoded(&cookie).unwrap();
+        let first = sessions::find_by_hash(&t.db, &hash)
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id;
         let path = format!("/admin/users/{id}/sessions/{first}");
         app.json(Method::Delete, &path, json!({}))
             .await

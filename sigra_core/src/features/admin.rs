@@ -5,12 +5,12 @@
 //!
 //! A platform admin is an account with `sigra_users.is_admin`. It becomes one when it
 //! confirms an address listed in `sigra.admin.emails` (any proof of the mailbox: link,
-//! code, invitation, a provider's verified email; [`on_confirmed`]) or through the CLI
+//! code, invitation, a provider's verified email; `on_confirmed`) or through the CLI
 //! ([`set_admin`]); nothing on the web makes an admin. The web layer's `Admin` guard asks
 //! for a full session of such an account that is not an impersonation, and every admin
 //! POST for sudo on top.
 //!
-//! Actions ([`UserAction`]) each run in one [`Change`](super::Change) audited with the
+//! Actions ([`UserAction`]) each run in one [`Change`] audited with the
 //! admin as actor and the account as target:
 //!
 //! | action | what it does |
