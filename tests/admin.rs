@@ -11,7 +11,7 @@ use sigra_core::store::{api_keys, sessions, users};
 use uuid::Uuid;
 
 use crate::common::TestDb;
-use crate::common::app::{ADMIN_EMAIL, PASSWORD, TestApp, app, app_with, figment, location};
+use crate::common::app::{ADMIN_EMAIL, PASSWORD, TestApp, app, app_with, figment};
 use crate::organizations::user_id;
 
 /// An app whose browser is logged in as a confirmed platform admin (bootstrapped by
@@ -732,5 +732,4 @@ fn an_unknown_action_is_not_one() {
     for a in admin::UserAction::ALL {
         assert_eq!(admin::UserAction::from_slug(a.slug()), Some(a));
     }
-    let _ = location;
 }

@@ -304,75 +304,40 @@ const LOGIN_FAILURE_ACTIONS: [&str; 3] = [
 
 /// The dashboard's figures, now.
 pub async fn dashboard(auth: &Auth) -> Result<Dashboard, FlowError> {
-    use sea_query::{Expr, ExprTrait, Query};
-    use store::{AuditEvents, Passkeys, Sessions, Users};
+    use store::audit::count_actions_between;
+    use store::users::{UserCount, count as count_users};
     let db = &auth.db;
     let now = auth.clock.now();
-    let live = || {
-        Query::select()
-            .from(Users::Table)
-            .and_where(Expr::col(Users::DeletedAt).is_null())
-            .to_owned()
-    };
-    let with = |condition: sea_query::Condition| live().cond_where(condition).to_owned();
-    let users = store::count(db, live()).await?;
-    let confirmed = store::count(
-        db,
-        with(sea_query::Cond::all().add(Expr::col(Users::ConfirmedAt).is_not_null())),
-    )
-    .await?;
-    let with_mfa = store::count(db, with(UserFilter::WithMfa.condition())).await?;
-    let holders = Query::select()
-        .column(Passkeys::UserId)
-        .from(Passkeys::Table)
-        .to_owned();
-    let with_passkeys = store::count(
-        db,
-        with(sea_query::Cond::all().add(Expr::col(Users::Id).in_subquery(holders))),
-    )
-    .await?;
-    let sessions = Query::select()
-        .from(Sessions::Table)
-        .and_where(Expr::col(Sessions::ExpiresAt).gt(now))
-        .to_owned();
-    let active_sessions = store::count(db, sessions).await?;
-    let locked = store::count(db, with(UserFilter::Locked(now).condition())).await?;
-    let banned = store::count(db, with(UserFilter::Banned.condition())).await?;
+    let users = count_users(db, UserCount::Live).await?;
+    let confirmed = count_users(db, UserCount::Confirmed).await?;
+    let with_mfa = count_users(db, UserCount::Filter(UserFilter::WithMfa)).await?;
+    let with_passkeys = count_users(db, UserCount::WithPasskeys).await?;
+    let active_sessions = store::sessions::count_unexpired(db, now).await?;
+    let locked = count_users(db, UserCount::Filter(UserFilter::Locked(now))).await?;
+    let banned = count_users(db, UserCount::Filter(UserFilter::Banned)).await?;
 
     let today = now.replace_time(time::Time::MIDNIGHT);
-    let days: Vec<OffsetDateTime> = (0..DASHBOARD_DAYS)
-        .rev()
-        .map(|back| today - Duration::days(back))
-        .collect();
-    let mut signups = Vec::with_capacity(days.len());
-    let mut login_successes = Vec::with_capacity(days.len());
-    let mut login_failures = Vec::with_capacity(days.len());
-    for &day in &days {
+    let mut signups = Vec::new();
+    let mut login_successes = Vec::new();
+    let mut login_failures = Vec::new();
+    for back in (0..DASHBOARD_DAYS).rev() {
+        let day = today - Duration::days(back);
         let end = day + Duration::days(1);
         let date = day.date().to_string();
-        let joined = live()
-            .and_where(Expr::col(Users::CreatedAt).gte(day))
-            .and_where(Expr::col(Users::CreatedAt).lt(end))
-            .to_owned();
-        let events = |actions: &[&str]| {
-            Query::select()
-                .from(AuditEvents::Table)
-                .and_where(Expr::col(AuditEvents::Action).is_in(actions.iter().copied()))
-                .and_where(Expr::col(AuditEvents::OccurredAt).gte(day))
-                .and_where(Expr::col(AuditEvents::OccurredAt).lt(end))
-                .to_owned()
-        };
+        let joined = count_users(db, UserCount::CreatedBetween(day, end)).await?;
+        let successes = count_actions_between(db, &LOGIN_SUCCESS_ACTIONS, day, end).await?;
+        let failures = count_actions_between(db, &LOGIN_FAILURE_ACTIONS, day, end).await?;
         signups.push(Day {
             date: date.clone(),
-            count: store::count(db, joined).await?,
+            count: joined,
         });
         login_successes.push(Day {
             date: date.clone(),
-            count: store::count(db, events(&LOGIN_SUCCESS_ACTIONS)).await?,
+            count: successes,
         });
         login_failures.push(Day {
             date,
-            count: store::count(db, events(&LOGIN_FAILURE_ACTIONS)).await?,
+            count: failures,
         });
     }
     Ok(Dashboard {

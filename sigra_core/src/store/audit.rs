@@ -48,6 +48,23 @@ pub async fn insert(ex: &impl Executor, event: &AuditEvent) -> Result<(), StoreE
     Ok(())
 }
 
+/// How many events of one of `actions` happened in `[from, to)` (one range of the
+/// `(action, occurred_at)` index per action).
+pub async fn count_actions_between(
+    ex: &impl Executor,
+    actions: &[&str],
+    from: OffsetDateTime,
+    to: OffsetDateTime,
+) -> Result<i64, StoreError> {
+    let stmt = Query::select()
+        .from(AuditEvents::Table)
+        .and_where(Expr::col(AuditEvents::Action).is_in(actions.iter().copied()))
+        .and_where(Expr::col(AuditEvents::OccurredAt).gte(from))
+        .and_where(Expr::col(AuditEvents::OccurredAt).lt(to))
+        .to_owned();
+    super::count(ex, stmt).await
+}
+
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]

@@ -449,6 +449,15 @@ pub async fn delete_expired(
     ex.execute(&stmt).await
 }
 
+/// How many sessions have not reached their absolute expiry at `now`.
+pub async fn count_unexpired(ex: &impl Executor, now: OffsetDateTime) -> Result<i64, StoreError> {
+    let stmt = Query::select()
+        .from(Sessions::Table)
+        .and_where(Expr::col(Sessions::ExpiresAt).gt(now))
+        .to_owned();
+    super::count(ex, stmt).await
+}
+
 /// Impersonation sessions past their expiry and their users, at most `limit`.
 pub async fn expired_impersonations(
     ex: &impl Executor,

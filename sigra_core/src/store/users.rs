@@ -581,6 +581,50 @@ impl UserFilter {
     }
 }
 
+/// Which live accounts [`count`] counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum UserCount {
+    /// Every live account.
+    Live,
+    /// With a confirmed address.
+    Confirmed,
+    /// With at least one passkey.
+    WithPasskeys,
+    /// Meeting a filter of the user list.
+    Filter(UserFilter),
+    /// Created in `[from, to)`.
+    CreatedBetween(OffsetDateTime, OffsetDateTime),
+}
+
+/// How many live (not deleted) accounts are `which` (the admin dashboard's figures).
+pub async fn count(ex: &impl Executor, which: UserCount) -> Result<i64, StoreError> {
+    let mut stmt = Query::select();
+    stmt.from(Users::Table)
+        .and_where(Expr::col(Users::DeletedAt).is_null());
+    match which {
+        UserCount::Live => {}
+        UserCount::Confirmed => {
+            stmt.and_where(Expr::col(Users::ConfirmedAt).is_not_null());
+        }
+        UserCount::WithPasskeys => {
+            let holders = Query::select()
+                .column(super::Passkeys::UserId)
+                .from(super::Passkeys::Table)
+                .to_owned();
+            stmt.and_where(Expr::col(Users::Id).in_subquery(holders));
+        }
+        UserCount::Filter(filter) => {
+            stmt.cond_where(filter.condition());
+        }
+        UserCount::CreatedBetween(from, to) => {
+            stmt.and_where(Expr::col(Users::CreatedAt).gte(from))
+                .and_where(Expr::col(Users::CreatedAt).lt(to));
+        }
+    }
+    super::count(ex, stmt).await
+}
+
 /// One page of the admin's user search.
 #[derive(Debug, Clone, Default)]
 #[non_exhaustive]
