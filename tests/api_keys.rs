@@ -281,6 +281,7 @@ conformance!(
         users::lock(&t.db, id, now + Duration::minutes(15), 0, now)
             .await
             .unwrap();
+        app.forget_cached();
         assert!(caller(&app, &key).await.is_none(), "a locked account");
         users::unlock(&t.db, id, true).await.unwrap();
         assert!(caller(&app, &key).await.is_some());

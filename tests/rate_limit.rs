@@ -42,11 +42,10 @@ fn prefix() -> String {
     format!("test-{hex}")
 }
 
-fn config(url: &str, max: u32, window: i64) -> RateLimitConfig {
+fn config(max: u32, window: i64) -> RateLimitConfig {
     let mut c = RateLimitConfig::default();
     c.max_requests = max;
     c.window_secs = window;
-    c.redis_url = Some(url.into());
     c
 }
 
@@ -174,10 +173,10 @@ fn pipe(mut from: TcpStream, mut to: TcpStream) {
 async fn rate_limit_redis_instances_share_counts() {
     let Some(url) = redis_url() else { return };
     let clock = FixedClock::new(datetime!(2026-03-01 10:00:15 UTC));
-    let c = config(&url, 10, 60);
+    let c = config(10, 60);
     // Two app instances, each with its own limiter and connection.
-    let a = RateLimiter::new(&c, Arc::new(clock.clone())).await;
-    let b = RateLimiter::new(&c, Arc::new(clock.clone())).await;
+    let a = RateLimiter::new(&c, Some(&url.as_str().into()), Arc::new(clock.clone())).await;
+    let b = RateLimiter::new(&c, Some(&url.as_str().into()), Arc::new(clock.clone())).await;
     assert_eq!((a.backend(), b.backend()), ("redis", "redis"));
     let key = format!("{}:login:203.0.113.7", prefix());
     for i in 1..=6 {
@@ -198,7 +197,12 @@ async fn rate_limit_redis_instances_share_counts() {
 async fn rate_limit_redis_windows_roll_with_the_clock() {
     let Some(url) = redis_url() else { return };
     let clock = FixedClock::new(datetime!(2026-03-01 10:00:15 UTC));
-    let limiter = RateLimiter::new(&config(&url, 3, 60), Arc::new(clock.clone())).await;
+    let limiter = RateLimiter::new(
+        &config(3, 60),
+        Some(&url.as_str().into()),
+        Arc::new(clock.clone()),
+    )
+    .await;
     let key = format!("{}:register:198.51.100.2", prefix());
     for _ in 0..3 {
         assert!(limiter.check(&key).await.is_allowed());
@@ -238,7 +242,8 @@ async fn rate_limit_redis_windows_roll_with_the_clock() {
 async fn rate_limit_redis_keys_do_not_collide() {
     let Some(url) = redis_url() else { return };
     let clock = FixedClock::new(datetime!(2026-03-01 10:00:00 UTC));
-    let limiter = RateLimiter::new(&config(&url, 2, 60), Arc::new(clock)).await;
+    let limiter =
+        RateLimiter::new(&config(2, 60), Some(&url.as_str().into()), Arc::new(clock)).await;
     let (p1, p2) = (prefix(), prefix());
     for key in [
         format!("{p1}:login:192.0.2.1"),
@@ -265,7 +270,8 @@ async fn rate_limit_unreachable_redis_degrades_to_memory() {
     // Needs no Redis: nothing listens on port 1.
     let clock = FixedClock::new(datetime!(2026-03-01 10:00:15 UTC));
     let limiter = RateLimiter::new(
-        &config("redis://127.0.0.1:1", 10, 60),
+        &config(10, 60),
+        Some(&"redis://127.0.0.1:1".into()),
         Arc::new(clock.clone()),
     )
     .await;
@@ -308,7 +314,12 @@ async fn rate_limit_redis_outage_falls_back_to_memory_and_recovers() {
     let key = format!("{}:login:203.0.113.50", prefix());
 
     // Down at start: memory, and no further attempt before 30 s of clock time.
-    let limiter = RateLimiter::new(&config(&proxy.url(), 5, 3600), Arc::new(clock.clone())).await;
+    let limiter = RateLimiter::new(
+        &config(5, 3600),
+        Some(&proxy.url().as_str().into()),
+        Arc::new(clock.clone()),
+    )
+    .await;
     assert_eq!(limiter.backend(), "memory");
     assert_eq!(proxy.accepted(), 1);
     for _ in 0..5 {

@@ -135,6 +135,14 @@ pub struct SigraConfig {
     pub mail: MailConfig,
     /// Rate limiting of the authentication endpoints.
     pub rate_limit: RateLimitConfig,
+    /// Redis server every app instance shares
+    /// (`redis://[[user]:password@]host[:port][/db]` or `redis+unix:///path`; no TLS):
+    /// rate-limit counters, and the revocations of the session cache on SQLite and MySQL
+    /// (PostgreSQL deployments use `LISTEN/NOTIFY`; see [`crate::session_cache`]). Default
+    /// none: counts are kept in this process's memory, and on MySQL the session cache
+    /// stays off. When Redis fails, rate limits count in memory and the session cache
+    /// reads the database until it answers again.
+    pub redis_url: Option<SecretString>,
     /// Scheduled account deletion.
     pub deletion: DeletionConfig,
     /// Second factor (authenticator app, backup codes, trusted browsers).
@@ -830,10 +838,12 @@ pub struct SessionConfig {
     pub remember_me_secs: i64,
     /// How often `last_seen_at` is written. Default `60` (accepted 1..=3600).
     pub touch_interval_secs: i64,
-    /// Keep validated sessions in memory this long, so most requests skip the database.
-    /// Every request that revokes sessions (log-out, revoke, sudo, password change or
-    /// reset) then waits this long before answering, so that once it answers no instance
-    /// still holds the revoked session. Default `0` (off; accepted 0..=5000).
+    /// Keep validated sessions (and API keys) in memory this long, so most requests skip
+    /// the database. Revocations are pushed to every instance (see
+    /// [`crate::session_cache`]): a request that revokes sessions answers once every live
+    /// instance has applied it, or after this long when one does not answer. Default
+    /// `5000` (accepted 0..=60000; 0 turns the cache off). On MySQL the cache needs
+    /// [`redis_url`](SigraConfig::redis_url), and stays off without it.
     pub cache_ms: u64,
     /// Session cookie name (prefixed `__Host-` when secure). Default `"sigra_session"`.
     pub cookie_name: String,
@@ -913,11 +923,6 @@ pub struct RateLimitConfig {
     pub max_requests: u32,
     /// Window length, in seconds. Default `60` (accepted 1..=86400).
     pub window_secs: i64,
-    /// Redis server whose counters every app instance shares
-    /// (`redis://[[user]:password@]host[:port][/db]` or `redis+unix:///path`; no TLS). Default
-    /// none: counts are kept in this process's memory. When Redis fails, Sigra counts in
-    /// memory until it answers again.
-    pub redis_url: Option<SecretString>,
     /// Reverse proxies trusted to set `X-Forwarded-For`: IP addresses or CIDR ranges
     /// (`"10.0.0.0/8"`). Default empty: the client IP is the socket's peer address and the
     /// header is ignored.
@@ -948,6 +953,7 @@ impl Default for SigraConfig {
             lockout: LockoutConfig::default(),
             mail: MailConfig::default(),
             rate_limit: RateLimitConfig::default(),
+            redis_url: None,
             deletion: DeletionConfig::default(),
             mfa: MfaConfig::default(),
             retention: RetentionConfig::default(),
@@ -984,7 +990,7 @@ impl Default for SessionConfig {
             absolute_timeout_secs: 14 * 24 * 3600,
             remember_me_secs: 30 * 24 * 3600,
             touch_interval_secs: 60,
-            cache_ms: 0,
+            cache_ms: 5000,
             no_store: true,
             cookie_name: "sigra_session".into(),
             remember_cookie_name: "sigra_remember_me".into(),
@@ -1036,7 +1042,6 @@ impl Default for RateLimitConfig {
             enabled: true,
             max_requests: 10,
             window_secs: 60,
-            redis_url: None,
             trusted_proxies: Vec::new(),
         }
     }
@@ -1091,6 +1096,16 @@ impl SigraConfig {
         self.oauth.validate()?;
         self.organizations.validate()?;
         self.admin.validate()?;
+        if let Some(url) = &self.redis_url
+            && !crate::rate_limit::redis_url_is_usable(url.expose())
+        {
+            let scheme = url.expose().split_once("://").map_or("", |(s, _)| s);
+            return Err(invalid(
+                "sigra.redis_url",
+                "a redis:// or redis+unix:// URL (TLS is not built in)",
+                format_args!("an unusable {scheme:?} URL"),
+            ));
+        }
         self.rate_limit.validate()
     }
 
@@ -1203,7 +1218,7 @@ impl SessionConfig {
             self.touch_interval_secs,
             1..=3600,
         )?;
-        check_range("sigra.session.cache_ms", self.cache_ms, 0..=5000)?;
+        check_range("sigra.session.cache_ms", self.cache_ms, 0..=60_000)?;
         check_cookie_name("sigra.session.cookie_name", &self.cookie_name)?;
         check_cookie_name(
             "sigra.session.remember_cookie_name",
@@ -1332,16 +1347,6 @@ impl RateLimitConfig {
             1..=10_000,
         )?;
         check_range("sigra.rate_limit.window_secs", self.window_secs, 1..=86_400)?;
-        if let Some(url) = &self.redis_url
-            && !crate::rate_limit::redis_url_is_usable(url.expose())
-        {
-            let scheme = url.expose().split_once("://").map_or("", |(s, _)| s);
-            return Err(invalid(
-                "sigra.rate_limit.redis_url",
-                "a redis:// or redis+unix:// URL (TLS is not built in)",
-                format_args!("an unusable {scheme:?} URL"),
-            ));
-        }
         for proxy in &self.trusted_proxies {
             if crate::net::parse_proxy(proxy).is_none() {
                 return Err(invalid(

@@ -68,6 +68,7 @@ use redis::aio::MultiplexedConnection;
 
 use crate::clock::SharedClock;
 use crate::config::RateLimitConfig;
+use crate::secret::SecretString;
 
 /// After a Redis failure, Redis is tried again at most this often (seconds of clock time).
 pub const REDIS_RETRY_SECS: i64 = 30;
@@ -144,14 +145,18 @@ impl RateLimiter {
     /// A limiter for `config`. With a `redis_url` it connects to Redis; when Redis is
     /// unreachable it logs a warning, counts in memory, and keeps retrying (at most every
     /// [`REDIS_RETRY_SECS`] seconds of `clock` time). Never fails.
-    pub async fn new(config: &RateLimitConfig, clock: SharedClock) -> RateLimiter {
-        let redis = match (&config.redis_url, config.enabled) {
+    pub async fn new(
+        config: &RateLimitConfig,
+        redis_url: Option<&SecretString>,
+        clock: SharedClock,
+    ) -> RateLimiter {
+        let redis = match (redis_url, config.enabled) {
             (Some(url), true) => match redis::Client::open(url.expose()) {
                 Ok(client) => Some(RedisBackend::new(client)),
                 Err(e) => {
                     // Validation rejects such URLs; never echo it (it may hold a password).
                     log::error!(
-                        "sigra: sigra.rate_limit.redis_url is not a usable Redis URL ({:?}); \
+                        "sigra: sigra.redis_url is not a usable Redis URL ({:?}); \
                          rate limits are counted in memory",
                         e.kind()
                     );
@@ -608,7 +613,7 @@ mod tests {
         let clock = FixedClock::new(datetime!(2026-03-01 10:00 UTC));
         let mut c = config(1, 60);
         c.enabled = false;
-        let limiter = RateLimiter::new(&c, Arc::new(clock)).await;
+        let limiter = RateLimiter::new(&c, None, Arc::new(clock)).await;
         for _ in 0..5 {
             assert_eq!(limiter.check("k").await, Decision::Allowed { remaining: 1 });
         }
@@ -735,11 +740,11 @@ mod tests {
         assert!(c.enabled);
         assert_eq!(c.max_requests, 10);
         assert_eq!(c.window_secs, 60);
-        assert!(c.redis_url.is_none());
+        assert!(from_toml("").unwrap().redis_url.is_none());
         assert!(c.trusted_proxies.is_empty());
         let c = from_toml(
-            "[sigra.rate_limit]\nmax_requests = 5\nwindow_secs = 300\n\
-             redis_url = \"redis://127.0.0.1:6379/1\"\n\
+            "[sigra]\nredis_url = \"redis://127.0.0.1:6379/1\"\n\
+             [sigra.rate_limit]\nmax_requests = 5\nwindow_secs = 300\n\
              trusted_proxies = [\"10.0.0.0/8\", \"::1\"]",
         )
         .unwrap()
@@ -763,13 +768,18 @@ mod tests {
                 "trusted_proxies = [\"proxy.local\"]",
                 "sigra.rate_limit.trusted_proxies",
             ),
-            (
-                "redis_url = \"rediss://:pw-secret@x\"",
-                "sigra.rate_limit.redis_url",
-            ),
-            ("redis_url = \"pw-secret\"", "sigra.rate_limit.redis_url"),
         ] {
             let err = from_toml(&format!("[sigra.rate_limit]\n{toml}")).unwrap_err();
+            let msg = err.to_string();
+            assert!(msg.contains(key), "{toml}: {msg}");
+            assert_eq!(err.reason(), "config_invalid_value");
+        }
+        for toml in [
+            "redis_url = \"rediss://:pw-secret@x\"",
+            "redis_url = \"pw-secret\"",
+        ] {
+            let err = from_toml(&format!("[sigra]\n{toml}")).unwrap_err();
+            let key = "sigra.redis_url";
             let msg = err.to_string();
             assert!(msg.contains(key), "{toml}: {msg}");
             assert!(!msg.contains("pw-secret"), "{toml}: {msg}");
@@ -780,9 +790,9 @@ mod tests {
     #[tokio::test]
     async fn rate_limit_debug_hides_redis_url() {
         let clock = FixedClock::new(datetime!(2026-03-01 10:00 UTC));
-        let mut c = config(10, 60);
-        c.redis_url = Some("redis://:hunter2-secret@127.0.0.1:1".into());
-        let limiter = RateLimiter::new(&c, Arc::new(clock)).await;
+        let c = config(10, 60);
+        let url = "redis://:hunter2-secret@127.0.0.1:1".into();
+        let limiter = RateLimiter::new(&c, Some(&url), Arc::new(clock)).await;
         let dbg = format!("{limiter:?}");
         assert!(!dbg.contains("hunter2"), "{dbg}");
         assert!(dbg.contains("memory"), "{dbg}");

@@ -196,7 +196,15 @@ impl Fairing for Sigra {
         let with_mailbox = dev_mailbox.is_some();
         let organizations = auth.config.organizations.enabled;
         let state_admin = auth.config.admin.clone();
-        let rate_limiter = RateLimiter::new(&auth.config.rate_limit, auth.clock.clone()).await;
+        let rate_limiter = RateLimiter::new(
+            &auth.config.rate_limit,
+            auth.config.redis_url.as_ref(),
+            auth.clock.clone(),
+        )
+        .await;
+        // Registered and subscribed before the first request: the session cache answers
+        // from the start, and no peer's revocation can be missed.
+        auth.broadcast.start().await;
         let state = SigraState {
             auth,
             cookies,
@@ -303,6 +311,8 @@ impl Fairing for Sigra {
 
     async fn on_shutdown(&self, rocket: &Rocket<Orbit>) {
         if let Some(state) = rocket.state::<SigraState>() {
+            // Deregistered first: peers stop waiting for this instance's acknowledgements.
+            state.auth.broadcast.stop().await;
             if let Some(worker) = state.auth.worker.get() {
                 worker.shutdown();
                 worker.join().await;

@@ -19,6 +19,9 @@ use time::macros::datetime;
 
 use super::TestDb;
 
+/// The Redis server of the tests (`redis://…`), for MySQL deployments and rate limits.
+pub const REDIS_ENV: &str = "SIGRA_TEST_REDIS_URL";
+
 /// The address test requests come from.
 pub const CLIENT: std::net::SocketAddr = std::net::SocketAddr::new(
     std::net::IpAddr::V4(std::net::Ipv4Addr::new(203, 0, 113, 7)),
@@ -273,7 +276,14 @@ pub fn release_figment(t: &TestDb) -> Figment {
 }
 
 fn base_figment(profile: rocket::Config, t: &TestDb) -> Figment {
+    // MySQL deployments push session-cache revocations through Redis: the MySQL suite runs
+    // that way when a Redis is given (without one, the cache is off there, as documented).
+    let redis = match (t.backend, std::env::var(REDIS_ENV)) {
+        (sigra_core::store::Backend::MySql, Ok(url)) => Some(url),
+        _ => None,
+    };
     Figment::from(profile)
+        .merge(("sigra.redis_url", redis))
         .merge(("log_level", "off"))
         .merge(("databases.sigra.url", t.url.as_str()))
         .merge(("databases.sigra.max_connections", 5))
@@ -367,6 +377,12 @@ impl TestApp {
 
     pub fn state(&self) -> &SigraState {
         self.client.rocket().state::<SigraState>().unwrap()
+    }
+
+    /// After a write behind Sigra's back (a store call, not a flow): empties this
+    /// instance's session and API-key caches, as that flow's commit would.
+    pub fn forget_cached(&self) {
+        self.state().auth.broadcast.gate().invalidate();
     }
 
     pub async fn body(&self, path: &str) -> (Status, String) {

@@ -118,7 +118,14 @@ impl TestDb {
         self.db.close().await;
         if let Some((server_url, name)) = self.server {
             let admin = Db::connect(&server_url, 1).await.unwrap();
-            admin_execute(&admin, &format!("DROP DATABASE IF EXISTS {name}")).await;
+            // App instances of the test may still hold their revocation listener's
+            // connection (it closes when the test's runtime ends): force them out.
+            let force = if self.backend == Backend::Postgres {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
+            admin_execute(&admin, &format!("DROP DATABASE IF EXISTS {name}{force}")).await;
             admin.close().await;
         }
     }

@@ -184,8 +184,13 @@ impl RevokeOutcome {
     }
 }
 
-/// A validated key as [`Auth::api_key_cache`] keeps it: the caller and the key's expiry.
-pub type CachedKey = (ApiKeyCaller, Option<time::OffsetDateTime>);
+/// A validated key as [`Auth::api_key_cache`] keeps it: the caller, the key's expiry and
+/// its last recorded use.
+pub type CachedKey = (
+    ApiKeyCaller,
+    Option<time::OffsetDateTime>,
+    Option<time::OffsetDateTime>,
+);
 
 /// Who called with a valid API key. Holds no secret.
 #[derive(Debug, Clone)]
@@ -491,8 +496,10 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
     // memory; revoking flows empty the memory and wait it out like sessions'.
     let cached = crate::crypto::TokenHash::from_bytes(digest);
     let cache = &auth.api_key_cache;
-    if let Some((caller, expires_at)) = cache.get(&cached)
+    let due = |last: Option<time::OffsetDateTime>| last.is_none_or(|at| now >= at + TOUCH_INTERVAL);
+    if let Some((caller, expires_at, last_used_at)) = cache.get(&cached)
         && expires_at.is_none_or(|at| now < at)
+        && !due(last_used_at)
     {
         return Ok(Some(caller));
     }
@@ -515,9 +522,9 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
     }
     // Most uses fall inside the interval: skip the write entirely. The conditional
     // update still decides when several requests race past the check.
-    let due = key.last_used_at.is_none_or(|at| now >= at + TOUCH_INTERVAL);
-    if due {
-        api_keys::touch(&auth.db, key.id, now, TOUCH_INTERVAL).await?;
+    let mut last_used_at = key.last_used_at;
+    if due(last_used_at) && api_keys::touch(&auth.db, key.id, now, TOUCH_INTERVAL).await? == 1 {
+        last_used_at = Some(now);
     }
     // An organization's key works while its creator administers that organization.
     if let Some(org) = key.organization_id {
@@ -533,7 +540,11 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
         scopes: key.scopes.0,
         organization_id: key.organization_id,
     };
-    cache.insert(&cached, &(caller.clone(), key.expires_at), ticket);
+    cache.insert(
+        &cached,
+        &(caller.clone(), key.expires_at, last_used_at),
+        ticket,
+    );
     Ok(Some(caller))
 }
 

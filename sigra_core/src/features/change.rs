@@ -16,9 +16,10 @@
 //! Mail and audit events land exactly when the change does (never a mail about a change
 //! that rolled back, never a change without its audit event), at the price of rendering
 //! mail inside the transaction, which holds its locks a little longer.
-//! [`Revocation::EndSessions`] makes the answer wait out the session cache's TTL (at most
-//! `sigra.session.cache_ms`) so that no instance still accepts an ended session when the
-//! caller answers.
+//! [`Revocation::EndSessions`] makes the answer wait until every live instance has
+//! applied the revocation to its session cache (at most `sigra.session.cache_ms`; see
+//! [`crate::session_cache::broadcast`]), so that no instance still accepts an ended
+//! session when the caller answers.
 //!
 //! # Failure mode
 //!
@@ -46,10 +47,12 @@ use crate::store::{Tx, UserToken, audit as audit_store, new_id, tokens};
 pub enum Revocation {
     /// Sessions are not concerned.
     None,
-    /// Empties this instance's session cache, so its next request reads the session again.
+    /// Empties the session cache of this instance at once and of the others as soon as
+    /// they hear of it, so their next requests read the session again.
     RefreshCache,
-    /// Empties this instance's session cache and, when the cache is on, waits its TTL, so
-    /// that when the caller answers, no instance still accepts the ended sessions.
+    /// Empties the session cache of every instance and answers once each live instance
+    /// has done so (or `sigra.session.cache_ms` has passed), so that when the caller
+    /// answers, no instance still accepts the ended sessions.
     EndSessions,
 }
 
@@ -63,6 +66,8 @@ pub struct Change<'a> {
     meta: &'a RequestMeta,
     tx: Tx,
     mailed: bool,
+    /// The least revocation the commit applies, raised by what the flow wrote.
+    at_least: Revocation,
 }
 
 impl Auth {
@@ -73,6 +78,7 @@ impl Auth {
             meta,
             tx: self.db.begin().await?,
             mailed: false,
+            at_least: Revocation::None,
         })
     }
 }
@@ -192,9 +198,16 @@ impl<'a> Change<'a> {
         Ok(())
     }
 
+    /// Makes the commit apply at least `revocation`, whatever its caller names (a helper
+    /// that wrote something sessions must learn of, inside a larger flow).
+    pub(crate) fn require(&mut self, revocation: Revocation) {
+        self.at_least = self.at_least.max(revocation);
+    }
+
     /// Makes the change permanent, wakes the mail worker if mail was queued, then applies
-    /// `revocation`.
+    /// `revocation` (or what [`require`](Self::require) asked, if stronger).
     pub async fn commit(self, revocation: Revocation) -> Result<(), FlowError> {
+        let revocation = revocation.max(self.at_least);
         let auth = self.auth;
         self.tx.commit().await?;
         if self.mailed
@@ -204,17 +217,8 @@ impl<'a> Change<'a> {
         }
         match revocation {
             Revocation::None => {}
-            Revocation::RefreshCache => {
-                auth.session_cache.clear();
-                auth.api_key_cache.clear();
-            }
-            Revocation::EndSessions => {
-                auth.session_cache.clear();
-                auth.api_key_cache.clear();
-                if auth.session_cache.enabled() {
-                    tokio::time::sleep(auth.session_cache.ttl()).await;
-                }
-            }
+            Revocation::RefreshCache => auth.broadcast.revoke(false).await,
+            Revocation::EndSessions => auth.broadcast.revoke(true).await,
         }
         Ok(())
     }

@@ -88,6 +88,8 @@ async fn lock(auth: &Auth, change: &mut Change<'_>, user: &User) -> Result<(), F
     if users::lock(change.tx(), user.id, until, max, now).await? != 1 {
         return Ok(());
     }
+    // API keys of a locked account are refused: caches must forget them.
+    change.require(Revocation::RefreshCache);
     let ttl = TokenKind::Unlock.default_ttl().whole_seconds();
     let token = auth
         .emailed_token(change.tx(), user.id, TokenKind::Unlock, &user.email, ttl)

@@ -79,6 +79,9 @@ pub struct Auth {
     pub worker: Arc<OnceLock<WorkerHandle>>,
     /// Validated sessions kept in memory (`sigra.session.cache_ms`; off at 0).
     pub session_cache: Arc<crate::session_cache::SessionCache>,
+    /// How revocations reach the other instances and whether the caches may answer (see
+    /// [`crate::session_cache::broadcast`]); started by the web layer.
+    pub broadcast: Arc<crate::session_cache::Broadcast>,
     /// Validated API keys kept in memory, under the session cache's TTL and revocation
     /// rules (off at `sigra.session.cache_ms = 0`).
     pub api_key_cache: Arc<crate::session_cache::SessionCache<api_keys::CachedKey>>,
@@ -255,11 +258,15 @@ impl Auth {
         let mail = mail.with_app_name(config.app_name.clone());
         let cipher = Arc::new(FieldCipher::new(&keys));
         let jwt = Arc::new(crate::crypto::JwtKeys::new(&keys));
+        let broadcast = Arc::new(session_broadcast(&config, &db, &keys).await?);
+        let gate = broadcast.gate().clone();
         let session_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
+            gate.clone(),
         ));
         let api_key_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
+            gate,
         ));
         let webauthn = passkeys::relying_party(&config)?.map(Arc::new);
         let oauth = Arc::new(oauth::Providers::new(&config.oauth)?);
@@ -273,12 +280,51 @@ impl Auth {
             mail: Arc::new(mail),
             worker: Arc::new(OnceLock::new()),
             session_cache,
+            broadcast,
             api_key_cache,
             jwt,
             webauthn,
             oauth,
         })
     }
+}
+
+/// The broadcast of revocations this deployment's configuration calls for (see
+/// [`crate::session_cache::broadcast`]); not started.
+async fn session_broadcast(
+    config: &SigraConfig,
+    db: &Db,
+    keys: &Keys,
+) -> Result<crate::session_cache::Broadcast, FlowError> {
+    use crate::session_cache::{Broadcast, Gate, Transport, broadcast};
+    let cache_ms = config.session.cache_ms;
+    // Validation checked the URL, so it opens.
+    let client = config
+        .redis_url
+        .as_ref()
+        .and_then(|url| redis::Client::open(url.expose()).ok());
+    let transport = Transport::choose(db.backend(), client.is_some(), cache_ms);
+    let (redis, channel) = match (transport, client) {
+        (Transport::Redis, Some(client)) => {
+            let database = broadcast::database_name(db).await?;
+            (Some(client), broadcast::redis_channel(keys, &database))
+        }
+        _ => (None, String::new()),
+    };
+    if transport == Transport::Off && cache_ms > 0 {
+        log::warn!(
+            "sigra: session cache off: on MySQL, revocations reach other instances only \
+             through sigra.redis_url"
+        );
+    }
+    Ok(Broadcast::new(
+        transport,
+        cache_ms,
+        std::sync::Arc::new(Gate::new()),
+        db.clone(),
+        redis,
+        channel,
+    ))
 }
 
 /// A way to sign in that is about to go (see [`other_way_in`]).

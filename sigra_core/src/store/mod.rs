@@ -24,6 +24,7 @@ mod schema;
 
 pub mod api_keys;
 pub mod audit;
+pub mod instances;
 pub mod mfa;
 pub mod oauth;
 pub mod organizations;

@@ -970,3 +970,17 @@ impl std::fmt::Debug for MfaTotpRow {
             .finish_non_exhaustive()
     }
 }
+
+/// `sigra_instances` columns: the app instances sharing the database.
+#[derive(Iden, Clone, Copy, Debug)]
+#[iden = "sigra_instances"]
+pub enum Instances {
+    /// The table.
+    Table,
+    /// The instance's id, random at each start.
+    Id,
+    /// When it started (Unix milliseconds).
+    StartedMs,
+    /// Its last heartbeat (Unix milliseconds).
+    HeartbeatMs,
+}
