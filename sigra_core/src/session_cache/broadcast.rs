@@ -512,17 +512,7 @@ impl Broadcast {
     /// Decides the gate from the liveness facts (under their lock, so decisions are
     /// serialised).
     fn decide(&self, live: &mut Liveness) {
-        let heard = match self.transport {
-            Transport::Local => live.heartbeat_at,
-            _ => live.ping_at,
-        };
-        let until = match (live.subscribed, live.heartbeat_at, heard) {
-            (true, Some(beat), Some(heard)) if live.alone || self.transport != Transport::Local => {
-                Some(beat.min(heard) + STALE)
-            }
-            _ => None,
-        };
-        self.gate.set(until);
+        self.gate.set(open_until(self.transport, live));
         let open = self.gate.serving();
         self.serving.send_if_modified(|was| {
             let changed = *was != open;
@@ -687,6 +677,21 @@ impl Broadcast {
     }
 }
 
+/// Until when the gate may stay open, from the liveness facts (see the module header);
+/// `None`: closed.
+fn open_until(transport: Transport, live: &Liveness) -> Option<Instant> {
+    let heard = match transport {
+        Transport::Local => live.heartbeat_at,
+        _ => live.ping_at,
+    };
+    match (live.subscribed, live.heartbeat_at, heard) {
+        (true, Some(beat), Some(heard)) if live.alone || transport != Transport::Local => {
+            Some(beat.min(heard) + STALE)
+        }
+        _ => None,
+    }
+}
+
 /// The Redis channel of a deployment: keyed by the master secret (`keys`), naming the
 /// database (`database`), so deployments sharing a Redis server stay apart.
 pub fn redis_channel(keys: &crate::crypto::Keys, database: &str) -> String {
@@ -721,6 +726,11 @@ pub async fn database_name(db: &Db) -> Result<String, crate::store::StoreError> 
         .map_err(crate::store::StoreError::Database)
 }
 
+/// The `application_name` of instance `id`'s PostgreSQL listening connection.
+pub fn listener_name(id: Uuid) -> String {
+    format!("sigra-revocations-{id}")
+}
+
 /// A live subscription to the revocation channel.
 enum Subscription {
     Postgres(sqlx::postgres::PgListener),
@@ -732,8 +742,11 @@ impl Subscription {
         let connected = tokio::time::timeout(IO_TIMEOUT * 3, async {
             match (&b.db, b.transport) {
                 (Db::Postgres(pool), Transport::Postgres) => {
-                    // A connection of its own, outside the app's pool.
-                    let options = (*pool.connect_options()).clone();
+                    // A connection of its own, outside the app's pool, named so operators
+                    // (and tests) can tell whose it is in `pg_stat_activity`.
+                    let options = (*pool.connect_options())
+                        .clone()
+                        .application_name(&listener_name(b.id));
                     let own = sqlx::postgres::PgPoolOptions::new()
                         .max_connections(1)
                         .connect_with(options)
@@ -876,6 +889,57 @@ mod tests {
             assert_eq!(Message::parse(bad), None, "{bad:?}");
         }
         assert_eq!(Message::parse(&format!("r {a} 1 extra")), None);
+    }
+
+    #[test]
+    fn the_gate_lapses_when_pings_or_heartbeats_stop_and_closes_without_a_subscription() {
+        let t0 = now();
+        let later = t0 + Duration::from_secs(10);
+        let healthy = Liveness {
+            subscribed: true,
+            heartbeat_at: Some(later),
+            ping_at: Some(later),
+            ..Liveness::default()
+        };
+        assert_eq!(
+            open_until(Transport::Postgres, &healthy),
+            Some(later + STALE)
+        );
+        // A subscription that died silently: heartbeats go on, the own pings stop.
+        let silent = Liveness {
+            ping_at: Some(t0),
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Redis, &silent), Some(t0 + STALE));
+        assert!(t0 + STALE < later, "lapsed by the time the heartbeat ran");
+        // The database stopped taking heartbeats: the gate lapses from the last one.
+        let no_beat = Liveness {
+            heartbeat_at: Some(t0),
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Postgres, &no_beat), Some(t0 + STALE));
+        let never = Liveness {
+            heartbeat_at: None,
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Postgres, &never), None);
+        // A lost subscription closes it at once.
+        let lost = Liveness {
+            subscribed: false,
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Postgres, &lost), None);
+        // Without a transport, only while alone.
+        let crowded = Liveness {
+            alone: false,
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Local, &crowded), None);
+        let alone = Liveness {
+            alone: true,
+            ..healthy
+        };
+        assert_eq!(open_until(Transport::Local, &alone), Some(later + STALE));
     }
 
     #[test]
