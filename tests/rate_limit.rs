@@ -5,16 +5,16 @@
 //! counters. Time comes from a `FixedClock`; nothing sleeps.
 
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, Once};
+use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::{Arc, Once};
 
 use sigra_core::clock::{Clock, FixedClock};
 use sigra_core::config::RateLimitConfig;
 use sigra_core::rate_limit::{Decision, REDIS_KEY_PREFIX, RateLimiter};
 use time::{Duration, macros::datetime};
 
-const REDIS_ENV: &str = "SIGRA_TEST_REDIS_URL";
+use crate::common::app::REDIS_ENV;
+use crate::common::proxy::FlakyProxy;
 
 static SKIP_REDIS: Once = Once::new();
 
@@ -97,76 +97,6 @@ fn raw_command(addr: SocketAddr, args: &[&str]) -> String {
         }
         None => line,
     }
-}
-
-/// A TCP proxy in front of Redis that the test can take down and bring back: down, it
-/// cuts every open connection and closes new ones at once.
-struct FlakyProxy {
-    addr: SocketAddr,
-    up: Arc<AtomicBool>,
-    accepted: Arc<AtomicUsize>,
-    open: Arc<Mutex<Vec<TcpStream>>>,
-}
-
-impl FlakyProxy {
-    fn start(target: SocketAddr) -> FlakyProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let proxy = FlakyProxy {
-            addr: listener.local_addr().unwrap(),
-            up: Arc::new(AtomicBool::new(true)),
-            accepted: Arc::new(AtomicUsize::new(0)),
-            open: Arc::new(Mutex::new(Vec::new())),
-        };
-        let (up, accepted, open) = (proxy.up.clone(), proxy.accepted.clone(), proxy.open.clone());
-        // Lives until the test process exits.
-        std::thread::spawn(move || {
-            for client in listener.incoming() {
-                let Ok(client) = client else { continue };
-                accepted.fetch_add(1, Ordering::SeqCst);
-                if !up.load(Ordering::SeqCst) {
-                    let _ = client.shutdown(Shutdown::Both);
-                    continue;
-                }
-                let Ok(server) = TcpStream::connect(target) else {
-                    continue;
-                };
-                {
-                    let mut open = open.lock().unwrap();
-                    open.push(client.try_clone().unwrap());
-                    open.push(server.try_clone().unwrap());
-                }
-                pipe(client.try_clone().unwrap(), server.try_clone().unwrap());
-                pipe(server, client);
-            }
-        });
-        proxy
-    }
-
-    fn url(&self) -> String {
-        format!("redis://{}", self.addr)
-    }
-
-    fn set_up(&self, up: bool) {
-        self.up.store(up, Ordering::SeqCst);
-        if !up {
-            for stream in self.open.lock().unwrap().drain(..) {
-                let _ = stream.shutdown(Shutdown::Both);
-            }
-        }
-    }
-
-    /// Connections the limiter has opened so far.
-    fn accepted(&self) -> usize {
-        self.accepted.load(Ordering::SeqCst)
-    }
-}
-
-fn pipe(mut from: TcpStream, mut to: TcpStream) {
-    std::thread::spawn(move || {
-        let _ = std::io::copy(&mut from, &mut to);
-        let _ = to.shutdown(Shutdown::Both);
-        let _ = from.shutdown(Shutdown::Both);
-    });
 }
 
 #[tokio::test]
@@ -316,7 +246,7 @@ async fn rate_limit_redis_outage_falls_back_to_memory_and_recovers() {
     // Down at start: memory, and no further attempt before 30 s of clock time.
     let limiter = RateLimiter::new(
         &config(5, 3600),
-        Some(&proxy.url().as_str().into()),
+        Some(&format!("redis://{}", proxy.addr()).as_str().into()),
         Arc::new(clock.clone()),
     )
     .await;
@@ -378,7 +308,12 @@ mod http {
 
     conformance!(
         async fn every_auth_post_is_limited_per_client_ip_with_retry_after(t: TestDb) -> TestDb {
-            let app = app_with(figment(&t).merge(("sigra.rate_limit.enabled", true))).await;
+            // Counted in this process: parallel tests share the test Redis and this
+            // client address.
+            let fig = figment(&t)
+                .merge(("sigra.rate_limit.enabled", true))
+                .merge(("sigra.redis_url", None::<String>));
+            let app = app_with(fig).await;
             let mounted: Vec<_> = app
                 .client
                 .rocket()

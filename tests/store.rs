@@ -927,3 +927,104 @@ mod organizations {
         }
     );
 }
+
+/// The database goes away mid-run (a proxy in front of it is cut) and comes back: flows
+/// that need it answer 503 with `Retry-After` and write nothing; the same app serves
+/// again once it is back, without a restart.
+async fn a_database_out_of_reach_answers_503_writes_nothing_and_recovers(t: TestDb) -> TestDb {
+    use crate::common::app::{PASSWORD, app_with, figment};
+    use crate::common::proxy::FlakyProxy;
+    use rocket::http::Status;
+
+    // `scheme://user@host:port/db?…`: the same, through the proxy.
+    let (scheme, rest) = t.url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (user, host) = authority.rsplit_once('@').unwrap_or(("", authority));
+    let target = std::net::ToSocketAddrs::to_socket_addrs(host)
+        .unwrap()
+        .next()
+        .unwrap();
+    let proxy = FlakyProxy::start(target);
+    let at = if user.is_empty() {
+        String::new()
+    } else {
+        format!("{user}@")
+    };
+    let via = format!("{scheme}://{at}{}/{path}", proxy.addr());
+    let fig = figment(&t)
+        .merge(("databases.sigra.url", via))
+        .merge(("databases.sigra.connect_timeout", 1));
+    let app = app_with(fig).await;
+    app.signed_up("before@example.com").await;
+    let token = app.csrf().await;
+    // A session this instance has not seen yet: checking it needs the database.
+    let other = app.other_browser().await;
+    assert_eq!(
+        other
+            .log_in("before@example.com", PASSWORD, false)
+            .await
+            .status(),
+        Status::SeeOther
+    );
+    let unseen = other.cookie("sigra_session").unwrap();
+
+    proxy.set_up(false);
+    let form = [
+        ("_csrf", token.as_str()),
+        ("email", "during@example.com"),
+        ("password", PASSWORD),
+    ];
+    let r = app.post("/users/register", &form).await;
+    assert_eq!(r.status(), Status::ServiceUnavailable);
+    assert!(r.headers().get_one("Retry-After").is_some(), "Retry-After");
+    let r = app
+        .client
+        .get("/dashboard")
+        .cookie(crate::common::app::cookie("sigra_session", &unseen))
+        .dispatch()
+        .await;
+    assert_eq!(
+        r.status(),
+        Status::ServiceUnavailable,
+        "a lookup that needs it"
+    );
+
+    proxy.set_up(true);
+    assert!(
+        users::find_by_email(&t.db, "during@example.com")
+            .await
+            .unwrap()
+            .is_none(),
+        "nothing half-written"
+    );
+    assert_eq!(
+        app.register("during@example.com", PASSWORD).await.status(),
+        Status::Ok
+    );
+    assert!(
+        users::find_by_email(&t.db, "during@example.com")
+            .await
+            .unwrap()
+            .is_some(),
+        "served again without a restart"
+    );
+    t
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_out_of_reach_answers_503_writes_nothing_and_recovers_postgres() {
+    crate::common::run_on(
+        sigra_core::store::Backend::Postgres,
+        a_database_out_of_reach_answers_503_writes_nothing_and_recovers,
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_out_of_reach_answers_503_writes_nothing_and_recovers_mysql() {
+    crate::common::run_on(
+        sigra_core::store::Backend::MySql,
+        a_database_out_of_reach_answers_503_writes_nothing_and_recovers,
+    )
+    .await
+}

@@ -17,7 +17,10 @@ impl Pool for SigraPool {
     async fn init(figment: &Figment) -> Result<Self, Self::Error> {
         let config: Config = figment.extract().map_err(rocket_db_pools::Error::Config)?;
         let max = u32::try_from(config.max_connections).unwrap_or(u32::MAX);
-        Db::connect(&config.url, max)
+        // `connect_timeout` (rocket_db_pools' key, 5 s by default) bounds how long a
+        // request waits for a connection while the database is out of reach.
+        let wait = std::time::Duration::from_secs(config.connect_timeout.max(1));
+        Db::connect_with(&config.url, max, wait)
             .await
             .map(SigraPool)
             .map_err(rocket_db_pools::Error::Init)

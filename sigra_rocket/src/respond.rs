@@ -463,10 +463,14 @@ impl Reply {
         Reply::Redirect(path.into(), serde_json::Map::new())
     }
 
-    /// Maps a flow failure: 503 when hashing is saturated, 500 otherwise (logged).
+    /// Maps a flow failure: 503 (with `Retry-After`) when hashing is saturated or the
+    /// database is out of reach for now, 500 otherwise (logged).
     pub(crate) fn failed(error: FlowError) -> Reply {
         if error.is_busy() {
             log::warn!("password hashing is saturated; answering 503");
+            Reply::Error(Status::ServiceUnavailable)
+        } else if error.is_unavailable() {
+            log::warn!("sigra: the database is out of reach ({error}); answering 503");
             Reply::Error(Status::ServiceUnavailable)
         } else {
             log::error!("sigra flow failed ({}): {error}", error.reason());

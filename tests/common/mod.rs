@@ -4,6 +4,7 @@ pub mod app;
 pub mod json;
 pub mod oidc;
 pub mod passkey;
+pub mod proxy;
 
 use std::io::Write;
 use std::sync::Once;

@@ -179,6 +179,12 @@ impl FlowError {
     pub fn is_busy(&self) -> bool {
         matches!(self, FlowError::Password(PasswordError::Busy))
     }
+
+    /// Whether the database is out of reach for now ([`StoreError::is_unavailable`]):
+    /// nothing was written (the change rolled back) and a retry later may succeed.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, FlowError::Store(e) if e.is_unavailable())
+    }
 }
 
 /// A time as pages and mails show it.

@@ -158,8 +158,18 @@ impl Db {
     /// SQLite files are created when missing and run in WAL mode with foreign keys on;
     /// an in-memory SQLite database gets a single connection so that every query sees it.
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
+        Db::connect_with(url, max_connections, Duration::from_secs(10)).await
+    }
+
+    /// [`connect`](Self::connect), with the longest a query waits for a connection
+    /// (`acquire_timeout`): while the database is out of reach, requests fail after that
+    /// long ([`StoreError::is_unavailable`]).
+    pub async fn connect_with(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+    ) -> Result<Db, StoreError> {
         let max_connections = max_connections.max(1);
-        let acquire_timeout = Duration::from_secs(10);
         match Backend::from_url(url) {
             Some(Backend::Sqlite) => {
                 let options = SqliteConnectOptions::from_str(url)?

@@ -83,6 +83,35 @@ impl StoreError {
             StoreError::Missing(_) => "missing_row",
         }
     }
+
+    /// Whether the database is out of reach for now rather than refusing this work: the
+    /// connection broke or could not be made, the pool had no connection in time, the
+    /// server is shutting down, starting up or full, or SQLite stayed locked. A retry a
+    /// little later may succeed (answer 503 with `Retry-After`, not 500).
+    pub fn is_unavailable(&self) -> bool {
+        let StoreError::Database(e) = self else {
+            return false;
+        };
+        match e {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Tls(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed
+            | sqlx::Error::BeginFailed => true,
+            sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+                // SQLSTATE class 08 (connection exception: PostgreSQL, and MySQL's
+                // 08S01 shutdown / 08004 too many connections); PostgreSQL's operator
+                // intervention (57P01 admin shutdown, 57P02 crash, 57P03 cannot connect
+                // now) and 53300 too many connections; SQLite's BUSY and LOCKED codes.
+                code.starts_with("08")
+                    || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                    || matches!(&*code, "5" | "6" | "261" | "262" | "517")
+            }),
+            _ => false,
+        }
+    }
 }
 
 /// How many rows `select` finds: `select` names the table, its joins and conditions,

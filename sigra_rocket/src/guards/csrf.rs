@@ -135,23 +135,25 @@ fn same_origin(request: &Request<'_>, state: &SigraState) -> bool {
 }
 
 /// Checks the request's origin and the `_csrf` value against the request's binding.
-pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> bool {
+/// `Err` when the binding could not be read (the session store failed): the request is
+/// then neither accepted nor blamed on its token.
+pub(crate) async fn verify(request: &Request<'_>, submitted: Option<&str>) -> Result<bool, ()> {
     let Some(state) = state(request) else {
-        return false;
+        return Ok(false);
     };
     if !same_origin(request, state) {
-        return false;
+        return Ok(false);
     }
     let Some(submitted) = submitted.and_then(|s| URL_SAFE_NO_PAD.decode(s).ok()) else {
-        return false;
+        return Ok(false);
     };
-    match binding(request, state, false).await {
-        Ok(Some(bound)) => state
+    Ok(match binding(request, state, false).await? {
+        Some(bound) => state
             .auth
             .keys
             .verify(Purpose::Csrf, bound.as_bytes(), &submitted),
-        _ => false,
-    }
+        None => false,
+    })
 }
 
 /// A submitted form whose CSRF token and origin were checked: a url-encoded body with
@@ -295,9 +297,16 @@ where
             .find(|(name, _)| name == FIELD)
             .map(|(_, v)| v.as_str())
     });
-    if !verify(request, submitted).await {
-        record_failure(request, GuardFailure::Csrf);
-        return Err((Status::Forbidden, GuardFailure::Csrf));
+    match verify(request, submitted).await {
+        Ok(true) => {}
+        Ok(false) => {
+            record_failure(request, GuardFailure::Csrf);
+            return Err((Status::Forbidden, GuardFailure::Csrf));
+        }
+        Err(()) => {
+            record_failure(request, GuardFailure::Unavailable);
+            return Err((Status::ServiceUnavailable, GuardFailure::Unavailable));
+        }
     }
     let values = fields.iter().map(|(name, value)| ValueField {
         name: NameView::new(name),
