@@ -47,8 +47,9 @@ use crate::store::{Tx, UserToken, audit as audit_store, new_id, tokens};
 pub enum Revocation {
     /// Sessions are not concerned.
     None,
-    /// Empties the session cache of this instance at once and of the others as soon as
-    /// they hear of it, so their next requests read the session again.
+    /// Empties the session cache of every instance, like
+    /// [`EndSessions`](Revocation::EndSessions), so their next requests read the session
+    /// again: the sessions live on, but what they show (a role, the admin flag) changed.
     RefreshCache,
     /// Empties the session cache of every instance and answers once each live instance
     /// has done so (or `sigra.session.cache_ms` has passed), so that when the caller
@@ -217,8 +218,7 @@ impl<'a> Change<'a> {
         }
         match revocation {
             Revocation::None => {}
-            Revocation::RefreshCache => auth.broadcast.revoke(false).await,
-            Revocation::EndSessions => auth.broadcast.revoke(true).await,
+            Revocation::RefreshCache | Revocation::EndSessions => auth.broadcast.revoke().await,
         }
         Ok(())
     }

@@ -44,8 +44,8 @@
 //! Every transition into SERVING bumps the cache epoch first, so nothing read before it
 //! (when revocations may have been missed) is answered after it.
 //!
-//! **A revoking request** (a flow committing with [`Revocation::EndSessions`]) on
-//! instance A, after its transaction committed:
+//! **A revoking request** (a flow committing with [`Revocation::EndSessions`] or
+//! [`Revocation::RefreshCache`]) on instance A, after its transaction committed:
 //!
 //! 1. bumps A's epoch (local invalidation, exact, no wait);
 //! 2. publishes `r A seq`;
@@ -56,7 +56,9 @@
 //! **Every other instance** B, on `r A seq`, bumps its epoch, then publishes
 //! `a B A seq`. Acks for other instances, and revocations from itself, are ignored.
 //!
-//! [`Revocation::RefreshCache`] (a live session's data changed) does steps 1 and 2 only.
+//! [`Revocation::RefreshCache`] (a live session's data changed, such as a role or the
+//! admin flag) goes through the same steps: a privilege taken away is as urgent as a
+//! session ended, and the wait is one round trip.
 //!
 //! # Why this is safe
 //!
@@ -82,7 +84,7 @@
 //! | A cannot publish or read peers (broker or database down) | A waits `cache_ms` |
 //! | heartbeats fail (database down) | the gate lapses within [`STALE`]: the cache stops answering |
 //! | a second process on one SQLite file without Redis | both see each other's rows and close their gates; a revocation on the newcomer within [`STALE`] of its start waits until then (the other may not have looked yet) |
-//! | a process that never started the broadcast (a CLI) revokes | it waits `cache_ms` |
+//! | a process that never started the broadcast (a CLI) revokes or refreshes | it waits `cache_ms` |
 //!
 //! # Trade-off
 //!
@@ -166,7 +168,7 @@ impl Transport {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct BroadcastStats {
-    /// Revoking requests that waited for peers.
+    /// Revocations that waited for peers.
     pub revocations: u64,
     /// Of those, the ones every live peer acknowledged.
     pub acknowledged: u64,
@@ -415,11 +417,11 @@ impl Broadcast {
         }
     }
 
-    /// Applies a committed revocation: invalidates this instance's caches at once and
-    /// tells the other instances. With `wait`, answers only once every live instance
-    /// acknowledged, or `cache_ms` after the call when one did not (see the module
-    /// header).
-    pub async fn revoke(&self, wait: bool) {
+    /// Applies a committed revocation: invalidates this instance's caches at once, tells
+    /// the other instances, and answers only once every live instance acknowledged, or
+    /// `cache_ms` after the call when one did not (see the module header). Not started,
+    /// it cannot tell anyone: it waits `cache_ms`.
+    pub async fn revoke(&self) {
         self.gate.invalidate();
         if self.ttl.is_zero() {
             return;
@@ -440,7 +442,7 @@ impl Broadcast {
                         (false, None) => Some(deadline),
                     }
                 };
-                if let (true, Some(until)) = (wait, until) {
+                if let Some(until) = until {
                     tokio::time::sleep_until(until).await;
                 }
                 return;
@@ -448,17 +450,10 @@ impl Broadcast {
             _ if !running => {
                 // Not started (a command-line tool): nothing tells the instances that
                 // serve, so wait until their entries have expired.
-                if wait {
-                    tokio::time::sleep_until(deadline).await;
-                }
+                tokio::time::sleep_until(deadline).await;
                 return;
             }
             _ => {}
-        }
-        if !wait {
-            let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
-            let _ = self.publish(Message::Revoke { from: self.id, seq }).await;
-            return;
         }
         self.counters.revocations.fetch_add(1, Ordering::SeqCst);
         let seq = self.seq.fetch_add(1, Ordering::SeqCst) + 1;
@@ -603,34 +598,39 @@ impl Broadcast {
                 let Some(client) = &self.redis else {
                     return Err("no Redis client".into());
                 };
-                let mut slot = self.redis_conn.lock().await;
-                if slot.is_none() {
-                    let config = redis::AsyncConnectionConfig::new()
-                        .set_connection_timeout(IO_TIMEOUT)
-                        .set_response_timeout(IO_TIMEOUT);
-                    let connected = tokio::time::timeout(
-                        IO_TIMEOUT * 2,
-                        client.get_multiplexed_async_connection_with_config(&config),
-                    )
-                    .await;
-                    match connected {
-                        Ok(Ok(conn)) => *slot = Some(conn),
-                        Ok(Err(e)) => return Err(e.to_string()),
-                        Err(_) => return Err("connect timed out".into()),
+                // One multiplexed connection, cloned out of the slot: publishes run
+                // side by side over it.
+                let mut conn = {
+                    let mut slot = self.redis_conn.lock().await;
+                    if slot.is_none() {
+                        let config = redis::AsyncConnectionConfig::new()
+                            .set_connection_timeout(IO_TIMEOUT)
+                            .set_response_timeout(IO_TIMEOUT);
+                        let connected = tokio::time::timeout(
+                            IO_TIMEOUT * 2,
+                            client.get_multiplexed_async_connection_with_config(&config),
+                        )
+                        .await;
+                        match connected {
+                            Ok(Ok(conn)) => *slot = Some(conn),
+                            Ok(Err(e)) => return Err(e.to_string()),
+                            Err(_) => return Err("connect timed out".into()),
+                        }
                     }
-                }
-                let Some(conn) = slot.as_mut() else {
-                    return Err("no connection".into());
+                    slot.clone().ok_or("no connection")?
                 };
                 let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
                     .arg(&self.redis_channel)
                     .arg(&payload)
-                    .query_async(conn)
+                    .query_async(&mut conn)
                     .await;
-                sent.map(drop).map_err(|e| {
-                    *slot = None;
-                    e.to_string()
-                })
+                match sent {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        *self.redis_conn.lock().await = None;
+                        Err(e.to_string())
+                    }
+                }
             }
             _ => Err("no transport".into()),
         }
