@@ -66,6 +66,7 @@ pip_install() {
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_install postgresql postgresql-client
 command -v psql >/dev/null || apt_install postgresql-client
 command -v redis-server >/dev/null || apt_install redis-server
+command -v curl >/dev/null || apt_install curl
 python3 -c 'import aiohttp' 2>/dev/null || pip_install aiohttp
 python3 -c 'import aiosmtpd' 2>/dev/null || pip_install aiosmtpd
 pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"

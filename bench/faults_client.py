@@ -32,6 +32,7 @@ import json
 import os
 import random
 import re
+import statistics
 import subprocess
 import sys
 import time
@@ -80,6 +81,7 @@ class Stats:
         self.latency = collections.defaultdict(list)  # step -> [(start t, seconds)]
         self.success = collections.Counter()  # action -> n
         self.probes = []  # (start t, seconds, status)
+        self.ok_at = collections.defaultdict(list)  # step -> [start t of a 2xx/3xx answer]
         self.iterations = 0
 
 
@@ -144,6 +146,8 @@ class Cluster:
             now = time.time() - t0
             self.stats.statuses[(step, status)] += 1
             self.stats.latency[step].append((round(now - elapsed, 3), round(elapsed, 4)))
+            if status < 400:
+                self.stats.ok_at[step].append(round(now - elapsed, 3))
             if status in (429, 503) and not retry_after:
                 self.stats.missing_retry_after[(step, status)] += 1
             if status >= 500 and not (status == 503 and retry_after):
@@ -241,12 +245,12 @@ async def probe(cluster, deadline, t0):
         killed = cluster.killed_at
         return now < deadline or (killed is not None and now < t0 + killed + 8)
 
-    async def revoke(token):
+    async def revoke(token, n):
         started = time.monotonic()
         started_at = time.time() - t0
         answer = await cluster.request(-1, dict(cookies), "probe POST sessions/others", "POST",
                                        "/users/settings/sessions/others", {"_csrf": token},
-                                       ip="198.51.100.1", instance=1, t0=t0)
+                                       ip=f"198.51.100.{1 + n % 250}", instance=1, t0=t0)
         elapsed = time.monotonic() - started
         status = answer[0] if answer else None
         stats.probes.append((round(started_at, 3), round(elapsed, 4), status))
@@ -277,7 +281,8 @@ async def probe(cluster, deadline, t0):
                 await asyncio.sleep(1)
                 continue
             csrf = token.group(1)
-        task = asyncio.create_task(revoke(csrf))
+        # Each from its own client address: the rate limit allows 10 a minute per address.
+        task = asyncio.create_task(revoke(csrf, len(stats.probes) + len(in_flight)))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
         await asyncio.sleep(1)
@@ -358,6 +363,7 @@ async def load():
         "latency": {k: v for k, v in stats.latency.items()},
         "success": dict(stats.success),
         "probes": stats.probes,
+        "ok_at": {k: v for k, v in stats.ok_at.items()},
         "iterations": stats.iterations,
     }
     with open(STATE, "w") as f:
@@ -532,6 +538,29 @@ def check():
             f"was killed: {sum(n for *_, n in lost_not_kill)} (on instance 2: "
             f"{sum(n for s, i, k, n in lost if i == 2)})")
 
+    # Service went on through each fault: answers that succeeded, by when they started.
+    ok_at = state["ok_at"]
+
+    def served(lo, hi):
+        return sum(1 for step in ("POST log_in", "POST switch", "POST log_out")
+                   for t in ok_at.get(step, []) if lo <= t < hi)
+
+    event_at = {what: t - t0 for t, what in timeline}
+    pg_up = event_at.get("PostgreSQL started again")
+    redis_down, redis_up = event_at.get("Redis stopped"), event_at.get("Redis started again (empty)")
+    if pg_up is not None:
+        n = served(pg_up, pg_up + 5)
+        verdict(n > 0, f"recovered without a restart: {n} successful log-ins, switches and "
+                       f"log-outs started in the 5 s after PostgreSQL came back")
+    if redis_down is not None and redis_up is not None:
+        n = served(redis_down, redis_up)
+        verdict(n > 0, f"served while Redis was down (rate limits counted in memory): {n} "
+                       f"successful log-ins, switches and log-outs")
+    if killed is not None:
+        n = served(killed + 1, killed + 6)
+        verdict(n > 0, f"instance 1 kept serving after instance 2 was killed: {n} successful "
+                       f"log-ins, switches and log-outs started 1–6 s after the kill")
+
     # 2. Audit events: each success counted has its event; lost answers may have committed.
     since = f"to_timestamp({t0})"
     counted = state["success"]
@@ -676,11 +705,16 @@ def check():
         lo = [x for t, x in logouts if killed <= t < killed + 8]
         print(f"    log-outs started in the 8 s after the kill: {len(lo)}, max "
               f"{max(lo, default=0) * 1000:.0f} ms")
-        worst = max((x for _, x in after_probes), default=0.0)
-        verdict(bool(after_probes) and worst * 1000 <= CACHE_MS + SLACK_MS,
+        # Under load a request queues before its wait even starts (database connections,
+        # CPU): the probes of the 10 s before the kill give that baseline.
+        before = [x for t, x in probes if killed - 10 <= t < killed]
+        baseline = statistics.median(before) * 1000 if before else 0.0
+        worst = max((x for _, x in after_probes), default=0.0) * 1000
+        verdict(bool(after_probes) and worst <= CACHE_MS + baseline + SLACK_MS,
                 f"revocations (probe) started in the 8 s after the kill do not stall past "
-                f"cache_ms: max {worst * 1000:.0f} ms over {len(after_probes)} (target "
-                f"≤ {CACHE_MS} ms + {SLACK_MS} ms slack)")
+                f"cache_ms: max {worst:.0f} ms over {len(after_probes)} (target ≤ cache_ms "
+                f"{CACHE_MS} ms + queueing baseline {baseline:.0f} ms (median probe of the 10 s "
+                f"before the kill) + {SLACK_MS} ms slack)")
     print()
     if failures:
         print(f"{len(failures)} check(s) failed.")

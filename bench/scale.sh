@@ -10,8 +10,9 @@
 #      /users/settings/sessions/others) with two instances: p50/p99 on instance 1 while
 #      instance 2 runs (every revocation waits for its acknowledgement over LISTEN/NOTIFY),
 #      minus the same after instance 2 stopped cleanly               (target p99 < 50 ms)
-#   5. session lookup time (store::sessions::find_by_hash, the database path) with
-#      1 000 000 sessions ÷ with 1 000, on SQLite and PostgreSQL       (target ≤ 1.2)
+#   5. session lookup time (store::sessions::find_by_hash, the database path, median) with
+#      1 000 000 sessions ÷ with 1 000, two databases measured side by side in alternating
+#      rounds, on SQLite and PostgreSQL                                 (target ≤ 1.2)
 # The rate limiter is off for 1–4 (SIGRA_RATE_LIMIT__ENABLED=false): all the load comes
 # from one client IP and would be answered 429. Nothing else is configured: no cache_ms.
 # PostgreSQL: throwaway databases on the server at SIGRA_BENCH_POSTGRES_URL (default
@@ -20,7 +21,7 @@
 #   bash bench/scale.sh
 # BENCH_SECONDS (default 5) sets each wrk run of 1 and 3, BENCH_ROUNDS (3) their
 # alternating rounds, BENCH_SAMPLES (200) the revocations timed in 4, BENCH_LOOKUP_SECS
-# (5) each lookup phase of 5.
+# (5) the lookup time per database in 5.
 set -euo pipefail
 started=$SECONDS
 repo="$(cd "$(dirname "$0")/.." && pwd)"
@@ -52,7 +53,8 @@ built=$SECONDS
 pg_server="${SIGRA_BENCH_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
 pg_base="${pg_server%/*}"
 db_app="sigra_bench_scale_app_$$"
-db_lookup="sigra_bench_scale_lookup_$$"
+db_lookup_1k="sigra_bench_scale_lookup_1k_$$"
+db_lookup_1m="sigra_bench_scale_lookup_1m_$$"
 work="$(mktemp -d /tmp/sigra-scale.XXXXXX)"
 export BENCH_WORK="$work" SUMMARY_FILE="$work/summary"
 pids=()
@@ -63,7 +65,7 @@ cleanup() {
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
     kill -9 "$pid" 2>/dev/null
   done
-  for db in "$db_app" "$db_lookup"; do
+  for db in "$db_app" "$db_lookup_1k" "$db_lookup_1m"; do
     psql -X -q "$pg_server" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1
   done
   rm -rf "$work"
@@ -135,11 +137,14 @@ psql -X -q "$pg_server" -c "DROP DATABASE IF EXISTS $db_app WITH (FORCE)"
 
 echo
 echo "=== Session lookup, 1 k vs 1 M sessions ==="
-"$target/examples/scale_bench" "sqlite://$work/lookup.sqlite3?mode=rwc" | tee -a "$work/lookup.out"
-rm -f "$work"/lookup.sqlite3*
-psql -X -q "$pg_server" -c "CREATE DATABASE $db_lookup"
-"$target/examples/scale_bench" "$pg_base/$db_lookup" | tee -a "$work/lookup.out"
-psql -X -q "$pg_server" -c "DROP DATABASE IF EXISTS $db_lookup WITH (FORCE)"
+"$target/examples/scale_bench" "sqlite://$work/lookup-1k.sqlite3?mode=rwc" \
+  "sqlite://$work/lookup-1m.sqlite3?mode=rwc" | tee -a "$work/lookup.out"
+rm -f "$work"/lookup-*.sqlite3*
+for db in "$db_lookup_1k" "$db_lookup_1m"; do psql -X -q "$pg_server" -c "CREATE DATABASE $db"; done
+"$target/examples/scale_bench" "$pg_base/$db_lookup_1k" "$pg_base/$db_lookup_1m" | tee -a "$work/lookup.out"
+for db in "$db_lookup_1k" "$db_lookup_1m"; do
+  psql -X -q "$pg_server" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+done
 grep '^session lookup time' "$work/lookup.out" >>"$SUMMARY_FILE"
 
 echo

@@ -1,22 +1,27 @@
 //! Session lookup at scale: times `sigra_core::store::sessions::find_by_hash` (the
-//! database path a request takes when the session cache does not answer) with 1 000
-//! sessions in `sigra_sessions`, then with 1 000 000, on the database named on the
-//! command line, and prints the ratio of the mean lookup times (target ≤ 1.2).
-//! `bench/scale.sh` runs it on a fresh SQLite file and on a throwaway PostgreSQL database.
+//! database path a request takes when the session cache does not answer) on a database
+//! holding 1 000 sessions and on one holding 1 000 000, side by side, and prints the
+//! ratio of the lookup times (target ≤ 1.2). `bench/scale.sh` runs it on two fresh SQLite
+//! files and on two throwaway PostgreSQL databases.
 //!
 //! ```text
-//! cargo run --release -p sigra_tests --example scale_bench -- sqlite:///tmp/scale.sqlite3?mode=rwc
-//! cargo run --release -p sigra_tests --example scale_bench -- postgres://postgres@127.0.0.1:5432/sigra_bench_scale
+//! cargo run --release -p sigra_tests --example scale_bench -- \
+//!     'sqlite:///tmp/small.sqlite3?mode=rwc' 'sqlite:///tmp/large.sqlite3?mode=rwc'
+//! cargo run --release -p sigra_tests --example scale_bench -- \
+//!     postgres://postgres@127.0.0.1:5432/small postgres://postgres@127.0.0.1:5432/large
 //! ```
 //!
 //! The tables are filled with one bulk statement per chunk (a recursive CTE on SQLite,
 //! `generate_series` on PostgreSQL): one account per ten sessions, every session live,
 //! random 32-byte token digests (as real ones are). Timestamps are bound parameters, so
-//! they are stored exactly as Sigra stores its own. Each phase samples 5 000 existing
-//! digests and looks them up in random order, one at a time on one connection, for
-//! `BENCH_LOOKUP_SECS` seconds (default 5) after a one-second warm-up.
+//! they are stored exactly as Sigra stores its own. Each database gets 5 000 of its
+//! digests sampled, looked up in random order, one at a time on one connection: after a
+//! one-second warm-up of each, ten rounds alternate between the two (so both see the
+//! same machine), `BENCH_LOOKUP_SECS` seconds per database in all (default 5). The
+//! ratio is of the median lookup times (the machine may be shared: the median is what
+//! other load disturbs least); the mean and lookups/s are printed too.
 //!
-//! The database must be empty or hold only an earlier run of this program: it is
+//! The databases must be empty or hold only an earlier run of this program: they are
 //! migrated, and the bench's rows (`scale…@example.com`) are deleted first.
 
 // A benchmark program: it stops with a message on any setup failure (expect, panic), and
@@ -36,6 +41,8 @@ const SESSIONS_PER_USER: i64 = 10;
 /// Rows per bulk statement.
 const CHUNK: i64 = 250_000;
 const SAMPLE: i64 = 5_000;
+/// Alternating rounds of lookups on the two databases.
+const ROUNDS: u32 = 10;
 const TARGET: f64 = 1.2;
 
 /// SplitMix64: a small deterministic generator for the lookup order.
@@ -179,84 +186,98 @@ async fn sample(db: &Db) -> Vec<TokenHash> {
         .collect()
 }
 
-struct Figures {
-    lookups: usize,
-    per_sec: f64,
-    mean_us: f64,
-    p50_us: f64,
-    p99_us: f64,
+/// Lookup times of one database, in microseconds.
+#[derive(Default)]
+struct Times(Vec<f64>);
+
+impl Times {
+    fn pct(&self, p: f64) -> f64 {
+        let mut sorted = self.0.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+    }
+
+    fn mean(&self) -> f64 {
+        self.0.iter().sum::<f64>() / self.0.len() as f64
+    }
+
+    fn report(&self, label: &str) {
+        println!(
+            "  {label}: {} lookups, mean {:.1} µs ({:.0} lookups/s), p50 {:.1} µs, p99 {:.1} µs",
+            self.0.len(),
+            self.mean(),
+            1e6 / self.mean(),
+            self.pct(0.50),
+            self.pct(0.99)
+        );
+    }
 }
 
-async fn measure(db: &Db, seconds: u64) -> Figures {
-    let keys = sample(db).await;
-    let mut rng = Rng(0x5c41_e000 + keys.len() as u64);
-    let warm_up = Instant::now();
-    while warm_up.elapsed() < Duration::from_secs(1) {
-        let key = &keys[rng.below(keys.len())];
-        sessions::find_by_hash(db, key).await.expect("lookup");
-    }
-    let mut times = Vec::new();
+/// Looks up random sampled digests for `duration`; appends each lookup's time.
+async fn lookups(db: &Db, keys: &[TokenHash], rng: &mut Rng, duration: Duration, out: &mut Times) {
     let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(seconds) {
+    while started.elapsed() < duration {
         let key = &keys[rng.below(keys.len())];
         let t = Instant::now();
         let found = sessions::find_by_hash(db, key).await.expect("lookup");
-        times.push(t.elapsed().as_secs_f64() * 1e6);
+        out.0.push(t.elapsed().as_secs_f64() * 1e6);
         assert!(found.is_some(), "a sampled session was not found");
     }
-    let total = started.elapsed().as_secs_f64();
-    let mean_us = times.iter().sum::<f64>() / times.len() as f64;
-    times.sort_by(f64::total_cmp);
-    let pct = |p: f64| times[((times.len() - 1) as f64 * p).round() as usize];
-    Figures {
-        lookups: times.len(),
-        per_sec: times.len() as f64 / total,
-        mean_us,
-        p50_us: pct(0.50),
-        p99_us: pct(0.99),
-    }
 }
 
-fn report(label: &str, f: &Figures) {
-    println!(
-        "  {label}: {} lookups, {:.0} lookups/s, mean {:.1} µs, p50 {:.1} µs, p99 {:.1} µs",
-        f.lookups, f.per_sec, f.mean_us, f.p50_us, f.p99_us
-    );
-}
-
-#[tokio::main]
-async fn main() {
-    let url = std::env::args()
-        .nth(1)
-        .expect("usage: scale_bench <database URL> (sqlite://… or postgres://…)");
-    let backend = Backend::from_url(&url).expect("a sqlite: or postgres: URL");
-    let seconds: u64 = std::env::var("BENCH_LOOKUP_SECS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(5);
-    let db = Db::connect(&url, 1).await.expect("connect to the database");
+async fn open(url: &str) -> Db {
+    let db = Db::connect(url, 1).await.expect("connect to the database");
     db.migrate().await.expect("migrate");
     raw(
         &db,
         "DELETE FROM sigra_sessions; DELETE FROM sigra_users WHERE email LIKE 'scale%@example.com'",
     )
     .await;
+    db
+}
+
+#[tokio::main]
+async fn main() {
+    let mut args = std::env::args().skip(1);
+    let (Some(small_url), Some(large_url)) = (args.next(), args.next()) else {
+        panic!("usage: scale_bench <database URL for 1 k sessions> <database URL for 1 M>");
+    };
+    let backend = Backend::from_url(&small_url).expect("a sqlite: or postgres: URL");
+    let seconds: f64 = std::env::var("BENCH_LOOKUP_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(5.0);
     let now = OffsetDateTime::now_utc();
     println!(
         "session lookup (store::sessions::find_by_hash, one connection, sequential) on {}:",
         backend.name()
     );
-    fill(&db, 0, SMALL, now).await;
-    let small = measure(&db, seconds).await;
-    report("1 k sessions", &small);
-    fill(&db, SMALL, LARGE, now).await;
-    let large = measure(&db, seconds).await;
-    report("1 M sessions", &large);
-    let ratio = large.mean_us / small.mean_us;
+    let small = open(&small_url).await;
+    fill(&small, 0, SMALL, now).await;
+    let large = open(&large_url).await;
+    fill(&large, 0, LARGE, now).await;
+    let keys = (sample(&small).await, sample(&large).await);
+    let mut rng = Rng(0x5c41_e000);
+    let (mut warm, mut times) = (Times::default(), (Times::default(), Times::default()));
+    let second = Duration::from_secs(1);
+    lookups(&small, &keys.0, &mut rng, second, &mut warm).await;
+    lookups(&large, &keys.1, &mut rng, second, &mut warm).await;
+    let round = Duration::from_secs_f64(seconds / ROUNDS as f64);
+    for _ in 0..ROUNDS {
+        lookups(&small, &keys.0, &mut rng, round, &mut times.0).await;
+        lookups(&large, &keys.1, &mut rng, round, &mut times.1).await;
+    }
+    times.0.report("1 k sessions");
+    times.1.report("1 M sessions");
     println!(
-        "session lookup time 1M/1k {}: {ratio:.2} (target ≤ {TARGET}; lookups/s 1k/1M {:.2})",
+        "session lookup time 1M/1k {}: {:.2} (target ≤ {TARGET}; p50 {:.1} vs {:.1} µs; \
+         mean {:.2}×)",
         backend.name(),
-        small.per_sec / large.per_sec
+        times.1.pct(0.5) / times.0.pct(0.5),
+        times.1.pct(0.5),
+        times.0.pct(0.5),
+        times.1.mean() / times.0.mean()
     );
-    db.close().await;
+    small.close().await;
+    large.close().await;
 }
