@@ -23,7 +23,7 @@ use rocket::{Build, Config, Rocket, State};
 use sigra_rocket::guards::{ApiCaller, Scope, Scoped};
 use sigra_rocket::rocket_db_pools::{Connection, Database};
 use sigra_rocket::sea_query::{Alias, Order, Query};
-use sigra_rocket::sigra_core::store::{Db, Executor};
+use sigra_rocket::sigra_core::store::{Backend, Db, Executor};
 use sigra_rocket::{
     ActiveOrganization, AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SigraDb,
     SudoUser,
@@ -131,10 +131,10 @@ fn org_notes_table() -> AdHoc {
 /// ordering by creation.
 async fn create_org_notes_table(db: &Db) -> Result<(), sqlx::Error> {
     // One table on every backend; only the UUID column type differs.
-    let uuid = match db {
-        Db::Sqlite(_) => "BLOB",
-        Db::Postgres(_) => "UUID",
-        Db::MySql(_) => "BINARY(16)",
+    let uuid = match db.backend() {
+        Backend::Sqlite => "BLOB",
+        Backend::Postgres => "UUID",
+        Backend::MySql => "BINARY(16)",
         _ => {
             return Err(sqlx::Error::Configuration(
                 "the team notes support SQLite, PostgreSQL and MySQL only".into(),
@@ -154,15 +154,18 @@ async fn create_org_notes_table(db: &Db) -> Result<(), sqlx::Error> {
     // MySQL indexes the foreign key by itself (and has no `CREATE INDEX IF NOT EXISTS`).
     let index = "CREATE INDEX IF NOT EXISTS example_notes_organization_idx \
                  ON example_notes (organization_id)";
-    let statements = match db {
-        Db::MySql(_) => vec![table],
+    let statements = match db.backend() {
+        Backend::MySql => vec![table],
         _ => vec![table, index.to_owned()],
     };
     for sql in statements {
         let sql = sqlx::AssertSqlSafe(sql);
         match db {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
+            #[cfg(feature = "mysql")]
             Db::MySql(pool) => sqlx::query(sql).execute(pool).await.map(drop)?,
             _ => {}
         }

@@ -4,8 +4,17 @@
 //! configuration, the clock, cryptography, storage on SQLite, PostgreSQL and MySQL,
 //! and the authentication flows themselves. It has no Rocket dependency; the
 //! `sigra_rocket` crate is the thin web layer on top.
+//!
+//! Cargo features, all on by default: one per database backend (`sqlite`, `postgres`,
+//! `mysql`; at least one).
 
 #![warn(missing_docs)]
+
+#[cfg(not(any(feature = "sqlite", feature = "postgres", feature = "mysql")))]
+compile_error!(
+    "Sigra needs at least one database backend: turn on the `sqlite`, `postgres` or `mysql` \
+     Cargo feature"
+);
 
 pub mod clock;
 pub mod config;
