@@ -377,6 +377,7 @@ pub struct OauthProviderConfig {
     pub api_url: Option<String>,
 }
 
+#[cfg(feature = "oauth")]
 impl OauthConfig {
     /// Checks every provider: its name, the keys its kind requires, the URLs and the
     /// Apple key (parsed, never echoed).
@@ -399,6 +400,7 @@ impl OauthConfig {
     }
 }
 
+#[cfg(feature = "oauth")]
 impl OauthProviderConfig {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         let key = |k: &str| format!("{prefix}.{k}");
@@ -533,6 +535,7 @@ impl OauthProviderConfig {
 
 /// A provider URL: `https://…`, or `http://` on a loopback host (a provider run locally
 /// for development and tests). No query or fragment.
+#[cfg(feature = "oauth")]
 fn check_provider_url(key: &str, url: &str) -> Result<(), ConfigError> {
     let loopback = ["127.0.0.1", "localhost", "[::1]"];
     let ok = if let Some(rest) = url.strip_prefix("https://") {
@@ -1088,6 +1091,8 @@ impl SigraConfig {
         self.api_keys.validate()?;
         self.api_tokens.validate()?;
         self.passkeys.validate(&self.public_url)?;
+        // Without the `oauth` feature the providers are read but not checked (nor used).
+        #[cfg(feature = "oauth")]
         self.oauth.validate()?;
         self.organizations.validate()?;
         self.admin.validate()?;

@@ -6,7 +6,9 @@
 //! `sigra_rocket` crate is the thin web layer on top.
 //!
 //! Cargo features, all on by default: one per database backend (`sqlite`, `postgres`,
-//! `mysql`; at least one).
+//! `mysql`; at least one) and one per capability (`passkeys`, `oauth`, `organizations`,
+//! `admin`, `api`). A capability that is off compiles none of its modules and none of its
+//! dependencies; the migrations, and so the schema, are the same in every build.
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ compile_error!(
      Cargo feature"
 );
 
+pub mod capabilities;
 pub mod clock;
 pub mod config;
 pub mod crypto;

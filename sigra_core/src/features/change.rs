@@ -206,10 +206,12 @@ impl<'a> Change<'a> {
             Revocation::None => {}
             Revocation::RefreshCache => {
                 auth.session_cache.clear();
+                #[cfg(feature = "api")]
                 auth.api_key_cache.clear();
             }
             Revocation::EndSessions => {
                 auth.session_cache.clear();
+                #[cfg(feature = "api")]
                 auth.api_key_cache.clear();
                 if auth.session_cache.enabled() {
                     tokio::time::sleep(auth.session_cache.ttl()).await;
