@@ -385,6 +385,7 @@ pub struct OauthProviderConfig {
     pub api_url: Option<String>,
 }
 
+#[cfg(feature = "oauth")]
 impl OauthConfig {
     /// Checks every provider: its name, the keys its kind requires, the URLs and the
     /// Apple key (parsed, never echoed).
@@ -407,6 +408,7 @@ impl OauthConfig {
     }
 }
 
+#[cfg(feature = "oauth")]
 impl OauthProviderConfig {
     fn validate(&self, prefix: &str) -> Result<(), ConfigError> {
         let key = |k: &str| format!("{prefix}.{k}");
@@ -541,6 +543,7 @@ impl OauthProviderConfig {
 
 /// A provider URL: `https://…`, or `http://` on a loopback host (a provider run locally
 /// for development and tests). No query or fragment.
+#[cfg(feature = "oauth")]
 fn check_provider_url(key: &str, url: &str) -> Result<(), ConfigError> {
     let loopback = ["127.0.0.1", "localhost", "[::1]"];
     let ok = if let Some(rest) = url.strip_prefix("https://") {
@@ -1093,6 +1096,8 @@ impl SigraConfig {
         self.api_keys.validate()?;
         self.api_tokens.validate()?;
         self.passkeys.validate(&self.public_url)?;
+        // Without the `oauth` feature the providers are read but not checked (nor used).
+        #[cfg(feature = "oauth")]
         self.oauth.validate()?;
         self.organizations.validate()?;
         self.admin.validate()?;

@@ -303,7 +303,15 @@ pub fn page_catchers() -> Vec<Catcher> {
     catchers![not_found, unprocessable, too_many, unavailable, other]
 }
 
-#[cfg(test)]
+// The reason table lists the reasons of every capability: the tests need them all.
+#[cfg(all(
+    test,
+    feature = "passkeys",
+    feature = "oauth",
+    feature = "organizations",
+    feature = "admin",
+    feature = "api"
+))]
 mod tests {
     use super::*;
 

@@ -19,12 +19,15 @@ pub struct CookieSettings {
     pub trusted_browser: String,
     /// Passkey ceremony cookie name: the token of the WebAuthn ceremony this browser
     /// started (its state stays on the server), for 5 minutes.
+    #[cfg(feature = "passkeys")]
     pub passkey: String,
     /// Social log-in binding cookie name: a random token whose hash binds provider flows
     /// (and identities waiting to be linked) to this browser, for 10 minutes.
+    #[cfg(feature = "oauth")]
     pub oauth: String,
     /// The admin's own session cookie, kept aside while they impersonate an account
     /// (restored when the impersonation ends; no guard reads it).
+    #[cfg(feature = "admin")]
     pub impersonator: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
@@ -41,8 +44,11 @@ impl CookieSettings {
             remember: format!("{prefix}{}", config.session.remember_cookie_name),
             csrf: format!("{prefix}sigra_csrf"),
             trusted_browser: format!("{prefix}sigra_trusted_browser"),
+            #[cfg(feature = "passkeys")]
             passkey: format!("{prefix}sigra_passkey"),
+            #[cfg(feature = "oauth")]
             oauth: format!("{prefix}sigra_oauth"),
+            #[cfg(feature = "admin")]
             impersonator: format!("{prefix}sigra_impersonator"),
             secure,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
@@ -101,6 +107,33 @@ impl CookieSettings {
         jar.get(&self.trusted_browser).map(|c| c.value().to_owned())
     }
 
+    /// Sets the pre-session CSRF binding cookie.
+    pub fn set_csrf(&self, jar: &CookieJar<'_>, value: String) {
+        jar.add(self.build(&self.csrf, value));
+    }
+
+    /// Removes the session and remember-me cookies.
+    pub fn clear_auth(&self, jar: &CookieJar<'_>) {
+        jar.remove(self.build(&self.session, String::new()));
+        jar.remove(self.build(&self.remember, String::new()));
+    }
+
+    /// Removes the remember-me cookie.
+    pub fn clear_remember(&self, jar: &CookieJar<'_>) {
+        if jar.get(&self.remember).is_some() {
+            jar.remove(self.build(&self.remember, String::new()));
+        }
+    }
+
+    /// Removes the session cookie only.
+    pub fn clear_session(&self, jar: &CookieJar<'_>) {
+        jar.remove(self.build(&self.session, String::new()));
+    }
+}
+
+/// The passkey ceremony cookie (the `passkeys` feature).
+#[cfg(feature = "passkeys")]
+impl CookieSettings {
     /// Sets the passkey ceremony cookie to `token` for
     /// [`CEREMONY_SECS`](sigra_core::features::passkeys::CEREMONY_SECS).
     pub fn set_passkey(&self, jar: &CookieJar<'_>, token: &Token) {
@@ -122,7 +155,11 @@ impl CookieSettings {
             jar.remove(self.build(&self.passkey, String::new()));
         }
     }
+}
 
+/// The social log-in binding cookie (the `oauth` feature).
+#[cfg(feature = "oauth")]
+impl CookieSettings {
     /// Sets the social log-in binding cookie to `token` for
     /// [`FLOW_SECS`](sigra_core::features::oauth::FLOW_SECS); with `None`, gives the
     /// browser's current one that long again. SameSite=Lax: the provider sends the
@@ -144,25 +181,12 @@ impl CookieSettings {
     pub fn oauth(&self, jar: &CookieJar<'_>) -> Option<String> {
         jar.get(&self.oauth).map(|c| c.value().to_owned())
     }
+}
 
-    /// Sets the pre-session CSRF binding cookie.
-    pub fn set_csrf(&self, jar: &CookieJar<'_>, value: String) {
-        jar.add(self.build(&self.csrf, value));
-    }
-
-    /// Removes the session and remember-me cookies.
-    pub fn clear_auth(&self, jar: &CookieJar<'_>) {
-        jar.remove(self.build(&self.session, String::new()));
-        jar.remove(self.build(&self.remember, String::new()));
-    }
-
-    /// Removes the remember-me cookie.
-    pub fn clear_remember(&self, jar: &CookieJar<'_>) {
-        if jar.get(&self.remember).is_some() {
-            jar.remove(self.build(&self.remember, String::new()));
-        }
-    }
-
+/// The admin's own session cookie, kept aside while they impersonate (the `admin`
+/// feature).
+#[cfg(feature = "admin")]
+impl CookieSettings {
     /// Keeps the admin's session cookie value aside while they impersonate (a browser
     /// session cookie, like the session cookie itself).
     pub fn set_impersonator(&self, jar: &CookieJar<'_>, admin_session: &str) {
@@ -174,10 +198,5 @@ impl CookieSettings {
         let value = jar.get(&self.impersonator).map(|c| c.value().to_owned())?;
         jar.remove(self.build(&self.impersonator, String::new()));
         Some(value)
-    }
-
-    /// Removes the session cookie only.
-    pub fn clear_session(&self, jar: &CookieJar<'_>) {
-        jar.remove(self.build(&self.session, String::new()));
     }
 }

@@ -194,7 +194,9 @@ impl Fairing for Sigra {
             Err(e) => return fail(rocket, e),
         };
         let with_mailbox = dev_mailbox.is_some();
+        #[cfg(feature = "organizations")]
         let organizations = auth.config.organizations.enabled;
+        #[cfg(feature = "admin")]
         let state_admin = auth.config.admin.clone();
         let rate_limiter = RateLimiter::new(
             &auth.config.rate_limit,
@@ -217,7 +219,6 @@ impl Fairing for Sigra {
         let mut rocket = rocket
             .manage(state)
             .mount(base_path.as_str(), crate::routes::routes())
-            .mount("/", crate::routes::root_routes())
             .register("/", crate::catchers::guard_catchers())
             .register(base_path.as_str(), crate::catchers::page_catchers())
             // Under the base path the default page catcher would win over the guard
@@ -226,7 +227,13 @@ impl Fairing for Sigra {
         if with_mailbox {
             rocket = rocket.mount("/dev", crate::routes::dev_mailbox::routes());
         }
+        #[cfg(feature = "api")]
+        {
+            rocket = rocket.mount("/", crate::routes::root_routes());
+        }
+        #[cfg(feature = "admin")]
         let admin = &state_admin;
+        #[cfg(feature = "admin")]
         if admin.enabled || admin.org_impersonation {
             let mount = crate::routes::admin::MOUNT;
             rocket = rocket
@@ -234,6 +241,7 @@ impl Fairing for Sigra {
                 .register(mount, crate::catchers::page_catchers())
                 .register(mount, crate::catchers::guard_catchers());
         }
+        #[cfg(feature = "organizations")]
         if organizations {
             let mount = crate::routes::organizations::MOUNT;
             rocket = rocket
@@ -269,10 +277,12 @@ impl Fairing for Sigra {
         let ours = path.as_str() == base
             || path.as_str().starts_with(&format!("{base}/"))
             || path.as_str().starts_with("/dev/mailbox")
-            || (state.auth.config.organizations.enabled
-                && under(path.as_str(), crate::routes::organizations::MOUNT))
-            || ((state.auth.config.admin.enabled || state.auth.config.admin.org_impersonation)
-                && under(path.as_str(), crate::routes::admin::MOUNT))
+            || (cfg!(feature = "organizations")
+                && state.auth.config.organizations.enabled
+                && under(path.as_str(), crate::routes::ORGANIZATIONS_MOUNT))
+            || (cfg!(feature = "admin")
+                && (state.auth.config.admin.enabled || state.auth.config.admin.org_impersonation)
+                && under(path.as_str(), crate::routes::ADMIN_MOUNT))
             || crate::respond::answered_by_sigra(request);
         if !ours {
             return;
@@ -282,8 +292,12 @@ impl Fairing for Sigra {
         // origin only (the passkey ceremonies' JSON requests).
         // Forms post to this origin only; a social log-in button's redirect continues to the
         // provider's authorization endpoint, which the browser checks against the same list.
+        #[cfg(feature = "oauth")]
+        let providers = state.auth.oauth.form_action_origins();
+        #[cfg(not(feature = "oauth"))]
+        let providers: Vec<String> = Vec::new();
         let mut form_action = String::from("'self'");
-        for origin in state.auth.oauth.form_action_origins() {
+        for origin in providers {
             form_action.push(' ');
             form_action.push_str(&origin);
         }

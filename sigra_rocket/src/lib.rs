@@ -24,6 +24,11 @@
 //!
 //! Configuration lives in the `sigra` section of `Rocket.toml` (see
 //! [`sigra_core::config`]) and the database under `[default.databases.sigra]`.
+//!
+//! The Cargo features are sigra_core's, forwarded, all on by default: `sqlite`,
+//! `postgres`, `mysql` (at least one) and the capabilities `passkeys`, `oauth`,
+//! `organizations`, `admin` and `api`. A capability that is off mounts none of its routes,
+//! and its guards and types are not there (see [`sigra_core::capabilities`]).
 
 #![warn(missing_docs)]
 
@@ -39,10 +44,15 @@ mod state;
 pub mod templates;
 
 pub use fairing::Sigra;
+#[cfg(feature = "organizations")]
+pub use guards::{ActiveOrganization, OrgAdmin, OrgOwner};
+#[cfg(feature = "admin")]
+pub use guards::{Admin, Impersonation, SudoAdmin};
+#[cfg(feature = "api")]
+pub use guards::{ApiCaller, Scope, Scoped};
 pub use guards::{
-    ActiveOrganization, Admin, ApiCaller, AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm,
-    CsrfToken, FORBIDDEN_WHILE_IMPERSONATING, Impersonation, MfaUser, OptionalUser, OrgAdmin,
-    OrgOwner, Scope, Scoped, SudoAdmin, SudoUser,
+    AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken,
+    FORBIDDEN_WHILE_IMPERSONATING, MfaUser, OptionalUser, SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
 /// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
@@ -52,8 +62,9 @@ pub use sigra_core;
 /// An account's membership of an organization: what the organization guards deref to,
 /// and what [`Membership::of`] answers for an organization named in the host's own
 /// route. Scope host queries with [`Membership::scope`] or [`Membership::org_id`].
+#[cfg(feature = "organizations")]
 pub use sigra_core::features::organizations::{Membership, Role};
-/// The sea-query version of [`Membership::scope`]'s `Condition`.
+/// The sea-query version of `Membership::scope`'s `Condition` and of the store's queries.
 pub use sigra_core::sea_query;
 pub use state::SigraState;
 /// The Tera version Sigra renders its pages with (for hosts that register its layout).

@@ -9,10 +9,15 @@ use rocket::http::{
     uri::fmt::{Query, UriDisplay},
 };
 use rocket::response::{Redirect, Responder};
+#[cfg(feature = "admin")]
 use sigra_core::features::admin::AdminError;
+#[cfg(feature = "admin")]
 use sigra_core::features::impersonation::ImpersonationError;
+#[cfg(feature = "oauth")]
 use sigra_core::features::oauth::OauthError;
+#[cfg(feature = "organizations")]
 use sigra_core::features::organizations::OrganizationError;
+#[cfg(feature = "passkeys")]
 use sigra_core::features::passkeys::PasskeyError;
 use sigra_core::features::{FlowError, valid_for};
 use sigra_core::net::is_local_path;
@@ -34,6 +39,7 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
     let user = found
         .as_ref()
         .map(|a| serde_json::json!({ "email": a.user.email }));
+    #[cfg(feature = "admin")]
     let acting = found
         .as_ref()
         .and_then(sigra_core::features::impersonation::acting)
@@ -44,10 +50,21 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
                 "expires_at": sigra_core::features::human_time(a.expires_at),
             })
         });
-    let admin_link = config.admin.enabled
+    #[cfg(not(feature = "admin"))]
+    let acting: Option<serde_json::Value> = None;
+    let admin_link = cfg!(feature = "admin")
+        && config.admin.enabled
         && found
             .as_ref()
             .is_some_and(|a| a.user.is_admin && a.session.impersonator_id.is_none());
+    #[cfg(feature = "passkeys")]
+    let passkeys = state.auth.webauthn.is_some();
+    #[cfg(not(feature = "passkeys"))]
+    let passkeys = false;
+    #[cfg(feature = "oauth")]
+    let oauth_providers = state.auth.oauth.list();
+    #[cfg(not(feature = "oauth"))]
+    let oauth_providers: Vec<serde_json::Value> = Vec::new();
     context.insert(
         "sigra",
         &serde_json::json!({
@@ -58,16 +75,19 @@ pub(crate) fn base_context(request: &Request<'_>) -> Context {
             // The impersonation the request comes from, for the banner.
             "impersonation": acting,
             "dev_mailbox": state.dev_mailbox.is_some(),
+            // What the page may offer: built in (`capabilities`, the Cargo features) and
+            // turned on (`features`).
+            "capabilities": sigra_core::capabilities::BUILT,
             "features": {
                 "reset_password": true,
                 "magic_link": true,
-                "passkeys": state.auth.webauthn.is_some(),
-                "oauth": !state.auth.oauth.is_empty(),
-                "organizations": config.organizations.enabled,
+                "passkeys": passkeys,
+                "oauth": !oauth_providers.is_empty(),
+                "organizations": cfg!(feature = "organizations") && config.organizations.enabled,
                 "admin": admin_link,
             },
             // The social log-in providers, for the buttons.
-            "oauth_providers": state.auth.oauth.list(),
+            "oauth_providers": oauth_providers,
             // How long each emailed link lasts, in the words the mails use.
             "valid_for": {
                 "confirmation": valid_for(tokens.confirmation_secs),
@@ -182,12 +202,14 @@ pub(crate) const EMAIL_TAKEN: Refusal = Refusal::new(
 );
 
 /// An API log-in's `mfa_token` that is unknown, used or expired.
+#[cfg(feature = "api")]
 pub(crate) const INVALID_MFA_TOKEN: Refusal = Refusal::new(
     "invalid_mfa_token",
     Status::Unauthorized,
     "This sign-in has expired. Send the email and password again.",
 );
 /// A refresh token that is unknown, spent, expired or whose session ended.
+#[cfg(feature = "api")]
 pub(crate) const INVALID_REFRESH_TOKEN: Refusal = Refusal::new(
     "invalid_refresh_token",
     Status::Unauthorized,
@@ -195,6 +217,7 @@ pub(crate) const INVALID_REFRESH_TOKEN: Refusal = Refusal::new(
 );
 
 /// A passkey flow's refusal, with the sentence the core gives it.
+#[cfg(feature = "passkeys")]
 pub(crate) const fn passkey_refusal(error: PasskeyError) -> Refusal {
     let status = match error {
         PasskeyError::Invalid | PasskeyError::CounterRegression => Status::Unauthorized,
@@ -209,6 +232,7 @@ pub(crate) const fn passkey_refusal(error: PasskeyError) -> Refusal {
 
 /// A provider sign-in whose email belongs to an account it may not link by itself: the
 /// owner signs in to that account first (any way), then links the provider account.
+#[cfg(feature = "oauth")]
 pub(crate) const OAUTH_ACCOUNT_EXISTS: Refusal = Refusal::new(
     "oauth_account_exists",
     Status::Conflict,
@@ -216,6 +240,7 @@ pub(crate) const OAUTH_ACCOUNT_EXISTS: Refusal = Refusal::new(
 );
 
 /// A social log-in flow's refusal, with the sentence the core gives it.
+#[cfg(feature = "oauth")]
 pub(crate) const fn oauth_refusal(error: OauthError) -> Refusal {
     let status = match error {
         OauthError::UnknownProvider | OauthError::NotFound => Status::NotFound,
@@ -232,6 +257,7 @@ pub(crate) const fn oauth_refusal(error: OauthError) -> Refusal {
 }
 
 /// An organization flow's refusal, with the sentence the core gives it.
+#[cfg(feature = "organizations")]
 pub(crate) const fn organization_refusal(error: OrganizationError) -> Refusal {
     let status = match error {
         OrganizationError::NotFound
@@ -246,6 +272,7 @@ pub(crate) const fn organization_refusal(error: OrganizationError) -> Refusal {
 }
 
 /// The refusal of an admin action.
+#[cfg(feature = "admin")]
 pub(crate) const fn admin_refusal(error: AdminError) -> Refusal {
     let status = match error {
         AdminError::NotFound => Status::NotFound,
@@ -255,6 +282,7 @@ pub(crate) const fn admin_refusal(error: AdminError) -> Refusal {
 }
 
 /// The refusal of an impersonation.
+#[cfg(feature = "admin")]
 pub(crate) const fn impersonation_refusal(error: ImpersonationError) -> Refusal {
     let status = match error {
         ImpersonationError::NotFound => Status::NotFound,
@@ -265,8 +293,16 @@ pub(crate) const fn impersonation_refusal(error: ImpersonationError) -> Refusal 
     Refusal::new(error.reason(), status, error.message())
 }
 
-/// Every refusal a route can answer, for the reason table and its test.
-#[cfg(test)]
+/// Every refusal a route can answer, for the reason table and its test (which needs every
+/// capability).
+#[cfg(all(
+    test,
+    feature = "passkeys",
+    feature = "oauth",
+    feature = "organizations",
+    feature = "admin",
+    feature = "api"
+))]
 pub(crate) const REFUSALS: [Refusal; 49] = [
     INVALID_CREDENTIALS,
     UNCONFIRMED_LOGIN,
@@ -346,6 +382,7 @@ pub enum Reply {
     Redirect(String, serde_json::Map<String, serde_json::Value>),
     /// `{"ok": true}` plus what [`with`](Self::with) adds, as JSON to every request: an
     /// answer only a script asks for (WebAuthn options).
+    #[cfg_attr(not(feature = "passkeys"), allow(dead_code))]
     Data(serde_json::Map<String, serde_json::Value>),
     /// A failure the catchers answer (503 adds `Retry-After`).
     Error(Status),
@@ -411,6 +448,10 @@ impl Reply {
     }
 
     /// This page as `refusal` (its status; JSON gets the refusal).
+    #[cfg_attr(
+        not(any(feature = "organizations", feature = "admin")),
+        allow(dead_code)
+    )]
     pub(crate) fn refusing(mut self, refusal: Refusal) -> Reply {
         if let Reply::Page(page) = &mut self {
             page.status = refusal.status;
@@ -454,6 +495,7 @@ impl Reply {
 
     /// `{"ok": true}` as JSON whatever the request asked for; add facts with
     /// [`with`](Self::with).
+    #[cfg_attr(not(feature = "passkeys"), allow(dead_code))]
     pub(crate) fn data() -> Reply {
         Reply::Data(serde_json::Map::new())
     }

@@ -48,7 +48,7 @@ impl SigraState {
     pub(crate) fn worker(&self) -> Worker {
         let auth = &self.auth;
         let deletion = Arc::new(sigra_core::features::deletion::DeletionSweep(auth.clone()));
-        Worker::new(
+        let worker = Worker::new(
             auth.db.clone(),
             self.delivery.clone(),
             auth.cipher.clone(),
@@ -58,18 +58,20 @@ impl SigraState {
                 ..WorkerConfig::default()
             },
         )
-        .with_sweep(deletion)
-        .with_sweep(Arc::new(
+        .with_sweep(deletion);
+        #[cfg(feature = "admin")]
+        let worker = worker.with_sweep(Arc::new(
             sigra_core::features::impersonation::ImpersonationSweep(auth.clone()),
-        ))
-        .with_sweep(Arc::new(sigra_core::features::audit::AuditSealSweep(
-            auth.clone(),
-        )))
-        .with_sweep(Arc::new(sigra_core::jobs::RetentionSweep::new(
-            auth.db.clone(),
-            auth.clock.clone(),
-            &auth.config,
-        )))
+        ));
+        worker
+            .with_sweep(Arc::new(sigra_core::features::audit::AuditSealSweep(
+                auth.clone(),
+            )))
+            .with_sweep(Arc::new(sigra_core::jobs::RetentionSweep::new(
+                auth.db.clone(),
+                auth.clock.clone(),
+                &auth.config,
+            )))
     }
 }
 

@@ -157,7 +157,9 @@ pub const STYLESHEET: &str = include_str!("../../templates/sigra/assets/sigra.cs
 pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
 
 /// The script served at `<base_path>/assets/sigra-webauthn.js`: the browser half of
-/// passkey ceremonies (WebAuthn needs script; the pages' other ways in do not).
+/// passkey ceremonies (WebAuthn needs script; the pages' other ways in do not). The
+/// `passkeys` feature's.
+#[cfg(feature = "passkeys")]
 pub const WEBAUTHN_SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra-webauthn.js");
 
 /// A Tera template name for a page: `sigra/<page>.html`.

@@ -34,7 +34,8 @@ pub enum Purpose {
     Signing,
     /// Remember-me cookies.
     RememberMe,
-    /// The Ed25519 seed that signs JWT access tokens (see [`jwt`](super::jwt)).
+    /// The Ed25519 seed that signs JWT access tokens (see `crypto::jwt`, the `api`
+    /// feature's).
     AccessToken,
 }
 

@@ -7,17 +7,22 @@
 //! - [`token`]: random tokens (stored as SHA-256), token kinds and lifetimes, numeric codes.
 //! - [`keys`]: one master secret, per-purpose HKDF subkeys, HMAC signing with rotation.
 //! - [`cipher`]: AES-256-GCM encryption of individual database fields.
-//! - [`jwt`]: Ed25519-signed JWT access tokens, keys derived from the master secret.
+//! - `jwt`: Ed25519-signed JWT access tokens, keys derived from the master secret (the
+//!   `api` feature).
 
+#[cfg(feature = "oauth")]
 pub mod apple;
 pub mod cipher;
+#[cfg(feature = "api")]
 pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod token;
 
+#[cfg(feature = "oauth")]
 pub use apple::{AppleKey, apple_client_secret, apple_signing_key};
 pub use cipher::{CipherError, FieldCipher};
+#[cfg(feature = "api")]
 pub use jwt::{JwtError, JwtKeys};
 pub use keys::{Keys, KeysError, Purpose};
 pub use password::{Argon2Params, PasswordError, PasswordHasher, Verification};

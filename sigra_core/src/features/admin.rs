@@ -470,12 +470,16 @@ pub struct UserDetail {
     /// Backup codes left.
     pub backup_codes: i64,
     /// Passkeys.
+    #[cfg(feature = "passkeys")]
     pub passkeys: Vec<super::passkeys::PasskeyView>,
     /// Linked provider accounts.
+    #[cfg(feature = "oauth")]
     pub connections: Vec<super::oauth::ConnectionView>,
     /// Organizations.
+    #[cfg(feature = "organizations")]
     pub organizations: Vec<super::organizations::OrganizationView>,
     /// API keys.
+    #[cfg(feature = "api")]
     pub api_keys: Vec<super::api_keys::ApiKeyView>,
     /// The account's audit timeline (by or about it), newest first, at most 100.
     pub audit: Vec<AuditEvent>,
@@ -498,9 +502,13 @@ pub async fn user(auth: &Auth, id: Uuid) -> Result<Option<UserDetail>, FlowError
         sessions: super::sessions::views(auth, &user, None).await?,
         totp: super::mfa_totp::app_enabled(auth, id).await?,
         backup_codes: super::backup_codes::remaining(auth, id).await?,
+        #[cfg(feature = "passkeys")]
         passkeys: super::passkeys::views(auth, id).await?,
+        #[cfg(feature = "oauth")]
         connections: super::oauth::connection_views(auth, id).await?,
+        #[cfg(feature = "organizations")]
         organizations: super::organizations::list(auth, id).await?,
+        #[cfg(feature = "api")]
         api_keys: super::api_keys::list(auth, id).await?,
         audit: audit::list(&auth.db, &timeline).await?,
         user: user.view(),
@@ -508,6 +516,7 @@ pub async fn user(auth: &Auth, id: Uuid) -> Result<Option<UserDetail>, FlowError
 }
 
 /// An organization as the admin console lists it.
+#[cfg(feature = "organizations")]
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct OrganizationRow {
@@ -524,6 +533,7 @@ pub struct OrganizationRow {
     pub created_at: OffsetDateTime,
 }
 
+#[cfg(feature = "organizations")]
 impl OrganizationRow {
     fn of(row: store::OrganizationRow) -> OrganizationRow {
         OrganizationRow {
@@ -537,6 +547,7 @@ impl OrganizationRow {
 }
 
 /// A page of the admin's organization list.
+#[cfg(feature = "organizations")]
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct OrganizationPage {
@@ -547,6 +558,7 @@ pub struct OrganizationPage {
 }
 
 /// One page of organizations whose slug starts with `q`, after slug `page`.
+#[cfg(feature = "organizations")]
 pub async fn organizations(
     auth: &Auth,
     q: &str,
@@ -564,6 +576,7 @@ pub async fn organizations(
 }
 
 /// One organization as the admin console shows it.
+#[cfg(feature = "organizations")]
 #[derive(Debug, Clone, Serialize)]
 #[non_exhaustive]
 pub struct OrganizationDetail {
@@ -574,6 +587,7 @@ pub struct OrganizationDetail {
 }
 
 /// The organization with `slug`, with its members; `None` when there is none.
+#[cfg(feature = "organizations")]
 pub async fn organization(
     auth: &Auth,
     slug: &str,

@@ -309,14 +309,9 @@ async fn owning_organization(
     else {
         return Ok(Ok(None));
     };
-    let membership = if auth.config.organizations.enabled {
-        super::organizations::Membership::of(auth, user_id, slug).await?
-    } else {
-        None
-    };
-    match membership {
-        Some(m) if m.role() >= super::organizations::Role::Admin => Ok(Ok(Some(m.org_id()))),
-        _ => Ok(Err(CreateErrors {
+    match administered(auth, user_id, slug).await? {
+        Some(org_id) => Ok(Ok(Some(org_id))),
+        None => Ok(Err(CreateErrors {
             organization: vec![FieldError::new(
                 "organization_invalid",
                 "Choose an organization you administer.",
@@ -324,6 +319,42 @@ async fn owning_organization(
             ..CreateErrors::default()
         })),
     }
+}
+
+/// The id of organization `slug` when `user_id` is an admin or owner of it and
+/// organizations are on.
+#[cfg(feature = "organizations")]
+async fn administered(auth: &Auth, user_id: Uuid, slug: &str) -> Result<Option<Uuid>, FlowError> {
+    use super::organizations::{Membership, Role};
+    if !auth.config.organizations.enabled {
+        return Ok(None);
+    }
+    let membership = Membership::of(auth, user_id, slug).await?;
+    Ok(membership
+        .filter(|m| m.role() >= Role::Admin)
+        .map(|m| m.org_id()))
+}
+
+/// Without the `organizations` feature nobody administers an organization.
+#[cfg(not(feature = "organizations"))]
+async fn administered(_: &Auth, _: Uuid, _: &str) -> Result<Option<Uuid>, FlowError> {
+    Ok(None)
+}
+
+/// Whether `user_id` is still an admin or owner of organization `org_id`: an
+/// organization's key works only then (never without the `organizations` feature).
+#[cfg(feature = "organizations")]
+async fn administers(auth: &Auth, user_id: Uuid, org_id: Uuid) -> Result<bool, FlowError> {
+    use super::organizations::Role;
+    let row = crate::store::organizations::membership_by_id(&auth.db, user_id, org_id).await?;
+    let role = row.and_then(|r| Role::parse(&r.role));
+    Ok(role.is_some_and(|r| r >= Role::Admin))
+}
+
+/// Without the `organizations` feature nobody administers an organization.
+#[cfg(not(feature = "organizations"))]
+async fn administers(_: &Auth, _: Uuid, _: Uuid) -> Result<bool, FlowError> {
+    Ok(false)
 }
 
 /// Makes a new key for the current user (the web layer asks for sudo first) and answers
@@ -527,12 +558,10 @@ pub async fn authenticate(auth: &Auth, presented: &str) -> Result<Option<ApiKeyC
         last_used_at = Some(now);
     }
     // An organization's key works while its creator administers that organization.
-    if let Some(org) = key.organization_id {
-        let row = crate::store::organizations::membership_by_id(&auth.db, user.id, org).await?;
-        let role = row.and_then(|r| super::organizations::Role::parse(&r.role));
-        if role.is_none_or(|r| r < super::organizations::Role::Admin) {
-            return Ok(None);
-        }
+    if let Some(org) = key.organization_id
+        && !administers(auth, user.id, org).await?
+    {
+        return Ok(None);
     }
     let caller = ApiKeyCaller {
         user,

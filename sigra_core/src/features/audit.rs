@@ -658,6 +658,7 @@ async fn organization(
     if let Ok(id) = Uuid::parse_str(value) {
         return Ok(Ok(Some(id)));
     }
+    #[cfg(feature = "organizations")]
     if !super::organizations::valid_slug(value) {
         return Ok(Err(InvalidFilter::invalid(
             FIELD,

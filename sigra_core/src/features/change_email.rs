@@ -159,6 +159,7 @@ pub async fn confirm(
     sessions::delete_for_user(ex, user.id, None).await?;
     tokens::delete_for_user(ex, user.id, &[]).await?;
     users::confirm(ex, user.id, now).await?;
+    #[cfg(feature = "admin")]
     super::admin::on_confirmed(auth, &change, user.id).await?;
     let data = json!({ "new_email": new_email });
     change.mail("email_changed", &user.email, data).await?;

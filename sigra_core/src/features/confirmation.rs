@@ -69,6 +69,7 @@ pub(crate) async fn address_proven(
     if users::confirm(ex, user_id, now).await? != 1 {
         return Ok(false);
     }
+    #[cfg(feature = "admin")]
     super::admin::on_confirmed(auth, change, user_id).await?;
     super::sessions::end_others(ex, user_id, keep).await?;
     if drop_password {

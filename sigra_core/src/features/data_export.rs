@@ -15,7 +15,9 @@ fn rfc3339(t: Option<OffsetDateTime>) -> Value {
 }
 
 /// The account's own data: profile, sessions, API keys (their display prefixes), linked
-/// provider accounts and the audit events about it. Never includes secrets (password hash, token or key hashes).
+/// provider accounts, organizations and the audit events about it. Never includes secrets
+/// (password hash, token or key hashes). A build without the `api` or `organizations`
+/// feature leaves out `api_keys` or `organizations`.
 ///
 /// ```no_run
 /// # async fn demo(auth: &sigra_core::features::Auth, me: &sigra_core::features::sessions::Authenticated) {
@@ -44,7 +46,6 @@ pub async fn export(
             })
         })
         .collect();
-    let api_keys = super::api_keys::list(auth, user.id).await?;
     // Linked provider accounts, without their (sealed) tokens.
     let connections: Vec<Value> = crate::store::oauth::list_for_user(&auth.db, user.id)
         .await?
@@ -60,15 +61,12 @@ pub async fn export(
             })
         })
         .collect();
-    // The organizations the account belongs to, with its role.
-    let organizations = super::organizations::list(auth, user.id).await?;
     let mut filter = audit_store::AuditFilter::for_user(user.id);
     filter.limit = Some(1000);
     let events = audit_store::list(&auth.db, &filter).await?;
-    let change = auth.change(meta).await?;
-    change.audit(audit::DATA_EXPORT, user.id, json!({})).await?;
-    change.commit(Revocation::None).await?;
-    Ok(json!({
+    // Without the `api` and `organizations` features nothing is added below.
+    #[allow(unused_mut)]
+    let mut export = json!({
         "exported_at": rfc3339(Some(now)),
         "account": {
             "id": user.id,
@@ -81,9 +79,20 @@ pub async fn export(
             "deletion_scheduled_at": rfc3339(user.deletion_scheduled_at),
         },
         "sessions": sessions,
-        "api_keys": api_keys,
         "connections": connections,
-        "organizations": organizations,
         "audit_events": events,
-    }))
+    });
+    #[cfg(feature = "api")]
+    {
+        export["api_keys"] = json!(super::api_keys::list(auth, user.id).await?);
+    }
+    // The organizations the account belongs to, with its role.
+    #[cfg(feature = "organizations")]
+    {
+        export["organizations"] = json!(super::organizations::list(auth, user.id).await?);
+    }
+    let change = auth.change(meta).await?;
+    change.audit(audit::DATA_EXPORT, user.id, json!({})).await?;
+    change.commit(Revocation::None).await?;
+    Ok(export)
 }

@@ -155,7 +155,7 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     // Before the account row goes (a hard delete cascades its memberships away): organizations
     // it owns alone pass to their oldest admin (or member), or go when nobody is left. A
     // deletion that is not due rolls this back.
-    super::organizations::remove_account(&change, user.id).await?;
+    leave_organizations(&change, user.id).await?;
     if users::execute_deletion(tx, user.id, removal, now).await? != 1 {
         change.rollback().await?;
         return Ok(ExecutionOutcome::NotDue);
@@ -197,6 +197,53 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     change.commit(Revocation::None).await?;
     log::info!("account {} deleted ({strategy_name})", user.id);
     Ok(ExecutionOutcome::Executed)
+}
+
+/// Ends the memberships of an account being deleted, inside its deletion's change:
+/// each organization it owned alone passes to its oldest admin, or else its oldest
+/// member; one with no other member is deleted. Store-level, so a build without the
+/// `organizations` feature leaves no membership of a deleted account behind either.
+async fn leave_organizations(change: &super::Change<'_>, user_id: Uuid) -> Result<(), FlowError> {
+    use crate::store::organizations as orgs;
+    let tx = change.tx();
+    for row in orgs::organizations_of(tx, user_id).await? {
+        if row.role != "owner" {
+            continue;
+        }
+        orgs::lock(tx, row.id).await?;
+        if orgs::count_owners(tx, row.id).await? > 1 {
+            continue;
+        }
+        let heir = match orgs::oldest_with_role(tx, row.id, "admin", user_id).await? {
+            Some(heir) => Some(heir),
+            None => orgs::oldest_with_role(tx, row.id, "member", user_id).await?,
+        };
+        match heir {
+            Some(heir) => {
+                orgs::set_role(tx, row.id, heir.user_id, "owner").await?;
+                let details = json!({ "from": user_id });
+                change
+                    .audit_in(
+                        row.id,
+                        audit::ORGANIZATION_OWNERSHIP_TRANSFERRED,
+                        None,
+                        Some(heir.user_id),
+                        details,
+                    )
+                    .await?;
+            }
+            None => {
+                crate::store::api_keys::delete_for_organization(tx, row.id).await?;
+                orgs::delete(tx, row.id).await?;
+                let details = json!({ "slug": row.slug, "account_deleted": true });
+                change
+                    .audit_in(row.id, audit::ORGANIZATION_DELETED, None, None, details)
+                    .await?;
+            }
+        }
+    }
+    orgs::delete_memberships_of_user(tx, user_id).await?;
+    Ok(())
 }
 
 /// Carries out every deletion that is due (the background worker calls this on each

@@ -3,14 +3,14 @@
 //!
 //! # Algorithm
 //!
-//! [`start`] (a platform admin with sudo, or, when `sigra.admin.org_impersonation` is
-//! on, an organization admin or owner through their organization) checks the
-//! guardrails and creates a separate session for the account, marked with the admin
-//! (`impersonator_id`), the reason and the organization, if any. It passed the second
-//! factor (the admin did) but never has sudo, never has remember-me, and expires
-//! `sigra.admin.impersonation_minutes` (30) after it began, whatever happens. The web
-//! layer keeps the admin's own session cookie aside and restores it when the
-//! impersonation ends.
+//! [`start`] (a platform admin with sudo) or `start_through` (with the `organizations`
+//! feature, when `sigra.admin.org_impersonation` is on: an organization admin or owner
+//! through their organization) checks the guardrails and creates a separate session for
+//! the account, marked with the admin (`impersonator_id`), the reason and the
+//! organization, if any. It passed the second factor (the admin did) but never has sudo,
+//! never has remember-me, and expires `sigra.admin.impersonation_minutes` (30) after it
+//! began, whatever happens. The web layer keeps the admin's own session cookie aside and
+//! restores it when the impersonation ends.
 //!
 //! Guardrails, each refused with a stable reason: a reason is required
 //! (`reason_required`); never yourself (`admin_self_action`), never a platform admin
@@ -45,9 +45,10 @@ use serde_json::json;
 use time::{Duration, OffsetDateTime};
 use uuid::Uuid;
 
+#[cfg(feature = "organizations")]
 use super::organizations::{Membership, Role};
 use super::sessions::{Authenticated, IssuedSession};
-use super::{Auth, FlowError, RequestMeta, Revocation, audit, human_time};
+use super::{Auth, Change, FlowError, RequestMeta, Revocation, audit, human_time};
 use crate::crypto::Token;
 use crate::store::{Session, User, new_id, sessions, users};
 
@@ -141,17 +142,65 @@ pub fn acting(found: &Authenticated) -> Option<Acting> {
     })
 }
 
-/// Begins acting as account `target` for `admin` (a platform admin's full session with
-/// sudo, or, with `through`, an organization admin's membership of the organization
-/// they act through). Answers the impersonation session's credentials.
+/// Begins acting as account `target` for `admin`, a platform admin's full session with
+/// sudo. Answers the impersonation session's credentials.
 pub async fn start(
     auth: &Auth,
     admin: &Authenticated,
     target: Uuid,
     reason: &str,
-    through: Option<&Membership>,
     meta: &RequestMeta,
 ) -> Result<Result<IssuedSession, ImpersonationError>, FlowError> {
+    match checked(auth, admin, target, reason, meta).await? {
+        Ok(checked) => begin(auth, admin, checked, None).await.map(Ok),
+        Err(e) => Ok(Err(e)),
+    }
+}
+
+/// Begins acting as account `target` for an organization admin, through `membership`
+/// (theirs, of the organization they act through; `sigra.admin.org_impersonation`).
+/// Answers the impersonation session's credentials.
+#[cfg(feature = "organizations")]
+pub async fn start_through(
+    auth: &Auth,
+    admin: &Authenticated,
+    target: Uuid,
+    reason: &str,
+    membership: &Membership,
+    meta: &RequestMeta,
+) -> Result<Result<IssuedSession, ImpersonationError>, FlowError> {
+    let checked = match checked(auth, admin, target, reason, meta).await? {
+        Ok(checked) => checked,
+        Err(e) => return Ok(Err(e)),
+    };
+    let theirs = Membership::of(auth, target, membership.slug()).await?;
+    let allowed = auth.config.admin.org_impersonation
+        && membership.role() >= Role::Admin
+        && theirs.is_some_and(|m| m.role() < membership.role());
+    if !allowed {
+        return Ok(Err(ImpersonationError::NotYourMember));
+    }
+    begin(auth, admin, checked, Some(membership.org_id()))
+        .await
+        .map(Ok)
+}
+
+/// An impersonation whose guardrails passed: its change (the account was read in it),
+/// the account and the reason.
+struct Checked<'a> {
+    change: Change<'a>,
+    user: User,
+    reason: String,
+}
+
+/// The guardrails every impersonation passes, in order.
+async fn checked<'a>(
+    auth: &'a Auth,
+    admin: &Authenticated,
+    target: Uuid,
+    reason: &str,
+    meta: &'a RequestMeta,
+) -> Result<Result<Checked<'a>, ImpersonationError>, FlowError> {
     let reason = reason.trim();
     if admin.session.impersonator_id.is_some() {
         return Ok(Err(ImpersonationError::Nested));
@@ -163,34 +212,41 @@ pub async fn start(
     if target == admin.user.id {
         return Ok(Err(ImpersonationError::SelfTarget));
     }
-    let now = auth.clock.now();
     let change = auth.change(meta).await?;
-    let ex = change.tx();
-    let user = match users::find_by_id(ex, target).await? {
+    let user = match users::find_by_id(change.tx(), target).await? {
         Some(u) if u.deleted_at.is_none() && !u.barred() => u,
         _ => return Ok(Err(ImpersonationError::NotFound)),
     };
     if user.is_admin {
         return Ok(Err(ImpersonationError::TargetIsAdmin));
     }
-    let organization_id = match through {
-        None => None,
-        Some(membership) => {
-            let theirs = Membership::of(auth, target, membership.slug()).await?;
-            let allowed = auth.config.admin.org_impersonation
-                && membership.role() >= Role::Admin
-                && theirs.is_some_and(|m| m.role() < membership.role());
-            if !allowed {
-                return Ok(Err(ImpersonationError::NotYourMember));
-            }
-            Some(membership.org_id())
-        }
-    };
+    Ok(Ok(Checked {
+        change,
+        user,
+        reason,
+    }))
+}
+
+/// Creates the impersonation session (in `organization_id`, when an organization admin
+/// acts) and records it.
+async fn begin(
+    auth: &Auth,
+    admin: &Authenticated,
+    checked: Checked<'_>,
+    organization_id: Option<Uuid>,
+) -> Result<IssuedSession, FlowError> {
+    let Checked {
+        change,
+        user,
+        reason,
+    } = checked;
+    let meta = change.meta();
+    let now = auth.clock.now();
     let minutes = auth.config.admin.impersonation_minutes;
     let expires_at = now + Duration::minutes(minutes);
     let token = Token::generate()?;
     let session = sessions::insert(
-        ex,
+        change.tx(),
         &sessions::NewSession {
             id: new_id(auth.clock.as_ref()),
             user_id: user.id,
@@ -227,12 +283,12 @@ pub async fn start(
         }
     }
     change.commit(Revocation::None).await?;
-    Ok(Ok(IssuedSession {
+    Ok(IssuedSession {
         token,
         remember_token: None,
         remember_expires_at: None,
         session,
-    }))
+    })
 }
 
 /// How an impersonation ended.

@@ -428,6 +428,7 @@ pub async fn accept_with_new_account(
         Err(e) => return Err(e.into()),
     };
     users::confirm(change.tx(), user.id, now).await?;
+    #[cfg(feature = "admin")]
     super::admin::on_confirmed(auth, &change, user.id).await?;
     let registered = json!({ "via": "invitation", "confirmed_by": "invitation" });
     change

@@ -1,5 +1,10 @@
 //! Authentication flows, one module per feature.
 //!
+//! The modules of a capability whose Cargo feature is off (`passkeys`, `oauth`,
+//! `organizations`, `admin`, `api`) are not compiled: `admin` and `impersonation` are
+//! `admin`'s, `api_keys` and `api_tokens` are `api`'s, `organizations`, `memberships`
+//! and `invitations` are `organizations`'.
+//!
 //! Every flow is a plain async function over an [`Auth`] (store, clock, config, keys,
 //! hasher, mail) and its input, answering a typed result. The web layer parses the
 //! request, calls one flow and maps the result to a page, a redirect or JSON.
@@ -15,8 +20,11 @@ use crate::jobs::WorkerHandle;
 use crate::mail::{MailError, MailTemplates};
 use crate::store::{Db, Executor, StoreError, new_id};
 
+#[cfg(feature = "admin")]
 pub mod admin;
+#[cfg(feature = "api")]
 pub mod api_keys;
+#[cfg(feature = "api")]
 pub mod api_tokens;
 pub mod audit;
 pub mod backup_codes;
@@ -26,18 +34,24 @@ pub mod change_password;
 pub mod confirmation;
 pub mod data_export;
 pub mod deletion;
+#[cfg(feature = "admin")]
 pub mod impersonation;
+#[cfg(feature = "organizations")]
 pub mod invitations;
 pub mod lockout;
 pub mod login;
 pub mod logout;
 pub mod magic_link;
+#[cfg(feature = "organizations")]
 pub mod memberships;
 pub mod mfa;
 pub mod mfa_totp;
 pub mod new_device;
+#[cfg(feature = "oauth")]
 pub mod oauth;
+#[cfg(feature = "organizations")]
 pub mod organizations;
+#[cfg(feature = "passkeys")]
 pub mod passkeys;
 pub mod password_upgrade;
 pub mod registration;
@@ -84,14 +98,18 @@ pub struct Auth {
     pub broadcast: Arc<crate::session_cache::Broadcast>,
     /// Validated API keys kept in memory, under the session cache's TTL and revocation
     /// rules (off at `sigra.session.cache_ms = 0`).
+    #[cfg(feature = "api")]
     pub api_key_cache: Arc<crate::session_cache::SessionCache<api_keys::CachedKey>>,
     /// The Ed25519 keys of JWT access tokens (see [`api_tokens`]).
+    #[cfg(feature = "api")]
     pub jwt: Arc<crate::crypto::JwtKeys>,
     /// The WebAuthn relying party of [`passkeys`] (id and origin from `sigra.public_url`
     /// and `sigra.passkeys`); `None` when the public URL's host is an IP address, which
     /// WebAuthn does not accept.
+    #[cfg(feature = "passkeys")]
     pub webauthn: Option<Arc<webauthn_rs::Webauthn>>,
     /// The social log-in providers of [`oauth`] (`sigra.oauth.providers`).
+    #[cfg(feature = "oauth")]
     pub oauth: Arc<oauth::Providers>,
 }
 
@@ -118,8 +136,8 @@ pub struct RequestMeta {
     /// `User-Agent` header.
     pub user_agent: Option<String>,
     /// The admin acting as the session's user, when the request comes from an
-    /// impersonation session (see [`impersonation`]): every audit event the request
-    /// causes carries it.
+    /// impersonation session (see `impersonation`, the `admin` feature): every audit event
+    /// the request causes carries it.
     pub impersonator_id: Option<Uuid>,
 }
 
@@ -235,7 +253,8 @@ impl Auth {
     /// `sigra.secret_key` (and `old_secret_keys`), the database migrated (unless
     /// `run_migrations = false`), the password hashing pool started, the mail templates
     /// loaded (overrides from `template_dir/sigra/email/`). The background worker is not
-    /// started: the caller does that once it serves.
+    /// started: the caller does that once it serves. A setting that asks for a capability
+    /// this build left out is logged as a warning and has no effect.
     pub async fn build(
         config: SigraConfig,
         db: Db,
@@ -243,6 +262,9 @@ impl Auth {
         template_dir: Option<&std::path::Path>,
     ) -> Result<Auth, BuildError> {
         config.validate()?;
+        for (key, capability) in crate::capabilities::ignored_settings(&config) {
+            log::warn!("{key} has no effect: Sigra was built without its `{capability}` feature");
+        }
         let secret = config.secret_key.as_ref().ok_or(BuildError::NoSecretKey)?;
         let old: Vec<&[u8]> = config
             .old_secret_keys
@@ -263,6 +285,7 @@ impl Auth {
         let mail = MailTemplates::new(template_dir).map_err(FlowError::from)?;
         let mail = mail.with_app_name(config.app_name.clone());
         let cipher = Arc::new(FieldCipher::new(&keys));
+        #[cfg(feature = "api")]
         let jwt = Arc::new(crate::crypto::JwtKeys::new(&keys));
         let broadcast = Arc::new(session_broadcast(&config, &db, &keys).await?);
         let gate = broadcast.gate().clone();
@@ -270,11 +293,14 @@ impl Auth {
             config.session.cache_ms,
             gate.clone(),
         ));
+        #[cfg(feature = "api")]
         let api_key_cache = Arc::new(crate::session_cache::SessionCache::new(
             config.session.cache_ms,
             gate,
         ));
+        #[cfg(feature = "passkeys")]
         let webauthn = passkeys::relying_party(&config)?.map(Arc::new);
+        #[cfg(feature = "oauth")]
         let oauth = Arc::new(oauth::Providers::new(&config.oauth)?);
         Ok(Auth {
             db,
@@ -287,9 +313,13 @@ impl Auth {
             worker: Arc::new(OnceLock::new()),
             session_cache,
             broadcast,
+            #[cfg(feature = "api")]
             api_key_cache,
+            #[cfg(feature = "api")]
             jwt,
+            #[cfg(feature = "passkeys")]
             webauthn,
+            #[cfg(feature = "oauth")]
             oauth,
         })
     }
@@ -335,6 +365,7 @@ async fn session_broadcast(
 
 /// A way to sign in that is about to go (see [`other_way_in`]).
 #[derive(Debug, Clone, Copy)]
+#[cfg_attr(not(all(feature = "passkeys", feature = "oauth")), allow(dead_code))]
 pub(crate) enum WayIn {
     /// A passkey.
     Passkey(Uuid),
@@ -344,7 +375,9 @@ pub(crate) enum WayIn {
 
 /// Whether the account keeps a way to sign in without `except`: a password, a passkey or
 /// a linked provider account. Magic links do not count: they reach only an address the
-/// owner may lose.
+/// owner may lose. Passkeys and linked accounts count whether or not their capability is
+/// built in: they are rows of the account either way.
+#[cfg_attr(not(any(feature = "passkeys", feature = "oauth")), allow(dead_code))]
 pub(crate) async fn other_way_in(
     ex: &impl Executor,
     user: &crate::store::User,

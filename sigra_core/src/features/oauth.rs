@@ -1352,6 +1352,7 @@ async fn sign_in_once(
                 let user = users::insert(tx, id, email, None, now).await?;
                 if fetched.email_verified {
                     users::confirm(change.tx(), user.id, now).await?;
+                    #[cfg(feature = "admin")]
                     super::admin::on_confirmed(auth, &change, user.id).await?;
                 } else {
                     super::confirmation::send(auth, &mut change, &user).await?;

@@ -757,54 +757,6 @@ pub async fn delete(
     Ok(Ok(()))
 }
 
-/// Ends the memberships of an account being deleted, inside its deletion's change:
-/// each organization it owned alone passes to its oldest admin, or else its oldest
-/// member; one with no other member is deleted.
-pub(crate) async fn remove_account(
-    change: &super::Change<'_>,
-    user_id: Uuid,
-) -> Result<(), FlowError> {
-    let tx = change.tx();
-    for row in store::organizations_of(tx, user_id).await? {
-        if Role::parse(&row.role) != Some(Role::Owner) {
-            continue;
-        }
-        store::lock(tx, row.id).await?;
-        if store::count_owners(tx, row.id).await? > 1 {
-            continue;
-        }
-        let heir = match store::oldest_with_role(tx, row.id, "admin", user_id).await? {
-            Some(heir) => Some(heir),
-            None => store::oldest_with_role(tx, row.id, "member", user_id).await?,
-        };
-        match heir {
-            Some(heir) => {
-                store::set_role(tx, row.id, heir.user_id, Role::Owner.as_str()).await?;
-                let details = json!({ "from": user_id });
-                change
-                    .audit_in(
-                        row.id,
-                        audit::ORGANIZATION_OWNERSHIP_TRANSFERRED,
-                        None,
-                        Some(heir.user_id),
-                        details,
-                    )
-                    .await?;
-            }
-            None => {
-                crate::store::api_keys::delete_for_organization(tx, row.id).await?;
-                store::delete(tx, row.id).await?;
-                let details = json!({ "slug": row.slug, "account_deleted": true });
-                change
-                    .audit_in(row.id, audit::ORGANIZATION_DELETED, None, None, details)
-                    .await?;
-            }
-        }
-    }
-    store::delete_memberships_of_user(tx, user_id).await?;
-    Ok(())
-}
-
 /// A membership change under way: its [`Change`](super::Change), the organization (its
 /// row held until the change ends) and the acting member's role.
 pub(crate) struct Acting<'a> {

@@ -121,6 +121,7 @@ pub async fn register(
             change
                 .audit(audit::REGISTRATION, user.id, json!({}))
                 .await?;
+            #[cfg(feature = "organizations")]
             super::organizations::create_personal(auth, &change, user.id, &user.email).await?;
         }
         Err(StoreError::Conflict) => {

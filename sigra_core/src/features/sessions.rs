@@ -199,13 +199,14 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
     };
     if !live(&session) {
         cache.remove(&hash);
+        #[cfg(feature = "admin")]
         if session.impersonator_id.is_some() {
             let meta = RequestMeta::default();
             let how = super::impersonation::Ending::Expired;
             super::impersonation::finish(auth, &session, &user, how, &meta).await?;
-        } else {
-            sessions::delete(&auth.db, session.user_id, session.id).await?;
+            return Ok(None);
         }
+        sessions::delete(&auth.db, session.user_id, session.id).await?;
         return Ok(None);
     }
     if user.barred() {

@@ -122,6 +122,7 @@ const PURGE_AFTER: Duration = Duration::from_secs(3600);
 /// Bound on each publish, connect and heartbeat.
 const IO_TIMEOUT: Duration = Duration::from_secs(1);
 /// The PostgreSQL channel (`LISTEN/NOTIFY` channels are per database).
+#[cfg(feature = "postgres")]
 const PG_CHANNEL: &str = "sigra_revocations";
 /// Domain separation of the Redis channel's digest.
 const CHANNEL_DOMAIN: &[u8] = b"sigra/v1/revocation-channel\0";
@@ -310,7 +311,7 @@ impl Broadcast {
         redis_channel: String,
     ) -> Broadcast {
         Broadcast {
-            id: Uuid::new_v4(),
+            id: Uuid::now_v7(),
             transport,
             ttl: Duration::from_millis(cache_ms),
             gate,
@@ -579,6 +580,7 @@ impl Broadcast {
     async fn publish(&self, message: Message) -> Result<(), String> {
         let payload = message.encode();
         match (&self.db, self.transport) {
+            #[cfg(feature = "postgres")]
             (Db::Postgres(pool), Transport::Postgres) => {
                 let sent = tokio::time::timeout(
                     IO_TIMEOUT,
@@ -706,16 +708,19 @@ pub fn redis_channel(keys: &crate::crypto::Keys, database: &str) -> String {
 /// [`redis_channel`] uses.
 pub async fn database_name(db: &Db) -> Result<String, crate::store::StoreError> {
     let name: Result<(String,), sqlx::Error> = match db {
+        #[cfg(feature = "sqlite")]
         Db::Sqlite(pool) => {
             sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
                 .fetch_one(pool)
                 .await
         }
+        #[cfg(feature = "postgres")]
         Db::Postgres(pool) => {
             sqlx::query_as("SELECT current_database()")
                 .fetch_one(pool)
                 .await
         }
+        #[cfg(feature = "mysql")]
         Db::MySql(pool) => {
             sqlx::query_as("SELECT CAST(DATABASE() AS CHAR)")
                 .fetch_one(pool)
@@ -733,6 +738,7 @@ pub fn listener_name(id: Uuid) -> String {
 
 /// A live subscription to the revocation channel.
 enum Subscription {
+    #[cfg(feature = "postgres")]
     Postgres(sqlx::postgres::PgListener),
     Redis(redis::aio::PubSubStream),
 }
@@ -741,6 +747,7 @@ impl Subscription {
     async fn connect(b: &Broadcast) -> Result<Subscription, String> {
         let connected = tokio::time::timeout(IO_TIMEOUT * 3, async {
             match (&b.db, b.transport) {
+                #[cfg(feature = "postgres")]
                 (Db::Postgres(pool), Transport::Postgres) => {
                     // A connection of its own, outside the app's pool, named so operators
                     // (and tests) can tell whose it is in `pg_stat_activity`.
@@ -780,6 +787,7 @@ impl Subscription {
     /// The next message, or `None` when the subscription is lost.
     async fn next(&mut self) -> Option<String> {
         match self {
+            #[cfg(feature = "postgres")]
             Subscription::Postgres(listener) => match listener.try_recv().await {
                 Ok(Some(n)) => Some(n.payload().to_owned()),
                 _ => None,

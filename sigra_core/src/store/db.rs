@@ -3,10 +3,18 @@ use std::future::Future;
 use std::str::FromStr;
 use std::time::Duration;
 
-use sea_query::{MysqlQueryBuilder, PostgresQueryBuilder, SqliteQueryBuilder};
+#[cfg(feature = "mysql")]
+use sea_query::MysqlQueryBuilder;
+#[cfg(feature = "postgres")]
+use sea_query::PostgresQueryBuilder;
+#[cfg(feature = "sqlite")]
+use sea_query::SqliteQueryBuilder;
 use sea_query_sqlx::SqlxBinder;
+#[cfg(feature = "mysql")]
 use sqlx::mysql::{MySql, MySqlConnectOptions, MySqlPool, MySqlPoolOptions, MySqlRow};
+#[cfg(feature = "postgres")]
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions, PgRow, Postgres};
+#[cfg(feature = "sqlite")]
 use sqlx::sqlite::{
     Sqlite, SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
     SqliteSynchronous,
@@ -16,7 +24,9 @@ use tokio::sync::Mutex;
 
 use super::StoreError;
 
-/// The database backends Sigra runs on.
+/// The database backends Sigra runs on. Every variant exists in every build; a backend
+/// whose Cargo feature (`sqlite`, `postgres`, `mysql`) is off is named by a URL but not
+/// connected to ([`StoreError::BackendDisabled`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Backend {
@@ -64,36 +74,62 @@ impl fmt::Display for Backend {
     }
 }
 
-/// A connection pool on one backend. Cheap to clone.
+/// A connection pool on one backend. Cheap to clone. Only the backends whose Cargo
+/// feature is on have a variant.
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Db {
     /// SQLite.
+    #[cfg(feature = "sqlite")]
     Sqlite(SqlitePool),
     /// PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(PgPool),
     /// MySQL or MariaDB.
+    #[cfg(feature = "mysql")]
     MySql(MySqlPool),
 }
 
-/// A row type that decodes on every backend; `#[derive(sqlx::FromRow)]` gives it.
-pub trait AnyRow:
-    for<'r> FromRow<'r, SqliteRow>
-    + for<'r> FromRow<'r, PgRow>
-    + for<'r> FromRow<'r, MySqlRow>
-    + Send
-    + Unpin
-{
+/// `$name`: a row type that decodes on `$feature`'s backend, or any type when that backend
+/// is not built in (so [`AnyRow`] asks nothing of a backend that is off).
+macro_rules! decodes_on {
+    ($name:ident, $feature:literal, $row:ty, $doc:literal) => {
+        #[doc = $doc]
+        #[cfg(feature = $feature)]
+        pub trait $name: for<'r> FromRow<'r, $row> {}
+        #[cfg(feature = $feature)]
+        impl<T: for<'r> FromRow<'r, $row>> $name for T {}
+        #[doc = $doc]
+        #[cfg(not(feature = $feature))]
+        pub trait $name {}
+        #[cfg(not(feature = $feature))]
+        impl<T> $name for T {}
+    };
 }
 
-impl<T> AnyRow for T where
-    T: for<'r> FromRow<'r, SqliteRow>
-        + for<'r> FromRow<'r, PgRow>
-        + for<'r> FromRow<'r, MySqlRow>
-        + Send
-        + Unpin
-{
-}
+decodes_on!(
+    DecodesOnSqlite,
+    "sqlite",
+    SqliteRow,
+    "A row type that decodes from a SQLite row (any type without the `sqlite` feature)."
+);
+decodes_on!(
+    DecodesOnPostgres,
+    "postgres",
+    PgRow,
+    "A row type that decodes from a PostgreSQL row (any type without the `postgres` feature)."
+);
+decodes_on!(
+    DecodesOnMySql,
+    "mysql",
+    MySqlRow,
+    "A row type that decodes from a MySQL row (any type without the `mysql` feature)."
+);
+
+/// A row type that decodes on every backend built in; `#[derive(sqlx::FromRow)]` gives it.
+pub trait AnyRow: DecodesOnSqlite + DecodesOnPostgres + DecodesOnMySql + Send + Unpin {}
+
+impl<T> AnyRow for T where T: DecodesOnSqlite + DecodesOnPostgres + DecodesOnMySql + Send + Unpin {}
 
 /// Runs statements: implemented by [`Db`] (each statement on its own) and [`Tx`] (all in one
 /// transaction).
@@ -120,23 +156,27 @@ pub trait Executor: Sync {
     ) -> impl Future<Output = Result<Vec<T>, StoreError>> + Send;
 }
 
-/// Renders `$stmt` for the backend of `$target` and evaluates `$body` with the SQL, its
-/// values and the backend's executor bound to `$sql`, `$vals` and `$ex`. The body is the
-/// same tokens for every backend; only the types differ.
+/// Renders `$stmt` for the backend of `$target` (a [`Db`] or a `TxInner`, named by
+/// `$kind`) and evaluates `$body` with the SQL, its values and the backend's executor
+/// bound to `$sql`, `$vals` and `$ex`. The body is the same tokens for every backend; only
+/// the types differ. The pool and the transaction share one body this way.
 macro_rules! on_backend {
-    ($target:expr, $stmt:expr, |$sql:ident, $vals:ident, $ex:ident| $body:expr) => {
+    ($target:expr, $kind:ident, $stmt:expr, |$sql:ident, $vals:ident, $ex:ident| $body:expr) => {
         match $target {
-            Target::Sqlite($ex) => {
+            #[cfg(feature = "sqlite")]
+            $kind::Sqlite($ex) => {
                 let ($sql, $vals) = $stmt.build_sqlx(SqliteQueryBuilder);
                 let $sql = AssertSqlSafe($sql);
                 $body
             }
-            Target::Postgres($ex) => {
+            #[cfg(feature = "postgres")]
+            $kind::Postgres($ex) => {
                 let ($sql, $vals) = $stmt.build_sqlx(PostgresQueryBuilder);
                 let $sql = AssertSqlSafe($sql);
                 $body
             }
-            Target::MySql($ex) => {
+            #[cfg(feature = "mysql")]
+            $kind::MySql($ex) => {
                 let ($sql, $vals) = $stmt.build_sqlx(MysqlQueryBuilder);
                 let $sql = AssertSqlSafe($sql);
                 $body
@@ -145,18 +185,13 @@ macro_rules! on_backend {
     };
 }
 
-/// Generic over "what to run on" so that the pool and the transaction share one body.
-enum Target<A, B, C> {
-    Sqlite(A),
-    Postgres(B),
-    MySql(C),
-}
-
 impl Db {
     /// Opens a pool for `url` (`sqlite:`, `postgres:` or `mysql:`/`mariadb:`).
     ///
     /// SQLite files are created when missing and run in WAL mode with foreign keys on;
     /// an in-memory SQLite database gets a single connection so that every query sees it.
+    /// A URL of a backend whose Cargo feature is off answers
+    /// [`StoreError::BackendDisabled`].
     pub async fn connect(url: &str, max_connections: u32) -> Result<Db, StoreError> {
         Db::connect_with(url, max_connections, Duration::from_secs(10)).await
     }
@@ -170,8 +205,14 @@ impl Db {
         acquire_timeout: Duration,
     ) -> Result<Db, StoreError> {
         let max_connections = max_connections.max(1);
-        match Backend::from_url(url) {
-            Some(Backend::Sqlite) => {
+        let Some(backend) = Backend::from_url(url) else {
+            return Err(StoreError::UnsupportedUrl(
+                url.split(':').next().unwrap_or_default().to_owned(),
+            ));
+        };
+        match backend {
+            #[cfg(feature = "sqlite")]
+            Backend::Sqlite => {
                 let options = SqliteConnectOptions::from_str(url)?
                     .create_if_missing(true)
                     .foreign_keys(true)
@@ -191,7 +232,8 @@ impl Db {
                     .await?;
                 Ok(Db::Sqlite(pool))
             }
-            Some(Backend::Postgres) => {
+            #[cfg(feature = "postgres")]
+            Backend::Postgres => {
                 let options = PgConnectOptions::from_str(url)?;
                 let pool = PgPoolOptions::new()
                     .max_connections(max_connections)
@@ -200,7 +242,8 @@ impl Db {
                     .await?;
                 Ok(Db::Postgres(pool))
             }
-            Some(Backend::MySql) => {
+            #[cfg(feature = "mysql")]
+            Backend::MySql => {
                 let url = match url.strip_prefix("mariadb") {
                     Some(rest) => format!("mysql{rest}"),
                     None => url.to_owned(),
@@ -225,9 +268,9 @@ impl Db {
                     .await?;
                 Ok(Db::MySql(pool))
             }
-            None => Err(StoreError::UnsupportedUrl(
-                url.split(':').next().unwrap_or_default().to_owned(),
-            )),
+            // Unreachable when every backend is built in.
+            #[allow(unreachable_patterns)]
+            disabled => Err(StoreError::BackendDisabled(disabled)),
         }
     }
 
@@ -237,8 +280,11 @@ impl Db {
             // IMMEDIATE takes the write lock up front (waiting under busy_timeout); a
             // deferred transaction that reads, then writes, fails with SQLITE_BUSY_SNAPSHOT
             // when another connection committed in between, and no wait helps it.
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => TxInner::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => TxInner::Postgres(pool.begin().await?),
+            #[cfg(feature = "mysql")]
             Db::MySql(pool) => TxInner::MySql(pool.begin().await?),
         };
         Ok(Tx {
@@ -250,25 +296,23 @@ impl Db {
     /// Closes every connection of the pool.
     pub async fn close(&self) {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => pool.close().await,
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => pool.close().await,
+            #[cfg(feature = "mysql")]
             Db::MySql(pool) => pool.close().await,
         }
     }
 
     fn backend_kind(&self) -> Backend {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
+            #[cfg(feature = "mysql")]
             Db::MySql(_) => Backend::MySql,
-        }
-    }
-
-    fn target(&self) -> Target<&SqlitePool, &PgPool, &MySqlPool> {
-        match self {
-            Db::Sqlite(p) => Target::Sqlite(p),
-            Db::Postgres(p) => Target::Postgres(p),
-            Db::MySql(p) => Target::MySql(p),
         }
     }
 }
@@ -279,7 +323,7 @@ impl Executor for Db {
     }
 
     async fn execute<S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<u64, StoreError> {
-        Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
+        Ok(on_backend!(self, Db, stmt, |sql, vals, ex| {
             sqlx::query_with(sql, vals)
                 .execute(ex)
                 .await?
@@ -300,15 +344,18 @@ impl Executor for Db {
         &self,
         stmt: &S,
     ) -> Result<Vec<T>, StoreError> {
-        Ok(on_backend!(self.target(), stmt, |sql, vals, ex| {
+        Ok(on_backend!(self, Db, stmt, |sql, vals, ex| {
             sqlx::query_as_with(sql, vals).fetch_all(ex).await?
         }))
     }
 }
 
 enum TxInner {
+    #[cfg(feature = "sqlite")]
     Sqlite(Transaction<'static, Sqlite>),
+    #[cfg(feature = "postgres")]
     Postgres(Transaction<'static, Postgres>),
+    #[cfg(feature = "mysql")]
     MySql(Transaction<'static, MySql>),
 }
 
@@ -332,8 +379,11 @@ impl Tx {
     /// Makes every statement of the transaction permanent.
     pub async fn commit(self) -> Result<(), StoreError> {
         match self.inner.into_inner() {
+            #[cfg(feature = "sqlite")]
             Some(TxInner::Sqlite(tx)) => tx.commit().await?,
+            #[cfg(feature = "postgres")]
             Some(TxInner::Postgres(tx)) => tx.commit().await?,
+            #[cfg(feature = "mysql")]
             Some(TxInner::MySql(tx)) => tx.commit().await?,
             None => return Err(StoreError::TransactionFinished),
         }
@@ -343,26 +393,15 @@ impl Tx {
     /// Discards every statement of the transaction.
     pub async fn rollback(self) -> Result<(), StoreError> {
         match self.inner.into_inner() {
+            #[cfg(feature = "sqlite")]
             Some(TxInner::Sqlite(tx)) => tx.rollback().await?,
+            #[cfg(feature = "postgres")]
             Some(TxInner::Postgres(tx)) => tx.rollback().await?,
+            #[cfg(feature = "mysql")]
             Some(TxInner::MySql(tx)) => tx.rollback().await?,
             None => return Err(StoreError::TransactionFinished),
         }
         Ok(())
-    }
-}
-
-fn tx_target(
-    inner: &mut TxInner,
-) -> Target<
-    &mut Transaction<'static, Sqlite>,
-    &mut Transaction<'static, Postgres>,
-    &mut Transaction<'static, MySql>,
-> {
-    match inner {
-        TxInner::Sqlite(t) => Target::Sqlite(t),
-        TxInner::Postgres(t) => Target::Postgres(t),
-        TxInner::MySql(t) => Target::MySql(t),
     }
 }
 
@@ -374,7 +413,7 @@ impl Executor for Tx {
     async fn execute<S: SqlxBinder + Sync>(&self, stmt: &S) -> Result<u64, StoreError> {
         let mut guard = self.inner.lock().await;
         let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
-        Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {
+        Ok(on_backend!(inner, TxInner, stmt, |sql, vals, ex| {
             sqlx::query_with(sql, vals)
                 .execute(&mut **ex)
                 .await?
@@ -396,7 +435,7 @@ impl Executor for Tx {
     ) -> Result<Vec<T>, StoreError> {
         let mut guard = self.inner.lock().await;
         let inner = guard.as_mut().ok_or(StoreError::TransactionFinished)?;
-        Ok(on_backend!(tx_target(inner), stmt, |sql, vals, ex| {
+        Ok(on_backend!(inner, TxInner, stmt, |sql, vals, ex| {
             sqlx::query_as_with(sql, vals).fetch_all(&mut **ex).await?
         }))
     }

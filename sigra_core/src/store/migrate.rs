@@ -1,4 +1,6 @@
-//! Embedded migrations, numbered identically on every backend.
+//! Embedded migrations, numbered identically on every backend. Every build embeds every
+//! migration of its backends, whatever capabilities it has: the schema is the same, only
+//! behaviour differs.
 
 use std::borrow::Cow;
 
@@ -20,8 +22,11 @@ macro_rules! migrations {
 
 type Embedded = &'static [(&'static str, &'static str, &'static str)];
 
+#[cfg(feature = "sqlite")]
 const SQLITE: Embedded = migrations!("sqlite": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope", "0018" "audit_chain", "0019" "admin", "0020" "instances");
+#[cfg(feature = "postgres")]
 const POSTGRES: Embedded = migrations!("postgres": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope", "0018" "audit_chain", "0019" "admin", "0020" "instances");
+#[cfg(feature = "mysql")]
 const MYSQL: Embedded = migrations!("mysql": "0001" "users", "0002" "sessions", "0003" "audit", "0004" "jobs", "0005" "confirmation", "0006" "lockout", "0007" "deletion", "0008" "mfa", "0009" "attempts", "0010" "retention", "0011" "remember_me_new_device", "0012" "api_keys", "0013" "api_tokens", "0014" "passkeys", "0015" "oauth", "0016" "organizations", "0017" "organization_scope", "0018" "audit_chain", "0019" "admin", "0020" "instances");
 
 fn migrator(embedded: Embedded) -> Migrator {
@@ -48,8 +53,11 @@ impl Db {
     /// several processes at once (the migrator takes a database lock).
     pub async fn migrate(&self) -> Result<(), StoreError> {
         match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(pool) => migrator(SQLITE).run(pool).await?,
+            #[cfg(feature = "postgres")]
             Db::Postgres(pool) => migrator(POSTGRES).run(pool).await?,
+            #[cfg(feature = "mysql")]
             Db::MySql(pool) => migrator(MYSQL).run(pool).await?,
         }
         Ok(())
@@ -58,8 +66,11 @@ impl Db {
     /// The versions and names of the embedded migrations for this backend, in order.
     pub fn embedded_migrations(&self) -> Vec<(i64, &'static str)> {
         let embedded = match self {
+            #[cfg(feature = "sqlite")]
             Db::Sqlite(_) => SQLITE,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => POSTGRES,
+            #[cfg(feature = "mysql")]
             Db::MySql(_) => MYSQL,
         };
         embedded
@@ -69,7 +80,7 @@ impl Db {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod tests {
     use super::*;
 

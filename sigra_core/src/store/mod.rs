@@ -1,6 +1,7 @@
 //! Storage on SQLite, PostgreSQL and MySQL/MariaDB.
 //!
-//! [`Db`] wraps a native sqlx pool for one backend, chosen by URL scheme. Queries are
+//! [`Db`] wraps a native sqlx pool for one backend, chosen by URL scheme; each backend is
+//! a Cargo feature (`sqlite`, `postgres`, `mysql`, all on by default). Queries are
 //! written once with sea-query and rendered for the backend at hand; rows decode
 //! through `#[derive(sqlx::FromRow)]` types that work on all three.
 //!
@@ -52,6 +53,10 @@ pub enum StoreError {
     /// The database URL names no supported backend.
     #[error("unsupported database URL scheme `{0}` (expected sqlite:, postgres: or mysql:)")]
     UnsupportedUrl(String),
+    /// The database URL names a backend this build left out (its Cargo feature, `sqlite`,
+    /// `postgres` or `mysql`, is off).
+    #[error("the {0} backend is not built in: turn on Sigra's Cargo feature `{0}`")]
+    BackendDisabled(Backend),
     /// The database answered with an error or could not be reached.
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
@@ -76,6 +81,7 @@ impl StoreError {
         match self {
             StoreError::Conflict => "conflict",
             StoreError::UnsupportedUrl(_) => "unsupported_database_url",
+            StoreError::BackendDisabled(_) => "database_backend_disabled",
             StoreError::Database(_) => "database_error",
             StoreError::Migrate(_) => "migration_failed",
             StoreError::Query(_) => "query_build_failed",

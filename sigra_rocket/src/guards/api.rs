@@ -301,7 +301,7 @@ where
         data: rocket::Data<'r>,
     ) -> rocket::data::Outcome<'r, Self> {
         use rocket::data::Outcome as DataOutcome;
-        if super::rate_limited(request).await.is_some() {
+        if super::client::rate_limited(request).await.is_some() {
             return DataOutcome::Error((
                 rocket::http::Status::TooManyRequests,
                 GuardFailure::RateLimited,
@@ -310,7 +310,7 @@ where
         match rocket::serde::json::Json::<T>::from_data(request, data).await {
             DataOutcome::Success(json) => DataOutcome::Success(ApiBody {
                 body: json.into_inner(),
-                meta: super::meta(request),
+                meta: super::client::meta(request),
             }),
             DataOutcome::Error((status, _)) => DataOutcome::Error((status, GuardFailure::None)),
             DataOutcome::Forward(f) => DataOutcome::Forward(f),

@@ -402,12 +402,14 @@ impl<T> Sentinel for SigraForm<T> {
 /// provider's `form_post` answer (Sign in with Apple). Rate-limited like every Sigra
 /// POST, but it carries no CSRF token and comes cross-site by design; the route checks
 /// the `state` it carries instead and changes nothing but the flow that `state` names.
-/// URL-encoded forms only.
+/// URL-encoded forms only. The `oauth` feature's.
+#[cfg(feature = "oauth")]
 #[derive(Debug)]
 pub(crate) struct CrossSiteForm<T> {
     form: T,
 }
 
+#[cfg(feature = "oauth")]
 impl<T> CrossSiteForm<T> {
     /// The form.
     pub(crate) fn into_inner(self) -> T {
@@ -415,6 +417,7 @@ impl<T> CrossSiteForm<T> {
     }
 }
 
+#[cfg(feature = "oauth")]
 #[rocket::async_trait]
 impl<'r, T> FromData<'r> for CrossSiteForm<T>
 where
@@ -447,6 +450,7 @@ where
     }
 }
 
+#[cfg(feature = "oauth")]
 impl<T> Sentinel for CrossSiteForm<T> {
     fn abort(rocket: &Rocket<Ignite>) -> bool {
         sentinel_abort(rocket, "CrossSiteForm")

@@ -193,8 +193,8 @@ impl GuardFailure {
         }
     }
 
-    /// The `WWW-Authenticate` challenge of a failure of [`ApiCaller`](super::ApiCaller)
-    /// or [`Scoped`](super::Scoped) (RFC 6750 §3); those answer JSON to every request.
+    /// The `WWW-Authenticate` challenge of a failure of `ApiCaller` or `Scoped` (RFC 6750
+    /// §3; the `api` feature); those answer JSON to every request.
     pub const fn challenge(self) -> Option<&'static str> {
         match self {
             GuardFailure::InvalidToken => Some(r#"Bearer error="invalid_token""#),

@@ -1,7 +1,8 @@
-//! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], [`ApiCaller`] and
-//! [`Scoped`], [`ActiveOrganization`], [`OrgAdmin`] and [`OrgOwner`], the CSRF guards,
-//! and [`ClientMeta`]; and the data guard of every Sigra route that changes state
-//! (rate limit, CSRF, the form or JSON body, who is asking).
+//! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], `ApiCaller` and
+//! `Scoped` (the `api` feature), `ActiveOrganization`, `OrgAdmin` and `OrgOwner` (the
+//! `organizations` feature), `Admin`, `SudoAdmin` and `Impersonation` (the `admin`
+//! feature), the CSRF guards, and [`ClientMeta`]; and the data guard of every Sigra route
+//! that changes state (rate limit, CSRF, the form or JSON body, who is asking).
 //!
 //! A guard that cannot authenticate fails with a status (401 or 403), never a Forward;
 //! Sigra's catchers turn that into a 303 to the log-in (or sudo) page for HTML requests
@@ -61,25 +62,36 @@
 //! }
 //! ```
 
+#[cfg(feature = "admin")]
 mod admin;
+#[cfg(feature = "api")]
 mod api;
 mod client;
 mod csrf;
 mod failure;
+mod impersonating;
+#[cfg(feature = "organizations")]
 mod organization;
 mod session;
 mod user;
 
-pub(crate) use admin::impersonation_refusal;
-pub use admin::{Admin, FORBIDDEN_WHILE_IMPERSONATING, Impersonation, SudoAdmin};
+#[cfg(feature = "admin")]
+pub use admin::{Admin, Impersonation, SudoAdmin};
+#[cfg(feature = "api")]
 pub(crate) use api::ApiBody;
+#[cfg(feature = "api")]
 pub use api::{ApiCaller, Scope, Scoped, Via};
 pub use client::ClientMeta;
-pub(crate) use client::{RetryAfter, meta, rate_limited};
-pub(crate) use csrf::{CrossSiteForm, FormProblems, HEADER as CSRF_HEADER, SigraForm};
+pub(crate) use client::RetryAfter;
+#[cfg(feature = "oauth")]
+pub(crate) use csrf::CrossSiteForm;
 pub use csrf::{CsrfForm, CsrfToken, NoFields};
+pub(crate) use csrf::{FormProblems, HEADER as CSRF_HEADER, SigraForm};
 pub(crate) use failure::failure;
 pub use failure::{GuardFailure, HtmlAnswer};
+pub use impersonating::FORBIDDEN_WHILE_IMPERSONATING;
+pub(crate) use impersonating::impersonation_refusal;
+#[cfg(feature = "organizations")]
 pub use organization::{ActiveOrganization, OrgAdmin, OrgOwner};
 pub(crate) use session::{LiveSession, RestoredCookies, SecondFactorPassed, current_session};
 pub use user::{AuthenticatedUser, ConfirmedUser, MfaUser, OptionalUser, SudoUser};

@@ -10,8 +10,10 @@
 
 use rocket::request::{FromRequest, Outcome};
 use rocket::{Ignite, Request, Rocket, Sentinel};
+use sigra_core::features::FlowError;
 use sigra_core::features::organizations::{self, Membership, Role};
 
+#[cfg(feature = "api")]
 use super::api::{ApiCaller, bearer};
 use super::failure::{GuardFailure, record_failure};
 use super::user::AuthenticatedUser;
@@ -28,21 +30,33 @@ async fn resolve(request: &Request<'_>, min: Role) -> Outcome<Membership, GuardF
         return fail(request, GuardFailure::Unavailable);
     };
     let auth = &state.auth;
-    let found = if bearer(request).is_some() {
+    // A Bearer credential (the `api` feature) acts in the organization it names.
+    #[cfg(feature = "api")]
+    if bearer(request).is_some() {
         let caller = match ApiCaller::from_request(request).await {
             Outcome::Success(caller) => caller,
             Outcome::Error(e) => return Outcome::Error(e),
             Outcome::Forward(s) => return Outcome::Forward(s),
         };
-        organizations::active_for(auth, caller.user_id(), caller.organization_id()).await
-    } else {
-        let user = match AuthenticatedUser::from_request(request).await {
-            Outcome::Success(user) => user,
-            Outcome::Error(e) => return Outcome::Error(e),
-            Outcome::Forward(s) => return Outcome::Forward(s),
-        };
-        organizations::active(auth, user.authenticated()).await
+        let found =
+            organizations::active_for(auth, caller.user_id(), caller.organization_id()).await;
+        return with_role(request, found, min);
+    }
+    let user = match AuthenticatedUser::from_request(request).await {
+        Outcome::Success(user) => user,
+        Outcome::Error(e) => return Outcome::Error(e),
+        Outcome::Forward(s) => return Outcome::Forward(s),
     };
+    let found = organizations::active(auth, user.authenticated()).await;
+    with_role(request, found, min)
+}
+
+/// The membership `found`, when the caller's role in it is at least `min`.
+fn with_role(
+    request: &Request<'_>,
+    found: Result<Option<Membership>, FlowError>,
+    min: Role,
+) -> Outcome<Membership, GuardFailure> {
     match found {
         Ok(Some(membership)) if membership.role() >= min => Outcome::Success(membership),
         Ok(Some(_)) => fail(request, GuardFailure::OrganizationRoleRequired),

@@ -42,6 +42,7 @@ async fn lookup(request: &Request<'_>) -> Lookup {
                     }
                 }
                 // An impersonation that ran out: the admin's own session comes back.
+                #[cfg(feature = "admin")]
                 if let Some(own) = state.cookies.take_impersonator(jar) {
                     return resume_admin(request, state, &own).await;
                 }
@@ -88,6 +89,7 @@ async fn lookup(request: &Request<'_>) -> Lookup {
 
 /// The admin's own session after their impersonation expired: `own` (the kept cookie)
 /// gets a new token, set as the session cookie (and kept for a catcher's answer).
+#[cfg(feature = "admin")]
 async fn resume_admin(
     request: &Request<'_>,
     state: &crate::state::SigraState,

@@ -1,5 +1,6 @@
 //! `/admin`: the admin console. `GET /` the dashboard, `GET /users` the user search,
-//! `GET /organizations` and `GET /organizations/<slug>` the organizations,
+//! `GET /organizations` and `GET /organizations/<slug>` the organizations (with the
+//! `organizations` feature),
 //! `GET /users/<id>` one account, `POST /users/<id>/<action>` (sudo) an action of
 //! [`UserAction`], `DELETE /users/<id>/sessions/<session_id>` (sudo) one session.
 //! Impersonation lives in `routes::impersonation`, the audit explorer
@@ -21,7 +22,7 @@ use crate::respond::{Reply, admin_refusal};
 use crate::state::SigraState;
 
 /// Where the admin console is mounted.
-pub const MOUNT: &str = "/admin";
+pub const MOUNT: &str = super::ADMIN_MOUNT;
 
 /// The geometry of a dashboard chart: `viewBox` width and height, and the bar pitch.
 const CHART_W: i64 = 300;
@@ -221,6 +222,7 @@ async fn revoke_session(
     }
 }
 
+#[cfg(feature = "organizations")]
 #[get("/admin/organizations?<q>&<page>")]
 async fn organizations(
     state: &State<SigraState>,
@@ -240,6 +242,7 @@ async fn organizations(
     Reply::page(Status::Ok, "admin_organizations", context).with_fields_of(&found)
 }
 
+#[cfg(feature = "organizations")]
 #[get("/admin/organizations/<slug>")]
 async fn organization(state: &State<SigraState>, _admin: Admin, slug: &str) -> Reply {
     let detail = match admin::organization(&state.auth, slug).await {
@@ -253,13 +256,11 @@ async fn organization(state: &State<SigraState>, _admin: Admin, slug: &str) -> R
 }
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![
-        dashboard,
-        users,
-        user,
-        act,
-        revoke_session,
-        organizations,
-        organization
-    ]
+    routes![dashboard, users, user, act, revoke_session]
+}
+
+/// The organization pages (with the `organizations` feature).
+#[cfg(feature = "organizations")]
+pub(crate) fn organization_routes() -> Vec<Route> {
+    routes![organizations, organization]
 }

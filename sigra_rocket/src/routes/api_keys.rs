@@ -1,12 +1,13 @@
 //! `<base>/settings/api-keys`: the account's personal API keys. `GET` lists them;
 //! `POST` (sudo) makes one and shows it once; `DELETE /<id>` (a form's
-//! `_method=DELETE`) revokes one. With organizations on, a key may be owned by an
-//! organization the user administers (field `organization`, its slug): it then acts only
-//! there.
+//! `_method=DELETE`) revokes one. With organizations on (and built in), a key may be
+//! owned by an organization the user administers (field `organization`, its slug): it
+//! then acts only there.
 
 use rocket::http::Status;
 use rocket::{FromForm, Route, State, delete, get, post, routes};
 use sigra_core::features::api_keys::{self, ApiKeyView, CreateInput, RevokeOutcome};
+#[cfg(feature = "organizations")]
 use sigra_core::features::organizations::{self, Role};
 use tera::Context;
 use uuid::Uuid;
@@ -54,6 +55,7 @@ async fn keys_page(state: &SigraState, user_id: Uuid, status: Status, extra: Con
         Err(e) => return Reply::failed(e),
     };
     // Organizations the user administers may own keys.
+    #[cfg(feature = "organizations")]
     let organizations = if state.auth.config.organizations.enabled {
         match organizations::list(&state.auth, user_id).await {
             Ok(list) => list.into_iter().filter(|o| o.role >= Role::Admin).collect(),
@@ -62,6 +64,8 @@ async fn keys_page(state: &SigraState, user_id: Uuid, status: Status, extra: Con
     } else {
         Vec::new()
     };
+    #[cfg(not(feature = "organizations"))]
+    let organizations: Vec<serde_json::Value> = Vec::new();
     let config = &state.auth.config.api_keys;
     let mut context = Context::new();
     context.insert("organizations", &organizations);

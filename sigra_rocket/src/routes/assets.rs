@@ -27,11 +27,18 @@ fn script() -> Asset {
     asset(ContentType::JavaScript, crate::templates::SCRIPT)
 }
 
+#[cfg(feature = "passkeys")]
 #[get("/assets/sigra-webauthn.js")]
 fn webauthn_script() -> Asset {
     asset(ContentType::JavaScript, crate::templates::WEBAUTHN_SCRIPT)
 }
 
 pub(crate) fn routes() -> Vec<Route> {
-    routes![stylesheet, script, webauthn_script]
+    routes![stylesheet, script]
+}
+
+/// The browser half of the passkey ceremonies (the `passkeys` feature).
+#[cfg(feature = "passkeys")]
+pub(crate) fn passkey_routes() -> Vec<Route> {
+    routes![webauthn_script]
 }

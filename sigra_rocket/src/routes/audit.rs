@@ -1,4 +1,5 @@
-//! The audit explorer. Admin console, mounted at `/admin/audit` ([`admin_routes`], every
+//! The audit explorer (the `admin` feature's, and the `organizations` feature's page of
+//! one organization). Admin console, mounted at `/admin/audit` ([`admin_routes`], every
 //! route takes [`Admin`]): `GET /?actor=&target=&action=&organization=&from=&to=&page=`
 //! one page of events, newest first; `GET /export.csv` and `GET /export.jsonl` every
 //! event of the same filters as a download; `GET /verify` the hash chain's check. For an
@@ -32,25 +33,28 @@
 
 use std::collections::BTreeMap;
 
-use rocket::futures::StreamExt as _;
-use rocket::futures::stream::BoxStream;
+use rocket::http::Status;
 use rocket::http::uri::fmt::{Query, UriDisplay};
-use rocket::http::{ContentType, Header, Status};
-use rocket::response::stream::TextStream;
-use rocket::response::{self, Responder};
-use rocket::{FromForm, Request, Route, State, get, routes};
-use sigra_core::features::Auth;
-use sigra_core::features::audit::{
-    self, AuditCursor, AuditPage, AuditQuery, AuditSearch, EXPORT_BATCH, InvalidFilter,
-};
+use rocket::{FromForm, Route, State, get, routes};
+use sigra_core::features::audit::{self, AuditPage, AuditQuery, InvalidFilter};
+#[cfg(feature = "organizations")]
 use sigra_core::features::organizations::{Membership, OrganizationError, Role};
 use sigra_core::store::AuditEvent;
 use tera::Context;
 
+#[cfg(feature = "organizations")]
 use super::organizations::refused;
-use crate::guards::{Admin, AuthenticatedUser, CsrfToken};
+#[cfg(feature = "admin")]
+use crate::guards::Admin;
+#[cfg(feature = "organizations")]
+use crate::guards::AuthenticatedUser;
+use crate::guards::CsrfToken;
 use crate::respond::Reply;
 use crate::state::SigraState;
+
+/// The exports (the `admin` feature's).
+#[cfg(feature = "admin")]
+mod export;
 
 /// Where the admin's explorer is mounted.
 pub const MOUNT: &str = "/admin/audit";
@@ -110,45 +114,31 @@ fn with_filters(path: &str, query: &AuditQuery, page: Option<&str>) -> String {
     }
 }
 
-/// Whose explorer a page is: the admin's, or one organization's.
-#[derive(Debug)]
-enum Lens<'a> {
-    Admin,
-    Organization(&'a Membership),
-}
-
-impl Lens<'_> {
-    fn path(&self) -> String {
-        match self {
-            Lens::Admin => MOUNT.to_owned(),
-            Lens::Organization(m) => format!("{}/{}/audit", super::organizations::MOUNT, m.slug()),
-        }
-    }
-}
-
-/// The explorer's page: the filter form with what was typed, and the events or what is
-/// wrong with a filter.
+/// The explorer's page at `path`: the filter form with what was typed, and the events or
+/// what is wrong with a filter. Whose explorer it is: the admin's (at [`MOUNT`],
+/// `organization` is `None`), or one organization's (as its page shows it).
 fn explorer_page(
-    lens: &Lens<'_>,
+    path: &str,
+    organization: Option<serde_json::Value>,
     query: &AuditQuery,
     found: Result<AuditPage, InvalidFilter>,
 ) -> Reply {
-    let path = lens.path();
+    let admin = organization.is_none();
     let mut context = Context::new();
-    context.insert("path", &path);
+    context.insert("path", path);
     context.insert("query", query);
-    context.insert("admin", &matches!(lens, Lens::Admin));
-    if let Lens::Organization(m) = lens {
-        context.insert("organization", m.organization());
+    context.insert("admin", &admin);
+    if let Some(organization) = organization {
+        context.insert("organization", &organization);
     }
     let first = query.first_page();
-    context.insert("clear_url", &path);
+    context.insert("clear_url", path);
     context.insert(
         "paged",
         &query.page.as_deref().is_some_and(|p| !p.trim().is_empty()),
     );
-    context.insert("first_url", &with_filters(&path, &first, None));
-    if matches!(lens, Lens::Admin) {
+    context.insert("first_url", &with_filters(path, &first, None));
+    if admin {
         context.insert(
             "csv_url",
             &with_filters(&format!("{MOUNT}/export.csv"), &first, None),
@@ -164,7 +154,7 @@ fn explorer_page(
             let next_url = page
                 .next
                 .as_deref()
-                .map(|next| with_filters(&path, &first, Some(next)));
+                .map(|next| with_filters(path, &first, Some(next)));
             context.insert("next_url", &next_url);
             Reply::page(Status::Ok, "audit", context)
                 .with("events", &page.events)
@@ -180,6 +170,7 @@ fn explorer_page(
     }
 }
 
+#[cfg(feature = "admin")]
 #[get("/admin/audit?<filters..>")]
 async fn explore(
     state: &State<SigraState>,
@@ -189,11 +180,12 @@ async fn explore(
 ) -> Reply {
     let query = filters.into_query();
     match audit::explore(&state.auth, &query).await {
-        Ok(found) => explorer_page(&Lens::Admin, &query, found),
+        Ok(found) => explorer_page(MOUNT, None, &query, found),
         Err(e) => Reply::failed(e),
     }
 }
 
+#[cfg(feature = "organizations")]
 #[get("/<slug>/audit?<filters..>", rank = 2)]
 async fn organization_explore(
     state: &State<SigraState>,
@@ -214,12 +206,17 @@ async fn organization_explore(
     // The lens names the organization; a typed one is not a filter here.
     query.organization = None;
     match audit::explore_organization(&state.auth, membership.org_id(), &query).await {
-        Ok(found) => explorer_page(&Lens::Organization(&membership), &query, found),
+        Ok(found) => {
+            let path = format!("{}/{slug}/audit", super::organizations::MOUNT);
+            let organization = serde_json::json!(membership.organization());
+            explorer_page(&path, Some(organization), &query, found)
+        }
         Err(e) => Reply::failed(e),
     }
 }
 
 /// The chain's check: what [`audit::verify`] found, as a page or as JSON.
+#[cfg(feature = "admin")]
 #[get("/admin/audit/verify")]
 async fn verify(state: &State<SigraState>, _admin: Admin, _csrf: CsrfToken) -> Reply {
     let report = match audit::verify(&state.auth).await {
@@ -234,164 +231,14 @@ async fn verify(state: &State<SigraState>, _admin: Admin, _csrf: CsrfToken) -> R
         .with("intact", report.is_intact())
 }
 
-/// A download: `body` (a stream) with its type, an attachment name, and no caching.
-#[derive(Debug)]
-pub(crate) struct Download<S> {
-    body: S,
-    content_type: ContentType,
-    filename: String,
-}
-
-impl<'r, 'o: 'r, S: Responder<'r, 'o>> Responder<'r, 'o> for Download<S> {
-    fn respond_to(self, request: &'r Request<'_>) -> response::Result<'o> {
-        let mut response = self.body.respond_to(request)?;
-        response.set_header(self.content_type);
-        response.set_header(Header::new(
-            "Content-Disposition",
-            format!("attachment; filename=\"{}\"", self.filename),
-        ));
-        response.set_header(Header::new("Cache-Control", "no-store"));
-        Ok(response)
-    }
-}
-
-/// An export's format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Format {
-    Csv,
-    Jsonl,
-}
-
-impl Format {
-    fn record(self, event: &AuditEvent) -> String {
-        match self {
-            Format::Csv => audit::csv_record(event),
-            Format::Jsonl => audit::jsonl_record(event),
-        }
-    }
-
-    /// The last line of an export that a database failure cut short.
-    fn failure_line(self) -> String {
-        let message = "the export stopped early: the database failed; export again";
-        match self {
-            Format::Csv => format!("#error,{}\r\n", audit::csv_field(message)),
-            Format::Jsonl => {
-                let mut line =
-                    serde_json::json!({ "error": "export_incomplete", "message": message })
-                        .to_string();
-                line.push('\n');
-                line
-            }
-        }
-    }
-}
-
-/// The next batch's cursor after `batch`, or `None` when `batch` was the last one.
-fn next_cursor(batch: &[AuditEvent]) -> Option<AuditCursor> {
-    if (batch.len() as u64) < EXPORT_BATCH {
-        return None;
-    }
-    batch.last().map(AuditCursor::after)
-}
-
-/// An export's body: a stream of text chunks, one per batch.
-pub(crate) type Export = TextStream<BoxStream<'static, String>>;
-
-/// The export's text: the header (CSV), `first`, then one batch query at a time until
-/// a short batch ends it.
-fn export_stream(
-    auth: Auth,
-    search: AuditSearch,
-    format: Format,
-    first: Vec<AuditEvent>,
-) -> Export {
-    let chunks = rocket::async_stream::stream! {
-        if format == Format::Csv {
-            yield audit::csv_header();
-        }
-        let mut cursor = next_cursor(&first);
-        yield first.iter().map(|e| format.record(e)).collect::<String>();
-        drop(first);
-        while let Some(after) = cursor {
-            match audit::batch(&auth, &search, Some(after), EXPORT_BATCH).await {
-                Ok(batch) => {
-                    cursor = next_cursor(&batch);
-                    yield batch.iter().map(|e| format.record(e)).collect::<String>();
-                }
-                Err(e) => {
-                    log::error!("sigra audit export failed ({}): {e}", e.reason());
-                    yield format.failure_line();
-                    cursor = None;
-                }
-            }
-        }
-    };
-    TextStream(chunks.boxed())
-}
-
-/// Checks the filters and fetches the first batch (a failure here still gets a proper
-/// status), then answers the download.
-async fn export(
-    state: &SigraState,
-    filters: Filters,
-    format: Format,
-) -> Result<Download<Export>, Reply> {
-    let auth = &state.auth;
-    let mut query = filters.into_query();
-    query.page = None;
-    let search = match audit::search_for(auth, &query).await {
-        Ok(Ok(search)) => search,
-        Ok(Err(invalid)) => return Err(explorer_page(&Lens::Admin, &query, Err(invalid))),
-        Err(e) => return Err(Reply::failed(e)),
-    };
-    let first = audit::batch(auth, &search, None, EXPORT_BATCH)
-        .await
-        .map_err(Reply::failed)?;
-    let stamp = auth
-        .clock
-        .now()
-        .format(time::macros::format_description!(
-            "[year][month][day]T[hour][minute][second]Z"
-        ))
-        .unwrap_or_default();
-    let (content_type, extension) = match format {
-        Format::Csv => (
-            ContentType::new("text", "csv").with_params(("charset", "utf-8")),
-            "csv",
-        ),
-        Format::Jsonl => (ContentType::new("application", "x-ndjson"), "jsonl"),
-    };
-    Ok(Download {
-        body: export_stream(auth.clone(), search, format, first),
-        content_type,
-        filename: format!("sigra-audit-{stamp}.{extension}"),
-    })
-}
-
-#[get("/admin/audit/export.csv?<filters..>")]
-async fn export_csv(
-    state: &State<SigraState>,
-    _admin: Admin,
-    filters: Filters,
-) -> Result<Download<Export>, Reply> {
-    export(state, filters, Format::Csv).await
-}
-
-#[get("/admin/audit/export.jsonl?<filters..>")]
-async fn export_jsonl(
-    state: &State<SigraState>,
-    _admin: Admin,
-    filters: Filters,
-) -> Result<Download<Export>, Reply> {
-    export(state, filters, Format::Jsonl).await
-}
-
 /// The admin's explorer (full paths under [`MOUNT`], mounted at `/`).
+#[cfg(feature = "admin")]
 pub(crate) fn admin_routes() -> Vec<Route> {
-    routes![explore, export_csv, export_jsonl, verify]
+    routes![explore, export::export_csv, export::export_jsonl, verify]
 }
 
 /// An organization's explorer, to mount at `/organizations`.
+#[cfg(feature = "organizations")]
 pub(crate) fn organization_routes() -> Vec<Route> {
     routes![organization_explore]
 }

@@ -1,6 +1,7 @@
 //! Impersonation: `POST /admin/users/<id>/impersonate` (a platform admin, sudo,
 //! `reason`), `POST /organizations/<slug>/members/<user_id>/impersonate` (an
-//! organization admin, sudo, `reason`, when `sigra.admin.org_impersonation` is on), and
+//! organization admin, sudo, `reason`, when `sigra.admin.org_impersonation` is on; the
+//! `organizations` feature), and
 //! `DELETE /admin/impersonation` (stop; log-out stops too).
 //!
 //! Starting keeps the admin's session cookie aside (the impersonator cookie) and sets
@@ -12,12 +13,15 @@ use rocket::http::{CookieJar, Status};
 use rocket::{FromForm, Route, State, delete, post, routes};
 use sigra_core::features::RequestMeta;
 use sigra_core::features::impersonation::{self, ImpersonationError};
+#[cfg(feature = "organizations")]
 use sigra_core::features::organizations::{Membership, Role};
 use sigra_core::features::sessions::{Authenticated, IssuedSession};
 use tera::Context;
 use uuid::Uuid;
 
-use crate::guards::{LiveSession, NoFields, SigraForm, SudoAdmin, SudoUser};
+#[cfg(feature = "organizations")]
+use crate::guards::SudoUser;
+use crate::guards::{LiveSession, NoFields, SigraForm, SudoAdmin};
 use crate::respond::{Reply, impersonation_refusal};
 use crate::state::SigraState;
 
@@ -55,16 +59,7 @@ async fn impersonate(
         return refused(state, id, ImpersonationError::NotFound).await;
     };
     let auth = &state.auth;
-    match impersonation::start(
-        auth,
-        admin.authenticated(),
-        target,
-        &form.reason,
-        None,
-        &meta,
-    )
-    .await
-    {
+    match impersonation::start(auth, admin.authenticated(), target, &form.reason, &meta).await {
         Ok(Ok(issued)) => begin(state, jar, &issued),
         Ok(Err(refusal)) => refused(state, id, refusal).await,
         Err(e) => Reply::failed(e),
@@ -80,6 +75,7 @@ async fn refused(state: &SigraState, id: &str, refusal: ImpersonationError) -> R
         .refusing(impersonation_refusal(refusal))
 }
 
+#[cfg(feature = "organizations")]
 #[post("/<slug>/members/<user_id>/impersonate", data = "<form>", rank = 2)]
 async fn impersonate_member(
     state: &State<SigraState>,
@@ -108,7 +104,8 @@ async fn impersonate_member(
     };
     let target = super::organizations::member_id(user_id).unwrap_or_else(Uuid::nil);
     let found = user.authenticated();
-    match impersonation::start(auth, found, target, &form.reason, Some(&membership), &meta).await {
+    let reason = &form.reason;
+    match impersonation::start_through(auth, found, target, reason, &membership, &meta).await {
         Ok(Ok(issued)) => begin(state, jar, &issued),
         Ok(Err(refusal)) => {
             let (extra, refusal) = refuse(refusal);
@@ -144,7 +141,7 @@ pub(crate) async fn end(
         Some(token) => {
             state.cookies.set_session(jar, &token);
             let back = match current.session.impersonation_organization_id {
-                Some(_) => super::organizations::MOUNT.to_owned(),
+                Some(_) => super::ORGANIZATIONS_MOUNT.to_owned(),
                 None => format!("{}/users/{}", super::admin::MOUNT, current.user.id),
             };
             Reply::see_other(back)
@@ -176,7 +173,8 @@ pub(crate) fn admin_routes() -> Vec<Route> {
     routes![impersonate, stop]
 }
 
-/// Mounted at `/organizations`.
+/// Mounted at `/organizations` (with the `organizations` feature).
+#[cfg(feature = "organizations")]
 pub(crate) fn organization_routes() -> Vec<Route> {
     routes![impersonate_member]
 }

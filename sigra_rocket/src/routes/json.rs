@@ -7,6 +7,10 @@
 //! parameters come from the routes themselves. What a route cannot say about itself (a
 //! summary, who may call it, the fields of its body) comes from [`OPERATIONS`]; a unit
 //! test fails when a route has no entry there.
+//!
+//! Both are mounted in every build, not only with the `api` feature: every Sigra route
+//! answers JSON, and the document describes them all. A capability that is off has no
+//! routes, so its operations are left out of the document.
 
 use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome};
@@ -836,13 +840,7 @@ impl<'r> FromRequest<'r> for RouteTable<'r> {
 /// Whether a mounted route is one of Sigra's (the same handler name, method and path as
 /// a route Sigra mounts, under Sigra's base path or `/dev`).
 fn is_sigra(route: &Route) -> bool {
-    let ours = crate::routes::routes()
-        .into_iter()
-        .chain(crate::routes::root_routes())
-        .chain(crate::routes::organization_routes())
-        .chain(crate::routes::admin_routes(true))
-        .chain(super::dev_mailbox::routes());
-    ours.into_iter().any(|s| {
+    crate::routes::every_route().into_iter().any(|s| {
         s.name == route.name
             && s.method == route.method
             && s.uri.unmounted_origin.path().as_str() == route.uri.unmounted_origin.path().as_str()
@@ -1079,13 +1077,7 @@ mod tests {
 
     #[test]
     fn every_sigra_route_is_described_once() {
-        let ours: Vec<Route> = crate::routes::routes()
-            .into_iter()
-            .chain(crate::routes::root_routes())
-            .chain(crate::routes::organization_routes())
-            .chain(crate::routes::admin_routes(true))
-            .chain(crate::routes::dev_mailbox::routes())
-            .collect();
+        let ours = crate::routes::every_route();
         for route in &ours {
             let path = route.uri.unmounted_origin.path().as_str();
             let found = OPERATIONS
@@ -1094,6 +1086,19 @@ mod tests {
                 .count();
             assert_eq!(found, 1, "{} {path} in OPERATIONS", route.method);
         }
+    }
+
+    /// With a capability off, its operations stay described (unused) but are not routes.
+    #[test]
+    #[cfg(all(
+        feature = "passkeys",
+        feature = "oauth",
+        feature = "organizations",
+        feature = "admin",
+        feature = "api"
+    ))]
+    fn every_described_operation_is_a_route() {
+        let ours = crate::routes::every_route();
         for o in OPERATIONS {
             assert!(
                 ours.iter()

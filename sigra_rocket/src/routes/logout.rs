@@ -20,6 +20,7 @@ async fn log_out(
         .map(|c| c.value().to_owned());
     let result = match &session.0 {
         // Logging out of an impersonation ends it and brings the admin back.
+        #[cfg(feature = "admin")]
         Some(current) if current.session.impersonator_id.is_some() => {
             return super::impersonation::end(state, jar, current, form.meta()).await;
         }

@@ -8,7 +8,7 @@ use sigra_core::features::sessions::Authenticated;
 use sigra_core::features::{deletion, human_time};
 use tera::Context;
 
-use super::passkeys::has_passkeys;
+use super::has_passkeys;
 use crate::guards::{CsrfToken, LiveSession, SigraForm};
 use crate::respond::{
     INVALID_MFA_CODE, MFA_LOCKED, Refusal, Reply, clean_return_to, safe_return_to,

@@ -17,7 +17,7 @@ use crate::respond::{Reply, organization_refusal, safe_return_to};
 use crate::state::SigraState;
 
 /// Where the organization pages are mounted.
-pub const MOUNT: &str = "/organizations";
+pub const MOUNT: &str = super::ORGANIZATIONS_MOUNT;
 
 /// The create form.
 #[derive(Debug, FromForm)]

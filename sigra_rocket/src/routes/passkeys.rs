@@ -145,7 +145,7 @@ fn failed(error: FlowError) -> Reply {
 
 /// Whether `current`'s account has a passkey (the second-factor and sudo pages then offer
 /// it). A failed lookup offers none: the other ways stay.
-pub(crate) async fn has_passkeys(state: &SigraState, current: &Authenticated) -> bool {
+pub(in crate::routes) async fn has_passkeys(state: &SigraState, current: &Authenticated) -> bool {
     state.auth.webauthn.is_some()
         && passkeys::list(&state.auth, current)
             .await

@@ -5,7 +5,7 @@ use rocket::{FromForm, Route, State, get, post, routes};
 use sigra_core::features::sudo::{self, SudoOutcome};
 use tera::Context;
 
-use super::passkeys::has_passkeys;
+use super::{has_passkeys, linked_providers};
 use crate::SecretField;
 use crate::guards::{AuthenticatedUser, CsrfToken, SigraForm};
 use crate::respond::{INVALID_PASSWORD, Refusal, Reply, clean_return_to, safe_return_to};
@@ -31,11 +31,7 @@ pub(crate) async fn form_page(
     context.insert("email", user.email());
     context.insert("has_password", &user.authenticated().user.has_password());
     // Sudo through a provider: the providers this account is linked with.
-    let linked: Vec<String> =
-        sigra_core::features::oauth::connections(&state.auth, user.authenticated())
-            .await
-            .map(|list| list.into_iter().map(|c| c.provider).collect())
-            .unwrap_or_default();
+    let linked = linked_providers(state, user.authenticated()).await;
     context.insert("linked_providers", &linked);
     context.insert("error", &refusal.map(|r| r.message));
     context.insert("return_to", &clean_return_to(return_to));
