@@ -988,6 +988,10 @@ async fn a_database_out_of_reach_answers_503_writes_nothing_and_recovers(t: Test
         Status::ServiceUnavailable,
         "a lookup that needs it"
     );
+    assert!(
+        r.headers().get_one("Retry-After").is_some(),
+        "a host route's 503 says when to retry"
+    );
 
     proxy.set_up(true);
     assert!(

@@ -298,6 +298,14 @@ pub fn guard_catchers() -> Vec<Catcher> {
     catchers![unauthorized, forbidden]
 }
 
+/// The guard catchers, plus 503 with `Retry-After`, for the host's own routes at `/`: a
+/// guard that cannot reach the database answers there too.
+pub fn root_catchers() -> Vec<Catcher> {
+    let mut all = guard_catchers();
+    all.extend(catchers![unavailable]);
+    all
+}
+
 /// Catchers for Sigra's own pages.
 pub fn page_catchers() -> Vec<Catcher> {
     catchers![not_found, unprocessable, too_many, unavailable, other]

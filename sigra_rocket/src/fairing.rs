@@ -219,7 +219,7 @@ impl Fairing for Sigra {
         let mut rocket = rocket
             .manage(state)
             .mount(base_path.as_str(), crate::routes::routes())
-            .register("/", crate::catchers::guard_catchers())
+            .register("/", crate::catchers::root_catchers())
             .register(base_path.as_str(), crate::catchers::page_catchers())
             // Under the base path the default page catcher would win over the guard
             // catchers at "/": register those here too.
