@@ -147,7 +147,7 @@ class Cluster:
             self.stats.statuses[(step, status)] += 1
             self.stats.latency[step].append((round(now - elapsed, 3), round(elapsed, 4)))
             if status < 400:
-                self.stats.ok_at[step].append(round(now - elapsed, 3))
+                self.stats.ok_at[step].append((round(now - elapsed, 3), which))
             if status in (429, 503) and not retry_after:
                 self.stats.missing_retry_after[(step, status)] += 1
             if status >= 500 and not (status == 503 and retry_after):
@@ -543,7 +543,7 @@ def check():
 
     def served(lo, hi):
         return sum(1 for step in ("POST log_in", "POST switch", "POST log_out")
-                   for t in ok_at.get(step, []) if lo <= t < hi)
+                   for t, _ in ok_at.get(step, []) if lo <= t < hi)
 
     event_at = {what: t - t0 for t, what in timeline}
     pg_up = event_at.get("PostgreSQL started again")
@@ -654,6 +654,11 @@ def check():
             "AND o.metadata->>'session_id' = e.metadata->>'session_id') "
             "AND e.actor_id IS DISTINCT FROM (SELECT id FROM sigra_users "
             f"WHERE email = '{PROBE}')",
+        "logout events whose session has no login.success event":
+            f"SELECT count(*) FROM sigra_audit_events e WHERE e.action = 'logout' "
+            f"AND e.occurred_at >= {since} AND NOT EXISTS (SELECT 1 FROM sigra_audit_events o "
+            "WHERE o.action = 'login.success' "
+            "AND o.metadata->>'session_id' = e.metadata->>'session_id')",
         "logout events whose session still exists":
             f"SELECT count(*) FROM sigra_audit_events e WHERE e.action = 'logout' "
             f"AND e.occurred_at >= {since} AND EXISTS (SELECT 1 FROM sigra_sessions s "
