@@ -206,7 +206,7 @@ impl<'a> Change<'a> {
     }
 
     /// Makes the change permanent, wakes the mail worker if mail was queued, then applies
-    /// `revocation` (or what [`require`](Self::require) asked, if stronger).
+    /// `revocation` (or a stronger one the flow asked for along the way).
     pub async fn commit(self, revocation: Revocation) -> Result<(), FlowError> {
         let revocation = revocation.max(self.at_least);
         let auth = self.auth;
