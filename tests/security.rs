@@ -336,6 +336,57 @@ conformance!(
         t
     }
 
+    async fn the_security_headers_fairing_covers_host_pages_and_keeps_a_routes_own_policy(
+        t: TestDb,
+    ) -> TestDb {
+        let launch = |with_headers: bool| {
+            let mut rocket = rocket::custom(figment(&t))
+                .attach(sigra_rocket::Sigra::fairing())
+                .mount("/", rocket::routes![host_page, host_page_with_policy]);
+            if with_headers {
+                rocket = rocket.attach(sigra_rocket::Sigra::security_headers());
+            }
+            rocket::local::asynchronous::Client::tracked(rocket)
+        };
+        let client = launch(true).await.unwrap();
+        let r = client.get("/host").dispatch().await;
+        let h = r.headers();
+        let csp = h.get_one("Content-Security-Policy").unwrap_or_default();
+        assert!(
+            csp.contains("default-src 'self'")
+                && csp.contains("script-src 'self'")
+                && csp.contains("frame-ancestors 'none'")
+                && csp.contains("form-action 'self'")
+                && !csp.contains("unsafe-inline"),
+            "{csp}"
+        );
+        assert_eq!(h.get_one("X-Content-Type-Options"), Some("nosniff"));
+        assert_eq!(h.get_one("X-Frame-Options"), Some("DENY"));
+        assert_eq!(
+            h.get_one("Referrer-Policy"),
+            Some("strict-origin-when-cross-origin")
+        );
+        // A route that sets its own policy keeps it.
+        let r = client.get("/host/embed").dispatch().await;
+        assert_eq!(
+            r.headers().get_one("Content-Security-Policy"),
+            Some("frame-ancestors https://partner.example")
+        );
+        // Sigra's pages keep their stricter policy with the fairing attached.
+        let r = client.get("/users/log_in").dispatch().await;
+        let csp = r
+            .headers()
+            .get_one("Content-Security-Policy")
+            .unwrap_or_default();
+        assert!(csp.starts_with("default-src 'none'"), "{csp}");
+        assert_eq!(r.headers().get_one("Referrer-Policy"), Some("no-referrer"));
+        // Opt-in: without the fairing, the host's pages are the host's business.
+        let client = launch(false).await.unwrap();
+        let r = client.get("/host").dispatch().await;
+        assert_eq!(r.headers().get_one("Content-Security-Policy"), None);
+        t
+    }
+
     async fn bad_config_fails_launch(t: TestDb) -> TestDb {
         for bad in [
             figment(&t).merge(("sigra.session.idle_timeout_secs", 5)),
@@ -376,6 +427,27 @@ conformance!(
         t
     }
 );
+
+#[rocket::get("/host")]
+fn host_page() -> rocket::response::content::RawHtml<&'static str> {
+    rocket::response::content::RawHtml("<p>The host's own page</p>")
+}
+
+/// A page with a header of its own.
+#[derive(rocket::Responder)]
+struct WithPolicy(&'static str, rocket::http::Header<'static>);
+
+/// A host page that may be framed by a partner: it sets its own policy.
+#[rocket::get("/host/embed")]
+fn host_page_with_policy() -> WithPolicy {
+    WithPolicy(
+        "embeddable",
+        rocket::http::Header::new(
+            "Content-Security-Policy",
+            "frame-ancestors https://partner.example",
+        ),
+    )
+}
 
 #[rocket::get("/needs-sigra")]
 fn needs_sigra(user: sigra_rocket::AuthenticatedUser) -> String {

@@ -16,6 +16,8 @@ extern crate rocket;
 mod json_api;
 #[cfg(feature = "organizations")]
 mod team_notes;
+#[cfg(test)]
+mod tests;
 
 use std::path::PathBuf;
 

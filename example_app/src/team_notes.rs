@@ -99,7 +99,7 @@ async fn create_org_notes_table(db: &Db) -> Result<(), sqlx::Error> {
 }
 
 /// A team note as the page shows it.
-#[derive(Debug, serde::Serialize, sqlx::FromRow)]
+#[derive(Debug, serde::Serialize)]
 struct OrgNote {
     body: String,
     author: String,
@@ -113,10 +113,15 @@ async fn org_notes_of(db: &Db, org: &ActiveOrganization) -> Result<Vec<OrgNote>,
         .cond_where(org.scope(Alias::new("organization_id")))
         .order_by(Alias::new("id"), Order::Desc)
         .to_owned();
-    db.fetch_all(&stmt).await.map_err(|e| {
+    // Rows read as tuples: sqlx decodes those without its derive macros.
+    let rows: Vec<(String, String)> = db.fetch_all(&stmt).await.map_err(|e| {
         eprintln!("team notes: listing the notes of {}: {e}", org.slug());
         Status::InternalServerError
-    })
+    })?;
+    Ok(rows
+        .into_iter()
+        .map(|(body, author)| OrgNote { body, author })
+        .collect())
 }
 
 /// Renders the team notes page, with a refused draft and why when there is one.

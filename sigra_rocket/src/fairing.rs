@@ -45,6 +45,13 @@ impl Sigra {
         Sigra::default()
     }
 
+    /// The opt-in fairing that sends on the host's own pages the security headers Sigra's
+    /// pages send (a Content-Security-Policy without inline script, `nosniff`, no
+    /// framing): see [`SecurityHeaders`](crate::SecurityHeaders).
+    pub fn security_headers() -> crate::SecurityHeaders {
+        crate::SecurityHeaders::default()
+    }
+
     /// The fairing with another clock (tests move time with a `FixedClock`).
     pub fn with_clock(clock: SharedClock) -> Sigra {
         Sigra { clock: Some(clock) }
@@ -151,7 +158,16 @@ impl Fairing for Sigra {
             Ok(p) => p,
             Err(e) => return fail(rocket, format!("templates: {e}")),
         };
-        let clock = self.clock.clone().unwrap_or_else(|| Arc::new(SystemClock));
+        // Under `sigra_rocket::testing`, the test's fixed clock.
+        #[cfg(feature = "testing")]
+        let clock = self.clock.clone().or_else(|| {
+            rocket
+                .state::<crate::testing::TestClock>()
+                .map(|c| c.0.clone())
+        });
+        #[cfg(not(feature = "testing"))]
+        let clock = self.clock.clone();
+        let clock = clock.unwrap_or_else(|| Arc::new(SystemClock));
         let dev_mailbox = match config.dev_mailbox_enabled(production) {
             Ok(on) => on.then(|| DevMailbox::new(clock.clone())),
             Err(e) => return fail(rocket, e),
@@ -290,27 +306,7 @@ impl Fairing for Sigra {
         // Scripts only from Sigra's own origin (`assets/sigra.js`, `assets/sigra-webauthn.js`),
         // never inline, so an injected `<script>` in a page cannot run; they may call this
         // origin only (the passkey ceremonies' JSON requests).
-        // Forms post to this origin only; a social log-in button's redirect continues to the
-        // provider's authorization endpoint, which the browser checks against the same list.
-        #[cfg(feature = "oauth")]
-        let providers = state.auth.oauth.form_action_origins();
-        #[cfg(not(feature = "oauth"))]
-        let providers: Vec<String> = Vec::new();
-        let mut form_action = String::from("'self'");
-        for origin in providers {
-            form_action.push(' ');
-            form_action.push_str(&origin);
-        }
-        response.set_header(Header::new(
-            "Content-Security-Policy",
-            format!(
-                "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self' data:; \
-                 form-action {form_action}; frame-ancestors 'none'; base-uri 'none'"
-            ),
-        ));
-        response.set_header(Header::new("X-Content-Type-Options", "nosniff"));
-        response.set_header(Header::new("Referrer-Policy", "no-referrer"));
-        response.set_header(Header::new("X-Frame-Options", "DENY"));
+        crate::security_headers::set_sigra_page_headers(state, response);
         let asset = [
             "/assets/sigra.css",
             "/assets/sigra.js",

@@ -40,8 +40,11 @@ mod pool;
 mod respond;
 mod routes;
 mod secret_field;
+mod security_headers;
 mod state;
 pub mod templates;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use fairing::Sigra;
 #[cfg(feature = "organizations")]
@@ -52,12 +55,13 @@ pub use guards::{Admin, Impersonation, SudoAdmin};
 pub use guards::{ApiCaller, Scope, Scoped};
 pub use guards::{
     AuthenticatedUser, ClientMeta, ConfirmedUser, CsrfForm, CsrfToken,
-    FORBIDDEN_WHILE_IMPERSONATING, MfaUser, OptionalUser, SudoUser,
+    FORBIDDEN_WHILE_IMPERSONATING, LayoutContext, MfaUser, OptionalUser, SudoUser,
 };
 pub use pool::{SigraDb, SigraPool};
 /// The `rocket_db_pools` version whose `Connection<SigraDb>` shares Sigra's pool.
 pub use rocket_db_pools;
 pub use secret_field::SecretField;
+pub use security_headers::SecurityHeaders;
 pub use sigra_core;
 /// An account's membership of an organization: what the organization guards deref to,
 /// and what [`Membership::of`] answers for an organization named in the host's own

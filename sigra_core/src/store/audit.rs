@@ -208,16 +208,18 @@ fn head_select() -> sea_query::SelectStatement {
         .to_owned()
 }
 
-/// The head of the audit chain.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct ChainHead {
-    /// The last sealed position (0: none).
-    pub seq: i64,
-    /// The last sealed hash.
-    pub hash: Vec<u8>,
-    /// The time of the newest event sealed.
-    pub sealed_through: Option<OffsetDateTime>,
+row! {
+    /// The head of the audit chain.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct ChainHead {
+        /// The last sealed position (0: none).
+        pub seq: i64,
+        /// The last sealed hash.
+        pub hash: Vec<u8>,
+        /// The time of the newest event sealed.
+        pub sealed_through: Option<OffsetDateTime>,
+    }
 }
 
 /// Moves the chain's head.
@@ -287,22 +289,24 @@ const LINK_COLUMNS: [AuditLinks; 6] = [
     AuditLinks::PersonalDigest,
 ];
 
-/// A place in the chain.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct AuditLink {
-    /// Position.
-    pub seq: i64,
-    /// The event.
-    pub event_id: Uuid,
-    /// The event's time.
-    pub occurred_at: OffsetDateTime,
-    /// The previous link's hash.
-    pub prev_hash: Vec<u8>,
-    /// This link's hash.
-    pub hash: Vec<u8>,
-    /// The digest of the event's personal fields as sealed.
-    pub personal_digest: Vec<u8>,
+row! {
+    /// A place in the chain.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct AuditLink {
+        /// Position.
+        pub seq: i64,
+        /// The event.
+        pub event_id: Uuid,
+        /// The event's time.
+        pub occurred_at: OffsetDateTime,
+        /// The previous link's hash.
+        pub prev_hash: Vec<u8>,
+        /// This link's hash.
+        pub hash: Vec<u8>,
+        /// The digest of the event's personal fields as sealed.
+        pub personal_digest: Vec<u8>,
+    }
 }
 
 /// Stores a link.

@@ -126,7 +126,7 @@ decodes_on!(
     "A row type that decodes from a MySQL row (any type without the `mysql` feature)."
 );
 
-/// A row type that decodes on every backend built in; `#[derive(sqlx::FromRow)]` gives it.
+/// A row type that decodes on every backend built in; `store::row!` gives it.
 pub trait AnyRow: DecodesOnSqlite + DecodesOnPostgres + DecodesOnMySql + Send + Unpin {}
 
 impl<T> AnyRow for T where T: DecodesOnSqlite + DecodesOnPostgres + DecodesOnMySql + Send + Unpin {}

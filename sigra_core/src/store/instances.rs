@@ -7,9 +7,10 @@ use uuid::Uuid;
 
 use super::{Executor, Instances, StoreError};
 
-#[derive(sqlx::FromRow)]
-struct IdRow {
-    id: Uuid,
+row! {
+    struct IdRow {
+        id: Uuid,
+    }
 }
 
 /// Records instance `id` as live at `now_ms`, or refreshes its heartbeat. Answers whether

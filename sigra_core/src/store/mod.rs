@@ -3,7 +3,7 @@
 //! [`Db`] wraps a native sqlx pool for one backend, chosen by URL scheme; each backend is
 //! a Cargo feature (`sqlite`, `postgres`, `mysql`, all on by default). Queries are
 //! written once with sea-query and rendered for the backend at hand; rows decode
-//! through `#[derive(sqlx::FromRow)]` types that work on all three.
+//! through types declared with `row!` that work on all three.
 //!
 //! Store functions take any [`Executor`]: the pool itself, or a [`Tx`] when several
 //! writes must land together.
@@ -18,6 +18,37 @@
 //! tx.commit().await?;
 //! # Ok(()) }
 //! ```
+
+/// Declares a row type and its [`sqlx::FromRow`] decoding by column name, for any
+/// backend: what `#[derive(sqlx::FromRow)]` generates for plain fields, without sqlx's
+/// proc-macro crate. That crate compiles every enabled backend a second time for the
+/// build host (SQLite's C sources included), which made up about a third of a clean
+/// build of an app on Sigra; field names must equal column names (select `AS` to rename).
+macro_rules! row {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $( $(#[$field_meta:meta])* $field_vis:vis $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $( $(#[$field_meta])* $field_vis $field: $ty ),*
+        }
+
+        impl<'r, R: ::sqlx::Row> ::sqlx::FromRow<'r, R> for $name
+        where
+            &'r str: ::sqlx::ColumnIndex<R>,
+            $( $ty: ::sqlx::Decode<'r, R::Database> + ::sqlx::Type<R::Database>, )*
+        {
+            fn from_row(row: &'r R) -> ::std::result::Result<Self, ::sqlx::Error> {
+                Ok($name {
+                    $( $field: row.try_get(stringify!($field))?, )*
+                })
+            }
+        }
+    };
+}
 
 mod db;
 mod migrate;
@@ -135,9 +166,10 @@ pub async fn count(
     ex: &impl Executor,
     mut select: sea_query::SelectStatement,
 ) -> Result<i64, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        n: i64,
+    row! {
+        struct Row {
+            n: i64,
+        }
     }
     select.expr_as(
         sea_query::Func::count(sea_query::Expr::col(sea_query::Asterisk)),

@@ -392,23 +392,25 @@ pub async fn count_invitations_since(
     super::count(ex, stmt).await
 }
 
-/// An organization with one user's role in it (see [`organizations_of`]).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct UserOrganizationRow {
-    /// The organization's id.
-    pub id: Uuid,
-    /// Its name.
-    pub name: String,
-    /// Its slug.
-    pub slug: String,
-    /// Whether it is personal.
-    pub personal: bool,
-    /// When it was created.
-    pub created_at: OffsetDateTime,
-    /// The user's role in it.
-    pub role: String,
-    /// When the user joined.
-    pub joined_at: OffsetDateTime,
+row! {
+    /// An organization with one user's role in it (see [`organizations_of`]).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct UserOrganizationRow {
+        /// The organization's id.
+        pub id: Uuid,
+        /// Its name.
+        pub name: String,
+        /// Its slug.
+        pub slug: String,
+        /// Whether it is personal.
+        pub personal: bool,
+        /// When it was created.
+        pub created_at: OffsetDateTime,
+        /// The user's role in it.
+        pub role: String,
+        /// When the user joined.
+        pub joined_at: OffsetDateTime,
+    }
 }
 
 fn user_organizations(user_id: Uuid) -> sea_query::SelectStatement {
@@ -469,17 +471,19 @@ pub async fn membership_by_id(
     ex.fetch_optional(&stmt).await
 }
 
-/// A member as the organization page lists them.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct MemberRow {
-    /// The member's account.
-    pub user_id: Uuid,
-    /// Their email.
-    pub email: String,
-    /// Their role.
-    pub role: String,
-    /// When they joined.
-    pub created_at: OffsetDateTime,
+row! {
+    /// A member as the organization page lists them.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MemberRow {
+        /// The member's account.
+        pub user_id: Uuid,
+        /// Their email.
+        pub email: String,
+        /// Their role.
+        pub role: String,
+        /// When they joined.
+        pub created_at: OffsetDateTime,
+    }
 }
 
 /// The organization's members with their email, oldest first.

@@ -426,34 +426,36 @@ pub enum OauthFlows {
     UsedAt,
 }
 
-/// A linked provider identity, as stored. `Debug` leaves out the sealed tokens.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct IdentityRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// The Sigra account.
-    pub user_id: Uuid,
-    /// The provider's configured name.
-    pub provider: String,
-    /// The provider's id of the account.
-    pub subject: String,
-    /// The email address at link time.
-    pub email: Option<String>,
-    /// The person's name, when the provider gave one.
-    pub name: Option<String>,
-    /// The provider account's email or login.
-    pub label: String,
-    /// Sealed access token.
-    pub access_token: Option<String>,
-    /// Sealed refresh token.
-    pub refresh_token: Option<String>,
-    /// Access token expiry.
-    pub token_expires_at: Option<OffsetDateTime>,
-    /// When it was linked.
-    pub created_at: OffsetDateTime,
-    /// Last use.
-    pub last_used_at: Option<OffsetDateTime>,
+row! {
+    /// A linked provider identity, as stored. `Debug` leaves out the sealed tokens.
+    #[derive(Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct IdentityRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// The Sigra account.
+        pub user_id: Uuid,
+        /// The provider's configured name.
+        pub provider: String,
+        /// The provider's id of the account.
+        pub subject: String,
+        /// The email address at link time.
+        pub email: Option<String>,
+        /// The person's name, when the provider gave one.
+        pub name: Option<String>,
+        /// The provider account's email or login.
+        pub label: String,
+        /// Sealed access token.
+        pub access_token: Option<String>,
+        /// Sealed refresh token.
+        pub refresh_token: Option<String>,
+        /// Access token expiry.
+        pub token_expires_at: Option<OffsetDateTime>,
+        /// When it was linked.
+        pub created_at: OffsetDateTime,
+        /// Last use.
+        pub last_used_at: Option<OffsetDateTime>,
+    }
 }
 
 impl std::fmt::Debug for IdentityRow {
@@ -470,28 +472,30 @@ impl std::fmt::Debug for IdentityRow {
     }
 }
 
-/// A started OAuth flow, as stored. `Debug` leaves out the sealed parts.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct OauthFlowRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// The provider's configured name.
-    pub provider: String,
-    /// `sign_in`, `link`, `sudo` or `pending_link`.
-    pub purpose: String,
-    /// The account, for flows of a signed-in session.
-    pub user_id: Option<Uuid>,
-    /// The session it is bound to.
-    pub session_id: Option<Uuid>,
-    /// The sealed state.
-    pub sealed: String,
-    /// The sealed `form_post` answer, when one came.
-    pub callback: Option<String>,
-    /// Refused from then on.
-    pub expires_at: OffsetDateTime,
-    /// When it was used.
-    pub used_at: Option<OffsetDateTime>,
+row! {
+    /// A started OAuth flow, as stored. `Debug` leaves out the sealed parts.
+    #[derive(Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct OauthFlowRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// The provider's configured name.
+        pub provider: String,
+        /// `sign_in`, `link`, `sudo` or `pending_link`.
+        pub purpose: String,
+        /// The account, for flows of a signed-in session.
+        pub user_id: Option<Uuid>,
+        /// The session it is bound to.
+        pub session_id: Option<Uuid>,
+        /// The sealed state.
+        pub sealed: String,
+        /// The sealed `form_post` answer, when one came.
+        pub callback: Option<String>,
+        /// Refused from then on.
+        pub expires_at: OffsetDateTime,
+        /// When it was used.
+        pub used_at: Option<OffsetDateTime>,
+    }
 }
 
 impl std::fmt::Debug for OauthFlowRow {
@@ -576,113 +580,123 @@ pub enum Invitations {
     RevokedAt,
 }
 
-/// A stored organization (also what [`insert`](super::organizations::insert) stores).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct OrganizationRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// The name people see.
-    pub name: String,
-    /// The unique URL segment.
-    pub slug: String,
-    /// A personal organization.
-    pub personal: bool,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Last change.
-    pub updated_at: OffsetDateTime,
+row! {
+    /// A stored organization (also what [`insert`](super::organizations::insert) stores).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct OrganizationRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// The name people see.
+        pub name: String,
+        /// The unique URL segment.
+        pub slug: String,
+        /// A personal organization.
+        pub personal: bool,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Last change.
+        pub updated_at: OffsetDateTime,
+    }
 }
 
-/// A stored membership (also what
-/// [`insert_membership`](super::organizations::insert_membership) stores).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-pub struct MembershipRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// The organization.
-    pub organization_id: Uuid,
-    /// The member.
-    pub user_id: Uuid,
-    /// `owner`, `admin` or `member`.
-    pub role: String,
-    /// When they joined.
-    pub created_at: OffsetDateTime,
+row! {
+    /// A stored membership (also what
+    /// [`insert_membership`](super::organizations::insert_membership) stores).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct MembershipRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// The organization.
+        pub organization_id: Uuid,
+        /// The member.
+        pub user_id: Uuid,
+        /// `owner`, `admin` or `member`.
+        pub role: String,
+        /// When they joined.
+        pub created_at: OffsetDateTime,
+    }
 }
 
-/// A stored invitation: the digest of its token, never the token.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct InvitationRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// The organization.
-    pub organization_id: Uuid,
-    /// The invited address.
-    pub email: String,
-    /// The role the invitee gets.
-    pub role: String,
-    /// Who invited.
-    pub invited_by: Option<Uuid>,
-    /// When it was sent.
-    pub created_at: OffsetDateTime,
-    /// Refused from then on.
-    pub expires_at: OffsetDateTime,
-    /// When it was accepted.
-    pub accepted_at: Option<OffsetDateTime>,
-    /// Who accepted it.
-    pub accepted_by: Option<Uuid>,
-    /// When it was revoked.
-    pub revoked_at: Option<OffsetDateTime>,
+row! {
+    /// A stored invitation: the digest of its token, never the token.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct InvitationRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// The organization.
+        pub organization_id: Uuid,
+        /// The invited address.
+        pub email: String,
+        /// The role the invitee gets.
+        pub role: String,
+        /// Who invited.
+        pub invited_by: Option<Uuid>,
+        /// When it was sent.
+        pub created_at: OffsetDateTime,
+        /// Refused from then on.
+        pub expires_at: OffsetDateTime,
+        /// When it was accepted.
+        pub accepted_at: Option<OffsetDateTime>,
+        /// Who accepted it.
+        pub accepted_by: Option<Uuid>,
+        /// When it was revoked.
+        pub revoked_at: Option<OffsetDateTime>,
+    }
 }
 
-/// A stored passkey: its public key and metadata, never a secret.
-#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct PasskeyRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// The credential id.
-    pub credential_id: Vec<u8>,
-    /// The owner's label.
-    pub name: String,
-    /// The webauthn-rs `Passkey` as JSON.
-    pub passkey: Json<serde_json::Value>,
-    /// The authenticator model, when known.
-    pub aaguid: Option<Uuid>,
-    /// Whether the credential may be synced or backed up.
-    pub backup_eligible: bool,
-    /// Whether it is backed up or synced now.
-    pub backup_state: bool,
-    /// Signature counter of the last use.
-    pub sign_count: i64,
-    /// Used as a second factor.
-    pub used_for_mfa: bool,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Last successful use.
-    pub last_used_at: Option<OffsetDateTime>,
+row! {
+    /// A stored passkey: its public key and metadata, never a secret.
+    #[derive(Debug, Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct PasskeyRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// The credential id.
+        pub credential_id: Vec<u8>,
+        /// The owner's label.
+        pub name: String,
+        /// The webauthn-rs `Passkey` as JSON.
+        pub passkey: Json<serde_json::Value>,
+        /// The authenticator model, when known.
+        pub aaguid: Option<Uuid>,
+        /// Whether the credential may be synced or backed up.
+        pub backup_eligible: bool,
+        /// Whether it is backed up or synced now.
+        pub backup_state: bool,
+        /// Signature counter of the last use.
+        pub sign_count: i64,
+        /// Used as a second factor.
+        pub used_for_mfa: bool,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Last successful use.
+        pub last_used_at: Option<OffsetDateTime>,
+    }
 }
 
-/// A started passkey ceremony, as stored.
-///
-/// `Debug` leaves out the sealed state.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct CeremonyRow {
-    /// Primary key (part of the state's associated data).
-    pub id: Uuid,
-    /// `register`, `sign_in`, `mfa` or `sudo`.
-    pub purpose: String,
-    /// The account, for ceremonies of a signed-in session.
-    pub user_id: Option<Uuid>,
-    /// The session it is bound to.
-    pub session_id: Option<Uuid>,
-    /// The sealed webauthn-rs state.
-    pub state: String,
-    /// Refused from then on.
-    pub expires_at: OffsetDateTime,
+row! {
+    /// A started passkey ceremony, as stored.
+    ///
+    /// `Debug` leaves out the sealed state.
+    #[derive(Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct CeremonyRow {
+        /// Primary key (part of the state's associated data).
+        pub id: Uuid,
+        /// `register`, `sign_in`, `mfa` or `sudo`.
+        pub purpose: String,
+        /// The account, for ceremonies of a signed-in session.
+        pub user_id: Option<Uuid>,
+        /// The session it is bound to.
+        pub session_id: Option<Uuid>,
+        /// The sealed webauthn-rs state.
+        pub state: String,
+        /// Refused from then on.
+        pub expires_at: OffsetDateTime,
+    }
 }
 
 impl std::fmt::Debug for CeremonyRow {
@@ -698,95 +712,100 @@ impl std::fmt::Debug for CeremonyRow {
     }
 }
 
-/// A stored API key: its display prefix and the digest of the key, never the key.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct ApiKeyRow {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// The owner's label.
-    pub name: String,
-    /// The key's first 12 characters.
-    pub prefix: String,
-    /// SHA-256 of the key.
-    pub key_hash: Vec<u8>,
-    /// Scope names.
-    pub scopes: Json<Vec<String>>,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Last authenticated use.
-    pub last_used_at: Option<OffsetDateTime>,
-    /// Expiry, if any.
-    pub expires_at: Option<OffsetDateTime>,
-    /// When it was revoked.
-    pub revoked_at: Option<OffsetDateTime>,
-    /// The organization that owns the key (it acts only there), if any.
-    pub organization_id: Option<Uuid>,
+row! {
+    /// A stored API key: its display prefix and the digest of the key, never the key.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct ApiKeyRow {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// The owner's label.
+        pub name: String,
+        /// The key's first 12 characters.
+        pub prefix: String,
+        /// SHA-256 of the key.
+        pub key_hash: Vec<u8>,
+        /// Scope names.
+        pub scopes: Json<Vec<String>>,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Last authenticated use.
+        pub last_used_at: Option<OffsetDateTime>,
+        /// Expiry, if any.
+        pub expires_at: Option<OffsetDateTime>,
+        /// When it was revoked.
+        pub revoked_at: Option<OffsetDateTime>,
+        /// The organization that owns the key (it acts only there), if any.
+        pub organization_id: Option<Uuid>,
+    }
 }
 
-/// The authenticator-app record of an account.
-///
-/// `Debug` leaves out the sealed secret.
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct MfaTotpRow {
-    /// Owner.
-    pub user_id: Uuid,
-    /// Sealed secret (never shown by `Debug`).
-    pub secret: String,
-    /// When enrollment was confirmed.
-    pub confirmed_at: Option<OffsetDateTime>,
-    /// The last time step accepted.
-    pub last_step: Option<i64>,
-    /// Wrong codes since the last success or lock.
-    pub failed_count: i32,
-    /// Codes refused until then.
-    pub locked_until: Option<OffsetDateTime>,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
+row! {
+    /// The authenticator-app record of an account.
+    ///
+    /// `Debug` leaves out the sealed secret.
+    #[derive(Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct MfaTotpRow {
+        /// Owner.
+        pub user_id: Uuid,
+        /// Sealed secret (never shown by `Debug`).
+        pub secret: String,
+        /// When enrollment was confirmed.
+        pub confirmed_at: Option<OffsetDateTime>,
+        /// The last time step accepted.
+        pub last_step: Option<i64>,
+        /// Wrong codes since the last success or lock.
+        pub failed_count: i32,
+        /// Codes refused until then.
+        pub locked_until: Option<OffsetDateTime>,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+    }
 }
 
-/// A user account.
-///
-/// `Debug` leaves out the password hash (see `store::users`).
-#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct User {
-    /// Primary key.
-    pub id: Uuid,
-    /// Normalized email.
-    pub email: String,
-    /// PHC string; `None` for accounts without a password.
-    #[sqlx(rename = "hashed_password")]
-    pub(crate) hashed_password: Option<String>,
-    /// When the email was confirmed.
-    pub confirmed_at: Option<OffsetDateTime>,
-    /// Log-in refused until then.
-    pub locked_until: Option<OffsetDateTime>,
-    /// Failed passwords since the last success.
-    pub failed_login_count: i32,
-    /// Lockouts so far; reset by a successful log-in.
-    pub lock_count: i32,
-    /// When the account is due to be deleted.
-    pub deletion_scheduled_at: Option<OffsetDateTime>,
-    /// When the account was deleted (kept by the `soft_delete` and `anonymize` strategies).
-    pub deleted_at: Option<OffsetDateTime>,
-    /// When a second factor was turned on; `None` when the account has none.
-    pub mfa_enabled_at: Option<OffsetDateTime>,
-    /// Bumped on every change of the second-factor settings.
-    pub mfa_epoch: i32,
-    /// A platform admin.
-    pub is_admin: bool,
-    /// When an admin locked the account, if one did.
-    pub admin_locked_at: Option<OffsetDateTime>,
-    /// When an admin banned the account, if one did.
-    pub banned_at: Option<OffsetDateTime>,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Last update time.
-    pub updated_at: OffsetDateTime,
+row! {
+    /// A user account.
+    ///
+    /// `Debug` leaves out the password hash (see `store::users`).
+    #[derive(Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct User {
+        /// Primary key.
+        pub id: Uuid,
+        /// Normalized email.
+        pub email: String,
+        /// PHC string; `None` for accounts without a password.
+        pub(crate) hashed_password: Option<String>,
+        /// When the email was confirmed.
+        pub confirmed_at: Option<OffsetDateTime>,
+        /// Log-in refused until then.
+        pub locked_until: Option<OffsetDateTime>,
+        /// Failed passwords since the last success.
+        pub failed_login_count: i32,
+        /// Lockouts so far; reset by a successful log-in.
+        pub lock_count: i32,
+        /// When the account is due to be deleted.
+        pub deletion_scheduled_at: Option<OffsetDateTime>,
+        /// When the account was deleted (kept by the `soft_delete` and `anonymize` strategies).
+        pub deleted_at: Option<OffsetDateTime>,
+        /// When a second factor was turned on; `None` when the account has none.
+        pub mfa_enabled_at: Option<OffsetDateTime>,
+        /// Bumped on every change of the second-factor settings.
+        pub mfa_epoch: i32,
+        /// A platform admin.
+        pub is_admin: bool,
+        /// When an admin locked the account, if one did.
+        pub admin_locked_at: Option<OffsetDateTime>,
+        /// When an admin banned the account, if one did.
+        pub banned_at: Option<OffsetDateTime>,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Last update time.
+        pub updated_at: OffsetDateTime,
+    }
 }
 
 impl User {
@@ -848,113 +867,121 @@ pub struct UserView {
     pub created_at: OffsetDateTime,
 }
 
-/// A stored emailed or remember-me token (its hash, never the token).
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct UserToken {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// A [`TokenKind`](crate::crypto::TokenKind) name.
-    pub kind: String,
-    /// The address the token was mailed to.
-    pub sent_to: Option<String>,
-    /// Expiry.
-    pub expires_at: OffsetDateTime,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Wrong guesses so far (confirmation codes).
-    pub attempts: i32,
+row! {
+    /// A stored emailed or remember-me token (its hash, never the token).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct UserToken {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// A [`TokenKind`](crate::crypto::TokenKind) name.
+        pub kind: String,
+        /// The address the token was mailed to.
+        pub sent_to: Option<String>,
+        /// Expiry.
+        pub expires_at: OffsetDateTime,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Wrong guesses so far (confirmation codes).
+        pub attempts: i32,
+    }
 }
 
-/// A browser session.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct Session {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// Creation time.
-    pub created_at: OffsetDateTime,
-    /// Last request seen.
-    pub last_seen_at: OffsetDateTime,
-    /// Absolute expiry.
-    pub expires_at: OffsetDateTime,
-    /// Created with remember-me.
-    pub remember_me: bool,
-    /// Last interactive authentication.
-    pub sudo_at: Option<OffsetDateTime>,
-    /// When this session passed the second factor, if it did.
-    pub mfa_at: Option<OffsetDateTime>,
-    /// Client IP at creation.
-    pub ip: Option<String>,
-    /// User agent at creation.
-    pub user_agent: Option<String>,
-    /// An API refresh family: ends at its expiry, not after the idle timeout.
-    pub refresh_family: bool,
-    /// The name an API client gave its refresh family, if any.
-    pub device_name: Option<String>,
-    /// The organization the session acts in, when one was switched to.
-    pub active_organization_id: Option<Uuid>,
-    /// The admin acting as the user, when this is an impersonation session.
-    pub impersonator_id: Option<Uuid>,
-    /// The organization an organization admin impersonates through, if one does.
-    pub impersonation_organization_id: Option<Uuid>,
-    /// The reason the admin gave for impersonating.
-    pub impersonation_reason: Option<String>,
+row! {
+    /// A browser session.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct Session {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// Creation time.
+        pub created_at: OffsetDateTime,
+        /// Last request seen.
+        pub last_seen_at: OffsetDateTime,
+        /// Absolute expiry.
+        pub expires_at: OffsetDateTime,
+        /// Created with remember-me.
+        pub remember_me: bool,
+        /// Last interactive authentication.
+        pub sudo_at: Option<OffsetDateTime>,
+        /// When this session passed the second factor, if it did.
+        pub mfa_at: Option<OffsetDateTime>,
+        /// Client IP at creation.
+        pub ip: Option<String>,
+        /// User agent at creation.
+        pub user_agent: Option<String>,
+        /// An API refresh family: ends at its expiry, not after the idle timeout.
+        pub refresh_family: bool,
+        /// The name an API client gave its refresh family, if any.
+        pub device_name: Option<String>,
+        /// The organization the session acts in, when one was switched to.
+        pub active_organization_id: Option<Uuid>,
+        /// The admin acting as the user, when this is an impersonation session.
+        pub impersonator_id: Option<Uuid>,
+        /// The organization an organization admin impersonates through, if one does.
+        pub impersonation_organization_id: Option<Uuid>,
+        /// The reason the admin gave for impersonating.
+        pub impersonation_reason: Option<String>,
+    }
 }
 
-/// An audit event.
-#[derive(Debug, Clone, PartialEq, Serialize, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct AuditEvent {
-    /// Primary key.
-    pub id: Uuid,
-    /// Who acted.
-    pub actor_id: Option<Uuid>,
-    /// Whom it concerned.
-    pub target_id: Option<Uuid>,
-    /// What happened.
-    pub action: String,
-    /// JSON details.
-    pub metadata: Json<serde_json::Value>,
-    /// Client IP.
-    pub ip: Option<String>,
-    /// Client user agent.
-    pub user_agent: Option<String>,
-    /// When.
-    #[serde(with = "time::serde::rfc3339")]
-    pub occurred_at: OffsetDateTime,
-    /// The organization the event happened in, if any.
-    pub organization_id: Option<Uuid>,
-    /// Whether anonymization cleared its personal fields.
-    pub scrubbed: bool,
-    /// The admin who caused it while impersonating the actor, if one did.
-    pub impersonator_id: Option<Uuid>,
+row! {
+    /// An audit event.
+    #[derive(Debug, Clone, PartialEq, Serialize)]
+    #[non_exhaustive]
+    pub struct AuditEvent {
+        /// Primary key.
+        pub id: Uuid,
+        /// Who acted.
+        pub actor_id: Option<Uuid>,
+        /// Whom it concerned.
+        pub target_id: Option<Uuid>,
+        /// What happened.
+        pub action: String,
+        /// JSON details.
+        pub metadata: Json<serde_json::Value>,
+        /// Client IP.
+        pub ip: Option<String>,
+        /// Client user agent.
+        pub user_agent: Option<String>,
+        /// When.
+        #[serde(with = "time::serde::rfc3339")]
+        pub occurred_at: OffsetDateTime,
+        /// The organization the event happened in, if any.
+        pub organization_id: Option<Uuid>,
+        /// Whether anonymization cleared its personal fields.
+        pub scrubbed: bool,
+        /// The admin who caused it while impersonating the actor, if one did.
+        pub impersonator_id: Option<Uuid>,
+    }
 }
 
-/// A job in the outbox.
-///
-/// `Debug` leaves out the sealed payload and the last error (see `store::outbox`).
-#[derive(Clone, PartialEq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct OutboxJob {
-    /// Primary key.
-    pub id: Uuid,
-    /// Job kind.
-    pub kind: String,
-    /// JSON payload.
-    pub payload: Json<serde_json::Value>,
-    /// Attempts so far.
-    pub attempts: i32,
-    /// Not before.
-    pub run_at: OffsetDateTime,
-    /// Last failure.
-    pub last_error: Option<String>,
-    /// When it was done.
-    pub done_at: Option<OffsetDateTime>,
+row! {
+    /// A job in the outbox.
+    ///
+    /// `Debug` leaves out the sealed payload and the last error (see `store::outbox`).
+    #[derive(Clone, PartialEq)]
+    #[non_exhaustive]
+    pub struct OutboxJob {
+        /// Primary key.
+        pub id: Uuid,
+        /// Job kind.
+        pub kind: String,
+        /// JSON payload.
+        pub payload: Json<serde_json::Value>,
+        /// Attempts so far.
+        pub attempts: i32,
+        /// Not before.
+        pub run_at: OffsetDateTime,
+        /// Last failure.
+        pub last_error: Option<String>,
+        /// When it was done.
+        pub done_at: Option<OffsetDateTime>,
+    }
 }
 
 impl std::fmt::Debug for MfaTotpRow {

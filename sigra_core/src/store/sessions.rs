@@ -120,40 +120,41 @@ fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }
 
-/// One row of the session-and-user join; column names are prefixed to keep them apart.
-#[derive(sqlx::FromRow)]
-struct SessionUserRow {
-    s_id: Uuid,
-    s_user_id: Uuid,
-    s_created_at: OffsetDateTime,
-    s_last_seen_at: OffsetDateTime,
-    s_expires_at: OffsetDateTime,
-    s_remember_me: bool,
-    s_sudo_at: Option<OffsetDateTime>,
-    s_mfa_at: Option<OffsetDateTime>,
-    s_ip: Option<String>,
-    s_user_agent: Option<String>,
-    s_refresh_family: bool,
-    s_device_name: Option<String>,
-    s_active_organization_id: Option<Uuid>,
-    s_impersonator_id: Option<Uuid>,
-    s_impersonation_organization_id: Option<Uuid>,
-    s_impersonation_reason: Option<String>,
-    u_email: String,
-    u_hashed_password: Option<String>,
-    u_confirmed_at: Option<OffsetDateTime>,
-    u_locked_until: Option<OffsetDateTime>,
-    u_failed_login_count: i32,
-    u_lock_count: i32,
-    u_deletion_scheduled_at: Option<OffsetDateTime>,
-    u_deleted_at: Option<OffsetDateTime>,
-    u_mfa_enabled_at: Option<OffsetDateTime>,
-    u_mfa_epoch: i32,
-    u_is_admin: bool,
-    u_admin_locked_at: Option<OffsetDateTime>,
-    u_banned_at: Option<OffsetDateTime>,
-    u_created_at: OffsetDateTime,
-    u_updated_at: OffsetDateTime,
+row! {
+    /// One row of the session-and-user join; column names are prefixed to keep them apart.
+    struct SessionUserRow {
+        s_id: Uuid,
+        s_user_id: Uuid,
+        s_created_at: OffsetDateTime,
+        s_last_seen_at: OffsetDateTime,
+        s_expires_at: OffsetDateTime,
+        s_remember_me: bool,
+        s_sudo_at: Option<OffsetDateTime>,
+        s_mfa_at: Option<OffsetDateTime>,
+        s_ip: Option<String>,
+        s_user_agent: Option<String>,
+        s_refresh_family: bool,
+        s_device_name: Option<String>,
+        s_active_organization_id: Option<Uuid>,
+        s_impersonator_id: Option<Uuid>,
+        s_impersonation_organization_id: Option<Uuid>,
+        s_impersonation_reason: Option<String>,
+        u_email: String,
+        u_hashed_password: Option<String>,
+        u_confirmed_at: Option<OffsetDateTime>,
+        u_locked_until: Option<OffsetDateTime>,
+        u_failed_login_count: i32,
+        u_lock_count: i32,
+        u_deletion_scheduled_at: Option<OffsetDateTime>,
+        u_deleted_at: Option<OffsetDateTime>,
+        u_mfa_enabled_at: Option<OffsetDateTime>,
+        u_mfa_epoch: i32,
+        u_is_admin: bool,
+        u_admin_locked_at: Option<OffsetDateTime>,
+        u_banned_at: Option<OffsetDateTime>,
+        u_created_at: OffsetDateTime,
+        u_updated_at: OffsetDateTime,
+    }
 }
 
 fn joined_select() -> SelectStatement {
@@ -522,22 +523,24 @@ pub enum KnownDevices {
     LastSeenAt,
 }
 
-/// A device an account signed in from.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct KnownDevice {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// Browser family.
-    pub browser: String,
-    /// Operating system.
-    pub os: String,
-    /// Network prefix of the client IP.
-    pub network: String,
-    /// Last sign-in from it.
-    pub last_seen_at: OffsetDateTime,
+row! {
+    /// A device an account signed in from.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct KnownDevice {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// Browser family.
+        pub browser: String,
+        /// Operating system.
+        pub os: String,
+        /// Network prefix of the client IP.
+        pub network: String,
+        /// Last sign-in from it.
+        pub last_seen_at: OffsetDateTime,
+    }
 }
 
 /// The devices the user signed in from, however long ago (a handful per account).

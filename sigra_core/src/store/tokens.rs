@@ -231,22 +231,24 @@ pub async fn latest_valid(
     ex.fetch_optional(&stmt).await
 }
 
-/// A stored remember-me token (its hash, never the token), spent or not.
-#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
-#[non_exhaustive]
-pub struct RememberToken {
-    /// Primary key.
-    pub id: Uuid,
-    /// Owner.
-    pub user_id: Uuid,
-    /// `session:<id>` of the session it restores.
-    pub sent_to: Option<String>,
-    /// The family's expiry, fixed at log-in.
-    pub expires_at: OffsetDateTime,
-    /// The family; `None` for tokens issued before families existed.
-    pub family_id: Option<Uuid>,
-    /// When it was used up.
-    pub used_at: Option<OffsetDateTime>,
+row! {
+    /// A stored remember-me token (its hash, never the token), spent or not.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    #[non_exhaustive]
+    pub struct RememberToken {
+        /// Primary key.
+        pub id: Uuid,
+        /// Owner.
+        pub user_id: Uuid,
+        /// `session:<id>` of the session it restores.
+        pub sent_to: Option<String>,
+        /// The family's expiry, fixed at log-in.
+        pub expires_at: OffsetDateTime,
+        /// The family; `None` for tokens issued before families existed.
+        pub family_id: Option<Uuid>,
+        /// When it was used up.
+        pub used_at: Option<OffsetDateTime>,
+    }
 }
 
 /// Stores a token hash of `token.kind` in `family` (remember-me, API refresh).

@@ -263,10 +263,11 @@ pub async fn bcrypt_hashed(
     after: Option<Uuid>,
     limit: u64,
 ) -> Result<Vec<(Uuid, String)>, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
-        hashed_password: String,
+    row! {
+        struct Row {
+            id: Uuid,
+            hashed_password: String,
+        }
     }
     let mut stmt = Query::select();
     stmt.columns([Users::Id, Users::HashedPassword])
@@ -423,9 +424,10 @@ pub async fn due_for_deletion(
     now: OffsetDateTime,
     limit: u64,
 ) -> Result<Vec<Uuid>, StoreError> {
-    #[derive(sqlx::FromRow)]
-    struct Row {
-        id: Uuid,
+    row! {
+        struct Row {
+            id: Uuid,
+        }
     }
     let stmt = Query::select()
         .column(Users::Id)

@@ -1,7 +1,7 @@
 //! Request guards: [`AuthenticatedUser`], [`OptionalUser`], [`SudoUser`], `ApiCaller` and
 //! `Scoped` (the `api` feature), `ActiveOrganization`, `OrgAdmin` and `OrgOwner` (the
 //! `organizations` feature), `Admin`, `SudoAdmin` and `Impersonation` (the `admin`
-//! feature), the CSRF guards, and [`ClientMeta`]; and the data guard of every Sigra route
+//! feature), the CSRF guards, [`ClientMeta`] and [`LayoutContext`]; and the data guard of every Sigra route
 //! that changes state (rate limit, CSRF, the form or JSON body, who is asking).
 //!
 //! A guard that cannot authenticate fails with a status (401 or 403), never a Forward;
@@ -70,6 +70,7 @@ mod client;
 mod csrf;
 mod failure;
 mod impersonating;
+mod layout;
 #[cfg(feature = "organizations")]
 mod organization;
 mod session;
@@ -91,6 +92,7 @@ pub(crate) use failure::failure;
 pub use failure::{GuardFailure, HtmlAnswer};
 pub use impersonating::FORBIDDEN_WHILE_IMPERSONATING;
 pub(crate) use impersonating::impersonation_refusal;
+pub use layout::LayoutContext;
 #[cfg(feature = "organizations")]
 pub use organization::{ActiveOrganization, OrgAdmin, OrgOwner};
 pub(crate) use session::{LiveSession, RestoredCookies, SecondFactorPassed, current_session};

@@ -1,0 +1,101 @@
+//! example_app's own tests, written with Sigra's test helpers (`sigra_rocket::testing`):
+//! the app as it runs, on a throwaway SQLite file, with a clock only the test moves.
+
+use rocket::http::Status;
+use sigra_rocket::testing::{TestApp, TestUser};
+
+async fn example() -> TestApp {
+    let pages = crate::Pages::load().expect("the app's templates load");
+    TestApp::new(crate::app(crate::figment(), pages))
+        .await
+        .expect("the app launches")
+}
+
+async fn get(app: &TestApp, path: &str) -> (Status, Option<String>, String) {
+    let response = app.client().get(path.to_owned()).dispatch().await;
+    let status = response.status();
+    let location = response.headers().get_one("Location").map(str::to_owned);
+    (
+        status,
+        location,
+        response.into_string().await.unwrap_or_default(),
+    )
+}
+
+#[rocket::async_test]
+async fn a_visitor_is_sent_to_log_in_and_a_member_sees_the_dashboard() {
+    let app = example().await;
+    let (status, location, _) = get(&app, "/dashboard").await;
+    assert_eq!(status, Status::SeeOther);
+    assert!(location.unwrap().starts_with("/users/log_in?return_to="));
+
+    let ada = app.user("ada@example.com").create().await.unwrap();
+    app.log_in(&ada).await.unwrap();
+    let (status, _, html) = get(&app, "/dashboard").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("ada@example.com"), "{html}");
+
+    app.log_out().await.unwrap();
+    assert_eq!(get(&app, "/dashboard").await.0, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn a_day_of_idleness_ends_the_session() {
+    let app = example().await;
+    let ada = app.user("ada@example.com").create().await.unwrap();
+    app.log_in(&ada).await.unwrap();
+    app.advance(time::Duration::hours(23));
+    assert_eq!(get(&app, "/dashboard").await.0, Status::Ok);
+    app.advance(time::Duration::hours(25));
+    assert_eq!(get(&app, "/dashboard").await.0, Status::SeeOther);
+}
+
+#[rocket::async_test]
+async fn an_account_with_a_second_factor_logs_in_with_its_code() {
+    let app = example().await;
+    let grace: TestUser = app
+        .user("grace@example.com")
+        .with_mfa()
+        .create()
+        .await
+        .unwrap();
+    assert!(grace.totp_secret.is_some());
+    // The password alone leaves the dashboard closed.
+    let base_fields = [
+        ("email", "grace@example.com"),
+        ("password", grace.password.as_str()),
+    ];
+    let (status, location) = app
+        .submit("/users/log_in", "/users/log_in", &base_fields)
+        .await
+        .unwrap();
+    assert_eq!(status, Status::SeeOther);
+    assert!(location.unwrap().starts_with("/users/mfa"));
+    assert_eq!(get(&app, "/dashboard").await.0, Status::SeeOther);
+    // The helper passes the second factor with the current code.
+    app.log_in(&grace).await.unwrap();
+    assert_eq!(get(&app, "/dashboard").await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_console() {
+    let app = example().await;
+    app.user("new@example.com")
+        .unconfirmed()
+        .create()
+        .await
+        .unwrap();
+    let link = app
+        .link_for("new@example.com", "/users/confirm/")
+        .await
+        .unwrap();
+    assert!(link.starts_with("/users/confirm/"));
+
+    let boss = app.user("root@example.com").admin().create().await.unwrap();
+    let ada = app.user("ada@example.com").create().await.unwrap();
+    app.log_in(&ada).await.unwrap();
+    assert_eq!(get(&app, "/admin").await.0, Status::Forbidden);
+    app.log_out().await.unwrap();
+    app.log_in(&boss).await.unwrap();
+    assert_eq!(get(&app, "/admin").await.0, Status::Ok);
+}
