@@ -67,5 +67,8 @@ pub use sigra_core::features::organizations::{Membership, Role};
 /// The sea-query version of `Membership::scope`'s `Condition` and of the store's queries.
 pub use sigra_core::sea_query;
 pub use state::SigraState;
+/// Custom registration fields: the host's [`UserFields`](user_fields::UserFields),
+/// registered with [`Sigra::user_fields`].
+pub use sigra_core::features::user_fields;
 /// The Tera version Sigra renders its pages with (for hosts that register its layout).
 pub use tera;
