@@ -9,11 +9,11 @@
 
 use rocket::fairing::AdHoc;
 use rocket::{Build, Rocket};
+use sigra_rocket::SigraDb;
 use sigra_rocket::rocket_db_pools::Database;
 use sigra_rocket::sea_query::{Alias, Expr, ExprTrait, Query};
 use sigra_rocket::sigra_core::store::{Backend, Db, Executor, Tx};
 use sigra_rocket::user_fields::{FieldSpec, HookError, StoreFuture, UserFieldValues, UserFields};
-use sigra_rocket::SigraDb;
 use uuid::Uuid;
 
 /// The app's table of profiles.

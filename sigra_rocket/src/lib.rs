@@ -64,11 +64,11 @@ pub use sigra_core;
 /// route. Scope host queries with [`Membership::scope`] or [`Membership::org_id`].
 #[cfg(feature = "organizations")]
 pub use sigra_core::features::organizations::{Membership, Role};
-/// The sea-query version of `Membership::scope`'s `Condition` and of the store's queries.
-pub use sigra_core::sea_query;
-pub use state::SigraState;
 /// Custom registration fields: the host's [`UserFields`](user_fields::UserFields),
 /// registered with [`Sigra::user_fields`].
 pub use sigra_core::features::user_fields;
+/// The sea-query version of `Membership::scope`'s `Condition` and of the store's queries.
+pub use sigra_core::sea_query;
+pub use state::SigraState;
 /// The Tera version Sigra renders its pages with (for hosts that register its layout).
 pub use tera;

@@ -331,26 +331,24 @@ async fn launch(figment: Figment, clock: FixedClock, setup: Option<FairingSetup>
         Some(setup) => setup(sigra),
         None => sigra,
     };
-    let rocket = rocket::custom(figment.clone())
-        .attach(sigra)
-        .mount(
-            "/",
-            routes![
-                dashboard,
-                confirmed,
-                maybe,
-                danger,
-                danger_page,
-                mfa_only,
-                invoices,
-                new_invoice,
-                org,
-                org_admin,
-                org_owner,
-                org_by_slug,
-                org_notes
-            ],
-        );
+    let rocket = rocket::custom(figment.clone()).attach(sigra).mount(
+        "/",
+        routes![
+            dashboard,
+            confirmed,
+            maybe,
+            danger,
+            danger_page,
+            mfa_only,
+            invoices,
+            new_invoice,
+            org,
+            org_admin,
+            org_owner,
+            org_by_slug,
+            org_notes
+        ],
+    );
     let client = Client::tracked(rocket).await.expect("app launches");
     TestApp {
         client,
@@ -393,7 +391,12 @@ impl TestApp {
     /// Another browser (its own cookie jar) on another instance of the same app: same
     /// database, same clock.
     pub async fn other_browser(&self) -> TestApp {
-        launch(self.figment.clone(), self.clock.clone(), self.fairing.clone()).await
+        launch(
+            self.figment.clone(),
+            self.clock.clone(),
+            self.fairing.clone(),
+        )
+        .await
     }
 
     pub fn state(&self) -> &SigraState {

@@ -320,8 +320,12 @@ pub trait UserFields: Send + Sync + fmt::Debug + 'static {
     /// (HTML or JSON) creates an account: not for an address that has one, not for an
     /// account made by a social log-in or an invitation. An error rolls the whole
     /// registration back.
-    fn store<'a>(&'a self, tx: &'a Tx, user_id: Uuid, values: &'a UserFieldValues)
-    -> StoreFuture<'a>;
+    fn store<'a>(
+        &'a self,
+        tx: &'a Tx,
+        user_id: Uuid,
+        values: &'a UserFieldValues,
+    ) -> StoreFuture<'a>;
 }
 
 /// Whether `name` can name a field: `[a-z][a-z0-9_]{0,63}`, not reserved.
@@ -359,11 +363,7 @@ pub fn check_declaration(fields: &[FieldSpec]) -> Result<(), ConfigError> {
             ));
         }
         if fields[..i].iter().any(|f| f.name == field.name) {
-            return Err(invalid(
-                name,
-                "one field per name",
-                "a second field".into(),
-            ));
+            return Err(invalid(name, "one field per name", "a second field".into()));
         }
         if field.label.trim().is_empty() {
             return Err(invalid(name, "a label", "an empty label".into()));
@@ -378,7 +378,11 @@ pub fn check_declaration(fields: &[FieldSpec]) -> Result<(), ConfigError> {
             let mut values: Vec<&str> = options.iter().map(|o| o.value.as_str()).collect();
             values.sort_unstable();
             if values.windows(2).any(|w| w[0] == w[1]) {
-                return Err(invalid(name, "distinct option values", "a repeated value".into()));
+                return Err(invalid(
+                    name,
+                    "distinct option values",
+                    "a repeated value".into(),
+                ));
             }
         }
     }
