@@ -64,7 +64,8 @@ def signed(method, path, body):
     token = call("GET", "/users/csrf")["token"]
     return call(method, path, body, {"X-CSRF-Token": token})
 email, password = "bench@example.com", "bench passphrase 0123456789"
-signed("POST", "/users/register", {"email": email, "password": password})
+signed("POST", "/users/register", {"email": email, "password": password,
+                                   "display_name": "Bench", "accept_terms": True})
 for _ in range(100):
     mails = [m for m in call("GET", "/dev/mailbox/json") if email in m["to"]]
     if mails: break

@@ -321,7 +321,8 @@ async def setup():
                     if token:
                         answer = await cluster.request(
                             0, cookies, "setup POST register", "POST", "/users/register",
-                            {"_csrf": token.group(1), "email": email, "password": PASSWORD},
+                            {"_csrf": token.group(1), "email": email, "password": PASSWORD,
+                             "display_name": "Bench", "accept_terms": "true"},
                             ip=ip, instance=1)
                         if answer and answer[0] in (200, 303):
                             break

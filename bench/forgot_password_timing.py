@@ -45,7 +45,8 @@ def main():
     token = csrf(opener, "/users/register")
     known = [f"bench-{run}-{i}@example.com" for i in range(ROUNDS)]
     for email in known:
-        post(opener, "/users/register", {"_csrf": token, "email": email, "password": PASSWORD})
+        post(opener, "/users/register", {"_csrf": token, "email": email, "password": PASSWORD,
+                                          "display_name": "Bench", "accept_terms": "true"})
     token = csrf(opener, "/users/reset-password")
     times = {"known": [], "unknown": []}
     statuses = set()

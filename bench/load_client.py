@@ -169,7 +169,8 @@ def main():
     started = time.perf_counter()
     for email in probes + floods + [session_email]:
         status, _, _ = anon.request(
-            "POST", "/users/register", {"_csrf": token, "email": email, "password": PASSWORD}
+            "POST", "/users/register", {"_csrf": token, "email": email, "password": PASSWORD,
+             "display_name": "Bench", "accept_terms": "true"}
         )
         if status != 200:
             fail(f"registering {email} answered {status}")

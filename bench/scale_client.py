@@ -107,7 +107,8 @@ def register(base, emails):
     token = csrf_token(anon, "/users/register")
     for email in emails:
         status, _, _ = anon.request(
-            "POST", "/users/register", {"_csrf": token, "email": email, "password": PASSWORD})
+            "POST", "/users/register", {"_csrf": token, "email": email, "password": PASSWORD,
+                                           "display_name": "Bench", "accept_terms": "true"})
         if status != 200:
             fail(f"registering {email} answered {status}")
 

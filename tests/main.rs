@@ -52,3 +52,4 @@ mod settings;
 mod store;
 mod sudo;
 mod trusted_browser;
+mod user_fields;

@@ -53,7 +53,9 @@ describe('The JSON API with tokens and keys', { concurrency: false }, () => {
     const { api, send } = await jsonClient();
     try {
       // Register and confirm by code, in JSON.
-      let res = await send('POST', '/users/register', { email, password });
+      let res = await send('POST', '/users/register', {
+        email, password, display_name: 'API script', accept_terms: true,
+      });
       assert.equal(res.status(), 200, await res.text());
       const mail = await waitForMail({ request: api }, { to: email, subject: /confirm/i });
       const code = mail.text.match(/\b(\d{6})\b/)[1];

@@ -9,6 +9,7 @@ import {
   RUN_ID,
   assertOnLogInAskingFor,
   escapeRe,
+  fillProfile,
   launchBrowser,
   logOut,
   pathOf,
@@ -66,6 +67,7 @@ describe('Sigra in the browser', { concurrency: false }, () => {
       await shot(page, 'registration');
       await page.getByLabel('Email', { exact: true }).fill(EMAIL);
       await page.getByLabel('Password', { exact: true }).fill(PASSWORD);
+      await fillProfile(page);
       await page.getByRole('button', { name: 'Create account' }).click();
 
       // The example app's overridden "registration sent" page: enter the code (primary) or

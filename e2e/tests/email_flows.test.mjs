@@ -12,6 +12,7 @@ import {
   RUN_ID,
   assertOnLogInAskingFor,
   escapeRe,
+  fillProfile,
   followLinkFromDevMailbox,
   launchBrowser,
   linkIn,
@@ -48,6 +49,7 @@ async function register(page, email, password) {
   await page.getByRole('heading', { name: 'Create your account' }).waitFor();
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
+  await fillProfile(page);
   await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
   await page.getByRole('heading', { name: 'Almost there' }).waitFor();
   assert.match(await page.locator('main').innerText(), new RegExp(escapeRe(email)));

@@ -76,11 +76,18 @@ export function assertOnLogInAskingFor(page, returnTo) {
   assert.equal(url.searchParams.get('return_to'), returnTo, `return_to in ${page.url()}`);
 }
 
+/** Fills example_app's custom registration fields (display name, terms) on the register page. */
+export async function fillProfile(page, displayName = 'E2E tester') {
+  await page.locator('#user_field_display_name').fill(displayName);
+  await page.locator('#user_field_accept_terms').check();
+}
+
 /** Registers `email` with `password` on the register page, then logs in with them. */
 export async function registerAndLogIn(page, { email, password }) {
   await page.goto('/users/register');
   await page.getByLabel('Email', { exact: true }).fill(email);
   await page.getByLabel('Password', { exact: true }).fill(password);
+  await fillProfile(page);
   await navigating(page, () => page.getByRole('button', { name: 'Create account' }).click());
   await page.goto('/users/log_in');
   await submitLogIn(page, { email, password });

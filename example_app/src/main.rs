@@ -1,5 +1,6 @@
 //! An example Rocket app protected by Sigra: a public home page, a dashboard behind
-//! `AuthenticatedUser`, a sudo-protected action, team notes (`/notes`) shared by the
+//! `AuthenticatedUser` that greets by the display name asked at registration (custom
+//! fields kept in `example_profiles`), a sudo-protected action, team notes (`/notes`) shared by the
 //! members of the active organization and kept in the app's own table (`example_notes`)
 //! in Sigra's database, and a small JSON API (`/api/notes`, each user's own notes, in
 //! memory) behind `ApiCaller` and scopes. Its own pages are Tera templates in
@@ -14,6 +15,7 @@ extern crate rocket;
 
 #[cfg(feature = "api")]
 mod json_api;
+mod profiles;
 #[cfg(feature = "organizations")]
 mod team_notes;
 #[cfg(test)]
@@ -27,7 +29,10 @@ use rocket::http::Status;
 use rocket::response::Redirect;
 use rocket::response::content::RawHtml;
 use rocket::{Build, Config, Rocket, State};
-use sigra_rocket::{AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SudoUser};
+use sigra_rocket::rocket_db_pools::Connection;
+use sigra_rocket::{
+    AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SigraDb, SudoUser,
+};
 
 /// The app's own pages.
 struct Pages(tera::Tera);
@@ -68,14 +73,17 @@ fn home(
 }
 
 #[get("/dashboard?<done>")]
-fn dashboard(
+async fn dashboard(
     pages: &State<Pages>,
+    db: Connection<SigraDb>,
     user: AuthenticatedUser,
     csrf: CsrfToken,
     done: Option<bool>,
 ) -> Result<RawHtml<String>, Status> {
     let mut context = tera::Context::new();
     context.insert("email", user.email());
+    let display_name = profiles::display_name(&db, user.id()).await;
+    context.insert("display_name", &display_name);
     context.insert("csrf_token", csrf.as_str());
     context.insert("done", &done.unwrap_or(false));
     // The team notes and the organization pages need Sigra's `organizations` feature.
@@ -141,12 +149,13 @@ fn default_profile() -> rocket::figment::Profile {
 
 fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
     let rocket = rocket::custom(figment)
-        .attach(Sigra::fairing())
+        .attach(Sigra::fairing().user_fields(profiles::Profiles))
         .manage(pages)
         .mount(
             "/",
             routes![home, dashboard, danger, bench_open, bench_guarded],
         );
+    let rocket = profiles::mount(rocket);
     #[cfg(feature = "organizations")]
     let rocket = team_notes::mount(rocket);
     #[cfg(feature = "api")]

@@ -12,6 +12,7 @@ use rocket::{Build, Orbit, Request, Response, Rocket};
 use sigra_core::SigraConfig;
 use sigra_core::clock::{SharedClock, SystemClock};
 use sigra_core::features::Auth;
+use sigra_core::features::user_fields::{UserFields, check_declaration};
 use sigra_core::jobs::WorkerHandle;
 use sigra_core::mail::{Delivery, DevMailbox, SmtpMailer};
 use sigra_core::rate_limit::RateLimiter;
@@ -34,9 +35,13 @@ use crate::templates::Pages;
 ///     rocket::build().attach(Sigra::fairing())
 /// }
 /// ```
+///
+/// A host that collects extra registration fields registers them on it
+/// ([`Sigra::user_fields`]).
 #[derive(Debug, Default)]
 pub struct Sigra {
     clock: Option<SharedClock>,
+    user_fields: Option<Arc<dyn UserFields>>,
 }
 
 impl Sigra {
@@ -54,7 +59,45 @@ impl Sigra {
 
     /// The fairing with another clock (tests move time with a `FixedClock`).
     pub fn with_clock(clock: SharedClock) -> Sigra {
-        Sigra { clock: Some(clock) }
+        Sigra {
+            clock: Some(clock),
+            ..Sigra::default()
+        }
+    }
+
+    /// The fairing with the host's custom registration fields (`user_fields`): the
+    /// registration page and its JSON mode collect them, Sigra checks them, and `fields`
+    /// stores them in the host's table in the account's transaction (see
+    /// [`sigra_core::features::user_fields`]). A declaration that cannot work fails the
+    /// launch.
+    ///
+    /// ```no_run
+    /// # #[macro_use] extern crate rocket;
+    /// use sigra_rocket::Sigra;
+    /// use sigra_rocket::user_fields::{FieldSpec, StoreFuture, UserFieldValues, UserFields};
+    /// use sigra_rocket::sigra_core::store::Tx;
+    ///
+    /// #[derive(Debug)]
+    /// struct Terms;
+    ///
+    /// impl UserFields for Terms {
+    ///     fn fields(&self) -> Vec<FieldSpec> {
+    ///         vec![FieldSpec::checkbox("accept_terms", "I accept the terms").required()]
+    ///     }
+    ///
+    ///     fn store<'a>(&'a self, _: &'a Tx, _: uuid::Uuid, _: &'a UserFieldValues) -> StoreFuture<'a> {
+    ///         Box::pin(async { Ok(()) })
+    ///     }
+    /// }
+    ///
+    /// #[launch]
+    /// fn rocket() -> _ {
+    ///     rocket::build().attach(Sigra::fairing().user_fields(Terms))
+    /// }
+    /// ```
+    pub fn user_fields(mut self, fields: impl UserFields) -> Sigra {
+        self.user_fields = Some(Arc::new(fields));
+        self
     }
 }
 
@@ -205,10 +248,18 @@ impl Fairing for Sigra {
         }
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
-        let auth = match Auth::build(config, db, clock, template_dir.as_deref()).await {
+        if let Some(Err(e)) = self
+            .user_fields
+            .as_ref()
+            .map(|hook| check_declaration(&hook.fields()))
+        {
+            return fail(rocket, e);
+        }
+        let mut auth = match Auth::build(config, db, clock, template_dir.as_deref()).await {
             Ok(auth) => auth,
             Err(e) => return fail(rocket, e),
         };
+        auth.user_fields = self.user_fields.clone();
         let with_mailbox = dev_mailbox.is_some();
         #[cfg(feature = "organizations")]
         let organizations = auth.config.organizations.enabled;

@@ -68,6 +68,9 @@ pub use sigra_core;
 /// route. Scope host queries with [`Membership::scope`] or [`Membership::org_id`].
 #[cfg(feature = "organizations")]
 pub use sigra_core::features::organizations::{Membership, Role};
+/// Custom registration fields: the host's [`UserFields`](user_fields::UserFields),
+/// registered with [`Sigra::user_fields`].
+pub use sigra_core::features::user_fields;
 /// The sea-query version of `Membership::scope`'s `Condition` and of the store's queries.
 pub use sigra_core::sea_query;
 pub use state::SigraState;

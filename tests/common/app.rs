@@ -261,7 +261,12 @@ pub struct TestApp {
     pub client: Client,
     pub clock: FixedClock,
     figment: Figment,
+    fairing: Option<FairingSetup>,
 }
+
+/// What a test adds to Sigra's fairing before launch (a host's `user_fields`); kept, so
+/// [`TestApp::other_browser`] launches the same app.
+pub type FairingSetup = Arc<dyn Fn(Sigra) -> Sigra + Send + Sync>;
 
 /// The figment every test app starts from: fast Argon2 parameters, a fixed secret, no
 /// background worker (tests deliver mail explicitly), quiet logs.
@@ -307,35 +312,49 @@ pub async fn app(t: &TestDb) -> TestApp {
 }
 
 pub async fn app_with(figment: Figment) -> TestApp {
-    launch(figment, FixedClock::new(datetime!(2026-06-01 09:00 UTC))).await
+    launch(figment, start(), None).await
 }
 
-async fn launch(figment: Figment, clock: FixedClock) -> TestApp {
-    let rocket = rocket::custom(figment.clone())
-        .attach(Sigra::with_clock(Arc::new(clock.clone())))
-        .mount(
-            "/",
-            routes![
-                dashboard,
-                confirmed,
-                maybe,
-                danger,
-                danger_page,
-                mfa_only,
-                invoices,
-                new_invoice,
-                org,
-                org_admin,
-                org_owner,
-                org_by_slug,
-                org_notes
-            ],
-        );
+/// [`app`], with `setup` applied to Sigra's fairing.
+pub async fn app_with_fairing(t: &TestDb, setup: FairingSetup) -> TestApp {
+    launch(figment(t), start(), Some(setup)).await
+}
+
+/// The clock every test app starts at.
+fn start() -> FixedClock {
+    FixedClock::new(datetime!(2026-06-01 09:00 UTC))
+}
+
+async fn launch(figment: Figment, clock: FixedClock, setup: Option<FairingSetup>) -> TestApp {
+    let sigra = Sigra::with_clock(Arc::new(clock.clone()));
+    let sigra = match &setup {
+        Some(setup) => setup(sigra),
+        None => sigra,
+    };
+    let rocket = rocket::custom(figment.clone()).attach(sigra).mount(
+        "/",
+        routes![
+            dashboard,
+            confirmed,
+            maybe,
+            danger,
+            danger_page,
+            mfa_only,
+            invoices,
+            new_invoice,
+            org,
+            org_admin,
+            org_owner,
+            org_by_slug,
+            org_notes
+        ],
+    );
     let client = Client::tracked(rocket).await.expect("app launches");
     TestApp {
         client,
         clock,
         figment,
+        fairing: setup,
     }
 }
 
@@ -372,7 +391,12 @@ impl TestApp {
     /// Another browser (its own cookie jar) on another instance of the same app: same
     /// database, same clock.
     pub async fn other_browser(&self) -> TestApp {
-        launch(self.figment.clone(), self.clock.clone()).await
+        launch(
+            self.figment.clone(),
+            self.clock.clone(),
+            self.fairing.clone(),
+        )
+        .await
     }
 
     pub fn state(&self) -> &SigraState {

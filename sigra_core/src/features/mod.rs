@@ -61,6 +61,7 @@ pub mod set_password;
 pub mod settings;
 pub mod sudo;
 pub mod trusted_browser;
+pub mod user_fields;
 
 pub use change::{Change, Revocation, valid_for};
 
@@ -111,6 +112,9 @@ pub struct Auth {
     /// The social log-in providers of [`oauth`] (`sigra.oauth.providers`).
     #[cfg(feature = "oauth")]
     pub oauth: Arc<oauth::Providers>,
+    /// The host's extra registration fields ([`user_fields`]); none unless the web layer
+    /// was given some.
+    pub user_fields: Option<Arc<dyn user_fields::UserFields>>,
 }
 
 /// What differs between the flows that mail a link on request (magic link, reset).
@@ -175,6 +179,9 @@ pub enum FlowError {
     /// state written by an incompatible version).
     #[error("passkey ceremony failed: {0}")]
     Webauthn(String),
+    /// The host's [`user_fields::UserFields::store`] failed: the registration rolled back.
+    #[error("the host's user fields could not be stored: {0}")]
+    UserFields(#[from] user_fields::HookError),
 }
 
 impl FlowError {
@@ -190,6 +197,7 @@ impl FlowError {
             FlowError::TotpSecret => "totp_secret_unusable",
             FlowError::PasskeysUnavailable => "passkeys_unavailable",
             FlowError::Webauthn(_) => "webauthn_failed",
+            FlowError::UserFields(e) => e.reason(),
         }
     }
 
@@ -321,6 +329,7 @@ impl Auth {
             webauthn,
             #[cfg(feature = "oauth")]
             oauth,
+            user_fields: None,
         })
     }
 }

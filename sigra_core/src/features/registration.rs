@@ -5,11 +5,17 @@
 //! `sigra.tokens.resend_throttle_secs`, so repeated registrations cannot flood its owner).
 //! Both answer the same, after the same work (one password hash, one rendered mail), so
 //! the response says nothing about whether the address was known or a mail went out.
+//!
+//! A host's custom fields ([`super::user_fields`]) are checked with the email and the
+//! password, before the address is looked up, and stored by the host's hook only when a
+//! new account is made, in the same transaction: a failing hook leaves no account, no
+//! mail and no audit event. An address that has an account never reaches the hook.
 
 use serde_json::json;
 
 use crate::form::FieldError;
 
+use super::user_fields::{self, HookError, UserFieldValues};
 use super::{Auth, FlowError, RequestMeta, Revocation, audit};
 use crate::password_policy;
 use crate::secret::SecretString;
@@ -22,6 +28,9 @@ pub struct RegistrationInput {
     pub email: String,
     /// Password as typed.
     pub password: SecretString,
+    /// The host's custom fields as sent ([`super::user_fields`]; ignored without a hook,
+    /// undeclared names dropped).
+    pub user_fields: UserFieldValues,
 }
 
 /// Problems with the form, by field, as user-facing messages.
@@ -31,12 +40,18 @@ pub struct RegistrationErrors {
     pub email: Vec<FieldError>,
     /// Problems with the password.
     pub password: Vec<FieldError>,
+    /// Problems with the host's custom fields, by field name (serialized next to `email`
+    /// and `password`, as JSON's `fields` and the page's `errors` name them).
+    #[serde(flatten)]
+    pub user_fields: std::collections::BTreeMap<String, Vec<FieldError>>,
 }
 
 impl RegistrationErrors {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.email.is_empty() && self.password.is_empty()
+        self.email.is_empty()
+            && self.password.is_empty()
+            && self.user_fields.values().all(Vec::is_empty)
     }
 }
 
@@ -90,6 +105,11 @@ pub fn validate(auth: &Auth, input: &RegistrationInput) -> RegistrationErrors {
     }
     errors.password =
         password_policy::check(&auth.config.password, input.password.expose(), Some(&email));
+    if let Some(hook) = &auth.user_fields {
+        let fields = hook.fields();
+        let values = user_fields::clean(&fields, &input.user_fields);
+        errors.user_fields = user_fields::check(hook.as_ref(), &fields, &values);
+    }
     errors
 }
 
@@ -117,6 +137,18 @@ pub async fn register(
     let id = new_id(auth.clock.as_ref());
     match users::insert(change.tx(), id, &email, Some(hashed), now).await {
         Ok(user) => {
+            // The host's rows first: if they fail, nothing of the account is kept, and no
+            // mail or audit event tells of one.
+            if let Some(hook) = &auth.user_fields {
+                let values = user_fields::clean(&hook.fields(), &input.user_fields);
+                hook.store(change.tx(), user.id, &values)
+                    .await
+                    .map_err(|e| match e {
+                        // A database failure stays one (503 when it is out of reach).
+                        HookError::Store(e) => FlowError::Store(e),
+                        other => FlowError::UserFields(other),
+                    })?;
+            }
             super::confirmation::send(auth, &mut change, &user).await?;
             change
                 .audit(audit::REGISTRATION, user.id, json!({}))

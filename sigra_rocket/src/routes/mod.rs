@@ -43,6 +43,7 @@ pub mod sessions;
 pub mod set_password;
 pub mod settings;
 pub mod sudo;
+pub mod user_fields;
 
 use rocket::Route;
 use sigra_core::features::sessions::Authenticated;
