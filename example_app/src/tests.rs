@@ -11,6 +11,13 @@ async fn example() -> TestApp {
         .expect("the app launches")
 }
 
+/// An account with the app's own registration fields filled in.
+fn member<'a>(app: &'a TestApp, email: &str) -> sigra_rocket::testing::UserBuilder<'a> {
+    app.user(email)
+        .field("display_name", "Ada Lovelace")
+        .field("accept_terms", "true")
+}
+
 async fn get(app: &TestApp, path: &str) -> (Status, Option<String>, String) {
     let response = app.client().get(path.to_owned()).dispatch().await;
     let status = response.status();
@@ -29,11 +36,11 @@ async fn a_visitor_is_sent_to_log_in_and_a_member_sees_the_dashboard() {
     assert_eq!(status, Status::SeeOther);
     assert!(location.unwrap().starts_with("/users/log_in?return_to="));
 
-    let ada = app.user("ada@example.com").create().await.unwrap();
+    let ada = member(&app, "ada@example.com").create().await.unwrap();
     app.log_in(&ada).await.unwrap();
     let (status, _, html) = get(&app, "/dashboard").await;
     assert_eq!(status, Status::Ok);
-    assert!(html.contains("ada@example.com"), "{html}");
+    assert!(html.contains("Ada Lovelace"), "the display name from the app's own table: {html}");
 
     app.log_out().await.unwrap();
     assert_eq!(get(&app, "/dashboard").await.0, Status::SeeOther);
@@ -42,7 +49,7 @@ async fn a_visitor_is_sent_to_log_in_and_a_member_sees_the_dashboard() {
 #[rocket::async_test]
 async fn a_day_of_idleness_ends_the_session() {
     let app = example().await;
-    let ada = app.user("ada@example.com").create().await.unwrap();
+    let ada = member(&app, "ada@example.com").create().await.unwrap();
     app.log_in(&ada).await.unwrap();
     app.advance(time::Duration::hours(23));
     assert_eq!(get(&app, "/dashboard").await.0, Status::Ok);
@@ -53,8 +60,7 @@ async fn a_day_of_idleness_ends_the_session() {
 #[rocket::async_test]
 async fn an_account_with_a_second_factor_logs_in_with_its_code() {
     let app = example().await;
-    let grace: TestUser = app
-        .user("grace@example.com")
+    let grace: TestUser = member(&app, "grace@example.com")
         .with_mfa()
         .create()
         .await
@@ -80,7 +86,7 @@ async fn an_account_with_a_second_factor_logs_in_with_its_code() {
 #[rocket::async_test]
 async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_console() {
     let app = example().await;
-    app.user("new@example.com")
+    member(&app, "new@example.com")
         .unconfirmed()
         .create()
         .await
@@ -91,8 +97,8 @@ async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_conso
         .unwrap();
     assert!(link.starts_with("/users/confirm/"));
 
-    let boss = app.user("root@example.com").admin().create().await.unwrap();
-    let ada = app.user("ada@example.com").create().await.unwrap();
+    let boss = member(&app, "root@example.com").admin().create().await.unwrap();
+    let ada = member(&app, "ada@example.com").create().await.unwrap();
     app.log_in(&ada).await.unwrap();
     assert_eq!(get(&app, "/admin").await.0, Status::Forbidden);
     app.log_out().await.unwrap();

@@ -247,6 +247,7 @@ impl TestApp {
             confirmed: true,
             mfa: false,
             admin: false,
+            fields: Vec::new(),
         }
     }
 
@@ -348,9 +349,17 @@ pub struct UserBuilder<'a> {
     confirmed: bool,
     mfa: bool,
     admin: bool,
+    fields: Vec<(String, String)>,
 }
 
 impl UserBuilder<'_> {
+    /// A value for one of the app's own registration fields (see `user_fields`): a
+    /// checkbox is checked with `"true"`.
+    pub fn field(mut self, name: &str, value: &str) -> Self {
+        self.fields.push((name.to_owned(), value.to_owned()));
+        self
+    }
+
     /// Another password.
     pub fn password(mut self, password: &str) -> Self {
         self.password = password.to_owned();
