@@ -394,7 +394,10 @@ on_every_backend!(
         assert!(user.admin_locked_at.is_none());
         // The lock ended the session: unlocking does not bring it back.
         assert!(
-            sessions::authenticate(&auth, &session).await.unwrap().is_none(),
+            sessions::authenticate(&auth, &session)
+                .await
+                .unwrap()
+                .is_none(),
             "the session from before the lock stays ended"
         );
         let session = session_of(&auth, "ada@example.com", PASSWORD)
