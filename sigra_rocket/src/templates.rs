@@ -197,7 +197,7 @@ pub fn defaults() -> Vec<DefaultTemplate> {
     let pages = PAGES.iter().map(|(page, source)| DefaultTemplate {
         page: (*page).to_owned(),
         path: format!("sigra/{page}.html.tera"),
-        source: *source,
+        source,
     });
     let mails = sigra_core::mail::default_files()
         .iter()
@@ -206,7 +206,7 @@ pub fn defaults() -> Vec<DefaultTemplate> {
             DefaultTemplate {
                 page: format!("email/{kind}"),
                 path: format!("sigra/email/{file}"),
-                source: *source,
+                source,
             }
         });
     pages.chain(mails).collect()
