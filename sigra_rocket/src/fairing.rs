@@ -185,18 +185,9 @@ impl Fairing for Sigra {
             return fail(rocket, "the `sigra` database is not configured");
         };
 
-        let template_dir: Option<PathBuf> = config
-            .template_dir
-            .as_ref()
-            .map(PathBuf::from)
-            .or_else(|| {
-                rocket
-                    .figment()
-                    .extract_inner::<PathBuf>("template_dir")
-                    .ok()
-            })
-            .or_else(|| Some(PathBuf::from("templates")))
-            .filter(|dir| dir.is_dir());
+        let template_dir: Option<PathBuf> =
+            Some(crate::templates::template_dir(rocket.figment(), &config))
+                .filter(|dir| dir.is_dir());
         let pages = match Pages::load(template_dir.as_deref()) {
             Ok(p) => p,
             Err(e) => return fail(rocket, format!("templates: {e}")),

@@ -14,9 +14,11 @@
 //! Every template is registered under a name ending in `.html` (`sigra/login.html`), so
 //! Tera autoescapes it, whether it is the embedded default or the host's file.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+use rocket::figment::Figment;
 use rocket::http::ContentType;
+use sigra_core::SigraConfig;
 use tera::Tera;
 
 /// The embedded default pages, by name.
@@ -161,6 +163,54 @@ pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
 /// `passkeys` feature's.
 #[cfg(feature = "passkeys")]
 pub const WEBAUTHN_SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra-webauthn.js");
+
+/// The folder whose `sigra/` holds the host's page and mail overrides: `sigra.template_dir`,
+/// else Rocket's `template_dir`, else `templates` (relative to the working directory).
+/// The fairing loads overrides from it when it exists; `sigra templates eject` copies the
+/// defaults into it.
+pub fn template_dir(figment: &Figment, config: &SigraConfig) -> PathBuf {
+    config
+        .template_dir
+        .as_ref()
+        .map(PathBuf::from)
+        .or_else(|| figment.extract_inner::<PathBuf>("template_dir").ok())
+        .unwrap_or_else(|| PathBuf::from("templates"))
+}
+
+/// One embedded default template, as a host would copy it to override it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct DefaultTemplate {
+    /// The page it belongs to: `login`, or `email/<kind>` for a mail (`email/layout` for
+    /// the mails' shared HTML layout). A mail has two files (text and HTML).
+    pub page: String,
+    /// Its path under the template folder: `sigra/login.html.tera`,
+    /// `sigra/email/reset_password.txt.tera`.
+    pub path: String,
+    /// The default source.
+    pub source: &'static str,
+}
+
+/// Every embedded default page and mail template, pages first, in a stable order (read
+/// only: what an override replaces).
+pub fn defaults() -> Vec<DefaultTemplate> {
+    let pages = PAGES.iter().map(|(page, source)| DefaultTemplate {
+        page: (*page).to_owned(),
+        path: format!("sigra/{page}.html.tera"),
+        source,
+    });
+    let mails = sigra_core::mail::default_files()
+        .iter()
+        .map(|(file, source)| {
+            let kind = file.split('.').next().unwrap_or(file);
+            DefaultTemplate {
+                page: format!("email/{kind}"),
+                path: format!("sigra/email/{file}"),
+                source,
+            }
+        });
+    pages.chain(mails).collect()
+}
 
 /// A Tera template name for a page: `sigra/<page>.html`.
 pub fn name(page: &str) -> String {

@@ -6,9 +6,9 @@
 //! A platform admin is an account with `sigra_users.is_admin`. It becomes one when it
 //! confirms an address listed in `sigra.admin.emails` (any proof of the mailbox: link,
 //! code, invitation, a provider's verified email; `on_confirmed`) or through the CLI
-//! ([`set_admin`]); nothing on the web makes an admin. The web layer's `Admin` guard asks
-//! for a full session of such an account that is not an impersonation, and every admin
-//! POST for sudo on top.
+//! ([`set_admin`], [`grant_or_create`]); nothing on the web makes an admin. The web
+//! layer's `Admin` guard asks for a full session of such an account that is not an
+//! impersonation, and every admin POST for sudo on top.
 //!
 //! Actions ([`UserAction`]) each run in one [`Change`] audited with the
 //! admin as actor and the account as target:
@@ -22,6 +22,9 @@
 //! | `confirm-email` | marks the address confirmed |
 //! | `reset-mfa` | turns the second factor off (authenticator, backup codes, trusted browsers; passkeys stop counting as one) and mails the user |
 //! | `delete` | schedules the deletion (grace period as if the user asked), ends every session |
+//!
+//! The `sigra` command takes the same actions ([`act_from_cli`]): same effects, audited
+//! with no actor and `"via": "cli"` in the details, as [`set_admin`] is.
 //!
 //! The ones that end sessions commit with [`Revocation::EndSessions`]. An admin cannot
 //! lock, ban, delete or reset the second factor of their own account, nor lock, ban,
@@ -248,6 +251,85 @@ pub async fn set_admin(
     let mut view = user.view();
     view.is_admin = admin;
     Ok(Some(view))
+}
+
+/// What [`grant_or_create`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum AdminGranted {
+    /// The live account with the address is (now) a platform admin.
+    Existing(UserView),
+    /// No account had the address: one was created, confirmed and without a password, as
+    /// a platform admin, and a password-reset link is queued in the outbox for its owner
+    /// to set a password.
+    Created(UserView),
+}
+
+/// Makes the live account with `email` a platform admin ([`set_admin`]); when no account
+/// has the address, creates it (for the CLI, `sigra admin create`): confirmed, without a
+/// password, admin, with its personal organization when those are on, and mails it a
+/// password-reset link through the outbox, all in one change audited `registration`,
+/// `admin.granted` and `admin.reset_sent` with no actor and `"via": "cli"`. The caller
+/// checks that `email` is an address ([`super::registration::valid_email`]). An address
+/// kept by a deleted account answers [`store::StoreError::Conflict`].
+pub async fn grant_or_create(
+    auth: &Auth,
+    email: &str,
+    meta: &RequestMeta,
+) -> Result<AdminGranted, FlowError> {
+    if let Some(view) = set_admin(auth, email, true, meta).await? {
+        return Ok(AdminGranted::Existing(view));
+    }
+    let now = auth.clock.now();
+    let mut change = auth.change(meta).await?;
+    let id = store::new_id(auth.clock.as_ref());
+    let user = match users::insert(change.tx(), id, email, None, now).await {
+        Ok(user) => user,
+        Err(store::StoreError::Conflict) => {
+            // Registered meanwhile (or kept by a deleted account): grant the live one.
+            change.rollback().await?;
+            return match set_admin(auth, email, true, meta).await? {
+                Some(view) => Ok(AdminGranted::Existing(view)),
+                None => Err(store::StoreError::Conflict.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    users::confirm(change.tx(), user.id, now).await?;
+    users::set_admin(change.tx(), user.id, true, now).await?;
+    #[cfg(feature = "organizations")]
+    super::organizations::create_personal(auth, &change, user.id, &user.email).await?;
+    let via = json!({ "via": "cli" });
+    for action in [audit::REGISTRATION, audit::ADMIN_GRANTED] {
+        change.audit_by(action, None, Some(user.id), &via).await?;
+    }
+    mail_reset(auth, &mut change, user.id, &user.email).await?;
+    change
+        .audit_by(audit::ADMIN_RESET_SENT, None, Some(user.id), &via)
+        .await?;
+    change.commit(Revocation::None).await?;
+    let mut view = user.view();
+    view.is_admin = true;
+    view.confirmed_at = Some(now);
+    Ok(AdminGranted::Created(view))
+}
+
+/// Queues a password-reset link for account `user_id` at `email` with `change`.
+async fn mail_reset(
+    auth: &Auth,
+    change: &mut super::Change<'_>,
+    user_id: Uuid,
+    email: &str,
+) -> Result<(), FlowError> {
+    let ttl = auth.config.tokens.reset_password_secs;
+    let kind = TokenKind::ResetPassword;
+    let token = auth
+        .emailed_token(change.tx(), user_id, kind, email, ttl)
+        .await?;
+    let path = format!("/reset-password/{}", token.as_str());
+    change
+        .mail_link("reset_password", email, ttl, &path, json!({}))
+        .await
 }
 
 /// The dashboard's figures.
@@ -612,6 +694,37 @@ pub async fn act(
     action: UserAction,
     meta: &RequestMeta,
 ) -> Result<Outcome<bool>, FlowError> {
+    act_as(auth, Some(admin.user.id), target, action, meta).await
+}
+
+/// Does `action` to the live account with `email` from the command line (`sigra users
+/// lock|unlock|ban`): the same effects as [`act`] (and the same refusals: not to an
+/// admin), audited with no actor and `"via": "cli"`. Answers the account and whether
+/// anything changed, or why it was refused ([`AdminError::NotFound`] when no live account
+/// has the address). Committed like the console's actions, so a revocation waits until
+/// every serving instance dropped the account's cached sessions (a process that does not
+/// serve waits `sigra.session.cache_ms`; see [`crate::session_cache::broadcast`]).
+pub async fn act_from_cli(
+    auth: &Auth,
+    email: &str,
+    action: UserAction,
+    meta: &RequestMeta,
+) -> Result<Outcome<(UserView, bool)>, FlowError> {
+    let Some(user) = users::find_by_email(&auth.db, email).await? else {
+        return Ok(Err(AdminError::NotFound));
+    };
+    let outcome = act_as(auth, None, user.id, action, meta).await?;
+    Ok(outcome.map(|changed| (user.view(), changed)))
+}
+
+/// [`act`] by `actor`: an admin's account, or `None` for the command line.
+async fn act_as(
+    auth: &Auth,
+    actor: Option<Uuid>,
+    target: Uuid,
+    action: UserAction,
+    meta: &RequestMeta,
+) -> Result<Outcome<bool>, FlowError> {
     let now = auth.clock.now();
     let mut change = auth.change(meta).await?;
     let ex = change.tx();
@@ -625,7 +738,7 @@ pub async fn act(
         return Ok(Err(AdminError::NotFound));
     }
     if action.guarded() {
-        if user.id == admin.user.id {
+        if Some(user.id) == actor {
             return Ok(Err(AdminError::SelfAction));
         }
         if user.is_admin {
@@ -667,15 +780,7 @@ pub async fn act(
             true
         }
         UserAction::SendReset => {
-            let ttl = auth.config.tokens.reset_password_secs;
-            let kind = TokenKind::ResetPassword;
-            let token = auth
-                .emailed_token(ex, target, kind, &user.email, ttl)
-                .await?;
-            let path = format!("/reset-password/{}", token.as_str());
-            change
-                .mail_link("reset_password", &user.email, ttl, &path, json!({}))
-                .await?;
+            mail_reset(auth, &mut change, target, &user.email).await?;
             true
         }
         UserAction::ConfirmEmail => {
@@ -717,13 +822,13 @@ pub async fn act(
         }
     };
     if changed {
+        if actor.is_none()
+            && let Some(fields) = details.as_object_mut()
+        {
+            fields.insert("via".into(), "cli".into());
+        }
         change
-            .audit_by(
-                action.audit_action(),
-                Some(admin.user.id),
-                Some(target),
-                details,
-            )
+            .audit_by(action.audit_action(), actor, Some(target), details)
             .await?;
     }
     change.commit(revocation).await?;

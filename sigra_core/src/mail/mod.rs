@@ -36,7 +36,7 @@ mod templates;
 pub use delivery::Delivery;
 pub use dev::{DEV_MAILBOX_CAPACITY, DevMailbox, StoredMail};
 pub use smtp::SmtpMailer;
-pub use templates::{KINDS, MailTemplates};
+pub use templates::{KINDS, MailTemplates, default_files};
 
 use std::fmt;
 use std::future::Future;

@@ -68,10 +68,32 @@ impl SmtpMailer {
         })
     }
 
+    /// The server as `scheme://host:port`, without credentials (what `Debug` shows).
+    pub fn server(&self) -> &str {
+        &self.endpoint
+    }
+
     /// Takes the `Date` header from `clock` instead of the system clock.
     pub fn with_clock(mut self, clock: SharedClock) -> SmtpMailer {
         self.clock = clock;
         self
+    }
+
+    /// Connects to the server and greets it as a send would (TCP, TLS, EHLO and the login
+    /// the URL asks for), then checks it answers `NOOP`; sends nothing. The error says
+    /// what failed, never the credentials. For health checks (`sigra doctor`).
+    pub async fn test_connection(&self) -> Result<(), MailError> {
+        let transport = Transport(Some(self.builder.clone().build()));
+        let Some(smtp) = &transport.0 else {
+            return Err(MailError::Smtp("transport closed".into()));
+        };
+        match smtp.test_connection().await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err(MailError::Smtp(
+                "the server accepted the connection but did not answer NOOP".into(),
+            )),
+            Err(e) => Err(MailError::Smtp(scrub(&e.to_string(), &self.secrets))),
+        }
     }
 
     /// A random Message-ID in the sender's domain (lettre's default would publish the

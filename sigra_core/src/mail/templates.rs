@@ -137,6 +137,13 @@ const DEFAULTS: [(&str, &str); 55] = embedded![
     "impersonation_ended.html.tera",
 ];
 
+/// The embedded default mail templates, by file name under `sigra/email/`
+/// (`reset_password.txt.tera`, `layout.html.tera`, …): what a host copies to override
+/// one (`sigra templates eject email/<kind>`).
+pub fn default_files() -> &'static [(&'static str, &'static str)] {
+    &DEFAULTS
+}
+
 /// Renders mails from Tera templates.
 ///
 /// Each kind has `sigra/email/<kind>.txt.tera`, whose first line is `Subject: …`, and

@@ -63,6 +63,42 @@ impl Db {
         Ok(())
     }
 
+    /// The embedded migrations not applied to this database yet, in order: what
+    /// [`migrate`](Self::migrate) would apply. Reads only (creates no table). A database
+    /// where Sigra's migration table cannot be read as a table (it does not exist yet)
+    /// has every migration pending; a database out of reach is an error.
+    pub async fn pending_migrations(&self) -> Result<Vec<(i64, &'static str)>, StoreError> {
+        use sqlx::migrate::{Migrate, MigrateError};
+        let applied = match self {
+            #[cfg(feature = "sqlite")]
+            Db::Sqlite(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.list_applied_migrations(MIGRATIONS_TABLE).await
+            }
+            #[cfg(feature = "postgres")]
+            Db::Postgres(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.list_applied_migrations(MIGRATIONS_TABLE).await
+            }
+            #[cfg(feature = "mysql")]
+            Db::MySql(pool) => {
+                let mut conn = pool.acquire().await?;
+                conn.list_applied_migrations(MIGRATIONS_TABLE).await
+            }
+        };
+        let applied: Vec<i64> = match applied {
+            Ok(rows) => rows.into_iter().map(|m| m.version).collect(),
+            // The server answered, refusing the query: no such table.
+            Err(MigrateError::Execute(sqlx::Error::Database(_))) => Vec::new(),
+            Err(e) => return Err(e.into()),
+        };
+        Ok(self
+            .embedded_migrations()
+            .into_iter()
+            .filter(|(version, _)| !applied.contains(version))
+            .collect())
+    }
+
     /// The versions and names of the embedded migrations for this backend, in order.
     pub fn embedded_migrations(&self) -> Vec<(i64, &'static str)> {
         let embedded = match self {
