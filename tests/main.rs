@@ -50,5 +50,6 @@ mod sessions;
 mod set_password;
 mod settings;
 mod store;
+mod subdomains;
 mod sudo;
 mod trusted_browser;
