@@ -12,14 +12,17 @@ use rocket::figment::Figment;
 use rocket::http::{ContentType, Cookie, Header, Status};
 use rocket::local::asynchronous::{Client, LocalRequest};
 use rocket::{get, routes};
-use sigra_core::store::{sessions, users};
 use sigra_core::config::ConfigError;
+use sigra_core::store::{sessions, users};
 use sigra_core::{Clock, FixedClock, SigraConfig};
 use sigra_rocket::{AuthenticatedUser, Sigra};
 use time::macros::datetime;
 
 use crate::common::TestDb;
-use crate::common::app::{Answer, CLIENT, PASSWORD, SECRET, csrf_in, figment, form, release_figment};
+use crate::release_profile::launch_fails;
+use crate::common::app::{
+    Answer, CLIENT, PASSWORD, SECRET, csrf_in, figment, form, release_figment,
+};
 
 const DOMAIN: &str = "sigra.localtest";
 const APP: &str = "app.sigra.localtest";
@@ -84,9 +87,7 @@ impl Browser {
                 continue;
             }
             let same = |k: &Kept| {
-                k.name == c.name()
-                    && k.domain == domain
-                    && (domain.is_some() || k.host == host)
+                k.name == c.name() && k.domain == domain && (domain.is_some() || k.host == host)
             };
             jar.retain(|k| !same(k));
             let removal = c.max_age().is_some_and(|age| age.is_zero()) || c.value().is_empty();
@@ -164,20 +165,38 @@ impl Site {
         answer
     }
 
-    /// Registers `email` and logs in on `host`, answering the log-in's response.
-    async fn sign_up(&self, browser: &Browser, host: &str, email: &str, remember: bool) -> Answer {
+    /// Registers `email`, confirms it (remember-me is for confirmed accounts) and logs in
+    /// on `host`, answering the log-in's response.
+    async fn sign_up(
+        &self,
+        t: &TestDb,
+        browser: &Browser,
+        host: &str,
+        email: &str,
+        remember: bool,
+    ) -> Answer {
         let origin = format!("https://{host}");
         let page = self.get(browser, host, "/users/log_in").await;
         let token = csrf_in(&page.body);
         let same = (origin.as_str(), Some("same-origin"));
-        let fields = [("_csrf", token.as_str()), ("email", email), ("password", PASSWORD)];
-        let registered = self.post(browser, host, same, "/users/register", &fields).await;
+        let fields = [
+            ("_csrf", token.as_str()),
+            ("email", email),
+            ("password", PASSWORD),
+        ];
+        let registered = self
+            .post(browser, host, same, "/users/register", &fields)
+            .await;
         assert_eq!(registered.status, Status::Ok, "{}", registered.body);
+        let user = users::find_by_email(&t.db, email).await.unwrap().unwrap();
+        users::confirm(&t.db, user.id, self.clock.now()).await.unwrap();
         let mut fields = fields.to_vec();
         if remember {
             fields.push(("remember_me", "true"));
         }
-        let logged_in = self.post(browser, host, same, "/users/log_in", &fields).await;
+        let logged_in = self
+            .post(browser, host, same, "/users/log_in", &fields)
+            .await;
         assert_eq!(logged_in.status, Status::SeeOther, "{}", logged_in.body);
         logged_in
     }
@@ -223,11 +242,6 @@ fn config_error_key(figment: &Figment) -> String {
     }
 }
 
-async fn launch_fails(figment: Figment) {
-    let rocket = rocket::custom(figment).attach(Sigra::fairing());
-    assert!(rocket.ignite().await.is_err(), "launch must fail");
-}
-
 conformance!(
     async fn a_log_in_on_one_subdomain_is_signed_in_on_every_other(t: TestDb) -> TestDb {
         let site = Site::launch(shared(&t)).await;
@@ -237,7 +251,7 @@ conformance!(
         assert_eq!(csrf.domain(), Some(DOMAIN), "{csrf}");
         assert_eq!(csrf.secure(), Some(true), "{csrf}");
 
-        let logged_in = site.sign_up(&browser, APP, "sub@example.com", true).await;
+        let logged_in = site.sign_up(&t, &browser, APP, "sub@example.com", true).await;
         for name in ["__Secure-sigra_session", "__Secure-sigra_remember_me"] {
             let c = set_cookie(&logged_in, name);
             assert_eq!(c.domain(), Some(DOMAIN), "{c}");
@@ -246,7 +260,10 @@ conformance!(
             assert!(c.to_string().contains(&format!("Domain={DOMAIN}")), "{c}");
         }
         assert!(
-            !logged_in.cookies.iter().any(|c| c.name().starts_with("__Host-")),
+            !logged_in
+                .cookies
+                .iter()
+                .any(|c| c.name().starts_with("__Host-")),
             "a __Host- cookie may not carry a Domain: {:?}",
             logged_in.cookies
         );
@@ -258,7 +275,9 @@ conformance!(
         assert_eq!(site.get(&browser, APP, "/whoami").await.status, Status::Ok);
         assert_eq!(site.live_sessions(&t, "sub@example.com").await, 1);
         // A host outside the domain never gets it.
-        let outside = site.get(&browser, "app.elsewhere.localtest", "/whoami").await;
+        let outside = site
+            .get(&browser, "app.elsewhere.localtest", "/whoami")
+            .await;
         assert_ne!(outside.status, Status::Ok);
         t
     }
@@ -271,11 +290,14 @@ conformance!(
         )
         .await;
         let browser = Browser::default();
-        let logged_in = site.sign_up(&browser, APP, "host@example.com", false).await;
+        let logged_in = site.sign_up(&t, &browser, APP, "host@example.com", false).await;
         let session = set_cookie(&logged_in, "__Host-sigra_session");
         assert_eq!(session.domain(), None, "{session}");
         assert_eq!(site.get(&browser, APP, "/whoami").await.status, Status::Ok);
-        assert_ne!(site.get(&browser, ADMIN, "/whoami").await.status, Status::Ok);
+        assert_ne!(
+            site.get(&browser, ADMIN, "/whoami").await.status,
+            Status::Ok
+        );
         t
     }
 
@@ -284,7 +306,7 @@ conformance!(
     ) -> TestDb {
         let site = Site::launch(shared(&t)).await;
         let browser = Browser::default();
-        site.sign_up(&browser, APP, "csrf@example.com", false).await;
+        site.sign_up(&t, &browser, APP, "csrf@example.com", false).await;
         let phone = Browser::default();
         let page = site.get(&phone, APP, "/users/log_in").await;
         let token = csrf_in(&page.body);
@@ -313,19 +335,25 @@ conformance!(
         }
         assert_eq!(site.live_sessions(&t, "csrf@example.com").await, 2);
         let r = site
-            .post(&browser, APP, (ADMIN_ORIGIN, Some("same-site")), others, &fields)
+            .post(
+                &browser,
+                APP,
+                (ADMIN_ORIGIN, Some("same-site")),
+                others,
+                &fields,
+            )
             .await;
         assert_eq!(r.status, Status::SeeOther, "{}", r.body);
         assert_eq!(site.live_sessions(&t, "csrf@example.com").await, 1);
         assert_ne!(site.get(&phone, APP, "/whoami").await.status, Status::Ok);
 
         // Without the listing, the same post from admin is refused.
-        let unlisted = Site::launch(
-            shared(&t).merge(("sigra.trusted_origins", Vec::<String>::new())),
-        )
-        .await;
+        let unlisted =
+            Site::launch(shared(&t).merge(("sigra.trusted_origins", Vec::<String>::new()))).await;
         let browser = Browser::default();
-        unlisted.sign_up(&browser, APP, "unlisted@example.com", false).await;
+        unlisted
+            .sign_up(&t, &browser, APP, "unlisted@example.com", false)
+            .await;
         let token = unlisted.settings_token(&browser, ADMIN).await;
         let fields = [("_csrf", token.as_str())];
         for fetch_site in [Some("same-site"), None] {
@@ -340,7 +368,7 @@ conformance!(
     async fn log_out_on_another_subdomain_removes_the_domain_cookies(t: TestDb) -> TestDb {
         let site = Site::launch(shared(&t)).await;
         let browser = Browser::default();
-        site.sign_up(&browser, APP, "out@example.com", true).await;
+        site.sign_up(&t, &browser, APP, "out@example.com", true).await;
         let token = site.settings_token(&browser, ADMIN).await;
         let out = site
             .post(
@@ -362,7 +390,10 @@ conformance!(
         }
         assert_eq!(site.live_sessions(&t, "out@example.com").await, 0);
         assert_ne!(site.get(&browser, APP, "/whoami").await.status, Status::Ok);
-        assert_ne!(site.get(&browser, ADMIN, "/whoami").await.status, Status::Ok);
+        assert_ne!(
+            site.get(&browser, ADMIN, "/whoami").await.status,
+            Status::Ok
+        );
         t
     }
 
@@ -378,9 +409,17 @@ conformance!(
             assert_eq!(config_error_key(&bad), key, "{value:?}");
             launch_fails(bad).await;
         }
-        for origin in ["https://admin.sigra.localtest/", "admin.sigra.localtest", "ws://x.y"] {
+        for origin in [
+            "https://admin.sigra.localtest/",
+            "admin.sigra.localtest",
+            "ws://x.y",
+        ] {
             let bad = shared(&t).merge(("sigra.trusted_origins", vec![origin]));
-            assert_eq!(config_error_key(&bad), "sigra.trusted_origins", "{origin:?}");
+            assert_eq!(
+                config_error_key(&bad),
+                "sigra.trusted_origins",
+                "{origin:?}"
+            );
             launch_fails(bad).await;
         }
         // Plain HTTP origins pass in debug, and only on loopback in production.
@@ -390,8 +429,12 @@ conformance!(
             .merge(("sigra.secret_key", SECRET))
             .merge(("sigra.public_url", APP_ORIGIN))
             .merge(("sigra.cookie_domain", DOMAIN));
-        let config = SigraConfig::from_figment(&release.clone().merge(("sigra.trusted_origins", http.clone())))
-            .unwrap();
+        let config = SigraConfig::from_figment(
+            &release
+                .clone()
+                .merge(("sigra.trusted_origins", http.clone())),
+        )
+        .unwrap();
         match config.check_trusted_origins(true) {
             Err(ConfigError::Invalid { key, .. }) => assert_eq!(key, "sigra.trusted_origins"),
             other => panic!("http origin accepted in production: {other:?}"),

@@ -1517,9 +1517,7 @@ fn check_cookie_domain(domain: &str, public_url: &str) -> Result<(), ConfigError
     if host != bare && !host.ends_with(&format!(".{bare}")) {
         return Err(invalid(
             KEY,
-            format_args!(
-                "the host of sigra.public_url ({host:?}) or a parent domain of it"
-            ),
+            format_args!("the host of sigra.public_url ({host:?}) or a parent domain of it"),
             format_args!("{domain:?}"),
         ));
     }
@@ -1849,7 +1847,12 @@ mod tests {
         }
         let loopback = "[sigra]\ntrusted_origins = [\"http://localhost:3000\", \
                         \"http://127.0.0.1:8000\", \"https://admin.example.com\"]";
-        assert!(from_toml(loopback).unwrap().check_trusted_origins(true).is_ok());
+        assert!(
+            from_toml(loopback)
+                .unwrap()
+                .check_trusted_origins(true)
+                .is_ok()
+        );
         for origin in [
             "admin.example.com",
             "ftp://admin.example.com",
@@ -1867,6 +1870,26 @@ mod tests {
             let toml = format!("[sigra]\ntrusted_origins = [\"{origin}\"]");
             assert_eq!(invalid_key(&toml), "sigra.trusted_origins", "{origin:?}");
         }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn subdomain_settings_come_from_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SIGRA_PUBLIC_URL", "https://app.example.com");
+            jail.set_env("SIGRA_COOKIE_DOMAIN", ".example.com");
+            jail.set_env(
+                "SIGRA_TRUSTED_ORIGINS",
+                "[\"https://admin.example.com\", \"https://shop.example.com\"]",
+            );
+            let c = from_toml("").unwrap();
+            assert_eq!(c.cookie_domain(), Some("example.com"));
+            assert_eq!(
+                c.trusted_origins,
+                ["https://admin.example.com", "https://shop.example.com"]
+            );
+            Ok(())
+        });
     }
 
     #[test]

@@ -124,11 +124,6 @@ impl CookieSettings {
         }
     }
 
-    /// The `Domain` the shared cookies carry (`sigra.cookie_domain`), if any.
-    pub fn domain(&self) -> Option<&str> {
-        self.domain.as_deref()
-    }
-
     /// A shared cookie (the session's and its companions').
     fn build(&self, name: &str, value: String) -> Cookie<'static> {
         self.build_in(Scope::Shared, name, value)
