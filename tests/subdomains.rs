@@ -19,10 +19,10 @@ use sigra_rocket::{AuthenticatedUser, Sigra};
 use time::macros::datetime;
 
 use crate::common::TestDb;
-use crate::release_profile::launch_fails;
 use crate::common::app::{
     Answer, CLIENT, PASSWORD, SECRET, csrf_in, figment, form, release_figment,
 };
+use crate::release_profile::launch_fails;
 
 const DOMAIN: &str = "sigra.localtest";
 const APP: &str = "app.sigra.localtest";
@@ -189,7 +189,9 @@ impl Site {
             .await;
         assert_eq!(registered.status, Status::Ok, "{}", registered.body);
         let user = users::find_by_email(&t.db, email).await.unwrap().unwrap();
-        users::confirm(&t.db, user.id, self.clock.now()).await.unwrap();
+        users::confirm(&t.db, user.id, self.clock.now())
+            .await
+            .unwrap();
         let mut fields = fields.to_vec();
         if remember {
             fields.push(("remember_me", "true"));
@@ -251,7 +253,9 @@ conformance!(
         assert_eq!(csrf.domain(), Some(DOMAIN), "{csrf}");
         assert_eq!(csrf.secure(), Some(true), "{csrf}");
 
-        let logged_in = site.sign_up(&t, &browser, APP, "sub@example.com", true).await;
+        let logged_in = site
+            .sign_up(&t, &browser, APP, "sub@example.com", true)
+            .await;
         for name in ["__Secure-sigra_session", "__Secure-sigra_remember_me"] {
             let c = set_cookie(&logged_in, name);
             assert_eq!(c.domain(), Some(DOMAIN), "{c}");
@@ -290,7 +294,9 @@ conformance!(
         )
         .await;
         let browser = Browser::default();
-        let logged_in = site.sign_up(&t, &browser, APP, "host@example.com", false).await;
+        let logged_in = site
+            .sign_up(&t, &browser, APP, "host@example.com", false)
+            .await;
         let session = set_cookie(&logged_in, "__Host-sigra_session");
         assert_eq!(session.domain(), None, "{session}");
         assert_eq!(site.get(&browser, APP, "/whoami").await.status, Status::Ok);
@@ -306,7 +312,8 @@ conformance!(
     ) -> TestDb {
         let site = Site::launch(shared(&t)).await;
         let browser = Browser::default();
-        site.sign_up(&t, &browser, APP, "csrf@example.com", false).await;
+        site.sign_up(&t, &browser, APP, "csrf@example.com", false)
+            .await;
         let phone = Browser::default();
         let page = site.get(&phone, APP, "/users/log_in").await;
         let token = csrf_in(&page.body);
@@ -368,7 +375,8 @@ conformance!(
     async fn log_out_on_another_subdomain_removes_the_domain_cookies(t: TestDb) -> TestDb {
         let site = Site::launch(shared(&t)).await;
         let browser = Browser::default();
-        site.sign_up(&t, &browser, APP, "out@example.com", true).await;
+        site.sign_up(&t, &browser, APP, "out@example.com", true)
+            .await;
         let token = site.settings_token(&browser, ADMIN).await;
         let out = site
             .post(
