@@ -50,6 +50,7 @@ mod sessions;
 mod set_password;
 mod settings;
 mod store;
+mod subdomains;
 mod sudo;
 mod trusted_browser;
 mod user_fields;

@@ -7,7 +7,7 @@ use rocket::http::Status;
 use crate::common::TestDb;
 use crate::common::app::{PASSWORD, SECRET, app_with, csrf_in, release_figment};
 
-async fn launch_fails(figment: rocket::figment::Figment) {
+pub(crate) async fn launch_fails(figment: rocket::figment::Figment) {
     let rocket = rocket::custom(figment).attach(sigra_rocket::Sigra::fairing());
     let Err(err) = rocket.ignite().await else {
         panic!("launch must fail")

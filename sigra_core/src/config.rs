@@ -119,6 +119,21 @@ pub struct SigraConfig {
     /// Send cookies without `Secure` in a production profile (a deployment whose TLS ends
     /// somewhere that cannot be trusted with the cookie's name prefix). Default `false`.
     pub danger_insecure_cookies: bool,
+    /// The parent domain Sigra's shared cookies (session, remember-me, CSRF binding,
+    /// trusted browser, social log-in, impersonation) are scoped to, so one log-in serves
+    /// every subdomain of it: `"example.com"` (a leading dot is allowed and ignored).
+    /// Lower case, at least one dot, no scheme, port or path, not an IP address; the host
+    /// of [`public_url`](Self::public_url) must be it or a subdomain of it. Secure cookies
+    /// then carry the `__Secure-` prefix instead of `__Host-` (which forbids `Domain`).
+    /// Every subdomain, yours or not, then receives the session cookie. Default: none
+    /// (host-only `__Host-` cookies).
+    pub cookie_domain: Option<String>,
+    /// Origins (`scheme://host[:port]`, as browsers send them in `Origin`) whose forms and
+    /// scripts may post to Sigra besides its own host and `public_url`: the other
+    /// subdomains of the site, e.g. `["https://admin.example.com"]`. A request from one
+    /// of them is accepted with `Sec-Fetch-Site: same-site`. `https` only outside the
+    /// `debug` profile, unless the host is loopback. Default empty.
+    pub trusted_origins: Vec<String>,
     /// Refuse log-in to accounts that have not confirmed their email. Default `false`.
     pub require_confirmation: bool,
     /// Password policy and hashing.
@@ -545,11 +560,10 @@ impl OauthProviderConfig {
 /// for development and tests). No query or fragment.
 #[cfg(feature = "oauth")]
 fn check_provider_url(key: &str, url: &str) -> Result<(), ConfigError> {
-    let loopback = ["127.0.0.1", "localhost", "[::1]"];
     let ok = if let Some(rest) = url.strip_prefix("https://") {
         !rest.is_empty()
     } else if url.starts_with("http://") {
-        loopback.contains(&url_host(url))
+        is_loopback_host(url_host(url))
     } else {
         false
     };
@@ -636,6 +650,12 @@ impl PasskeysConfig {
             None => url_host(public_url).to_owned(),
         }
     }
+}
+
+/// Whether `host` (as [`url_host`] gives it) is this machine: plain HTTP to it never
+/// leaves the machine.
+fn is_loopback_host(host: &str) -> bool {
+    ["127.0.0.1", "localhost", "[::1]"].contains(&host)
 }
 
 /// The host of an origin like `https://example.com:8443` (no port; IPv6 in brackets kept).
@@ -948,6 +968,8 @@ impl Default for SigraConfig {
             danger_dev_mailbox: false,
             secure_cookies: None,
             danger_insecure_cookies: false,
+            cookie_domain: None,
+            trusted_origins: Vec::new(),
             require_confirmation: false,
             password: PasswordConfig::default(),
             session: SessionConfig::default(),
@@ -1078,6 +1100,12 @@ impl SigraConfig {
         check_url("sigra.public_url", &self.public_url)?;
         check_local_path("sigra.after_login_path", &self.after_login_path)?;
         check_local_path("sigra.after_logout_path", &self.after_logout_path)?;
+        if let Some(domain) = &self.cookie_domain {
+            check_cookie_domain(domain, &self.public_url)?;
+        }
+        for origin in &self.trusted_origins {
+            check_origin("sigra.trusted_origins", origin)?;
+        }
         if let Some(secret) = &self.secret_key {
             check_secret("sigra.secret_key", secret)?;
         }
@@ -1139,6 +1167,37 @@ impl SigraConfig {
             )),
             (true, _) => Ok(false),
             (false, on) => Ok(on.unwrap_or(true)),
+        }
+    }
+
+    /// The `Domain` of the shared cookies: [`cookie_domain`](Self::cookie_domain)
+    /// without its optional leading dot; `None` keeps them host-only.
+    pub fn cookie_domain(&self) -> Option<&str> {
+        self.cookie_domain
+            .as_deref()
+            .map(|domain| domain.strip_prefix('.').unwrap_or(domain))
+    }
+
+    /// Checks what depends on the profile in [`trusted_origins`](Self::trusted_origins)
+    /// (their form is checked by [`validate`](Self::validate)): `production` as for
+    /// [`dev_mailbox_enabled`](Self::dev_mailbox_enabled); there an `http://` origin is
+    /// refused unless its host is loopback, since a page served over plain HTTP can be
+    /// rewritten by anyone on the path and would then post with the user's session.
+    pub fn check_trusted_origins(&self, production: bool) -> Result<(), ConfigError> {
+        if !production {
+            return Ok(());
+        }
+        match self
+            .trusted_origins
+            .iter()
+            .find(|o| o.starts_with("http://") && !is_loopback_host(url_host(o)))
+        {
+            Some(origin) => Err(invalid(
+                "sigra.trusted_origins",
+                "https:// origins outside the debug profile (http:// only on a loopback host)",
+                format_args!("{origin:?}"),
+            )),
+            None => Ok(()),
         }
     }
 
@@ -1424,6 +1483,84 @@ fn check_url(key: &str, url: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// `sigra.cookie_domain`: a registrable-looking domain (lower-case DNS labels, at least
+/// two, the last not numeric so no IPv4 address passes; no scheme, port or path) that is
+/// the host of `public_url` or a parent of it. A browser refuses a cookie whose `Domain`
+/// does not cover the host that set it, so any other value would only log everyone out.
+fn check_cookie_domain(domain: &str, public_url: &str) -> Result<(), ConfigError> {
+    const KEY: &str = "sigra.cookie_domain";
+    let bare = domain.strip_prefix('.').unwrap_or(domain);
+    let labels: Vec<&str> = bare.split('.').collect();
+    let label_ok = |label: &&str| {
+        (1..=63).contains(&label.len())
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+            && label
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    };
+    let well_formed = bare.len() <= 253
+        && labels.len() >= 2
+        && labels.iter().all(label_ok)
+        && labels
+            .last()
+            .is_some_and(|tld| !tld.bytes().all(|b| b.is_ascii_digit()));
+    if !well_formed {
+        return Err(invalid(
+            KEY,
+            "a lower-case domain with at least one dot, like \"example.com\" (no scheme, \
+             port, path or IP address)",
+            format_args!("{domain:?}"),
+        ));
+    }
+    let host = url_host(public_url).to_ascii_lowercase();
+    if host != bare && !host.ends_with(&format!(".{bare}")) {
+        return Err(invalid(
+            KEY,
+            format_args!("the host of sigra.public_url ({host:?}) or a parent domain of it"),
+            format_args!("{domain:?}"),
+        ));
+    }
+    Ok(())
+}
+
+/// An origin as a browser serializes it in `Origin`: `http` or `https`, a lower-case
+/// host, an optional non-default port, nothing else (an entry written any other way
+/// would never match a request).
+fn check_origin(key: &str, origin: &str) -> Result<(), ConfigError> {
+    let (rest, default_port) = match origin.split_once("://") {
+        Some(("https", rest)) => (rest, "443"),
+        Some(("http", rest)) => (rest, "80"),
+        _ => ("", ""),
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) if !host.ends_with(':') && !rest.ends_with(']') => (host, Some(port)),
+        _ => (rest, None),
+    };
+    let host_ok = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(ipv6) => !ipv6.is_empty() && ipv6.bytes().all(|b| b.is_ascii_hexdigit() || b == b':'),
+        None => {
+            !host.is_empty()
+                && host
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-.".contains(&b))
+        }
+    };
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty() && p != default_port && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())
+    });
+    if host_ok && port_ok {
+        Ok(())
+    } else {
+        Err(invalid(
+            key,
+            "origins like \"https://admin.example.com\" (http or https, lower-case host, \
+             optional non-default port, no path)",
+            format_args!("{origin:?}"),
+        ))
+    }
+}
+
 fn check_local_path(key: &str, path: &str) -> Result<(), ConfigError> {
     if crate::net::is_local_path(path) {
         Ok(())
@@ -1647,6 +1784,112 @@ mod tests {
         );
         assert_eq!(url_host("http://[::1]:8000"), "[::1]");
         assert_eq!(url_host("http://localhost:8000"), "localhost");
+    }
+
+    fn invalid_key(toml: &str) -> String {
+        match from_toml(toml) {
+            Err(ConfigError::Invalid { key, .. }) => key,
+            other => panic!("{toml:?} was accepted: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn cookie_domain_is_unset_by_default_and_must_cover_the_public_host() {
+        let c = from_toml("").unwrap();
+        assert_eq!(c.cookie_domain(), None);
+        assert!(c.trusted_origins.is_empty());
+        let app = "[sigra]\npublic_url = \"https://app.example.com:8443\"\n";
+        for (domain, bare) in [
+            ("example.com", "example.com"),
+            (".example.com", "example.com"),
+            ("app.example.com", "app.example.com"),
+        ] {
+            let c = from_toml(&format!("{app}cookie_domain = \"{domain}\"")).unwrap();
+            assert_eq!(c.cookie_domain(), Some(bare));
+        }
+        for domain in [
+            "other.com",
+            "ple.com",
+            "com",
+            ".com",
+            "Example.com",
+            "https://example.com",
+            "example.com:443",
+            "example.com/path",
+            "127.0.0.1",
+            "-example.com",
+            "example..com",
+            "",
+        ] {
+            let toml = format!("{app}cookie_domain = \"{domain}\"");
+            assert_eq!(invalid_key(&toml), "sigra.cookie_domain", "{domain:?}");
+        }
+        // An IP public URL has no parent domain to share.
+        let ip = "[sigra]\npublic_url = \"http://127.0.0.1:8000\"\ncookie_domain = \"0.0.1\"";
+        assert_eq!(invalid_key(ip), "sigra.cookie_domain");
+    }
+
+    #[test]
+    fn trusted_origins_are_exact_origins_and_https_outside_debug() {
+        let ok = "[sigra]\ntrusted_origins = [\"https://admin.example.com\", \
+                  \"http://admin.example.com:8080\", \"http://localhost:3000\", \
+                  \"https://[::1]:8443\"]";
+        let c = from_toml(ok).unwrap();
+        assert_eq!(c.trusted_origins.len(), 4);
+        // Plain HTTP to another machine passes in debug only.
+        assert!(c.check_trusted_origins(false).is_ok());
+        match c.check_trusted_origins(true) {
+            Err(ConfigError::Invalid { key, found, .. }) => {
+                assert_eq!(key, "sigra.trusted_origins");
+                assert!(found.contains("http://admin.example.com:8080"), "{found}");
+            }
+            other => panic!("http origin accepted in production: {other:?}"),
+        }
+        let loopback = "[sigra]\ntrusted_origins = [\"http://localhost:3000\", \
+                        \"http://127.0.0.1:8000\", \"https://admin.example.com\"]";
+        assert!(
+            from_toml(loopback)
+                .unwrap()
+                .check_trusted_origins(true)
+                .is_ok()
+        );
+        for origin in [
+            "admin.example.com",
+            "ftp://admin.example.com",
+            "https://",
+            "https://admin.example.com/",
+            "https://admin.example.com/path",
+            "https://Admin.example.com",
+            "https://admin.example.com:443",
+            "https://admin.example.com:",
+            "https://admin.example.com:80x",
+            "https://user@admin.example.com",
+            "https://admin.example.com?x",
+            "null",
+        ] {
+            let toml = format!("[sigra]\ntrusted_origins = [\"{origin}\"]");
+            assert_eq!(invalid_key(&toml), "sigra.trusted_origins", "{origin:?}");
+        }
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn subdomain_settings_come_from_the_environment_too() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("SIGRA_PUBLIC_URL", "https://app.example.com");
+            jail.set_env("SIGRA_COOKIE_DOMAIN", ".example.com");
+            jail.set_env(
+                "SIGRA_TRUSTED_ORIGINS",
+                "[\"https://admin.example.com\", \"https://shop.example.com\"]",
+            );
+            let c = from_toml("").unwrap();
+            assert_eq!(c.cookie_domain(), Some("example.com"));
+            assert_eq!(
+                c.trusted_origins,
+                ["https://admin.example.com", "https://shop.example.com"]
+            );
+            Ok(())
+        });
     }
 
     #[test]

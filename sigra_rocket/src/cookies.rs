@@ -1,5 +1,54 @@
-//! Cookie names and attributes: HttpOnly, SameSite=Lax, and `Secure` with the `__Host-`
-//! prefix whenever cookies are secure.
+//! Cookie names and attributes: HttpOnly, SameSite=Lax, Path=/, and `Secure` whenever
+//! cookies are secure (`sigra.secure_cookies`; always in production).
+//!
+//! # Host-only by default, shared across subdomains on request (`subdomains`)
+//!
+//! By default every cookie is host-only (no `Domain`) and, when secure, carries the
+//! `__Host-` prefix: the browser then guarantees it was set by this very host over
+//! HTTPS, for `Path=/`, and sends it to this host alone.
+//!
+//! With `sigra.cookie_domain = "example.com"` the cookies of a log-in are *shared*:
+//! they carry `Domain=example.com`, so one session serves `app.example.com`,
+//! `admin.example.com` and every other subdomain. A `__Host-` cookie may not carry a
+//! `Domain`, so shared cookies use `__Secure-` instead (still `Secure`-only, but it
+//! does not pin the host). Config validation makes sure the public URL's host lies
+//! under the domain (a browser drops a cookie whose `Domain` does not cover the host
+//! that set it).
+//!
+//! Which cookie is shared, and why:
+//! - session, remember-me, trusted browser: the log-in itself; shared, or the user would
+//!   sign in again on every subdomain.
+//! - CSRF binding (pre-session): shared, so a log-in form served by one subdomain can
+//!   post to another (with `sigra.trusted_origins` listing the first).
+//! - social log-in binding: shared. The provider always sends the browser back to
+//!   `<public_url><base>/auth/<provider>/callback`, which may be another host than the
+//!   one whose button started the flow; a host-only cookie would not reach it.
+//! - impersonator (the admin's own session kept aside): shared, like the session cookie
+//!   it stands beside. The impersonated session can end (log-out, expiry) on any
+//!   subdomain and the admin's session must come back there; host-only, it would stay
+//!   behind on the host where the impersonation began. It holds a session token, like the
+//!   session cookie, so sharing it exposes nothing the session cookie does not.
+//! - passkey ceremony: host-only (`__Host-` when secure) in every configuration. Its
+//!   options and its answer are posted by the script of one page to one host within
+//!   5 minutes, so it never needs to travel, and sibling subdomains never see it.
+//!
+//! Every removal is built with the same `Domain` and `Path` as the cookie it removes: a
+//! browser ignores a removal whose attributes differ and keeps the old cookie.
+//!
+//! Trade-offs of a shared domain (the failure modes to weigh before turning it on):
+//! - the session cookie is sent to *every* subdomain, including ones run by someone
+//!   else or serving user content; any of them can read it server-side (HttpOnly only
+//!   hides it from scripts);
+//! - any subdomain can also set ("toss") a cookie of the same name for the parent
+//!   domain, `__Secure-` prefix included, planting a session of its own in a visitor's
+//!   browser; the Origin check still refuses its cross-subdomain posts unless it is
+//!   listed in `sigra.trusted_origins`;
+//! - switching the setting on renames secure cookies (`__Host-` to `__Secure-`), which
+//!   signs every browser out once.
+//!
+//! Do not use it when any subdomain of the domain is not fully yours (user pages,
+//! third-party hosted services, staging hosts with weaker controls): give each app its
+//! own log-in instead.
 
 use rocket::http::{Cookie, CookieJar, SameSite};
 use rocket::time::Duration;
@@ -31,38 +80,68 @@ pub struct CookieSettings {
     pub impersonator: String,
     /// Whether cookies are `Secure`.
     pub secure: bool,
+    /// The `Domain` of the shared cookies (`sigra.cookie_domain`); `None`: host-only.
+    domain: Option<String>,
     remember_max_age: Duration,
     trusted_browser_max_age: Duration,
 }
 
+/// Where a cookie goes: every host under `sigra.cookie_domain` when one is set, or only
+/// the host that set it (see the module header for which cookie is which).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Shared,
+    #[cfg_attr(not(feature = "passkeys"), allow(dead_code))]
+    HostOnly,
+}
+
 impl CookieSettings {
-    /// Settings for `config`; `secure` adds `Secure` and the `__Host-` prefix.
+    /// Settings for `config`; `secure` adds `Secure` and the `__Host-` prefix, or the
+    /// `__Secure-` prefix for the cookies shared under `sigra.cookie_domain`.
     pub fn new(config: &SigraConfig, secure: bool) -> Self {
-        let prefix = if secure { "__Host-" } else { "" };
+        let domain = config.cookie_domain().map(str::to_owned);
+        let prefix = |scope: Scope| match (secure, scope, &domain) {
+            (false, _, _) => "",
+            (true, Scope::Shared, Some(_)) => "__Secure-",
+            (true, _, _) => "__Host-",
+        };
+        let shared = prefix(Scope::Shared);
         Self {
-            session: format!("{prefix}{}", config.session.cookie_name),
-            remember: format!("{prefix}{}", config.session.remember_cookie_name),
-            csrf: format!("{prefix}sigra_csrf"),
-            trusted_browser: format!("{prefix}sigra_trusted_browser"),
+            session: format!("{shared}{}", config.session.cookie_name),
+            remember: format!("{shared}{}", config.session.remember_cookie_name),
+            csrf: format!("{shared}sigra_csrf"),
+            trusted_browser: format!("{shared}sigra_trusted_browser"),
             #[cfg(feature = "passkeys")]
-            passkey: format!("{prefix}sigra_passkey"),
+            passkey: format!("{}sigra_passkey", prefix(Scope::HostOnly)),
             #[cfg(feature = "oauth")]
-            oauth: format!("{prefix}sigra_oauth"),
+            oauth: format!("{shared}sigra_oauth"),
             #[cfg(feature = "admin")]
-            impersonator: format!("{prefix}sigra_impersonator"),
+            impersonator: format!("{shared}sigra_impersonator"),
             secure,
+            domain,
             remember_max_age: Duration::seconds(config.session.remember_me_secs),
             trusted_browser_max_age: Duration::days(config.mfa.trust_browser_days),
         }
     }
 
+    /// A shared cookie (the session's and its companions').
     fn build(&self, name: &str, value: String) -> Cookie<'static> {
-        Cookie::build((name.to_owned(), value))
+        self.build_in(Scope::Shared, name, value)
+    }
+
+    /// A cookie for `scope`. Setting and removing go through here alike, so a removal
+    /// always carries the `Domain` and `Path` of the cookie it removes.
+    fn build_in(&self, scope: Scope, name: &str, value: String) -> Cookie<'static> {
+        let mut cookie = Cookie::build((name.to_owned(), value))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
             .secure(self.secure)
-            .build()
+            .build();
+        if let (Scope::Shared, Some(domain)) = (scope, &self.domain) {
+            cookie.set_domain(domain.clone());
+        }
+        cookie
     }
 
     /// The session cookie (ends with the browser session).
@@ -137,7 +216,7 @@ impl CookieSettings {
     /// Sets the passkey ceremony cookie to `token` for
     /// [`CEREMONY_SECS`](sigra_core::features::passkeys::CEREMONY_SECS).
     pub fn set_passkey(&self, jar: &CookieJar<'_>, token: &Token) {
-        let mut cookie = self.build(&self.passkey, token.as_str().to_owned());
+        let mut cookie = self.build_in(Scope::HostOnly, &self.passkey, token.as_str().to_owned());
         cookie.set_max_age(Duration::seconds(
             sigra_core::features::passkeys::CEREMONY_SECS,
         ));
@@ -152,7 +231,7 @@ impl CookieSettings {
     /// Removes the passkey ceremony cookie (its ceremony is used up).
     pub fn clear_passkey(&self, jar: &CookieJar<'_>) {
         if jar.get(&self.passkey).is_some() {
-            jar.remove(self.build(&self.passkey, String::new()));
+            jar.remove(self.build_in(Scope::HostOnly, &self.passkey, String::new()));
         }
     }
 }

@@ -237,6 +237,9 @@ impl Fairing for Sigra {
                 "sigra.danger_insecure_cookies is on: session cookies are sent without Secure"
             );
         }
+        if let Err(e) = config.check_trusted_origins(production) {
+            return fail(rocket, e);
+        }
         let cookies = CookieSettings::new(&config, secure);
         let base_path = config.base_path.clone();
         if let Some(Err(e)) = self

@@ -107,21 +107,34 @@ impl Sentinel for CsrfToken {
 
 /// Whether the request comes from this site according to the browser: `Sec-Fetch-Site`
 /// (when sent) must be same-origin or none, and `Origin` (when sent) must be this host
-/// or the configured public URL.
+/// or the configured public URL. An `Origin` listed in `sigra.trusted_origins` (another
+/// subdomain of the site, see the `subdomains` section of the README) is accepted too,
+/// and with it `Sec-Fetch-Site: same-site`, which browsers send between subdomains; a
+/// same-site request from any unlisted origin (a sibling subdomain you do not control)
+/// is still refused.
 fn same_origin(request: &Request<'_>, state: &SigraState) -> bool {
     let headers = request.headers();
-    if let Some(site) = headers.get_one("Sec-Fetch-Site")
-        && !matches!(site, "same-origin" | "none")
-    {
-        return false;
+    let origin = headers.get_one("Origin");
+    let config = &state.auth.config;
+    let trusted = origin.is_some_and(|origin| config.trusted_origins.iter().any(|t| t == origin));
+    if let Some(site) = headers.get_one("Sec-Fetch-Site") {
+        let vouched = match site {
+            "same-origin" | "none" => true,
+            "same-site" => trusted,
+            _ => false,
+        };
+        if !vouched {
+            return false;
+        }
     }
-    match headers.get_one("Origin") {
+    match origin {
         None => true,
         // Browsers send `Origin: null` under `Referrer-Policy: no-referrer`; the fetch
         // metadata then has to vouch for the request.
         Some("null") => headers.get_one("Sec-Fetch-Site") == Some("same-origin"),
+        Some(_) if trusted => true,
         Some(origin) => {
-            if origin == state.auth.config.public_url {
+            if origin == config.public_url {
                 return true;
             }
             let host = headers.get_one("Host").unwrap_or_default();
