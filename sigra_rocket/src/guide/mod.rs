@@ -5,26 +5,26 @@
 //! compiled as a doctest of `sigra_rocket`: an example that stops compiling fails the
 //! build.
 //!
-//! Start with [`installation`] and [`getting_started`] (from `cargo new` to a protected
+//! Start with [`installation`](crate::guide::installation) and [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
 //! page, then the whole account story in the browser).
 //!
 //! | guide | what it covers |
 //! |---|---|
-//! | [`installation`] | dependency, Cargo features, database, `Rocket.toml` |
-//! | [`getting_started`] | a first app, step by step, and the account story end to end |
-//! | [`registration`] | sign-up, the confirmation mail, enumeration safety |
-//! | [`login_and_logout`] | log-in, remember-me, magic links, log-out, the guards, JSON mode |
-//! | [`reset_password`] | forgot password, the reset link, what a reset ends |
-//! | [`account_lifecycle`] | confirmation, change email and password, lockout, deletion, data export, sessions |
-//! | [`mfa`] | authenticator apps (TOTP), backup codes, trusted browsers |
-//! | [`passkeys`] | WebAuthn passkeys for sign-in, second factor and sudo |
-//! | [`social_login`] | Google, GitHub, Apple and any OpenID Connect provider |
-//! | [`api_keys_and_tokens`] | personal API keys, JWT access and refresh tokens, scopes |
-//! | [`organizations`] | multi-tenancy: organizations, roles, invitations, scoping your tables |
-//! | [`admin_and_impersonation`] | the admin console and acting as a user |
-//! | [`audit_logging`] | the tamper-evident audit log, its explorer and exports |
-//! | [`deployment`] | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
-//! | [`upgrading`] | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
+//! | [`installation`](crate::guide::installation) | dependency, Cargo features, database, `Rocket.toml` |
+//! | [`getting_started`](crate::guide::getting_started) | a first app, step by step, and the account story end to end |
+//! | [`registration`](crate::guide::registration) | sign-up, the confirmation mail, enumeration safety |
+//! | [`login_and_logout`](crate::guide::login_and_logout) | log-in, remember-me, magic links, log-out, the guards, JSON mode |
+//! | [`reset_password`](crate::guide::reset_password) | forgot password, the reset link, what a reset ends |
+//! | [`account_lifecycle`](crate::guide::account_lifecycle) | confirmation, change email and password, lockout, deletion, data export, sessions |
+//! | [`mfa`](crate::guide::mfa) | authenticator apps (TOTP), backup codes, trusted browsers |
+//! | [`passkeys`](crate::guide::passkeys) | WebAuthn passkeys for sign-in, second factor and sudo |
+//! | [`social_login`](crate::guide::social_login) | Google, GitHub, Apple and any OpenID Connect provider |
+//! | [`api_keys_and_tokens`](crate::guide::api_keys_and_tokens) | personal API keys, JWT access and refresh tokens, scopes |
+//! | [`organizations`](crate::guide::organizations) | multi-tenancy: organizations, roles, invitations, scoping your tables |
+//! | [`admin_and_impersonation`](crate::guide::admin_and_impersonation) | the admin console and acting as a user |
+//! | [`audit_logging`](crate::guide::audit_logging) | the tamper-evident audit log, its explorer and exports |
+//! | [`deployment`](crate::guide::deployment) | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
+//! | [`upgrading`](crate::guide::upgrading) | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
 
 #[doc = include_str!("../../../docs/guide/installation.md")]
 pub mod installation {}
