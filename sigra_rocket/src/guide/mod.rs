@@ -5,7 +5,8 @@
 //! compiled as a doctest of `sigra_rocket`: an example that stops compiling fails the
 //! build.
 //!
-//! Start with [`installation`](crate::guide::installation) and [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
+//! Start with [`installation`](crate::guide::installation) and
+//! [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
 //! page, then the whole account story in the browser).
 //!
 //! | guide | what it covers |
