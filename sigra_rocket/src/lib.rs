@@ -36,6 +36,8 @@ mod catchers;
 mod cookies;
 mod fairing;
 pub mod guards;
+/// Task-oriented guides, one module per topic (`docs/guide/*.md`), doc-tested.
+pub mod guide;
 mod pool;
 mod respond;
 mod routes;

@@ -1,0 +1,73 @@
+//! # Guides
+//!
+//! Task-oriented guides to Sigra, one module per topic. Each is a Markdown file under
+//! `docs/guide/` in the repository, included here so that every Rust example in it is
+//! compiled as a doctest of `sigra_rocket`: an example that stops compiling fails the
+//! build.
+//!
+//! Start with [`installation`](crate::guide::installation) and
+//! [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
+//! page, then the whole account story in the browser).
+//!
+//! | guide | what it covers |
+//! |---|---|
+//! | [`installation`](crate::guide::installation) | dependency, Cargo features, database, `Rocket.toml` |
+//! | [`getting_started`](crate::guide::getting_started) | a first app, step by step, and the account story end to end |
+//! | [`registration`](crate::guide::registration) | sign-up, the confirmation mail, enumeration safety |
+//! | [`login_and_logout`](crate::guide::login_and_logout) | log-in, remember-me, magic links, log-out, the guards, JSON mode |
+//! | [`reset_password`](crate::guide::reset_password) | forgot password, the reset link, what a reset ends |
+//! | [`account_lifecycle`](crate::guide::account_lifecycle) | confirmation, change email and password, lockout, deletion, data export, sessions |
+//! | [`mfa`](crate::guide::mfa) | authenticator apps (TOTP), backup codes, trusted browsers |
+//! | [`passkeys`](crate::guide::passkeys) | WebAuthn passkeys for sign-in, second factor and sudo |
+//! | [`social_login`](crate::guide::social_login) | Google, GitHub, Apple and any OpenID Connect provider |
+//! | [`api_keys_and_tokens`](crate::guide::api_keys_and_tokens) | personal API keys, JWT access and refresh tokens, scopes |
+//! | [`organizations`](crate::guide::organizations) | multi-tenancy: organizations, roles, invitations, scoping your tables |
+//! | [`admin_and_impersonation`](crate::guide::admin_and_impersonation) | the admin console and acting as a user |
+//! | [`audit_logging`](crate::guide::audit_logging) | the tamper-evident audit log, its explorer and exports |
+//! | [`deployment`](crate::guide::deployment) | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
+//! | [`upgrading`](crate::guide::upgrading) | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
+
+#[doc = include_str!("../../../docs/guide/installation.md")]
+pub mod installation {}
+
+#[doc = include_str!("../../../docs/guide/getting_started.md")]
+pub mod getting_started {}
+
+#[doc = include_str!("../../../docs/guide/registration.md")]
+pub mod registration {}
+
+#[doc = include_str!("../../../docs/guide/login_and_logout.md")]
+pub mod login_and_logout {}
+
+#[doc = include_str!("../../../docs/guide/reset_password.md")]
+pub mod reset_password {}
+
+#[doc = include_str!("../../../docs/guide/account_lifecycle.md")]
+pub mod account_lifecycle {}
+
+#[doc = include_str!("../../../docs/guide/mfa.md")]
+pub mod mfa {}
+
+#[doc = include_str!("../../../docs/guide/passkeys.md")]
+pub mod passkeys {}
+
+#[doc = include_str!("../../../docs/guide/social_login.md")]
+pub mod social_login {}
+
+#[doc = include_str!("../../../docs/guide/api_keys_and_tokens.md")]
+pub mod api_keys_and_tokens {}
+
+#[doc = include_str!("../../../docs/guide/organizations.md")]
+pub mod organizations {}
+
+#[doc = include_str!("../../../docs/guide/admin_and_impersonation.md")]
+pub mod admin_and_impersonation {}
+
+#[doc = include_str!("../../../docs/guide/audit_logging.md")]
+pub mod audit_logging {}
+
+#[doc = include_str!("../../../docs/guide/deployment.md")]
+pub mod deployment {}
+
+#[doc = include_str!("../../../docs/guide/upgrading.md")]
+pub mod upgrading {}
