@@ -72,12 +72,6 @@ impl UserFields for Profiles {
     }
 }
 
-/// A profile as the dashboard reads it.
-#[derive(Debug, sqlx::FromRow)]
-struct Profile {
-    display_name: String,
-}
-
 /// The display name of `user_id`, if the account has a profile.
 pub async fn display_name(db: &Db, user_id: Uuid) -> Option<String> {
     let stmt = Query::select()
@@ -85,8 +79,9 @@ pub async fn display_name(db: &Db, user_id: Uuid) -> Option<String> {
         .from(Alias::new(PROFILES))
         .and_where(Expr::col(Alias::new("user_id")).eq(user_id))
         .to_owned();
-    match db.fetch_optional::<Profile, _>(&stmt).await {
-        Ok(profile) => profile.map(|p| p.display_name),
+    // Read as a one-column tuple: sqlx decodes tuples without its derive macros.
+    match db.fetch_optional::<(String,), _>(&stmt).await {
+        Ok(row) => row.map(|(name,)| name),
         Err(e) => {
             eprintln!("profiles: reading a display name: {e}");
             None

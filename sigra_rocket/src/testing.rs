@@ -258,13 +258,25 @@ impl TestApp {
         csrf_in(&html).ok_or_else(|| unexpected("csrf_token", format!("no form token on {path}")))
     }
 
-    /// Posts a form (CSRF token included) and answers the status and the `Location`.
+    /// Posts a form to `action` with the CSRF token of the form on `form_page`, and
+    /// answers the status and the `Location`.
     pub async fn submit(
         &self,
         form_page: &str,
         action: &str,
         fields: &[(&str, &str)],
     ) -> Result<(Status, Option<String>), TestingError> {
+        let (status, location, _) = self.submit_read(form_page, action, fields).await?;
+        Ok((status, location))
+    }
+
+    /// [`submit`](Self::submit), with the body of the answer.
+    async fn submit_read(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> Result<(Status, Option<String>, String), TestingError> {
         let token = self.csrf_token(form_page).await?;
         let mut all = vec![("_csrf", token.as_str())];
         all.extend_from_slice(fields);
@@ -276,7 +288,9 @@ impl TestApp {
             .dispatch()
             .await;
         let location = response.headers().get_one("Location").map(str::to_owned);
-        Ok((response.status(), location))
+        let status = response.status();
+        let body = response.into_string().await.unwrap_or_default();
+        Ok((status, location, body))
     }
 
     /// Logs this browser in as `user` through the log-in form (and the second-factor form
@@ -307,19 +321,24 @@ impl TestApp {
         Ok(())
     }
 
-    /// Logs this browser out.
+    /// Logs this browser out (`DELETE <base>/log_out`, with the session's CSRF token).
     pub async fn log_out(&self) -> Result<(), TestingError> {
-        let base = self.auth()?.config.base_path.clone();
-        let settings = format!("{base}/settings");
-        let (status, _) = self
-            .submit(
-                &settings,
-                &format!("{base}/log_out"),
-                &[("_method", "DELETE")],
-            )
-            .await?;
-        if status != Status::SeeOther {
-            return Err(unexpected("log_out", format!("answered {status}")));
+        let state = self.state()?;
+        let Some(current) = self.session().await? else {
+            return Err(unexpected("log_out", "not logged in"));
+        };
+        let token = state.csrf_token(&format!("session:{}", current.session.id));
+        let action = format!("{}/log_out", state.auth.config.base_path);
+        let response = self
+            .client
+            .post(action)
+            .header(ContentType::Form)
+            // `_method` counts only as the first field of the form.
+            .body(encode_form(&[("_method", "DELETE"), ("_csrf", &token)]))
+            .dispatch()
+            .await;
+        if response.status() != Status::SeeOther {
+            return Err(unexpected("log_out", format!("answered {}", response.status())));
         }
         Ok(())
     }
@@ -373,7 +392,8 @@ impl UserBuilder<'_> {
     }
 
     /// Turns on the second factor (an authenticator app; its secret is in
-    /// [`TestUser::totp_secret`]).
+    /// [`TestUser::totp_secret`]). Enrolling spends the current 30-second code, so
+    /// [`create`](Self::create) then moves the app's clock 30 seconds on.
     pub fn with_mfa(mut self) -> Self {
         self.mfa = true;
         self
@@ -392,13 +412,23 @@ impl UserBuilder<'_> {
         let auth = app.auth()?;
         let base = auth.config.base_path.clone();
         let register = format!("{base}/register");
-        let fields = [
+        let mut fields = vec![
             ("email", self.email.as_str()),
             ("password", self.password.as_str()),
         ];
-        let (status, _) = app.submit(&register, &register, &fields).await?;
+        fields.extend(self.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let (status, _, body) = app.submit_read(&register, &register, &fields).await?;
         if status != Status::Ok {
-            return Err(unexpected("register", format!("answered {status}")));
+            // The form's messages say which field was refused.
+            let problems: Vec<&str> = body
+                .split("<span class=\"visually-hidden\">Error: </span>")
+                .skip(1)
+                .filter_map(|s| s.split('<').next())
+                .collect();
+            return Err(unexpected(
+                "register",
+                format!("answered {status}: {}", problems.join("; ")),
+            ));
         }
         let meta = RequestMeta::default();
         if self.confirmed {
@@ -438,7 +468,13 @@ impl UserBuilder<'_> {
             let code = totp_code(&secret, sigra_core::clock::Clock::now(&app.clock))?;
             sigra_core::features::mfa_totp::confirm_enrollment(auth, &current, &code, &meta)
                 .await?;
-            app.log_out().await?;
+            // Each 30-second code is accepted once: the clock moves to the next step so
+            // the next log-in has a fresh code.
+            app.advance(time::Duration::seconds(30));
+            // Turning the factor on may have ended this session already.
+            if app.session().await?.is_some() {
+                app.log_out().await?;
+            }
             user.totp_secret = Some(secret);
         }
         Ok(user)
