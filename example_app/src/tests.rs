@@ -40,7 +40,10 @@ async fn a_visitor_is_sent_to_log_in_and_a_member_sees_the_dashboard() {
     app.log_in(&ada).await.unwrap();
     let (status, _, html) = get(&app, "/dashboard").await;
     assert_eq!(status, Status::Ok);
-    assert!(html.contains("Ada Lovelace"), "the display name from the app's own table: {html}");
+    assert!(
+        html.contains("Ada Lovelace"),
+        "the display name from the app's own table: {html}"
+    );
 
     app.log_out().await.unwrap();
     assert_eq!(get(&app, "/dashboard").await.0, Status::SeeOther);
@@ -97,7 +100,11 @@ async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_conso
         .unwrap();
     assert!(link.starts_with("/users/confirm/"));
 
-    let boss = member(&app, "root@example.com").admin().create().await.unwrap();
+    let boss = member(&app, "root@example.com")
+        .admin()
+        .create()
+        .await
+        .unwrap();
     let ada = member(&app, "ada@example.com").create().await.unwrap();
     app.log_in(&ada).await.unwrap();
     assert_eq!(get(&app, "/admin").await.0, Status::Forbidden);

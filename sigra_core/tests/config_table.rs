@@ -49,7 +49,10 @@ fn field_docs(source: &str) -> BTreeMap<(String, String), (String, String)> {
             && line.starts_with("    pub ")
         {
             let ty = ty.trim().trim_end_matches(',').to_owned();
-            docs.insert((strukt.clone(), field.trim().to_owned()), (pending.join(" "), ty));
+            docs.insert(
+                (strukt.clone(), field.trim().to_owned()),
+                (pending.join(" "), ty),
+            );
             pending.clear();
         } else if !trimmed.starts_with("#[") {
             pending.clear();
@@ -60,10 +63,7 @@ fn field_docs(source: &str) -> BTreeMap<(String, String), (String, String)> {
 
 /// The first sentence of a doc comment, with table pipes escaped.
 fn first_sentence(doc: &str) -> String {
-    let end = doc
-        .find(". ")
-        .map_or(doc.len(), |i| i + 1)
-        .min(doc.len());
+    let end = doc.find(". ").map_or(doc.len(), |i| i + 1).min(doc.len());
     doc[..end].replace('|', "\\|")
 }
 
@@ -102,7 +102,10 @@ fn generate() -> String {
             "null" => "none".to_owned(),
             d => format!("`{}`", d.replace('|', "\\|")),
         };
-        rows.push(format!("| `{key}` | {default} | {} |", first_sentence(&doc)));
+        rows.push(format!(
+            "| `{key}` | {default} | {} |",
+            first_sentence(&doc)
+        ));
     }
     rows.push(END.to_owned());
     rows.join("\n")

@@ -338,7 +338,10 @@ impl TestApp {
             .dispatch()
             .await;
         if response.status() != Status::SeeOther {
-            return Err(unexpected("log_out", format!("answered {}", response.status())));
+            return Err(unexpected(
+                "log_out",
+                format!("answered {}", response.status()),
+            ));
         }
         Ok(())
     }
