@@ -263,6 +263,7 @@ async fn sign_up(auth: &Auth, email: &str) {
     let input = RegistrationInput {
         email: email.into(),
         password: SecretString::new(PASSWORD),
+        user_fields: Default::default(),
     };
     register(auth, &input, &meta()).await.unwrap().unwrap();
 }
