@@ -1623,8 +1623,27 @@ mod tests {
     use super::*;
     use figment::providers::{Format, Toml};
 
+    /// Held while a test reads `SIGRA_*` variables or sets them: tests run on parallel
+    /// threads of one process, and the environment is the process's.
+    static ENV_LOCK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+    /// The configuration of `toml`, with no test's `SIGRA_*` variables set meanwhile.
     fn from_toml(toml: &str) -> Result<SigraConfig, ConfigError> {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        read_toml(toml)
+    }
+
+    /// The configuration of `toml` and the environment (inside [`with_env`]).
+    fn read_toml(toml: &str) -> Result<SigraConfig, ConfigError> {
         SigraConfig::from_figment(&Figment::from(Toml::string(toml)))
+    }
+
+    /// Runs `test` in a figment `Jail` (its variables undone afterwards), holding the
+    /// environment lock.
+    #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
+    fn with_env(test: impl FnOnce(&mut figment::Jail) -> figment::error::Result<()>) {
+        let _env = ENV_LOCK.lock().unwrap_or_else(|p| p.into_inner());
+        figment::Jail::expect_with(test);
     }
 
     #[test]
@@ -1875,14 +1894,14 @@ mod tests {
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
     fn subdomain_settings_come_from_the_environment_too() {
-        figment::Jail::expect_with(|jail| {
+        with_env(|jail| {
             jail.set_env("SIGRA_PUBLIC_URL", "https://app.example.com");
             jail.set_env("SIGRA_COOKIE_DOMAIN", ".example.com");
             jail.set_env(
                 "SIGRA_TRUSTED_ORIGINS",
                 "[\"https://admin.example.com\", \"https://shop.example.com\"]",
             );
-            let c = from_toml("").unwrap();
+            let c = read_toml("").unwrap();
             assert_eq!(c.cookie_domain(), Some("example.com"));
             assert_eq!(
                 c.trusted_origins,
@@ -1895,11 +1914,11 @@ mod tests {
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
     fn env_overrides_file() {
-        figment::Jail::expect_with(|jail| {
+        with_env(|jail| {
             jail.set_env("SIGRA_SESSION__IDLE_TIMEOUT_SECS", "3600");
             jail.set_env("SIGRA_APP_NAME", "Acme");
             jail.set_env("SIGRA_TEST_POSTGRES_URL", "postgres://ignored");
-            let c = from_toml("[sigra]\napp_name = \"File\"").unwrap();
+            let c = read_toml("[sigra]\napp_name = \"File\"").unwrap();
             assert_eq!(c.session.idle_timeout_secs, 3600);
             assert_eq!(c.app_name, "Acme");
             Ok(())
@@ -1909,7 +1928,7 @@ mod tests {
     #[test]
     #[allow(clippy::result_large_err)] // figment's Jail API returns its own large error type
     fn oauth_providers_come_from_the_environment_too_and_debug_hides_their_secrets() {
-        figment::Jail::expect_with(|jail| {
+        with_env(|jail| {
             jail.set_env("SIGRA_OAUTH__PROVIDERS__GOOGLE__KIND", "google");
             jail.set_env(
                 "SIGRA_OAUTH__PROVIDERS__GOOGLE__CLIENT_ID",
@@ -1920,7 +1939,7 @@ mod tests {
                 "env-client-secret",
             );
             jail.set_env("SIGRA_OAUTH__PROVIDERS__GOOGLE__TRUST_EMAIL", "true");
-            let c = from_toml("[sigra.oauth.providers.google]\nclient_id = \"from-file\"").unwrap();
+            let c = read_toml("[sigra.oauth.providers.google]\nclient_id = \"from-file\"").unwrap();
             let google = &c.oauth.providers["google"];
             assert_eq!(google.kind, Some(ProviderKind::Google));
             assert_eq!(google.client_id, "1234.apps.example");
