@@ -141,13 +141,18 @@ impl Fairing for SecurityHeaders {
             .state::<SigraState>()
             .map(form_action_origins)
             .unwrap_or_default();
+        let own_policy = response.headers().contains("Content-Security-Policy");
         set_default(
             response,
             "Content-Security-Policy",
             self.policy_with_form_action(&extra),
         );
+        // Rocket's Shield answers `X-Frame-Options: SAMEORIGIN` on every response; framing
+        // is denied unless the route chose its own policy (its `frame-ancestors` decides).
+        if !own_policy {
+            response.set_header(Header::new("X-Frame-Options", "DENY"));
+        }
         set_default(response, "X-Content-Type-Options", "nosniff".to_owned());
-        set_default(response, "X-Frame-Options", "DENY".to_owned());
         set_default(
             response,
             "Referrer-Policy",
