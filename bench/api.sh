@@ -20,7 +20,7 @@ if ! command -v wrk >/dev/null; then
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq wrk >/dev/null
 fi
-cargo build -q --release -p example_app
+cargo build -q --release -p example_app --features bench
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/example_app"
 
 work="$(mktemp -d)"

@@ -74,7 +74,7 @@ pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
 # Others may be mid-edit in the workspace: retry the build a few times before giving up.
 # BENCH_NO_BUILD=1 uses the release binary already in the target directory.
 for attempt in 1 2 3; do
-  if [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build -q --release -p example_app; then break; fi
+  if [ "${BENCH_NO_BUILD:-}" = 1 ] || cargo build -q --release -p example_app --features bench; then break; fi
   [ "$attempt" = 3 ] && { echo "release build of example_app failed" >&2; exit 1; }
   echo "build failed (attempt $attempt); retrying in 30 s…" >&2
   sleep 30

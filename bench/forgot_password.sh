@@ -4,7 +4,7 @@
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
-cargo build -q --release -p example_app
+cargo build -q --release -p example_app --features bench
 bin="${CARGO_TARGET_DIR:-$repo/target}/release/example_app"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"

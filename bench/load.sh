@@ -25,7 +25,7 @@ fi
 
 # Others may be mid-edit in the workspace: retry the build a few times before giving up.
 for attempt in 1 2 3 4 5; do
-  if cargo build -q --release -p example_app; then break; fi
+  if cargo build -q --release -p example_app --features bench; then break; fi
   [ "$attempt" = 5 ] && { echo "release build of example_app failed" >&2; exit 1; }
   echo "build failed (attempt $attempt); retrying in 60 s…" >&2
   sleep 60

@@ -40,7 +40,7 @@ command -v psql >/dev/null || { echo "psql is needed (Debian postgresql-client)"
 
 # BENCH_NO_BUILD=1 uses the release binaries already in the target directory.
 for attempt in 1 2 3; do
-  if [ "${BENCH_NO_BUILD:-}" = 1 ] || { cargo build -q --release -p example_app &&
+  if [ "${BENCH_NO_BUILD:-}" = 1 ] || { cargo build -q --release -p example_app --features bench &&
     cargo build -q --release -p sigra_tests --example scale_bench; }; then
     break
   fi

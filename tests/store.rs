@@ -55,6 +55,96 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
     }
 }
 
+/// The schema as the server describes it: every table's columns, indexes and
+/// constraints, the migration history (versions and checksums) and the audit chain's seed.
+async fn schema_of(db: &sigra_core::store::Db) -> Vec<String> {
+    use sigra_core::store::Db;
+    async fn strings<'e, E>(executor: E, sql: &'static str) -> Vec<String>
+    where
+        E: sqlx::Executor<'e>,
+        (String,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+    {
+        let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(executor).await.unwrap();
+        rows.into_iter().map(|(r,)| r).collect()
+    }
+    let mut out = match db {
+        Db::Postgres(p) => {
+            let mut out = strings(
+                p,
+                "SELECT concat_ws(' ', table_name, column_name, data_type, is_nullable, \
+                 column_default, collation_name) FROM information_schema.columns \
+                 WHERE table_schema = 'public'",
+            )
+            .await;
+            out.extend(strings(p, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'").await);
+            out.extend(
+                strings(
+                    p,
+                    "SELECT conrelid::regclass::text || ' ' || pg_get_constraintdef(oid) \
+                     FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
+                )
+                .await,
+            );
+            out.extend(
+                strings(
+                    p,
+                    "SELECT version::text || ' ' || encode(checksum, 'hex') FROM _sigra_migrations",
+                )
+                .await,
+            );
+            out.extend(strings(p, "SELECT encode(hash, 'hex') FROM sigra_audit_chain").await);
+            out
+        }
+        Db::MySql(p) => {
+            let mut out = Vec::new();
+            let tables = strings(
+                p,
+                "SELECT CAST(table_name AS CHAR) FROM information_schema.tables \
+                 WHERE table_schema = DATABASE()",
+            )
+            .await;
+            for table in tables {
+                let (_, ddl): (String, String) =
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!("SHOW CREATE TABLE `{table}`")))
+                        .fetch_one(p)
+                        .await
+                        .unwrap();
+                out.push(ddl);
+            }
+            out.extend(
+                strings(
+                    p,
+                    "SELECT CONCAT(version, ' ', HEX(checksum)) FROM _sigra_migrations",
+                )
+                .await,
+            );
+            out.extend(strings(p, "SELECT HEX(hash) FROM sigra_audit_chain").await);
+            out
+        }
+        _ => unreachable!("templates are for PostgreSQL and MySQL"),
+    };
+    out.sort();
+    out
+}
+
+/// PostgreSQL and MySQL test databases are copies of a migrated template
+/// (`common::TestDb::migrated`): a copy must be exactly what the migrator makes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_template_copy_is_the_migrated_schema() {
+    for backend in [sigra_core::store::Backend::Postgres, sigra_core::store::Backend::MySql] {
+        let Some(copy) = TestDb::migrated(backend).await else {
+            continue;
+        };
+        let migrated = TestDb::fresh(backend).await.unwrap();
+        migrated.db.migrate().await.unwrap();
+        let (a, b) = (schema_of(&copy.db).await, schema_of(&migrated.db).await);
+        assert!(a.len() > 40, "{backend:?}: the schema was read: {a:?}");
+        assert_eq!(a, b, "{backend:?}: the copy differs from a migrated database");
+        copy.cleanup().await;
+        migrated.cleanup().await;
+    }
+}
+
 conformance!(
     async fn user_roundtrip_normalizes_email(t: TestDb) -> TestDb {
         let c = clock();

@@ -10,13 +10,13 @@ use std::sync::Mutex;
 use rocket::http::Status;
 use rocket::serde::json::{Json, Value, json};
 use rocket::{Build, Rocket, State};
-use sigra_rocket::guards::{ApiCaller, Scope, Scoped};
+use sigra_rocket::guards::{Scope, Scoped};
 
-/// Mounts the API (and the API benchmark route) on `rocket`.
+/// Mounts the API on `rocket`.
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
         .manage(Notes::default())
-        .mount("/", routes![list_notes, add_note, bench_api])
+        .mount("/", routes![list_notes, add_note])
 }
 
 /// May list notes.
@@ -65,11 +65,4 @@ fn add_note(
         Status::Created,
         Json(json!({ "text": text, "via": caller.caller().via().name() })),
     )
-}
-
-/// Benchmark route (`bench/api.sh`): the same answer as `/bench/open`, behind `ApiCaller`
-/// (access token, API key or session).
-#[get("/bench/api")]
-fn bench_api(_caller: ApiCaller) -> &'static str {
-    "ok"
 }

@@ -21,74 +21,42 @@ mod team_notes;
 #[cfg(test)]
 mod tests;
 
-use std::path::PathBuf;
-
-use rocket::figment::Figment;
-use rocket::figment::providers::{Env, Format, Toml};
-use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::response::content::RawHtml;
-use rocket::{Build, Config, Rocket, State};
+use rocket::{Build, Rocket};
+use rocket_dyn_templates::{Template, context};
 use sigra_rocket::rocket_db_pools::Connection;
-use sigra_rocket::{
-    AuthenticatedUser, CsrfForm, CsrfToken, OptionalUser, Sigra, SigraDb, SudoUser,
-};
+use sigra_rocket::{AuthenticatedUser, CsrfForm, LayoutContext, Sigra, SigraDb, SudoUser};
 
-/// The app's own pages.
-struct Pages(tera::Tera);
-
-impl Pages {
-    fn load() -> Result<Pages, tera::Error> {
-        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("templates");
-        let mut tera = tera::Tera::default();
-        tera.autoescape_on(vec![".html.tera"]);
-        tera.add_template_files(["home", "dashboard", "notes"].map(|page| {
-            let file = format!("{page}.html.tera");
-            (dir.join(&file), Some(file))
-        }))?;
-        Ok(Pages(tera))
-    }
-
-    fn render(&self, page: &str, context: &tera::Context) -> Result<RawHtml<String>, Status> {
-        self.0
-            .render(&format!("{page}.html.tera"), context)
-            .map(RawHtml)
-            .map_err(|e| {
-                eprintln!("rendering {page}: {e}");
-                Status::InternalServerError
-            })
-    }
+/// The app's own pages: `rocket_dyn_templates` with Tera, Sigra's templates registered so
+/// that the app's pages extend Sigra's layout (`{% extends "sigra/layout.html" %}`).
+fn templates() -> impl rocket::fairing::Fairing {
+    Template::try_custom(|engines| Ok(sigra_rocket::templates::register(&mut engines.tera)?))
 }
 
 #[get("/")]
-fn home(
-    pages: &State<Pages>,
-    user: OptionalUser,
-    csrf: CsrfToken,
-) -> Result<RawHtml<String>, Status> {
-    let mut context = tera::Context::new();
-    context.insert("email", &user.user().map(|u| u.email().to_owned()));
-    context.insert("csrf_token", csrf.as_str());
-    pages.render("home", &context)
+fn home(sigra: LayoutContext) -> Template {
+    Template::render("home", context! { sigra })
 }
 
 #[get("/dashboard?<done>")]
 async fn dashboard(
-    pages: &State<Pages>,
     db: Connection<SigraDb>,
     user: AuthenticatedUser,
-    csrf: CsrfToken,
+    sigra: LayoutContext,
     done: Option<bool>,
-) -> Result<RawHtml<String>, Status> {
-    let mut context = tera::Context::new();
-    context.insert("email", user.email());
+) -> Template {
     let display_name = profiles::display_name(&db, user.id()).await;
-    context.insert("display_name", &display_name);
-    context.insert("csrf_token", csrf.as_str());
-    context.insert("done", &done.unwrap_or(false));
-    // The team notes and the organization pages need Sigra's `organizations` feature.
-    context.insert("organizations", &cfg!(feature = "organizations"));
-    pages.render("dashboard", &context)
+    Template::render(
+        "dashboard",
+        context! {
+            sigra,
+            email: user.email(),
+            display_name,
+            done: done.unwrap_or(false),
+            // The team notes and the organization pages need Sigra's `organizations` feature.
+            organizations: cfg!(feature = "organizations"),
+        },
+    )
 }
 
 #[derive(FromForm)]
@@ -104,57 +72,53 @@ fn danger(user: SudoUser, form: CsrfForm<Danger>) -> Redirect {
     Redirect::to("/dashboard?done=true")
 }
 
-// --- Benchmark routes (used by `bench/load.sh` and `bench/api.sh`) -----------------
-// The same tiny text with and without the `AuthenticatedUser` guard, so the benchmark can
-// measure what the guard costs per request. Not part of the example's features.
+/// Benchmark routes (the `bench` feature, off by default; `bench/*.sh` build with it): the
+/// same tiny text with and without the `AuthenticatedUser` guard, so a benchmark measures
+/// what the guard costs per request.
+#[cfg(feature = "bench")]
+mod bench {
+    use sigra_rocket::AuthenticatedUser;
 
-/// Benchmark route: no guard.
-#[get("/bench/open")]
-fn bench_open() -> &'static str {
-    "ok"
-}
+    /// No guard.
+    #[get("/bench/open")]
+    pub fn open() -> &'static str {
+        "ok"
+    }
 
-/// Benchmark route: the same answer behind `AuthenticatedUser`.
-#[get("/bench/guarded")]
-fn bench_guarded(_user: AuthenticatedUser) -> &'static str {
-    "ok"
-}
+    /// The same answer behind `AuthenticatedUser`.
+    #[get("/bench/guarded")]
+    pub fn guarded(_user: AuthenticatedUser) -> &'static str {
+        "ok"
+    }
 
-// --- End of benchmark routes ---------------------------------------------------------
+    /// `bench/api.sh`: the same answer behind `ApiCaller` (access token, API key or
+    /// session).
+    #[cfg(feature = "api")]
+    #[get("/bench/api")]
+    pub fn api(_caller: sigra_rocket::ApiCaller) -> &'static str {
+        "ok"
+    }
 
-/// Rocket's usual configuration (defaults, then `Rocket.toml`, then `ROCKET_*`), with the
-/// file and templates found next to this crate wherever `cargo run` is started from.
-fn figment() -> Figment {
-    let here = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let toml = std::env::var("ROCKET_CONFIG")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| here.join("Rocket.toml"));
-    Figment::from(Config::default())
-        .merge(("template_dir", here.join("templates")))
-        .merge(Toml::file(toml).nested())
-        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
-        .select(rocket::figment::Profile::from_env_or(
-            "ROCKET_PROFILE",
-            default_profile(),
-        ))
-}
-
-fn default_profile() -> rocket::figment::Profile {
-    if cfg!(debug_assertions) {
-        Config::DEBUG_PROFILE
-    } else {
-        Config::RELEASE_PROFILE
+    /// The routes, for `mount`.
+    pub fn routes() -> Vec<rocket::Route> {
+        #[allow(unused_mut)]
+        let mut routes = routes![open, guarded];
+        #[cfg(feature = "api")]
+        routes.extend(routes![api]);
+        routes
     }
 }
 
-fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
-    let rocket = rocket::custom(figment)
+/// The app on `rocket` (built from Rocket's ordinary configuration: `Rocket.toml`, then
+/// `ROCKET_*` and `SIGRA_*` variables).
+fn app(rocket: Rocket<Build>) -> Rocket<Build> {
+    let rocket = rocket
+        .attach(templates())
+        .attach(Sigra::security_headers())
         .attach(Sigra::fairing().user_fields(profiles::Profiles))
-        .manage(pages)
-        .mount(
-            "/",
-            routes![home, dashboard, danger, bench_open, bench_guarded],
-        );
+        .mount("/", routes![home, dashboard, danger]);
+    #[cfg(feature = "bench")]
+    let rocket = rocket.mount("/", bench::routes());
     let rocket = profiles::mount(rocket);
     #[cfg(feature = "organizations")]
     let rocket = team_notes::mount(rocket);
@@ -165,11 +129,5 @@ fn app(figment: Figment, pages: Pages) -> Rocket<Build> {
 
 #[launch]
 fn rocket() -> _ {
-    match Pages::load() {
-        Ok(pages) => app(figment(), pages),
-        Err(e) => {
-            eprintln!("cannot load the example app's templates: {e}");
-            std::process::exit(1)
-        }
-    }
+    app(rocket::build())
 }

@@ -7,14 +7,13 @@
 use rocket::fairing::AdHoc;
 use rocket::http::Status;
 use rocket::response::Redirect;
-use rocket::response::content::RawHtml;
-use rocket::{Build, Rocket, Route, State};
+use rocket::{Build, Rocket, Route};
+use rocket_dyn_templates::{Template, context};
 use sigra_rocket::rocket_db_pools::{Connection, Database};
 use sigra_rocket::sea_query::{Alias, Order, Query};
 use sigra_rocket::sigra_core::store::{Backend, Db, Executor};
-use sigra_rocket::{ActiveOrganization, AuthenticatedUser, CsrfForm, CsrfToken, SigraDb};
+use sigra_rocket::{ActiveOrganization, AuthenticatedUser, CsrfForm, LayoutContext, SigraDb};
 
-use crate::Pages;
 
 /// Mounts the notes on `rocket` and creates their table at launch.
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
@@ -126,34 +125,35 @@ async fn org_notes_of(db: &Db, org: &ActiveOrganization) -> Result<Vec<OrgNote>,
 
 /// Renders the team notes page, with a refused draft and why when there is one.
 async fn render_org_notes(
-    pages: &Pages,
+    sigra: LayoutContext,
     db: &Db,
     org: &ActiveOrganization,
-    csrf: &CsrfToken,
     refused: Option<(&str, &str)>,
-) -> Result<RawHtml<String>, Status> {
+) -> Result<Template, Status> {
     let notes = org_notes_of(db, org).await?;
     let (error, draft) = refused.unzip();
-    let mut context = tera::Context::new();
-    context.insert("org_name", org.name());
-    context.insert("role", org.role().as_str());
-    context.insert("notes", &notes);
-    context.insert("csrf_token", csrf.as_str());
-    context.insert("max_chars", &ORG_NOTE_MAX_CHARS);
-    context.insert("error", &error);
-    context.insert("draft", draft.unwrap_or_default());
-    pages.render("notes", &context)
+    Ok(Template::render(
+        "notes",
+        context! {
+            sigra,
+            org_name: org.name(),
+            role: org.role().as_str(),
+            notes,
+            max_chars: ORG_NOTE_MAX_CHARS,
+            error,
+            draft: draft.unwrap_or_default(),
+        },
+    ))
 }
 
 /// `GET /notes`: the active organization's notes and a form to add one.
 #[get("/notes")]
 async fn org_notes(
-    pages: &State<Pages>,
     db: Connection<SigraDb>,
     org: ActiveOrganization,
-    csrf: CsrfToken,
-) -> Result<RawHtml<String>, Status> {
-    render_org_notes(pages, &db, &org, &csrf, None).await
+    sigra: LayoutContext,
+) -> Result<Template, Status> {
+    render_org_notes(sigra, &db, &org, None).await
 }
 
 #[derive(FromForm)]
@@ -168,18 +168,17 @@ enum OrgNotePosted {
     /// Added: back to the list (303).
     Added(Box<Redirect>),
     /// Refused (empty or too long): the page again, with the draft and why.
-    Refused((Status, RawHtml<String>)),
+    Refused((Status, Template)),
 }
 
 /// `POST /notes` (`body`, `_csrf`): adds a note to the active organization, written by
 /// the caller.
 #[post("/notes", data = "<form>")]
 async fn add_org_note(
-    pages: &State<Pages>,
     db: Connection<SigraDb>,
     org: ActiveOrganization,
     user: AuthenticatedUser,
-    csrf: CsrfToken,
+    sigra: LayoutContext,
     form: CsrfForm<NoteForm>,
 ) -> Result<OrgNotePosted, Status> {
     let draft = form.into_inner().body;
@@ -191,7 +190,7 @@ async fn add_org_note(
         } else {
             format!("A note holds at most {ORG_NOTE_MAX_CHARS} characters; this one has {chars}.")
         };
-        let page = render_org_notes(pages, &db, &org, &csrf, Some((&why, &draft))).await?;
+        let page = render_org_notes(sigra, &db, &org, Some((&why, &draft))).await?;
         return Ok(OrgNotePosted::Refused((Status::UnprocessableEntity, page)));
     }
     let stmt = Query::insert()

@@ -5,8 +5,9 @@ use rocket::http::Status;
 use sigra_rocket::testing::{TestApp, TestUser};
 
 async fn example() -> TestApp {
-    let pages = crate::Pages::load().expect("the app's templates load");
-    TestApp::new(crate::app(crate::figment(), pages))
+    // The app as `cargo run` builds it: Rocket's ordinary configuration (the repository's
+    // Rocket.toml, found from this crate's folder), on a throwaway database.
+    TestApp::new(crate::app(rocket::build()))
         .await
         .expect("the app launches")
 }
@@ -111,4 +112,33 @@ async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_conso
     app.log_out().await.unwrap();
     app.log_in(&boss).await.unwrap();
     assert_eq!(get(&app, "/admin").await.0, Status::Ok);
+}
+
+#[rocket::async_test]
+async fn the_app_pages_extend_sigras_layout_with_its_security_headers() {
+    let app = example().await;
+    let response = app.client().get("/").dispatch().await;
+    assert_eq!(response.status(), Status::Ok);
+    let header = |name: &str| response.headers().get_one(name).map(str::to_owned);
+    let csp = header("Content-Security-Policy").unwrap_or_default();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "a CSP without inline script: {csp}"
+    );
+    assert_eq!(header("X-Content-Type-Options").as_deref(), Some("nosniff"));
+    assert_eq!(header("X-Frame-Options").as_deref(), Some("DENY"));
+    let html = response.into_string().await.unwrap_or_default();
+    // Sigra's layout around the app's own content: its navigation for a visitor, the
+    // page's CSRF token, and the app's card inside.
+    assert!(html.contains(r#"<meta name="csrf-token""#), "{html}");
+    assert!(html.contains(r#"href="/users/register""#), "{html}");
+    assert!(html.contains(r#"<div class="card" id="content">"#), "{html}");
+
+    // Signed in, the layout names the account on every page of the app.
+    let ada = member(&app, "ada@example.com").create().await.unwrap();
+    app.log_in(&ada).await.unwrap();
+    let (status, _, html) = get(&app, "/dashboard").await;
+    assert_eq!(status, Status::Ok);
+    assert!(html.contains("site-nav__user"), "{html}");
+    assert!(html.contains(r#"id="dashboard-email">ada@example.com<"#), "{html}");
 }

@@ -165,7 +165,9 @@ pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
 pub const WEBAUTHN_SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra-webauthn.js");
 
 /// The folder whose `sigra/` holds the host's page and mail overrides: `sigra.template_dir`,
-/// else Rocket's `template_dir`, else `templates` (relative to the working directory).
+/// else Rocket's `template_dir` (read as `rocket_dyn_templates` reads it: a path in
+/// `Rocket.toml` is relative to that file), else `templates` (relative to the working
+/// directory).
 /// The fairing loads overrides from it when it exists; `sigra templates eject` copies the
 /// defaults into it.
 pub fn template_dir(figment: &Figment, config: &SigraConfig) -> PathBuf {
@@ -173,7 +175,12 @@ pub fn template_dir(figment: &Figment, config: &SigraConfig) -> PathBuf {
         .template_dir
         .as_ref()
         .map(PathBuf::from)
-        .or_else(|| figment.extract_inner::<PathBuf>("template_dir").ok())
+        .or_else(|| {
+            figment
+                .extract_inner::<rocket::figment::value::magic::RelativePathBuf>("template_dir")
+                .ok()
+                .map(|dir| dir.relative())
+        })
         .unwrap_or_else(|| PathBuf::from("templates"))
 }
 
