@@ -1,9 +1,9 @@
 //! # Guides
 //!
 //! Task-oriented guides to Sigra, one module per topic. Each is a Markdown file under
-//! `docs/guide/` in the repository, included here so that every Rust example in it is
-//! compiled as a doctest of `sigra_rocket`: an example that stops compiling fails the
-//! build.
+//! `sigra_rocket/docs/guide/` (inside the crate, so a packaged crate carries them),
+//! included here so that every Rust example in it is compiled as a doctest of
+//! `sigra_rocket`: an example that stops compiling fails the build.
 //!
 //! Start with [`installation`](crate::guide::installation) and
 //! [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
@@ -27,47 +27,47 @@
 //! | [`deployment`](crate::guide::deployment) | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
 //! | [`upgrading`](crate::guide::upgrading) | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
 
-#[doc = include_str!("../../../docs/guide/installation.md")]
+#[doc = include_str!("../../docs/guide/installation.md")]
 pub mod installation {}
 
-#[doc = include_str!("../../../docs/guide/getting_started.md")]
+#[doc = include_str!("../../docs/guide/getting_started.md")]
 pub mod getting_started {}
 
-#[doc = include_str!("../../../docs/guide/registration.md")]
+#[doc = include_str!("../../docs/guide/registration.md")]
 pub mod registration {}
 
-#[doc = include_str!("../../../docs/guide/login_and_logout.md")]
+#[doc = include_str!("../../docs/guide/login_and_logout.md")]
 pub mod login_and_logout {}
 
-#[doc = include_str!("../../../docs/guide/reset_password.md")]
+#[doc = include_str!("../../docs/guide/reset_password.md")]
 pub mod reset_password {}
 
-#[doc = include_str!("../../../docs/guide/account_lifecycle.md")]
+#[doc = include_str!("../../docs/guide/account_lifecycle.md")]
 pub mod account_lifecycle {}
 
-#[doc = include_str!("../../../docs/guide/mfa.md")]
+#[doc = include_str!("../../docs/guide/mfa.md")]
 pub mod mfa {}
 
-#[doc = include_str!("../../../docs/guide/passkeys.md")]
+#[doc = include_str!("../../docs/guide/passkeys.md")]
 pub mod passkeys {}
 
-#[doc = include_str!("../../../docs/guide/social_login.md")]
+#[doc = include_str!("../../docs/guide/social_login.md")]
 pub mod social_login {}
 
-#[doc = include_str!("../../../docs/guide/api_keys_and_tokens.md")]
+#[doc = include_str!("../../docs/guide/api_keys_and_tokens.md")]
 pub mod api_keys_and_tokens {}
 
-#[doc = include_str!("../../../docs/guide/organizations.md")]
+#[doc = include_str!("../../docs/guide/organizations.md")]
 pub mod organizations {}
 
-#[doc = include_str!("../../../docs/guide/admin_and_impersonation.md")]
+#[doc = include_str!("../../docs/guide/admin_and_impersonation.md")]
 pub mod admin_and_impersonation {}
 
-#[doc = include_str!("../../../docs/guide/audit_logging.md")]
+#[doc = include_str!("../../docs/guide/audit_logging.md")]
 pub mod audit_logging {}
 
-#[doc = include_str!("../../../docs/guide/deployment.md")]
+#[doc = include_str!("../../docs/guide/deployment.md")]
 pub mod deployment {}
 
-#[doc = include_str!("../../../docs/guide/upgrading.md")]
+#[doc = include_str!("../../docs/guide/upgrading.md")]
 pub mod upgrading {}
