@@ -14,6 +14,7 @@
 //! | [`installation`](crate::guide::installation) | dependency, Cargo features, database, `Rocket.toml` |
 //! | [`getting_started`](crate::guide::getting_started) | a first app, step by step, and the account story end to end |
 //! | [`registration`](crate::guide::registration) | sign-up, the confirmation mail, enumeration safety |
+//! | [`custom_user_fields`](crate::guide::custom_user_fields) | your own registration fields, stored in your table in the account's transaction |
 //! | [`login_and_logout`](crate::guide::login_and_logout) | log-in, remember-me, magic links, log-out, the guards, JSON mode |
 //! | [`reset_password`](crate::guide::reset_password) | forgot password, the reset link, what a reset ends |
 //! | [`account_lifecycle`](crate::guide::account_lifecycle) | confirmation, change email and password, lockout, deletion, data export, sessions |
@@ -35,6 +36,9 @@ pub mod getting_started {}
 
 #[doc = include_str!("../../docs/guide/registration.md")]
 pub mod registration {}
+
+#[doc = include_str!("../../docs/guide/custom_user_fields.md")]
+pub mod custom_user_fields {}
 
 #[doc = include_str!("../../docs/guide/login_and_logout.md")]
 pub mod login_and_logout {}
