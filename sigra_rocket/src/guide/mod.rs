@@ -26,6 +26,7 @@
 //! | [`admin_and_impersonation`](crate::guide::admin_and_impersonation) | the admin console and acting as a user |
 //! | [`audit_logging`](crate::guide::audit_logging) | the tamper-evident audit log, its explorer and exports |
 //! | [`deployment`](crate::guide::deployment) | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
+//! | [`subdomains`](crate::guide::subdomains) | one log-in across subdomains (`cookie_domain`), cross-subdomain forms (`trusted_origins`), the trade-offs |
 //! | [`upgrading`](crate::guide::upgrading) | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
 
 #[doc = include_str!("../../docs/guide/installation.md")]
@@ -72,6 +73,9 @@ pub mod audit_logging {}
 
 #[doc = include_str!("../../docs/guide/deployment.md")]
 pub mod deployment {}
+
+#[doc = include_str!("../../docs/guide/subdomains.md")]
+pub mod subdomains {}
 
 #[doc = include_str!("../../docs/guide/upgrading.md")]
 pub mod upgrading {}
