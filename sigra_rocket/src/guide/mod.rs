@@ -5,6 +5,12 @@
 //! included here so that every Rust example in it is compiled as a doctest of
 //! `sigra_rocket`: an example that stops compiling fails the build.
 //!
+//! The examples of [`testing`](crate::guide::testing) use `sigra_rocket::testing`, which
+//! needs the Cargo feature `testing`: `cargo test -p sigra_rocket --doc --features testing`
+//! compiles them, and so does `cargo test --workspace` (example_app's dev-dependency turns
+//! the feature on for the whole test build); `cargo test -p sigra_rocket --doc` without the
+//! feature skips them. The documentation shows that guide either way.
+//!
 //! Start with [`installation`](crate::guide::installation) and
 //! [`getting_started`](crate::guide::getting_started) (from `cargo new` to a protected
 //! page, then the whole account story in the browser).
@@ -27,6 +33,7 @@
 //! | [`audit_logging`](crate::guide::audit_logging) | the tamper-evident audit log, its explorer and exports |
 //! | [`deployment`](crate::guide::deployment) | TLS and proxies, secrets, SMTP, PostgreSQL/MySQL, several instances, health checks |
 //! | [`subdomains`](crate::guide::subdomains) | one log-in across subdomains (`cookie_domain`), cross-subdomain forms (`trusted_origins`), the trade-offs |
+//! | [`testing`](crate::guide::testing) | testing your app with `sigra_rocket::testing`: test app, clock, mailbox, accounts, forms |
 //! | [`upgrading`](crate::guide::upgrading) | moving to a newer Sigra, importing bcrypt hashes, rotating secrets |
 
 #[doc = include_str!("../../docs/guide/installation.md")]
@@ -76,6 +83,19 @@ pub mod deployment {}
 
 #[doc = include_str!("../../docs/guide/subdomains.md")]
 pub mod subdomains {}
+
+// Its examples need the `testing` feature. Without it, rustdoc's doctest collection
+// (`cfg(doctest)`) gets a one-line summary instead of the guide, so the examples are
+// skipped rather than failing; the documentation always shows the guide.
+#[cfg_attr(
+    any(feature = "testing", not(doctest)),
+    doc = include_str!("../../docs/guide/testing.md")
+)]
+#[cfg_attr(
+    all(doctest, not(feature = "testing")),
+    doc = "Testing your app (its examples are compiled with the `testing` feature)."
+)]
+pub mod testing {}
 
 #[doc = include_str!("../../docs/guide/upgrading.md")]
 pub mod upgrading {}
