@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The newcomer check: follows docs/guide/getting_started.md word for word, so the guide
-# cannot drift from what works.
+# The newcomer check: follows sigra_rocket/docs/guide/getting_started.md word for word, so
+# the guide cannot drift from what works.
 #
 # Convention (also stated in an HTML comment at the top of the guide):
 #   - a fenced block whose info string is exactly `sh` runs as written, in order, in one
@@ -25,7 +25,7 @@
 set -euo pipefail
 
 repo="$(cd "$(dirname "$0")/.." && pwd)"
-guide="$repo/docs/guide/getting_started.md"
+guide="$repo/sigra_rocket/docs/guide/getting_started.md"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/sigra-newcomer-target}"
 build_timeout="${NEWCOMER_BUILD_TIMEOUT:-1800}"
 start=$(date +%s)

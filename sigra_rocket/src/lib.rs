@@ -36,7 +36,7 @@ mod catchers;
 mod cookies;
 mod fairing;
 pub mod guards;
-/// Task-oriented guides, one module per topic (`docs/guide/*.md`), doc-tested.
+/// Task-oriented guides, one module per topic (`sigra_rocket/docs/guide/*.md`), doc-tested.
 pub mod guide;
 mod pool;
 mod respond;
