@@ -76,7 +76,13 @@ async fn schema_of(db: &sigra_core::store::Db) -> Vec<String> {
                  WHERE table_schema = 'public'",
             )
             .await;
-            out.extend(strings(p, "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'").await);
+            out.extend(
+                strings(
+                    p,
+                    "SELECT indexdef FROM pg_indexes WHERE schemaname = 'public'",
+                )
+                .await,
+            );
             out.extend(
                 strings(
                     p,
@@ -131,7 +137,10 @@ async fn schema_of(db: &sigra_core::store::Db) -> Vec<String> {
 /// (`common::TestDb::migrated`): a copy must be exactly what the migrator makes.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_template_copy_is_the_migrated_schema() {
-    for backend in [sigra_core::store::Backend::Postgres, sigra_core::store::Backend::MySql] {
+    for backend in [
+        sigra_core::store::Backend::Postgres,
+        sigra_core::store::Backend::MySql,
+    ] {
         let Some(copy) = TestDb::migrated(backend).await else {
             continue;
         };
@@ -139,7 +148,10 @@ async fn the_template_copy_is_the_migrated_schema() {
         migrated.db.migrate().await.unwrap();
         let (a, b) = (schema_of(&copy.db).await, schema_of(&migrated.db).await);
         assert!(a.len() > 40, "{backend:?}: the schema was read: {a:?}");
-        assert_eq!(a, b, "{backend:?}: the copy differs from a migrated database");
+        assert_eq!(
+            a, b,
+            "{backend:?}: the copy differs from a migrated database"
+        );
         copy.cleanup().await;
         migrated.cleanup().await;
     }

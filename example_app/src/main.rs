@@ -27,12 +27,6 @@ use rocket_dyn_templates::{Template, context};
 use sigra_rocket::rocket_db_pools::Connection;
 use sigra_rocket::{AuthenticatedUser, CsrfForm, LayoutContext, Sigra, SigraDb, SudoUser};
 
-/// The app's own pages: `rocket_dyn_templates` with Tera, Sigra's templates registered so
-/// that the app's pages extend Sigra's layout (`{% extends "sigra/layout.html" %}`).
-fn templates() -> impl rocket::fairing::Fairing {
-    Template::try_custom(|engines| Ok(sigra_rocket::templates::register(&mut engines.tera)?))
-}
-
 #[get("/")]
 fn home(sigra: LayoutContext) -> Template {
     Template::render("home", context! { sigra })
@@ -113,7 +107,9 @@ mod bench {
 /// `ROCKET_*` and `SIGRA_*` variables).
 fn app(rocket: Rocket<Build>) -> Rocket<Build> {
     let rocket = rocket
-        .attach(templates())
+        // The app's pages: rocket_dyn_templates, Sigra's templates loaded first so the
+        // pages extend Sigra's layout.
+        .attach(sigra_rocket::templates::fairing())
         .attach(Sigra::security_headers())
         .attach(Sigra::fairing().user_fields(profiles::Profiles))
         .mount("/", routes![home, dashboard, danger]);

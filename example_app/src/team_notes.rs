@@ -14,7 +14,6 @@ use sigra_rocket::sea_query::{Alias, Order, Query};
 use sigra_rocket::sigra_core::store::{Backend, Db, Executor};
 use sigra_rocket::{ActiveOrganization, AuthenticatedUser, CsrfForm, LayoutContext, SigraDb};
 
-
 /// Mounts the notes on `rocket` and creates their table at launch.
 pub fn mount(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket.attach(org_notes_table()).mount("/", routes())

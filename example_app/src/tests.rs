@@ -101,17 +101,23 @@ async fn an_unconfirmed_account_gets_its_link_by_mail_and_admins_reach_the_conso
         .unwrap();
     assert!(link.starts_with("/users/confirm/"));
 
-    let boss = member(&app, "root@example.com")
+    #[cfg(feature = "admin")]
+    admins_reach_the_console(&app).await;
+}
+
+#[cfg(feature = "admin")]
+async fn admins_reach_the_console(app: &TestApp) {
+    let boss = member(app, "root@example.com")
         .admin()
         .create()
         .await
         .unwrap();
-    let ada = member(&app, "ada@example.com").create().await.unwrap();
+    let ada = member(app, "ada@example.com").create().await.unwrap();
     app.log_in(&ada).await.unwrap();
-    assert_eq!(get(&app, "/admin").await.0, Status::Forbidden);
+    assert_eq!(get(app, "/admin").await.0, Status::Forbidden);
     app.log_out().await.unwrap();
     app.log_in(&boss).await.unwrap();
-    assert_eq!(get(&app, "/admin").await.0, Status::Ok);
+    assert_eq!(get(app, "/admin").await.0, Status::Ok);
 }
 
 #[rocket::async_test]
@@ -131,8 +137,11 @@ async fn the_app_pages_extend_sigras_layout_with_its_security_headers() {
     // Sigra's layout around the app's own content: its navigation for a visitor, the
     // page's CSRF token, and the app's card inside.
     assert!(html.contains(r#"<meta name="csrf-token""#), "{html}");
-    assert!(html.contains(r#"href="/users/register""#), "{html}");
-    assert!(html.contains(r#"<div class="card" id="content">"#), "{html}");
+    assert!(html.contains(r#"users/register""#), "{html}");
+    assert!(
+        html.contains(r#"<div class="card" id="content">"#),
+        "{html}"
+    );
 
     // Signed in, the layout names the account on every page of the app.
     let ada = member(&app, "ada@example.com").create().await.unwrap();
@@ -140,5 +149,40 @@ async fn the_app_pages_extend_sigras_layout_with_its_security_headers() {
     let (status, _, html) = get(&app, "/dashboard").await;
     assert_eq!(status, Status::Ok);
     assert!(html.contains("site-nav__user"), "{html}");
-    assert!(html.contains(r#"id="dashboard-email">ada@example.com<"#), "{html}");
+    assert!(
+        html.contains(r#"id="dashboard-email">ada@example.com<"#),
+        "{html}"
+    );
+}
+
+#[rocket::async_test]
+async fn the_mailbox_lists_oldest_first_and_link_for_takes_the_newest_link() {
+    let app = example().await;
+    member(&app, "ada@example.com").create().await.unwrap();
+    for _ in 0..2 {
+        let (status, _) = app
+            .submit(
+                "/users/reset-password",
+                "/users/reset-password",
+                &[("email", "ada@example.com")],
+            )
+            .await
+            .unwrap();
+        assert_eq!(status, Status::Ok, "the check-your-mail page");
+        // A second reset mail within minutes of the first is not sent again.
+        app.advance(time::Duration::hours(1));
+    }
+    let mails = app.mails_to("ada@example.com").await.unwrap();
+    let ids: Vec<u64> = mails.iter().map(|m| m.id).collect();
+    assert!(
+        ids.len() >= 3 && ids.windows(2).all(|w| w[0] < w[1]),
+        "oldest first: {ids:?}"
+    );
+    let newest = mails.last().unwrap();
+    let link = app
+        .link_for("ada@example.com", "/users/reset-password/")
+        .await
+        .unwrap();
+    assert!(newest.text.contains(&link), "{link} is in the newest mail");
+    assert!(!mails[mails.len() - 2].text.contains(&link));
 }

@@ -2,22 +2,52 @@
 //! `templates/sigra/<page>.html.tera` (in Rocket's `template_dir`).
 //!
 //! Sigra renders its pages with a Tera instance of its own, so it never competes with
-//! the host's `rocket_dyn_templates` fairing: a host app keeps its `Template::fairing()`.
-//! To let the host's own templates extend Sigra's layout, register Sigra's templates
-//! into it — the one line a host with its own Tera templates adds:
+//! the host's `rocket_dyn_templates` fairing.
+//!
+//! A host whose own pages extend Sigra's layout (`{% extends "sigra/layout.html" %}`, with
+//! the [`LayoutContext`](crate::LayoutContext) guard filling `sigra`) attaches
+//! [`fairing()`] in place of `Template::fairing()`:
 //!
 //! ```no_run
-//! # use rocket_dyn_templates::Template;
-//! let templates = Template::try_custom(|engines| Ok(sigra_rocket::templates::register(&mut engines.tera)?));
+//! # #[macro_use] extern crate rocket;
+//! use rocket_dyn_templates::{Template, context};
+//! use sigra_rocket::{LayoutContext, Sigra};
+//!
+//! #[get("/")]
+//! fn home(sigra: LayoutContext) -> Template {
+//!     Template::render("home", context! { sigra })
+//! }
+//!
+//! #[launch]
+//! fn rocket() -> _ {
+//!     rocket::build()
+//!         .attach(sigra_rocket::templates::fairing())
+//!         .attach(Sigra::fairing())
+//!         .mount("/", routes![home])
+//! }
 //! ```
+//!
+//! Why not `Template::try_custom(…)` with Sigra's templates added in the callback:
+//! `rocket_dyn_templates` loads every file of `template_dir` at once, and Tera refuses a
+//! template whose parent is not loaded yet; that check runs before any callback, so a page
+//! that extends Sigra's layout (or an override in `sigra/`, which does too) stops the
+//! launch. [`fairing()`] gives `rocket_dyn_templates` an empty folder and loads the folder
+//! itself after Sigra's templates ([`register_with`]), naming files the way
+//! `rocket_dyn_templates` does (`home.html.tera` is `home`). Trade-off: in debug builds
+//! `rocket_dyn_templates` no longer reloads an edited template; restart the app. A host
+//! whose templates never extend Sigra's keeps `Template::fairing()`, or uses [`register`]
+//! in `Template::try_custom` to render Sigra's pages by name.
 //!
 //! Every template is registered under a name ending in `.html` (`sigra/login.html`), so
 //! Tera autoescapes it, whether it is the embedded default or the host's file.
 
 use std::path::{Path, PathBuf};
 
+use rocket::fairing::{AdHoc, Fairing};
 use rocket::figment::Figment;
+use rocket::figment::value::magic::RelativePathBuf;
 use rocket::http::ContentType;
+use rocket_dyn_templates::Template;
 use sigra_core::SigraConfig;
 use tera::Tera;
 
@@ -177,7 +207,7 @@ pub fn template_dir(figment: &Figment, config: &SigraConfig) -> PathBuf {
         .map(PathBuf::from)
         .or_else(|| {
             figment
-                .extract_inner::<rocket::figment::value::magic::RelativePathBuf>("template_dir")
+                .extract_inner::<RelativePathBuf>("template_dir")
                 .ok()
                 .map(|dir| dir.relative())
         })
@@ -244,6 +274,93 @@ pub fn register(tera: &mut Tera) -> Result<(), tera::Error> {
         }
     }
     tera.add_raw_templates(raw)
+}
+
+/// Adds Sigra's default pages to `tera`, then every `*.tera` file under `dir` (when it
+/// exists) named as `rocket_dyn_templates` names it (`home.html.tera` is `home`,
+/// `sigra/login.html.tera` is `sigra/login`), so the host's files may extend
+/// `sigra/layout.html`. A host file `sigra/<page>` then stands in for Sigra's
+/// `sigra/<page>.html` (an overridden layout is the one every page extends).
+pub fn register_with(tera: &mut Tera, dir: &Path) -> Result<(), tera::Error> {
+    tera.add_raw_templates(PAGES.iter().map(|(page, source)| (name(page), *source)))?;
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        collect_templates(dir, dir, &mut files)?;
+    }
+    let names: Vec<String> = files.iter().map(|(_, name)| name.clone()).collect();
+    tera.add_template_files(files.into_iter().map(|(path, name)| (path, Some(name))))?;
+    let aliases: Vec<(String, String)> = PAGES
+        .iter()
+        .map(|(page, _)| format!("sigra/{page}"))
+        .filter(|file_name| names.contains(file_name))
+        .map(|file_name| {
+            let alias = format!("{{% extends \"{file_name}\" %}}");
+            (format!("{file_name}.html"), alias)
+        })
+        .collect();
+    tera.add_raw_templates(aliases)
+}
+
+/// The `*.tera` files under `dir`, with `rocket_dyn_templates`' names relative to `root`.
+fn collect_templates(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<(PathBuf, String)>,
+) -> Result<(), tera::Error> {
+    let unreadable = |e: std::io::Error| {
+        tera::Error::msg(format!(
+            "cannot read the template folder {}: {e}",
+            dir.display()
+        ))
+    };
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(unreadable)?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .map_err(unreadable)?;
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            collect_templates(root, &path, out)?;
+        } else if path.extension().is_some_and(|ext| ext == "tera") {
+            let relative = path.strip_prefix(root).unwrap_or(&path);
+            // `home.html.tera` → `home`: the engine's extension, then the data type's.
+            let stem = relative.with_extension("");
+            let name = stem.with_extension("");
+            let name = name.to_string_lossy().replace('\\', "/");
+            out.push((path, name));
+        }
+    }
+    Ok(())
+}
+
+/// `rocket_dyn_templates`' fairing for a host whose templates extend Sigra's layout: the
+/// host's `Template` responder, with Sigra's templates loaded first and then the files of
+/// Rocket's `template_dir` (see the module's documentation for why it hands
+/// `rocket_dyn_templates` an empty folder). Sigra's own pages still take their overrides
+/// from the same folder.
+pub fn fairing() -> impl Fairing {
+    AdHoc::try_on_ignite("Templates (Sigra's, then the app's)", |rocket| async move {
+        let dir = rocket
+            .figment()
+            .extract_inner::<RelativePathBuf>("template_dir")
+            .map(|dir| dir.relative())
+            .unwrap_or_else(|_| PathBuf::from("templates"));
+        let empty = std::env::temp_dir().join("sigra-empty-template-dir");
+        if let Err(e) = std::fs::create_dir_all(&empty) {
+            log::error!("templates: cannot create {}: {e}", empty.display());
+            return Err(rocket);
+        }
+        let mut figment = rocket.figment().clone().merge(("template_dir", empty));
+        // Sigra's fairing reads its overrides from `sigra.template_dir` first: keep it on
+        // the host's folder, whichever fairing ignites first.
+        if figment.find_value("sigra.template_dir").is_err() {
+            figment = figment.merge(("sigra.template_dir", dir.clone()));
+        }
+        let templates =
+            Template::try_custom(move |engines| Ok(register_with(&mut engines.tera, &dir)?));
+        Ok(rocket.configure(figment).attach(templates))
+    })
 }
 
 /// Sigra's own template engine: the defaults, overridden by files under

@@ -209,11 +209,14 @@ impl TestApp {
             .run_due_jobs()
             .await
             .map_err(|e| TestingError::Flow(e.into()))?;
-        Ok(state
+        // The dev mailbox lists the newest first (its page's order).
+        let mut mails = state
             .dev_mailbox
             .as_ref()
             .map(|m| m.list())
-            .unwrap_or_default())
+            .unwrap_or_default();
+        mails.reverse();
+        Ok(mails)
     }
 
     /// The mail sent to `to`, oldest first.
@@ -370,6 +373,7 @@ pub struct UserBuilder<'a> {
     password: String,
     confirmed: bool,
     mfa: bool,
+    #[cfg_attr(not(feature = "admin"), allow(dead_code))]
     admin: bool,
     fields: Vec<(String, String)>,
 }
@@ -402,7 +406,8 @@ impl UserBuilder<'_> {
         self
     }
 
-    /// Makes the account a platform admin.
+    /// Makes the account a platform admin (the `admin` feature).
+    #[cfg(feature = "admin")]
     pub fn admin(mut self) -> Self {
         self.admin = true;
         self
@@ -446,6 +451,7 @@ impl UserBuilder<'_> {
                 return Err(unexpected("confirm", "the confirmation link was refused"));
             }
         }
+        #[cfg(feature = "admin")]
         if self.admin
             && sigra_core::features::admin::set_admin(auth, &self.email, true, &meta)
                 .await?

@@ -245,7 +245,11 @@ async fn template(backend: Backend, server_url: &str) -> MySqlTemplate {
             // An applied migration was edited since the template was made: make it again.
             eprintln!("test template out of date ({e}); making it again");
             db.close().await;
-            let force = if backend == Backend::Postgres { " WITH (FORCE)" } else { "" };
+            let force = if backend == Backend::Postgres {
+                " WITH (FORCE)"
+            } else {
+                ""
+            };
             admin_execute(&admin, &format!("DROP DATABASE {TEMPLATE_DB}{force}")).await;
             admin_execute(&admin, &format!("CREATE DATABASE {TEMPLATE_DB}")).await;
             let db = Db::connect(&url, 1).await.unwrap();
