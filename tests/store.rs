@@ -42,10 +42,12 @@ async fn migrations_apply_to_an_empty_database_and_are_idempotent() {
             None,
             "{backend}"
         );
-        let on_disk =
-            std::fs::read_dir(concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/sqlite"))
-                .unwrap()
-                .count();
+        let on_disk = std::fs::read_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../sigra_core/migrations/sqlite"
+        ))
+        .unwrap()
+        .count();
         assert_eq!(
             t.db.embedded_migrations().len(),
             on_disk,

@@ -599,9 +599,19 @@ on_every_backend!(
 // templates eject: files only (SQLite configuration, the database is not opened).
 // ---------------------------------------------------------------------------------------
 
+/// A default template as the repository holds it: mails in sigra_core, pages in
+/// sigra_rocket.
 fn default_source(path: &str) -> String {
-    let repo = Path::new(env!("CARGO_MANIFEST_DIR")).join("../templates");
-    std::fs::read_to_string(repo.join(path)).unwrap()
+    let owner = if path.starts_with("sigra/email/") {
+        "sigra_core"
+    } else {
+        "sigra_rocket"
+    };
+    let templates = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(owner)
+        .join("templates");
+    std::fs::read_to_string(templates.join(path)).unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -55,144 +55,129 @@ use tera::Tera;
 pub const PAGES: &[(&str, &str)] = &[
     (
         "layout",
-        include_str!("../../templates/sigra/layout.html.tera"),
+        include_str!("../templates/sigra/layout.html.tera"),
     ),
     (
         "macros",
-        include_str!("../../templates/sigra/macros.html.tera"),
+        include_str!("../templates/sigra/macros.html.tera"),
     ),
     (
         "registration",
-        include_str!("../../templates/sigra/registration.html.tera"),
+        include_str!("../templates/sigra/registration.html.tera"),
     ),
     (
         "registration_sent",
-        include_str!("../../templates/sigra/registration_sent.html.tera"),
+        include_str!("../templates/sigra/registration_sent.html.tera"),
     ),
-    (
-        "login",
-        include_str!("../../templates/sigra/login.html.tera"),
-    ),
-    ("sudo", include_str!("../../templates/sigra/sudo.html.tera")),
+    ("login", include_str!("../templates/sigra/login.html.tera")),
+    ("sudo", include_str!("../templates/sigra/sudo.html.tera")),
     (
         "settings",
-        include_str!("../../templates/sigra/settings.html.tera"),
+        include_str!("../templates/sigra/settings.html.tera"),
     ),
     (
         "deletion",
-        include_str!("../../templates/sigra/deletion.html.tera"),
+        include_str!("../templates/sigra/deletion.html.tera"),
     ),
     (
         "mfa_totp",
-        include_str!("../../templates/sigra/mfa_totp.html.tera"),
+        include_str!("../templates/sigra/mfa_totp.html.tera"),
     ),
-    ("mfa", include_str!("../../templates/sigra/mfa.html.tera")),
+    ("mfa", include_str!("../templates/sigra/mfa.html.tera")),
     (
         "api_keys",
-        include_str!("../../templates/sigra/api_keys.html.tera"),
+        include_str!("../templates/sigra/api_keys.html.tera"),
     ),
     (
         "passkeys",
-        include_str!("../../templates/sigra/passkeys.html.tera"),
+        include_str!("../templates/sigra/passkeys.html.tera"),
     ),
-    (
-        "oauth",
-        include_str!("../../templates/sigra/oauth.html.tera"),
-    ),
+    ("oauth", include_str!("../templates/sigra/oauth.html.tera")),
     (
         "confirmation",
-        include_str!("../../templates/sigra/confirmation.html.tera"),
+        include_str!("../templates/sigra/confirmation.html.tera"),
     ),
     (
         "confirmation_link",
-        include_str!("../../templates/sigra/confirmation_link.html.tera"),
+        include_str!("../templates/sigra/confirmation_link.html.tera"),
     ),
     (
         "magic_link",
-        include_str!("../../templates/sigra/magic_link.html.tera"),
+        include_str!("../templates/sigra/magic_link.html.tera"),
     ),
     (
         "email_sent",
-        include_str!("../../templates/sigra/email_sent.html.tera"),
+        include_str!("../templates/sigra/email_sent.html.tera"),
     ),
     (
         "reset_password",
-        include_str!("../../templates/sigra/reset_password.html.tera"),
+        include_str!("../templates/sigra/reset_password.html.tera"),
     ),
     (
         "reset_password_edit",
-        include_str!("../../templates/sigra/reset_password_edit.html.tera"),
+        include_str!("../templates/sigra/reset_password_edit.html.tera"),
     ),
     (
         "lockout",
-        include_str!("../../templates/sigra/lockout.html.tera"),
+        include_str!("../templates/sigra/lockout.html.tera"),
     ),
     (
         "change_email",
-        include_str!("../../templates/sigra/change_email.html.tera"),
+        include_str!("../templates/sigra/change_email.html.tera"),
     ),
-    (
-        "error",
-        include_str!("../../templates/sigra/error.html.tera"),
-    ),
-    (
-        "admin",
-        include_str!("../../templates/sigra/admin.html.tera"),
-    ),
+    ("error", include_str!("../templates/sigra/error.html.tera")),
+    ("admin", include_str!("../templates/sigra/admin.html.tera")),
     (
         "admin_users",
-        include_str!("../../templates/sigra/admin_users.html.tera"),
+        include_str!("../templates/sigra/admin_users.html.tera"),
     ),
     (
         "admin_user",
-        include_str!("../../templates/sigra/admin_user.html.tera"),
+        include_str!("../templates/sigra/admin_user.html.tera"),
     ),
     (
         "admin_organizations",
-        include_str!("../../templates/sigra/admin_organizations.html.tera"),
+        include_str!("../templates/sigra/admin_organizations.html.tera"),
     ),
     (
         "admin_organization",
-        include_str!("../../templates/sigra/admin_organization.html.tera"),
+        include_str!("../templates/sigra/admin_organization.html.tera"),
     ),
-    (
-        "audit",
-        include_str!("../../templates/sigra/audit.html.tera"),
-    ),
+    ("audit", include_str!("../templates/sigra/audit.html.tera")),
     (
         "audit_verify",
-        include_str!("../../templates/sigra/audit_verify.html.tera"),
+        include_str!("../templates/sigra/audit_verify.html.tera"),
     ),
     (
         "organizations",
-        include_str!("../../templates/sigra/organizations.html.tera"),
+        include_str!("../templates/sigra/organizations.html.tera"),
     ),
     (
         "organization",
-        include_str!("../../templates/sigra/organization.html.tera"),
+        include_str!("../templates/sigra/organization.html.tera"),
     ),
     (
         "invitation",
-        include_str!("../../templates/sigra/invitation.html.tera"),
+        include_str!("../templates/sigra/invitation.html.tera"),
     ),
     (
         "dev_mailbox",
-        include_str!("../../templates/sigra/dev_mailbox.html.tera"),
+        include_str!("../templates/sigra/dev_mailbox.html.tera"),
     ),
 ];
 
 /// The stylesheet served at `<base_path>/assets/sigra.css`.
-pub const STYLESHEET: &str = include_str!("../../templates/sigra/assets/sigra.css");
+pub const STYLESHEET: &str = include_str!("../templates/sigra/assets/sigra.css");
 
 /// The script served at `<base_path>/assets/sigra.js` (conveniences such as copying a
 /// new API key; every page works without it).
-pub const SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra.js");
+pub const SCRIPT: &str = include_str!("../templates/sigra/assets/sigra.js");
 
 /// The script served at `<base_path>/assets/sigra-webauthn.js`: the browser half of
 /// passkey ceremonies (WebAuthn needs script; the pages' other ways in do not). The
 /// `passkeys` feature's.
 #[cfg(feature = "passkeys")]
-pub const WEBAUTHN_SCRIPT: &str = include_str!("../../templates/sigra/assets/sigra-webauthn.js");
+pub const WEBAUTHN_SCRIPT: &str = include_str!("../templates/sigra/assets/sigra-webauthn.js");
 
 /// The folder whose `sigra/` holds the host's page and mail overrides: `sigra.template_dir`,
 /// else Rocket's `template_dir` (read as `rocket_dyn_templates` reads it: a path in

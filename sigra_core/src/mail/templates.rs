@@ -74,7 +74,7 @@ const DIR: &str = "sigra/email";
 
 macro_rules! embedded {
     ($($file:literal),* $(,)?) => {
-        [$(($file, include_str!(concat!("../../../templates/sigra/email/", $file)))),*]
+        [$(($file, include_str!(concat!("../../templates/sigra/email/", $file)))),*]
     };
 }
 

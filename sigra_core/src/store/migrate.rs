@@ -15,7 +15,7 @@ pub const MIGRATIONS_TABLE: &str = "_sigra_migrations";
 macro_rules! migrations {
     ($backend:literal: $($version:literal $name:literal),+ $(,)?) => {
         &[$(($version, $name, include_str!(concat!(
-            "../../../migrations/", $backend, "/", $version, "_", $name, ".sql"
+            "../../migrations/", $backend, "/", $version, "_", $name, ".sql"
         )))),+]
     };
 }
@@ -126,7 +126,7 @@ mod tests {
         assert_eq!(names(SQLITE), names(POSTGRES));
         assert_eq!(names(SQLITE), names(MYSQL));
         for dir in ["sqlite", "postgres", "mysql"] {
-            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../migrations/");
+            let path = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations/");
             let mut files: Vec<String> = std::fs::read_dir(format!("{path}{dir}"))
                 .unwrap()
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
