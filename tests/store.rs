@@ -65,6 +65,7 @@ async fn schema_of(db: &sigra_core::store::Db) -> Vec<String> {
     where
         E: sqlx::Executor<'e>,
         (String,): for<'r> sqlx::FromRow<'r, <E::Database as sqlx::Database>::Row>,
+        <E::Database as sqlx::Database>::Arguments: sqlx::IntoArguments<E::Database>,
     {
         let rows: Vec<(String,)> = sqlx::query_as(sql).fetch_all(executor).await.unwrap();
         rows.into_iter().map(|(r,)| r).collect()
