@@ -264,6 +264,28 @@ pub struct TestApp {
     fairing: Option<FairingSetup>,
 }
 
+/// A test app that goes out of scope stops like an app shut down cleanly: its instance
+/// row is deleted, so the next app on the same database does not count it as a live peer
+/// (which would make that app's revocations wait for an acknowledgement that never comes,
+/// up to `cache_ms`). A crashed instance is simulated explicitly (`session_cache.rs`).
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some(state) = self.client.rocket().state::<SigraState>() else {
+            return;
+        };
+        let broadcast = state.auth.broadcast.clone();
+        match tokio::runtime::Handle::try_current() {
+            Ok(handle) if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+                tokio::task::block_in_place(|| handle.block_on(broadcast.stop()));
+            }
+            Ok(handle) => {
+                handle.spawn(async move { broadcast.stop().await });
+            }
+            Err(_) => {}
+        }
+    }
+}
+
 /// What a test adds to Sigra's fairing before launch (a host's `user_fields`); kept, so
 /// [`TestApp::other_browser`] launches the same app.
 pub type FairingSetup = Arc<dyn Fn(Sigra) -> Sigra + Send + Sync>;
