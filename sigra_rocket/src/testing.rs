@@ -128,6 +128,27 @@ pub struct TestApp {
     _file: Option<Throwaway>,
 }
 
+/// A test app that goes out of scope stops like an app shut down cleanly: its instance
+/// row is deleted, so another app on the same database does not wait for its
+/// acknowledgements when it revokes a session (it would, up to `cache_ms`, for an instance
+/// that crashed). On a single-threaded runtime the row is removed by a spawned task.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some(state) = self.client.rocket().state::<SigraState>() else {
+            return;
+        };
+        let broadcast = state.auth.broadcast.clone();
+        let Ok(handle) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        if handle.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread {
+            tokio::task::block_in_place(|| handle.block_on(broadcast.stop()));
+        } else {
+            handle.spawn(async move { broadcast.stop().await });
+        }
+    }
+}
+
 /// The moment a test app's clock starts at.
 pub fn start_time() -> OffsetDateTime {
     time::macros::datetime!(2026-06-01 09:00 UTC)
