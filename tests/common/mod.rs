@@ -93,15 +93,7 @@ impl TestDb {
                 let name = random_name();
                 admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
                 admin.close().await;
-                let url = with_database(&server_url, &name);
-                let db = Db::connect(&url, 5).await.unwrap();
-                Some(TestDb {
-                    backend,
-                    url,
-                    db,
-                    server: Some((server_url, name)),
-                    _dir: None,
-                })
+                Some(Self::on_server(backend, server_url, name).await)
             }
             _ => unreachable!("no such backend"),
         }
@@ -149,9 +141,8 @@ impl TestDb {
             admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
         }
         admin.close().await;
-        let url = with_database(&server_url, &name);
-        let db = Db::connect(&url, 5).await.unwrap();
-        if let (Db::MySql(pool), MySqlTemplate::Tables(tables)) = (&db, template) {
+        let t = Self::on_server(backend, server_url, name).await;
+        if let (Db::MySql(pool), MySqlTemplate::Tables(tables)) = (&t.db, template) {
             let mut conn = pool.acquire().await.unwrap();
             sqlx::query("SET FOREIGN_KEY_CHECKS = 0")
                 .execute(&mut *conn)
@@ -173,13 +164,20 @@ impl TestDb {
                 .await
                 .unwrap();
         }
-        Some(TestDb {
+        Some(t)
+    }
+
+    /// The database `name`, just created on the server at `server_url`.
+    async fn on_server(backend: Backend, server_url: String, name: String) -> TestDb {
+        let url = with_database(&server_url, &name);
+        let db = Db::connect(&url, 5).await.unwrap();
+        TestDb {
             backend,
             url,
             db,
             server: Some((server_url, name)),
             _dir: None,
-        })
+        }
     }
 
     /// Closes the pool and drops the database.
@@ -304,14 +302,9 @@ async fn try_execute(db: &Db, sql: &str) -> Result<(), String> {
 }
 
 pub async fn admin_execute(db: &Db, sql: &str) {
-    let sql = sqlx::AssertSqlSafe(sql.to_owned());
-    match db {
-        Db::Postgres(p) => sqlx::query(sql).execute(p).await.map(drop),
-        Db::MySql(p) => sqlx::query(sql).execute(p).await.map(drop),
-        Db::Sqlite(p) => sqlx::query(sql).execute(p).await.map(drop),
-        _ => unreachable!(),
+    if let Err(e) = try_execute(db, sql).await {
+        panic!("{sql}: {e}");
     }
-    .unwrap();
 }
 
 /// Runs `test` on a fresh migrated database of `backend` (or reports the skip).

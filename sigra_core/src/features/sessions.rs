@@ -180,18 +180,15 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
     let Ok(hash) = crate::crypto::TokenHash::of_encoded(cookie) else {
         return Ok(None);
     };
+    if let Some(found) = cached(auth, &hash) {
+        return Ok(Some(found));
+    }
     let now = auth.clock.now();
     let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
     let interval = Duration::seconds(auth.config.session.touch_interval_secs);
     let live = |s: &Session| now < s.expires_at && now < s.last_seen_at + idle;
     let touch_due = |s: &Session| now >= s.last_seen_at + interval;
     let cache = &auth.session_cache;
-    if let Some(found) = cache.get(&hash)
-        && live(&found.session)
-        && !touch_due(&found.session)
-    {
-        return Ok(Some(found));
-    }
     let ticket = cache.ticket();
     let Some((session, user)) = sessions::find_by_hash(&auth.db, &hash).await? else {
         cache.remove(&hash);
@@ -224,6 +221,25 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
     let found = Authenticated { session, user };
     cache.insert(&hash, &found, ticket);
     Ok(Some(found))
+}
+
+/// The cached half of [`authenticate`], without I/O: the session behind `cookie` when the
+/// session cache holds it, it is live and its `last_seen_at` is not due for a write.
+/// `None` says nothing about the cookie (ask [`authenticate`]). A request guard tries it
+/// first so that the common case never builds the database path's future.
+pub fn authenticate_cached(auth: &Auth, cookie: &str) -> Option<Authenticated> {
+    let hash = crate::crypto::TokenHash::of_encoded(cookie).ok()?;
+    cached(auth, &hash)
+}
+
+fn cached(auth: &Auth, hash: &crate::crypto::TokenHash) -> Option<Authenticated> {
+    let now = auth.clock.now();
+    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
+    let interval = Duration::seconds(auth.config.session.touch_interval_secs);
+    auth.session_cache.get(hash).filter(|found| {
+        let s = &found.session;
+        now < s.expires_at && now < s.last_seen_at + idle && now < s.last_seen_at + interval
+    })
 }
 
 /// Trades a remember-me cookie for a new session and a new remember-me cookie (the old

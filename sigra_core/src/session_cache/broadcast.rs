@@ -113,10 +113,13 @@ use crate::features::Revocation;
 /// How often each instance writes its heartbeat (and pings itself).
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
 /// An instance stops answering from its cache when its last heartbeat, or its last ping
-/// heard back, is this old.
-pub const STALE: Duration = Duration::from_secs(3);
-/// Peers stop waiting for an instance whose heartbeat is this old.
-pub const DEAD_AFTER: Duration = Duration::from_secs(6);
+/// heard back, is this old. Longer than one heartbeat interval plus one heartbeat that
+/// ran into its timeout (`HEARTBEAT + 2 × IO_TIMEOUT`, 3 s): a single slow write on a
+/// saturated machine does not close the gate (and empty the cache); two in a row do.
+pub const STALE: Duration = Duration::from_secs(5);
+/// Peers stop waiting for an instance whose heartbeat is this old (`STALE` plus 3 s of
+/// allowance for clock skew between instances).
+pub const DEAD_AFTER: Duration = Duration::from_secs(8);
 /// Rows of instances silent for this long are deleted.
 const PURGE_AFTER: Duration = Duration::from_secs(3600);
 /// Bound on each publish, connect and heartbeat.
@@ -564,13 +567,17 @@ impl Broadcast {
             Ok(Err(e)) => {
                 if !live.warned {
                     live.warned = true;
-                    log::warn!("sigra: instance heartbeat failed ({e}); session cache closed");
+                    log::warn!(
+                        "sigra: instance heartbeat failed ({e}); the session cache closes if the next one does too"
+                    );
                 }
             }
             Err(_) => {
                 if !live.warned {
                     live.warned = true;
-                    log::warn!("sigra: instance heartbeat timed out; session cache closed");
+                    log::warn!(
+                        "sigra: instance heartbeat timed out; the session cache closes if the next one does too"
+                    );
                 }
             }
         }

@@ -25,6 +25,20 @@ pub(crate) async fn current_session(request: &Request<'_>) -> Lookup {
 }
 
 async fn lookup(request: &Request<'_>) -> Lookup {
+    // The common case without building (or moving) the database path's large future: a
+    // session the cache holds. Both paths fill the same request-local value, so every
+    // guard of the request sees one answer.
+    if let Some(state) = state(request)
+        && let Some(cookie) = request.cookies().get(&state.cookies.session)
+        && let Some(found) = sessions::authenticate_cached(&state.auth, cookie.value())
+    {
+        return request.local_cache(|| Ok(Some(found))).clone();
+    }
+    Box::pin(lookup_from_store(request)).await
+}
+
+/// [`lookup`] through the store: the session cookie, else the remember-me cookie.
+async fn lookup_from_store(request: &Request<'_>) -> Lookup {
     request
         .local_cache_async(async {
             let Some(state) = state(request) else {
