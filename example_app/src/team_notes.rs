@@ -167,7 +167,7 @@ enum OrgNotePosted {
     /// Added: back to the list (303).
     Added(Box<Redirect>),
     /// Refused (empty or too long): the page again, with the draft and why.
-    Refused((Status, Template)),
+    Refused(Box<(Status, Template)>),
 }
 
 /// `POST /notes` (`body`, `_csrf`): adds a note to the active organization, written by
@@ -190,7 +190,10 @@ async fn add_org_note(
             format!("A note holds at most {ORG_NOTE_MAX_CHARS} characters; this one has {chars}.")
         };
         let page = render_org_notes(sigra, &db, &org, Some((&why, &draft))).await?;
-        return Ok(OrgNotePosted::Refused((Status::UnprocessableEntity, page)));
+        return Ok(OrgNotePosted::Refused(Box::new((
+            Status::UnprocessableEntity,
+            page,
+        ))));
     }
     let stmt = Query::insert()
         .into_table(Alias::new(ORG_NOTES))
