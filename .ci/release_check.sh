@@ -9,6 +9,9 @@ log() { printf '[release] %s\n' "$*"; }
 
 cargo build --release -p example_app
 bin="${CARGO_TARGET_DIR:-target}/release/example_app"
+# The binary runs from a folder of its own, pointed at the app's configuration the way a
+# deployment points it (Rocket looks for Rocket.toml from the working directory up).
+export ROCKET_CONFIG="$PWD/Rocket.toml"
 work=$(mktemp -d)
 trap 'kill "${pid:-0}" 2>/dev/null || true; rm -rf "$work"' EXIT
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -49,6 +52,17 @@ script=$(curl -fsS -D - -o "$work/sigra.js" "http://127.0.0.1:$port/users/assets
 echo "$script" | grep -qi '^content-type: text/javascript' || { echo "$script"; log "FAIL: /users/assets/sigra.js is not served as JavaScript"; exit 1; }
 grep -q "api-key-copy" "$work/sigra.js" || { log "FAIL: /users/assets/sigra.js lacks the copy button's handler"; exit 1; }
 log "pages allow script-src 'self' only, and /users/assets/sigra.js is served"
+
+# The app's own home page (Sigra::security_headers()) extends Sigra's layout and sends the
+# same kind of policy.
+home=$(curl -fsS -D - -o "$work/home.html" "http://127.0.0.1:$port/")
+home_csp=$(echo "$home" | grep -i '^content-security-policy:' || true)
+echo "$home_csp" | grep -q "script-src 'self'" || { echo "$home"; log "FAIL: the home page has no script-src 'self' policy"; exit 1; }
+if echo "$home_csp" | grep -qi "unsafe-inline"; then log "FAIL: the home page allows inline script: $home_csp"; exit 1; fi
+echo "$home" | grep -qi '^x-frame-options: DENY' || { echo "$home"; log "FAIL: the home page may be framed"; exit 1; }
+echo "$home" | grep -qi '^x-content-type-options: nosniff' || { echo "$home"; log "FAIL: the home page lacks nosniff"; exit 1; }
+grep -q 'name="csrf-token"' "$work/home.html" || { log "FAIL: the home page is not in Sigra's layout"; exit 1; }
+log "the app's home page: Sigra's layout, CSP without inline script, nosniff, DENY"
 
 # A passkey ceremony's token travels only in a `__Host-`, Secure, HttpOnly cookie.
 jar="$work/cookies"
