@@ -133,6 +133,10 @@ async fn the_app_pages_extend_sigras_layout_with_its_security_headers() {
     );
     assert_eq!(header("X-Content-Type-Options").as_deref(), Some("nosniff"));
     assert_eq!(header("X-Frame-Options").as_deref(), Some("DENY"));
+    assert_eq!(
+        response.content_type(),
+        Some(rocket::http::ContentType::HTML)
+    );
     let html = response.into_string().await.unwrap_or_default();
     // Sigra's layout around the app's own content: its navigation for a visitor, the
     // page's CSRF token, and the app's card inside.

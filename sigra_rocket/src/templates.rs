@@ -31,8 +31,8 @@
 //! `rocket_dyn_templates` loads every file of `template_dir` at once, and Tera refuses a
 //! template whose parent is not loaded yet; that check runs before any callback, so a page
 //! that extends Sigra's layout (or an override in `sigra/`, which does too) stops the
-//! launch. [`fairing()`] gives `rocket_dyn_templates` an empty folder and loads the folder
-//! itself after Sigra's templates ([`register_with`]), naming files the way
+//! launch. [`fairing()`] gives `rocket_dyn_templates` a folder of empty files with the same
+//! names (for the names and content types) and loads the real folder itself after Sigra's templates ([`register_with`]), naming files the way
 //! `rocket_dyn_templates` does (`home.html.tera` is `home`). Trade-off: in debug builds
 //! `rocket_dyn_templates` no longer reloads an edited template; restart the app. A host
 //! whose templates never extend Sigra's keeps `Template::fairing()`, or uses [`register`]
@@ -322,7 +322,7 @@ fn collect_templates(
 /// `rocket_dyn_templates`' fairing for a host whose templates extend Sigra's layout: the
 /// host's `Template` responder, with Sigra's templates loaded first and then the files of
 /// Rocket's `template_dir` (see the module's documentation for why it hands
-/// `rocket_dyn_templates` an empty folder). Sigra's own pages still take their overrides
+/// `rocket_dyn_templates` a folder of empty stand-ins). Sigra's own pages still take their overrides
 /// from the same folder.
 pub fn fairing() -> impl Fairing {
     AdHoc::try_on_ignite("Templates (Sigra's, then the app's)", |rocket| async move {
@@ -331,12 +331,14 @@ pub fn fairing() -> impl Fairing {
             .extract_inner::<RelativePathBuf>("template_dir")
             .map(|dir| dir.relative())
             .unwrap_or_else(|_| PathBuf::from("templates"));
-        let empty = std::env::temp_dir().join("sigra-empty-template-dir");
-        if let Err(e) = std::fs::create_dir_all(&empty) {
-            log::error!("templates: cannot create {}: {e}", empty.display());
-            return Err(rocket);
-        }
-        let mut figment = rocket.figment().clone().merge(("template_dir", empty));
+        let names = match name_stubs(&dir) {
+            Ok(names) => names,
+            Err(e) => {
+                log::error!("templates: {e}");
+                return Err(rocket);
+            }
+        };
+        let mut figment = rocket.figment().clone().merge(("template_dir", names));
         // Sigra's fairing reads its overrides from `sigra.template_dir` first: keep it on
         // the host's folder, whichever fairing ignites first.
         if figment.find_value("sigra.template_dir").is_err() {
@@ -346,6 +348,38 @@ pub fn fairing() -> impl Fairing {
             Template::try_custom(move |engines| Ok(register_with(&mut engines.tera, &dir)?));
         Ok(rocket.configure(figment).attach(templates))
     })
+}
+
+/// A folder of empty files named like the host's templates under `dir`, for
+/// `rocket_dyn_templates` to scan: it takes each template's content type from its file
+/// name (`home.html.tera` is HTML) and knows only the names it found, while the templates
+/// themselves come from [`register_with`]. One folder per host folder, under the system's
+/// temporary folder, shared by the launches that use it (a stand-in is only ever added:
+/// one left by a template since deleted is an empty page nobody renders).
+fn name_stubs(dir: &Path) -> Result<PathBuf, tera::Error> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hasher);
+    let stubs = std::env::temp_dir()
+        .join("sigra-template-names")
+        .join(format!("{:016x}", hasher.finish()));
+    let failed =
+        |e: std::io::Error| tera::Error::msg(format!("cannot write {}: {e}", stubs.display()));
+    std::fs::create_dir_all(&stubs).map_err(failed)?;
+    let mut files = Vec::new();
+    if dir.is_dir() {
+        collect_templates(dir, dir, &mut files)?;
+    }
+    for (path, _) in files {
+        let stub = stubs.join(path.strip_prefix(dir).unwrap_or(&path));
+        if let Some(parent) = stub.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        if !stub.exists() {
+            std::fs::write(&stub, "").map_err(failed)?;
+        }
+    }
+    Ok(stubs)
 }
 
 /// Sigra's own template engine: the defaults, overridden by files under
