@@ -124,19 +124,10 @@ impl TestDb {
         let admin = Db::connect(&server_url, 1).await.unwrap();
         let name = random_name();
         if backend == Backend::Postgres {
-            // Another test process may be bringing the template up to date: retry briefly.
+            // Within this process the template is ready (`template` above). A second test
+            // process migrating it at this very moment makes this fail loudly, not wait.
             let sql = format!("CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}");
-            let mut attempt = 0;
-            loop {
-                match try_execute(&admin, &sql).await {
-                    Ok(()) => break,
-                    Err(e) if attempt < 50 && e.contains("being accessed by other users") => {
-                        attempt += 1;
-                        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    }
-                    Err(e) => panic!("copying the template: {e}"),
-                }
-            }
+            admin_execute(&admin, &sql).await;
         } else {
             admin_execute(&admin, &format!("CREATE DATABASE {name}")).await;
         }
