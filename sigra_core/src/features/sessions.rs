@@ -184,10 +184,9 @@ pub async fn authenticate(auth: &Auth, cookie: &str) -> Result<Option<Authentica
         return Ok(Some(found));
     }
     let now = auth.clock.now();
-    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
     let interval = Duration::seconds(auth.config.session.touch_interval_secs);
-    let live = |s: &Session| now < s.expires_at && now < s.last_seen_at + idle;
-    let touch_due = |s: &Session| now >= s.last_seen_at + interval;
+    let live = |s: &Session| live_at(auth, now, s);
+    let touch_due = |s: &Session| touch_due_at(auth, now, s);
     let cache = &auth.session_cache;
     let ticket = cache.ticket();
     let Some((session, user)) = sessions::find_by_hash(&auth.db, &hash).await? else {
@@ -234,12 +233,20 @@ pub fn authenticate_cached(auth: &Auth, cookie: &str) -> Option<Authenticated> {
 
 fn cached(auth: &Auth, hash: &crate::crypto::TokenHash) -> Option<Authenticated> {
     let now = auth.clock.now();
-    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
-    let interval = Duration::seconds(auth.config.session.touch_interval_secs);
     auth.session_cache.get(hash).filter(|found| {
-        let s = &found.session;
-        now < s.expires_at && now < s.last_seen_at + idle && now < s.last_seen_at + interval
+        live_at(auth, now, &found.session) && !touch_due_at(auth, now, &found.session)
     })
+}
+
+/// Whether `s` is within its absolute and idle lifetimes at `now`.
+fn live_at(auth: &Auth, now: OffsetDateTime, s: &Session) -> bool {
+    let idle = Duration::seconds(auth.config.session.idle_timeout_secs);
+    now < s.expires_at && now < s.last_seen_at + idle
+}
+
+/// Whether `s`'s `last_seen_at` is due for a write at `now`.
+fn touch_due_at(auth: &Auth, now: OffsetDateTime, s: &Session) -> bool {
+    now >= s.last_seen_at + Duration::seconds(auth.config.session.touch_interval_secs)
 }
 
 /// Trades a remember-me cookie for a new session and a new remember-me cookie (the old
