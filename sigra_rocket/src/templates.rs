@@ -251,14 +251,22 @@ pub fn register(tera: &mut Tera) -> Result<(), tera::Error> {
             continue;
         }
         if existing.contains(&file_name) {
-            // rocket_dyn_templates names host files without extensions; alias them
-            // under the `.html` name Sigra renders (and which Tera autoescapes).
-            raw.push((html_name, format!("{{% extends \"{file_name}\" %}}")));
+            raw.push(alias(&file_name));
         } else {
             raw.push((html_name, (*source).to_owned()));
         }
     }
     tera.add_raw_templates(raw)
+}
+
+/// rocket_dyn_templates names a host file without extensions (`sigra/login`): the
+/// template that makes it Sigra's `sigra/login.html` (the name Sigra renders, and which
+/// Tera autoescapes).
+fn alias(file_name: &str) -> (String, String) {
+    (
+        format!("{file_name}.html"),
+        format!("{{% extends \"{file_name}\" %}}"),
+    )
 }
 
 /// Adds Sigra's default pages to `tera`, then every `*.tera` file under `dir` (when it
@@ -278,10 +286,7 @@ pub fn register_with(tera: &mut Tera, dir: &Path) -> Result<(), tera::Error> {
         .iter()
         .map(|(page, _)| format!("sigra/{page}"))
         .filter(|file_name| names.contains(file_name))
-        .map(|file_name| {
-            let alias = format!("{{% extends \"{file_name}\" %}}");
-            (format!("{file_name}.html"), alias)
-        })
+        .map(|file_name| alias(&file_name))
         .collect();
     tera.add_raw_templates(aliases)
 }
