@@ -29,6 +29,7 @@ BENCH_SECONDS, PSQL, CACHE_MS, TIMELINE, SINK_LOG, DRAIN_SECS).
 import asyncio
 import collections
 import json
+import math
 import os
 import random
 import re
@@ -49,6 +50,7 @@ CACHE_MS = int(os.environ.get("CACHE_MS", "5000"))
 TIMELINE = os.environ.get("TIMELINE", os.path.join(WORK, "timeline"))
 SINK_LOG = os.environ.get("SINK_LOG", os.path.join(WORK, "sink.log"))
 DRAIN_SECS = float(os.environ.get("DRAIN_SECS", "150"))
+DRAIN_CAP_SECS = 600.0
 STATE = os.path.join(WORK, "client_state.json")
 
 PASSWORD = "bench password long enough 42"
@@ -82,6 +84,9 @@ class Stats:
         self.success = collections.Counter()  # action -> n
         self.probes = []  # (start t, seconds, status)
         self.ok_at = collections.defaultdict(list)  # step -> [start t of a 2xx/3xx answer]
+        # step -> Location -> n: 303s that are not the step's success (a guard's redirect)
+        self.other_redirects = collections.Counter()
+        self.success_at = collections.defaultdict(list)  # action -> [(start t, instance)]
         self.iterations = 0
 
 
@@ -101,7 +106,8 @@ class Cluster:
 
     async def request(self, v, cookies, step, method, path, data=None, ip=None,
                       json_answer=False, instance=None, t0=0.0):
-        """One request; answers (status, headers, text) or None when no answer came."""
+        """One request; answers (status, Retry-After, text, Location) or None when no
+        answer came."""
         for _ in range(2):
             if instance == 1:
                 base, which = BASE1, 1
@@ -130,6 +136,7 @@ class Cluster:
                         else:
                             cookies[name] = value
                     retry_after = response.headers.get("Retry-After")
+                    location = response.headers.get("Location")
             except aiohttp.ClientConnectorError:
                 if which == 2:
                     # Instance 2 is gone (killed): from now on everything goes to 1.
@@ -154,8 +161,23 @@ class Cluster:
                 if len(self.stats.server_errors) < 200:
                     snippet = re.sub(r"\s+", " ", text)[:160]
                     self.stats.server_errors.append((round(now, 2), step, status, which, snippet))
-            return status, retry_after, text
+            return status, retry_after, text, location, round(now - elapsed, 3), which
         return None
+
+
+def succeeded(stats, action, step, answer, location_ok):
+    """Counts `answer` as a success of `action` when it is a 303 whose Location is the
+    step's success page (`location_ok`); a 303 elsewhere (a guard sending the browser to
+    log in, say) is tallied by its Location instead."""
+    if not answer or answer[0] != 303:
+        return False
+    location = answer[3] or ""
+    if not location_ok(location):
+        stats.other_redirects[(step, location.split("?")[0])] += 1
+        return False
+    stats.success[action] += 1
+    stats.success_at[action].append((answer[4], answer[5]))
+    return True
 
 
 async def backoff(answer):
@@ -195,10 +217,9 @@ async def virtual_user(cluster, v, deadline, t0):
             continue
         answer = await call("POST log_in", "POST", "/users/log_in",
                             {"_csrf": token.group(1), "email": email, "password": PASSWORD})
-        if not answer or answer[0] != 303:
+        if not succeeded(stats, "login.success", "POST log_in", answer, lambda at: at == "/"):
             await backoff(answer)
             continue
-        stats.success["login.success"] += 1
         settings = await call("GET settings", "GET", "/users/settings")
         if not settings or settings[0] != 200:
             await backoff(settings)
@@ -221,12 +242,11 @@ async def virtual_user(cluster, v, deadline, t0):
         if slug:
             answer = await call("POST switch", "POST", f"/organizations/{slug}/switch",
                                 {"_csrf": csrf})
-            if answer and answer[0] == 303:
-                stats.success["organization.switched"] += 1
+            succeeded(stats, "organization.switched", "POST switch", answer,
+                      lambda at: at.startswith(f"/organizations/{slug}"))
         answer = await call("POST log_out", "POST", "/users/log_out",
                             {"_method": "DELETE", "_csrf": csrf})
-        if answer and answer[0] == 303:
-            stats.success["logout"] += 1
+        if succeeded(stats, "logout", "POST log_out", answer, lambda at: at == "/"):
             stats.iterations += 1
         else:
             await backoff(answer)
@@ -254,8 +274,8 @@ async def probe(cluster, deadline, t0):
         elapsed = time.monotonic() - started
         status = answer[0] if answer else None
         stats.probes.append((round(started_at, 3), round(elapsed, 4), status))
-        if status == 303:
-            stats.success["session.revoked_others"] += 1
+        succeeded(stats, "session.revoked_others", "probe POST sessions/others", answer,
+                  lambda at: "notice=others_revoked" in at)
 
     while going():
         if csrf is None:
@@ -270,10 +290,10 @@ async def probe(cluster, deadline, t0):
                 -1, cookies, "probe POST log_in", "POST", "/users/log_in",
                 {"_csrf": token.group(1), "email": PROBE, "password": PASSWORD},
                 ip="198.51.100.1", instance=1, t0=t0)
-            if not answer or answer[0] != 303:
+            if not succeeded(stats, "probe login.success", "probe POST log_in", answer,
+                             lambda at: at == "/"):
                 await asyncio.sleep(1)
                 continue
-            stats.success["probe login.success"] += 1
             page = await cluster.request(-1, cookies, "probe GET settings", "GET",
                                          "/users/settings", instance=1, t0=t0)
             token = page and page[0] == 200 and CSRF.search(page[2])
@@ -366,6 +386,8 @@ async def load():
         "probes": stats.probes,
         "ok_at": {k: v for k, v in stats.ok_at.items()},
         "iterations": stats.iterations,
+        "other_redirects": [[s, at, n] for (s, at), n in stats.other_redirects.items()],
+        "success_at": {k: v for k, v in stats.success_at.items()},
     }
     with open(STATE, "w") as f:
         json.dump(state, f)
@@ -470,6 +492,11 @@ def check():
     pending_q = ("SELECT count(*) FILTER (WHERE locked_until IS NULL OR locked_until <= now()), "
                  "count(*) FILTER (WHERE locked_until > now()) "
                  "FROM sigra_outbox WHERE done_at IS NULL")
+    # Mail that failed while SMTP was down waits for its retry (backoff: 30 s, 60 s,
+    # 120 s, …): the wait lasts at least DRAIN_SECS and until 30 s after the last pending
+    # job is due, at most DRAIN_CAP_SECS.
+    due_q = ("SELECT coalesce(extract(epoch FROM max(run_at) - now()), 0) "
+             "FROM sigra_outbox WHERE done_at IS NULL")
     drain_started = time.time()
     history = []
     while True:
@@ -477,7 +504,9 @@ def check():
         open_events = sql_int(UNSEALED)
         history.append((pending, leased, open_events))
         settled = len(history) >= 3 and all(h == (0, leased, 0) for h in history[-3:])
-        if settled or time.time() - drain_started > DRAIN_SECS:
+        waited = time.time() - drain_started
+        due_in = float(sql(due_q)[0][0]) if pending else 0.0
+        if settled or waited > min(DRAIN_CAP_SECS, max(DRAIN_SECS, waited + due_in + 30)):
             break
         time.sleep(1)
     drained_in = time.time() - drain_started
@@ -563,7 +592,9 @@ def check():
                        f"log-ins, switches and log-outs started 1–6 s after the kill")
 
     # 2. Audit events: each success counted has its event; lost answers may have committed.
-    since = f"to_timestamp({t0})"
+    # Sigra stores times in whole seconds: an event of the run's first second is stored
+    # at the second t0 falls in.
+    since = f"to_timestamp({math.floor(t0)})"
     counted = state["success"]
     lost_by_step = collections.Counter()
     for step, inst, kind, n in lost:
@@ -583,11 +614,34 @@ def check():
         ("session.revoked_others", counted.get("session.revoked_others", 0),
          lost_by_step["probe POST sessions/others"]),
     ]
+    other = state.get("other_redirects", [])
+    if other:
+        print("  303 answers that were not the step's success (not counted), by Location:")
+        for step, at, n in sorted(other):
+            print(f"    {step:28s} {at}: {n}")
+    success_at = state.get("success_at", {})
     for action, ok_count, unknown in checks:
         events = audit_rows.get(action, 0)
-        verdict(ok_count <= events <= ok_count + unknown,
-                f"audit {action}: {events} events for {ok_count} successes counted "
-                f"(+ {unknown} requests whose answer was lost)")
+        ok = ok_count <= events <= ok_count + unknown
+        verdict(ok, f"audit {action}: {events} events for {ok_count} successes counted "
+                    f"(+ {unknown} requests whose answer was lost)")
+        if not ok:
+            # Where the two part: successes by when their request started, events by
+            # when they were recorded, per second of the run.
+            times = [t for t, _ in success_at.get(action, [])]
+            times += [t for t, _ in success_at.get(f"probe {action}", [])]
+            counted_by = collections.Counter(
+                math.floor(t0 + t) - math.floor(t0) for t in times)
+            recorded_by = collections.Counter(
+                int(float(n)) for (n,) in sql(
+                    f"SELECT extract(epoch FROM occurred_at) - {math.floor(t0)} "
+                    f"FROM sigra_audit_events WHERE occurred_at >= {since} "
+                    f"AND action = '{action}'"))
+            print(f"      second: successes counted / events recorded")
+            for second in sorted(set(counted_by) | set(recorded_by)):
+                a, b = counted_by[second], recorded_by[second]
+                mark = "" if a == b else "   <-"
+                print(f"      {second:4d}: {a:5d} / {b:5d}{mark}")
     failed_logins = audit_rows.get("login.failure", 0)
     verdict(failed_logins == 0, f"audit login.failure: {failed_logins} (every password was right)")
 
