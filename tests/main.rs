@@ -45,6 +45,7 @@ mod remember_me;
 mod reset_password;
 mod retention;
 mod security;
+mod security_evidence;
 mod session_cache;
 mod sessions;
 mod set_password;
