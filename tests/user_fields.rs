@@ -430,6 +430,40 @@ conformance!(
         t
     }
 
+    async fn the_openapi_document_describes_the_declared_fields_of_the_registration_body(
+        t: TestDb,
+    ) -> TestDb {
+        let (app, _) = host_app(&t).await;
+        let r = app.json_get("/users/openapi.json").await;
+        assert_eq!(r.status, Status::Ok);
+        let body = &r.body["paths"]["/users/register"]["post"]["requestBody"]["content"];
+        let json = &body["application/json"]["schema"];
+        assert_eq!(json["properties"]["display_name"]["maxLength"], 20);
+        assert_eq!(json["properties"]["display_name"]["title"], "Display name");
+        assert_eq!(
+            json["properties"]["display_name"]["description"],
+            "Shown to your team."
+        );
+        assert_eq!(
+            json["properties"]["plan"]["enum"],
+            json!(["free", "pro", null])
+        );
+        assert_eq!(
+            json["required"],
+            json!(["email", "password", "display_name", "accept_terms"])
+        );
+        let form = &body["application/x-www-form-urlencoded"]["schema"];
+        assert_eq!(
+            form["properties"]["accept_terms"]["enum"],
+            json!(["true", "false"])
+        );
+        assert_eq!(form["properties"]["plan"]["enum"], json!(["free", "pro"]));
+        // The other bodies are left alone.
+        let log_in = &r.body["paths"]["/users/log_in"]["post"]["requestBody"]["content"];
+        assert!(log_in["application/json"]["schema"]["properties"]["display_name"].is_null());
+        t
+    }
+
     async fn a_declaration_that_cannot_work_stops_the_launch(t: TestDb) -> TestDb {
         #[derive(Debug)]
         struct Clash;

@@ -17,6 +17,7 @@ use rocket::request::{FromRequest, Outcome};
 use rocket::serde::json::Json;
 use rocket::{Orbit, Request, Rocket, Route, State, get, routes};
 use serde_json::{Map, Value, json};
+use sigra_core::features::user_fields::{DEFAULT_MAX_CHARS, FieldKind, FieldSpec};
 
 use crate::guards::CsrfToken;
 use crate::state::SigraState;
@@ -900,6 +901,69 @@ fn body_schema(fields: &[Field], form: bool) -> Value {
     json!({ "type": "object", "properties": properties, "required": required })
 }
 
+/// Adds the host's custom registration fields (`user_fields`) to both bodies of
+/// `POST <base>/register`.
+fn add_user_fields(state: &SigraState, op: &mut Value) {
+    let Some(hook) = &state.auth.user_fields else {
+        return;
+    };
+    let Some(content) = op
+        .pointer_mut("/requestBody/content")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    let fields = hook.fields();
+    for (media, body) in content.iter_mut() {
+        let form = media.as_str() != "application/json";
+        for spec in &fields {
+            if let Some(properties) = body
+                .pointer_mut("/schema/properties")
+                .and_then(Value::as_object_mut)
+            {
+                properties.insert(spec.name.clone(), user_field_schema(spec, form));
+            }
+            if spec.required
+                && let Some(required) = body
+                    .pointer_mut("/schema/required")
+                    .and_then(Value::as_array_mut)
+            {
+                required.push(spec.name.clone().into());
+            }
+        }
+    }
+}
+
+/// The schema of one custom field: its kind, length limit, label and help. JSON may
+/// also send `null` (left empty), and a box ticked as `true`.
+fn user_field_schema(spec: &FieldSpec, form: bool) -> Value {
+    let mut schema = match &spec.kind {
+        FieldKind::Checkbox if form => json!({ "type": "string", "enum": ["true", "false"] }),
+        FieldKind::Checkbox => json!({ "type": ["boolean", "string", "null"] }),
+        FieldKind::Select { options } => {
+            let mut values: Vec<Value> = options.iter().map(|o| o.value.clone().into()).collect();
+            let mut types = json!("string");
+            if !form {
+                values.push(Value::Null);
+                types = json!(["string", "null"]);
+            }
+            json!({ "type": types, "enum": values })
+        }
+        FieldKind::Email if form => json!({ "type": "string", "format": "email" }),
+        FieldKind::Email => json!({ "type": ["string", "null"], "format": "email" }),
+        _ if form => json!({ "type": "string" }),
+        _ => json!({ "type": ["string", "null"] }),
+    };
+    if matches!(spec.kind, FieldKind::Text | FieldKind::Email) {
+        schema["maxLength"] = spec.max_chars.unwrap_or(DEFAULT_MAX_CHARS).into();
+    }
+    schema["title"] = spec.label.clone().into();
+    if let Some(help) = &spec.help {
+        schema["description"] = help.clone().into();
+    }
+    schema
+}
+
 fn operation(route: &Route, described: Option<&Operation>) -> Value {
     let (_, path_params) = openapi_path(route.uri.unmounted_origin.path().as_str());
     let mut parameters: Vec<Value> = path_params
@@ -993,10 +1057,11 @@ fn document<'a>(state: &SigraState, routes: impl Iterator<Item = &'a Route>) -> 
             .entry(path)
             .or_insert_with(|| Value::Object(Map::new()));
         if let Value::Object(item) = item {
-            item.insert(
-                route.method.as_str().to_lowercase(),
-                operation(route, described),
-            );
+            let mut op = operation(route, described);
+            if route.method == Method::Post && unmounted == "/register" {
+                add_user_fields(state, &mut op);
+            }
+            item.insert(route.method.as_str().to_lowercase(), op);
         }
     }
     let config = &state.auth.config;
