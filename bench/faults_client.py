@@ -676,6 +676,13 @@ def check():
           f"{after_back} after SMTP came back")
     verdict(given_up == 0 and pending == 0,
             f"every queued mail sent or leased: {pending} pending, {given_up} given up")
+    if pending:
+        print("      pending mail by attempts, due in (s), last error:")
+        for row in sql("SELECT attempts, round(extract(epoch FROM run_at - now())), "
+                       "coalesce(left(last_error, 80), '-'), count(*) FROM sigra_outbox "
+                       "WHERE kind = 'mail' AND done_at IS NULL GROUP BY 1, 2, 3 "
+                       "ORDER BY 1, 2 LIMIT 20"):
+            print("        " + " | ".join(row))
     verdict(sent <= len(lines) <= sent + leased and duplicates == 0,
             f"mail delivered exactly once: {len(lines)} received for {sent} sent "
             f"(+ {leased} leased), {duplicates} duplicates")
