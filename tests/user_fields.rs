@@ -2,12 +2,12 @@
 //! renders and checks them, and the host's hook stores them in its own table inside the
 //! registration's transaction, or the whole registration rolls back.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rocket::http::{Method, Status};
 use serde_json::json;
-use sigra_core::FixedClock;
+use sigra_core::{Clock, FixedClock};
 use sigra_core::form::FieldError;
 use sigra_core::store::{Backend, Db, Executor, Tx, users};
 use sigra_rocket::Sigra;
@@ -32,6 +32,8 @@ struct Profiles {
     db: Db,
     calls: Arc<AtomicUsize>,
     visible: Arc<Mutex<Vec<(bool, bool)>>>,
+    /// `forget` fails while set.
+    refuse_forget: Arc<AtomicBool>,
 }
 
 impl UserFields for Profiles {
@@ -89,6 +91,21 @@ impl UserFields for Profiles {
             Ok(())
         })
     }
+
+    fn forget<'a>(&'a self, tx: &'a Tx, user_id: uuid::Uuid) -> StoreFuture<'a> {
+        Box::pin(async move {
+            use sigra_rocket::sea_query::{Expr, ExprTrait};
+            let stmt = Query::delete()
+                .from_table(Alias::new(PROFILES))
+                .and_where(Expr::col(Alias::new("user_id")).eq(user_id))
+                .to_owned();
+            tx.execute(&stmt).await?;
+            if self.refuse_forget.load(Ordering::SeqCst) {
+                return Err(HookError::failed("the test host refuses to forget"));
+            }
+            Ok(())
+        })
+    }
 }
 
 /// A stored profile.
@@ -138,6 +155,7 @@ async fn host_app(t: &TestDb) -> (TestApp, Profiles) {
         db: t.db.clone(),
         calls: Arc::new(AtomicUsize::new(0)),
         visible: Arc::new(Mutex::new(Vec::new())),
+        refuse_forget: Arc::new(AtomicBool::new(false)),
     };
     let fields = hook.clone();
     let app = app_with_fairing(t, Arc::new(move |s: Sigra| s.user_fields(fields.clone()))).await;
@@ -289,6 +307,46 @@ conformance!(
         // rest of the world did not yet.
         assert_eq!(*hook.visible.lock().unwrap(), [(true, false)]);
         assert_eq!(app.mails_to("grace@example.com").await.len(), 1);
+        t
+    }
+
+    async fn deleting_the_account_deletes_the_host_row_in_the_same_transaction(
+        t: TestDb,
+    ) -> TestDb {
+        let (app, hook) = host_app(&t).await;
+        let r = app
+            .submit("/users/register", &good("ada@example.com", "Ada"))
+            .await;
+        assert_eq!(r.status(), Status::Ok);
+        let id = users::find_by_email(&t.db, "ada@example.com")
+            .await
+            .unwrap()
+            .expect("the account")
+            .id;
+        let now = app.clock.now();
+        assert_eq!(
+            users::schedule_deletion(&t.db, id, now, now).await.unwrap(),
+            1
+        );
+
+        // A host that cannot forget stops the deletion: nothing of it is kept.
+        hook.refuse_forget.store(true, Ordering::SeqCst);
+        assert_eq!(app.state().run_due_jobs().await.unwrap().swept, 0);
+        let user = users::find_by_id(&t.db, id).await.unwrap().unwrap();
+        assert!(user.deleted_at.is_none(), "rolled back");
+        assert_eq!(user.email, "ada@example.com");
+        assert!(profile_of(&t.db, id).await.is_some(), "rolled back");
+
+        // The next run deletes both: the account is anonymized (its row stays, so no
+        // foreign key cascades) and the host's row is gone.
+        hook.refuse_forget.store(false, Ordering::SeqCst);
+        assert_eq!(app.state().run_due_jobs().await.unwrap().swept, 1);
+        let user = users::find_by_id(&t.db, id).await.unwrap().unwrap();
+        assert!(user.deleted_at.is_some());
+        assert!(
+            profile_of(&t.db, id).await.is_none(),
+            "the host's row went along"
+        );
         t
     }
 

@@ -2,7 +2,8 @@
 //! page asks for a display name (required, at most 80 characters) and for the terms to be
 //! accepted (a required checkbox); Sigra checks both, and [`Profiles::store`] writes them
 //! to the app's own table, `example_profiles`, in the transaction that creates the
-//! account. The dashboard shows the display name.
+//! account. The dashboard shows the display name. [`Profiles::forget`] deletes the row
+//! in the transaction that deletes (or anonymizes) the account.
 //!
 //! Accounts made without the registration form (a social log-in, an invitation) have no
 //! profile row: [`display_name`] answers `None` for them.
@@ -65,6 +66,17 @@ impl UserFields for Profiles {
                     values.checked("accept_terms").into(),
                 ])
                 .map_err(HookError::failed)?
+                .to_owned();
+            tx.execute(&stmt).await?;
+            Ok(())
+        })
+    }
+
+    fn forget<'a>(&'a self, tx: &'a Tx, user_id: Uuid) -> StoreFuture<'a> {
+        Box::pin(async move {
+            let stmt = Query::delete()
+                .from_table(Alias::new(PROFILES))
+                .and_where(Expr::col(Alias::new("user_id")).eq(user_id))
                 .to_owned();
             tx.execute(&stmt).await?;
             Ok(())

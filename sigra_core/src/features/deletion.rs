@@ -168,6 +168,11 @@ pub async fn execute_deletion(auth: &Auth, user_id: Uuid) -> Result<ExecutionOut
     crate::store::passkeys::delete_for_user(tx, user.id).await?;
     crate::store::oauth::delete_for_user(tx, user.id).await?;
     sessions::delete_known_devices(tx, user.id).await?;
+    if let Some(hook) = &auth.user_fields {
+        hook.forget(tx, user.id)
+            .await
+            .map_err(super::user_fields::HookError::into_flow)?;
+    }
     match strategy {
         DeletionStrategy::Anonymize => {
             audit_store::scrub_for_user(tx, user.id).await?;

@@ -143,11 +143,7 @@ pub async fn register(
                 let values = user_fields::clean(&hook.fields(), &input.user_fields);
                 hook.store(change.tx(), user.id, &values)
                     .await
-                    .map_err(|e| match e {
-                        // A database failure stays one (503 when it is out of reach).
-                        HookError::Store(e) => FlowError::Store(e),
-                        other => FlowError::UserFields(other),
-                    })?;
+                    .map_err(HookError::into_flow)?;
             }
             super::confirmation::send(auth, &mut change, &user).await?;
             change

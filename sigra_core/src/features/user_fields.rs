@@ -21,6 +21,11 @@
 //!    [`Change`](super::Change), right after the user row is inserted and before the
 //!    confirmation mail and the audit event are queued, with the change's transaction.
 //!
+//! Deleting the account ([`super::deletion::execute_deletion`]) calls
+//! [`UserFields::forget`] in the deletion's transaction, so the host's rows go with the
+//! account's personal data whatever the strategy (an anonymized account keeps its row in
+//! `sigra_users`, so no foreign key would cascade).
+//!
 //! # Trade-off
 //!
 //! The host's row and the account commit together, or neither does: never an account
@@ -234,8 +239,8 @@ fn ticked(value: &str) -> bool {
     )
 }
 
-/// Why [`UserFields::store`] could not write the host's rows. Either way the registration
-/// rolls back.
+/// Why [`UserFields::store`] could not write the host's rows (or [`UserFields::forget`]
+/// delete them). Either way the registration (or deletion) rolls back.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum HookError {
@@ -258,6 +263,14 @@ impl HookError {
         match self {
             HookError::Store(e) => e.reason(),
             HookError::Failed(_) => "user_fields_store_failed",
+        }
+    }
+
+    /// The flow's error: a database failure stays one (503 when it is out of reach).
+    pub(crate) fn into_flow(self) -> super::FlowError {
+        match self {
+            HookError::Store(e) => super::FlowError::Store(e),
+            other => super::FlowError::UserFields(other),
         }
     }
 }
@@ -326,6 +339,16 @@ pub trait UserFields: Send + Sync + fmt::Debug + 'static {
         user_id: Uuid,
         values: &'a UserFieldValues,
     ) -> StoreFuture<'a>;
+
+    /// Deletes (or clears) the host's rows of account `user_id` when the account is
+    /// deleted, through `tx`: the deletion's transaction, whatever
+    /// `sigra.deletion.strategy` is, so the host's personal data goes with Sigra's. An
+    /// error rolls the deletion back; the background worker tries it again on a later
+    /// run. Nothing by default.
+    fn forget<'a>(&'a self, tx: &'a Tx, user_id: Uuid) -> StoreFuture<'a> {
+        let _ = (tx, user_id);
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Whether `name` can name a field: `[a-z][a-z0-9_]{0,63}`, not reserved.
