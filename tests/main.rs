@@ -37,6 +37,7 @@ mod oidc_provider;
 mod organizations;
 mod passkeys;
 mod password_upgrade;
+mod properties;
 mod rate_limit;
 mod reasons;
 mod registration;

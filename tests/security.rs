@@ -7,8 +7,9 @@ use sigra_core::store::users;
 use crate::common::TestDb;
 use crate::common::app::{Answer, PASSWORD, app, app_with, figment, form, location};
 
-/// Every state-changing route Sigra mounts, with a concrete path.
-fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, String)> {
+/// Every state-changing route Sigra mounts, with a concrete path (also swept with random
+/// bodies by `properties.rs`).
+pub(crate) fn state_changing_routes(app: &crate::common::app::TestApp) -> Vec<(Method, String)> {
     let mounted: Vec<_> = app
         .client
         .rocket()
