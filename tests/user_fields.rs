@@ -7,9 +7,9 @@ use std::sync::{Arc, Mutex};
 
 use rocket::http::{Method, Status};
 use serde_json::json;
-use sigra_core::{Clock, FixedClock};
 use sigra_core::form::FieldError;
 use sigra_core::store::{Backend, Db, Executor, Tx, users};
+use sigra_core::{Clock, FixedClock};
 use sigra_rocket::Sigra;
 use sigra_rocket::sea_query::{Alias, Query};
 use sigra_rocket::user_fields::{FieldSpec, HookError, StoreFuture, UserFieldValues, UserFields};
