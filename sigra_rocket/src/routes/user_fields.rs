@@ -28,8 +28,11 @@ impl<'r, T: FromForm<'r>> FromForm<'r> for WithUserFields<T> {
     }
 
     fn push_value(ctxt: &mut Self::Context, field: ValueField<'r>) {
+        // A form takes a field by its first key (`password.x` and `password[0]` fill
+        // `password`), so a name is left out by its first key too.
         let name = field.name.source().as_str();
-        if !RESERVED_NAMES.contains(&name) {
+        let key = field.name.key_lossy().as_str();
+        if !RESERVED_NAMES.contains(&key) {
             ctxt.1.insert(name, field.value);
         }
         T::push_value(&mut ctxt.0, field);
@@ -79,4 +82,49 @@ pub(crate) fn user_fields_view(
             Some(view)
         })
         .collect()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use rocket::form::{Form, FromForm};
+
+    use super::WithUserFields;
+
+    #[derive(Debug, FromForm)]
+    struct Probe {
+        #[field(default = String::new())]
+        password: String,
+    }
+
+    /// Rocket gives a field to the form by its first key, so `password.x` fills
+    /// `password`; it must stay out of the custom fields too.
+    #[test]
+    fn a_reserved_field_spelled_with_a_nested_name_stays_out_of_the_custom_fields() {
+        for body in [
+            "password.x=secret",
+            "password[0]=secret",
+            "password[]=secret",
+            "password.=secret",
+            "email.x=secret",
+            "_csrf.x=secret",
+        ] {
+            let parsed: WithUserFields<Probe> = Form::parse(body).unwrap();
+            let custom: Vec<_> = parsed.user_fields.iter().collect();
+            assert!(custom.is_empty(), "{body}: {custom:?}");
+        }
+        let parsed: WithUserFields<Probe> = Form::parse("password.x=secret").unwrap();
+        assert_eq!(parsed.form.password, "secret", "the form reads it");
+        let parsed: WithUserFields<Probe> =
+            Form::parse("email=a&company=Acme&company.size=9&passwords=x").unwrap();
+        let custom: Vec<_> = parsed.user_fields.iter().collect();
+        assert_eq!(
+            custom,
+            [
+                ("company", "Acme"),
+                ("company.size", "9"),
+                ("passwords", "x")
+            ]
+        );
+    }
 }
